@@ -1,0 +1,303 @@
+"""The hardware model: cores, their limits, the interconnect and its energy costs.
+
+A :class:`Hardware` is an immutable value. It is built from a preset name, a
+TOML file or code, and validated on construction. It knows nothing of networks,
+mappings or solvers; it only answers questions about cores and packets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+COMM_MODELS = ("multicast", "unicast")
+TOPOLOGIES = ("mesh", "torus", "matrix")
+
+
+class HardwareError(ValueError):
+    """A hardware description is invalid; the message names the field and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Per-core and per-neuron capacity limits (``None`` = unlimited).
+
+    Attributes
+    ----------
+    n_max
+        Neurons per core.
+    a_max
+        Input axons per core: distinct presynaptic neurons with a target on the
+        core, local ones included (a local presynaptic neuron also uses a row).
+    syn_max
+        Synapses stored per core (a synapse is stored on its postsynaptic core).
+    fanin_max
+        Presynaptic neurons per neuron.
+    dest_max
+        Destination cores per neuron (its own core counts when it has a local target).
+    """
+
+    n_max: int
+    a_max: int | None = None
+    syn_max: int | None = None
+    fanin_max: int | None = None
+    dest_max: int | None = None
+
+    def items(self) -> list[tuple[str, int | None]]:
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
+
+
+@dataclasses.dataclass(frozen=True)
+class EnergyCosts:
+    """Energy costs in joules (``p_static`` in watts), as in FORMULATION.md.
+
+    ``e_hop_x`` / ``e_hop_y`` give separate east-west and north-south hop
+    costs on a mesh; when ``None`` both equal ``e_hop``.
+    """
+
+    e_spike: float = 0.0
+    e_syn: float = 0.0
+    e_local: float = 0.0
+    e_route: float = 0.0
+    e_hop: float = 0.0
+    p_static: float = 0.0
+    e_hop_x: float | None = None
+    e_hop_y: float | None = None
+
+    @property
+    def hop_x(self) -> float:
+        return self.e_hop if self.e_hop_x is None else self.e_hop_x
+
+    @property
+    def hop_y(self) -> float:
+        return self.e_hop if self.e_hop_y is None else self.e_hop_y
+
+    def items(self) -> list[tuple[str, float | None]]:
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Hardware:
+    """A neuromorphic chip: ``K`` cores on an interconnect.
+
+    Parameters
+    ----------
+    name
+        Preset or user name.
+    topology
+        ``"mesh"`` (2-D, XY routing), ``"torus"`` (2-D with wrap-around links,
+        dimension-order routing along the shorter way) or ``"matrix"`` (an
+        explicit hop-distance matrix).
+    mesh
+        ``(rows, cols)`` of routers (tiles) for mesh and torus.
+    cores_per_tile
+        Cores sharing one router (Loihi: 4, DYNAP-SE: 4 per chip). Core ``c``
+        sits on tile ``t = c // cores_per_tile``, at row ``t // cols`` and
+        column ``t % cols``; cores on one tile are 0 hops apart but a spike
+        between them still pays ``e_route``.
+    limits, energy
+        See :class:`Limits` and :class:`EnergyCosts`.
+    comm
+        Default communication model, ``"multicast"`` or ``"unicast"``.
+    power_gating
+        Unused cores draw no static power when ``True``.
+    hop_matrix
+        ``K x K`` hop counts for ``topology="matrix"``.
+    notes
+        Free text, e.g. sources; ``source`` is the file it came from.
+    """
+
+    name: str
+    limits: Limits
+    energy: EnergyCosts
+    topology: str = "mesh"
+    mesh: tuple[int, int] | None = (1, 1)
+    cores_per_tile: int = 1
+    comm: str = "multicast"
+    power_gating: bool = True
+    hop_matrix: np.ndarray | None = None
+    notes: str = ""
+    source: str = "code"
+
+    def __post_init__(self) -> None:
+        _validate(self)
+        if self.hop_matrix is not None:
+            self.hop_matrix.setflags(write=False)
+
+    def replace(self, **changes: Any) -> "Hardware":
+        """A copy with fields changed, validated again.
+
+        Besides the dataclass fields, any limit (``n_max`` ...) or energy
+        cost (``e_hop`` ...) may be named directly.
+        """
+        limit_names = {f.name for f in dataclasses.fields(Limits)}
+        energy_names = {f.name for f in dataclasses.fields(EnergyCosts)}
+        lim = {k: changes.pop(k) for k in list(changes) if k in limit_names}
+        eng = {k: changes.pop(k) for k in list(changes) if k in energy_names}
+        if "cores" in changes:
+            cpt = int(changes.get("cores_per_tile", self.cores_per_tile))
+            changes["mesh"] = mesh_for(-(-int(changes.pop("cores")) // cpt))
+        if "mesh" in changes and changes["mesh"] is not None:
+            changes["mesh"] = _mesh_tuple(changes["mesh"], f"{self.name}: mesh")
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise HardwareError(
+                f"unknown hardware field(s) {', '.join(unknown)}; known: "
+                + ", ".join(sorted(known | limit_names | energy_names | {"cores"}))
+            )
+        if lim:
+            changes["limits"] = dataclasses.replace(self.limits, **lim)
+        if "e_hop" in eng and "e_hop_x" not in eng and "e_hop_y" not in eng:
+            # A plain e_hop override means one hop cost in both directions.
+            eng["e_hop_x"] = eng["e_hop_y"] = None
+        if eng:
+            changes["energy"] = dataclasses.replace(self.energy, **eng)
+        return dataclasses.replace(self, **changes)
+
+    # --------------------------------------------------------------- geometry
+    @property
+    def num_cores(self) -> int:
+        if self.topology == "matrix":
+            assert self.hop_matrix is not None
+            return int(self.hop_matrix.shape[0])
+        assert self.mesh is not None
+        return int(self.mesh[0] * self.mesh[1] * self.cores_per_tile)
+
+    @cached_property
+    def coords(self) -> np.ndarray:
+        """``(K, 2)`` array of (row, col) of every core (mesh and torus only)."""
+        if self.mesh is None or self.topology == "matrix":
+            raise HardwareError(f"{self.name}: core coordinates exist only on a mesh or torus")
+        tiles = np.arange(self.num_cores) // self.cores_per_tile
+        out = np.stack([tiles // self.mesh[1], tiles % self.mesh[1]], axis=1)
+        out.setflags(write=False)
+        return out
+
+    def hops_xy(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Hops along x (columns) and y (rows) from ``src`` to ``dst`` cores (vectorised)."""
+        rows, cols = self.mesh  # type: ignore[misc]
+        src = np.asarray(src, dtype=np.int64) // self.cores_per_tile
+        dst = np.asarray(dst, dtype=np.int64) // self.cores_per_tile
+        dx = np.abs(src % cols - dst % cols)
+        dy = np.abs(src // cols - dst // cols)
+        if self.topology == "torus":
+            dx = np.minimum(dx, cols - dx)
+            dy = np.minimum(dy, rows - dy)
+        return dx, dy
+
+    def hops(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Hop count from ``src`` to ``dst`` cores, element-wise."""
+        if self.topology == "matrix":
+            return self.hop_matrix[np.asarray(src), np.asarray(dst)]  # type: ignore[index]
+        dx, dy = self.hops_xy(src, dst)
+        return dx + dy
+
+    @cached_property
+    def distance(self) -> np.ndarray:
+        """``K x K`` hop counts."""
+        if self.topology == "matrix":
+            return self.hop_matrix  # type: ignore[return-value]
+        k = np.arange(self.num_cores)
+        out = self.hops(k[:, None], k[None, :])
+        out.setflags(write=False)
+        return out
+
+    def hop_energy(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Energy of the hops of one packet from ``src`` to ``dst`` (no ``e_route``)."""
+        if self.topology == "matrix":
+            return self.hops(src, dst) * self.energy.e_hop
+        dx, dy = self.hops_xy(src, dst)
+        return dx * self.energy.hop_x + dy * self.energy.hop_y
+
+    def packet_cost(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Energy of delivering one spike packet from core ``src`` to core ``dst``.
+
+        ``e_local`` when both are the same core, otherwise ``e_route`` plus the hops.
+        """
+        src = np.asarray(src, dtype=np.int64)
+        dst = np.asarray(dst, dtype=np.int64)
+        remote = self.energy.e_route + self.hop_energy(src, dst)
+        return np.where(src == dst, self.energy.e_local, remote)
+
+    @cached_property
+    def cost_matrix(self) -> np.ndarray:
+        """``K x K`` matrix of :meth:`packet_cost` (built on first use)."""
+        k = np.arange(self.num_cores)
+        out = self.packet_cost(k[:, None], k[None, :]).astype(np.float64)
+        out.setflags(write=False)
+        return out
+
+    @property
+    def static_energy_per_core(self) -> float:
+        """Static power times 1 s; multiply by ``t_run`` for one core's static energy."""
+        return float(self.energy.p_static)
+
+    def describe(self) -> str:
+        shape = self.topology
+        if self.topology != "matrix" and self.mesh:
+            shape = f"{self.mesh[0]}x{self.mesh[1]} {self.topology}"
+            if self.cores_per_tile > 1:
+                shape += f", {self.cores_per_tile} cores per tile"
+        lim = ", ".join(f"{k}={v}" for k, v in self.limits.items() if v is not None)
+        return f"{self.name}: {self.num_cores} cores ({shape}); {lim}; comm={self.comm}"
+
+
+def mesh_for(cores: int) -> tuple[int, int]:
+    """The most square ``rows x cols`` mesh with at least ``cores`` cores (rows <= cols)."""
+    if cores < 1:
+        raise HardwareError(f"cores={cores}: a chip needs at least one core")
+    rows = int(math.isqrt(cores))
+    if rows * rows >= cores:
+        return rows, rows
+    if rows * (rows + 1) >= cores:
+        return rows, rows + 1
+    return rows + 1, rows + 1
+
+
+def _mesh_tuple(value: Any, where: str) -> tuple[int, int]:
+    try:
+        rows, cols = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise HardwareError(f"{where}={value!r}: give [rows, cols], e.g. mesh = [4, 4]") from None
+    if rows < 1 or cols < 1:
+        raise HardwareError(f"{where}={value!r}: rows and cols must be >= 1")
+    return rows, cols
+
+
+def _validate(hw: Hardware) -> None:
+    where = f"{hw.source}" if hw.source != "code" else f"hardware {hw.name!r}"
+    if hw.topology not in TOPOLOGIES:
+        raise HardwareError(f"{where}: topology={hw.topology!r}: must be one of {', '.join(TOPOLOGIES)}")
+    if hw.comm not in COMM_MODELS:
+        raise HardwareError(f"{where}: comm={hw.comm!r}: must be 'multicast' or 'unicast'")
+    if hw.topology == "matrix":
+        m = hw.hop_matrix
+        if m is None or m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 1:
+            raise HardwareError(f"{where}: topology 'matrix' needs a square hop_matrix (K x K)")
+        if not np.all(np.isfinite(m)) or np.any(m < 0) or np.any(np.diag(m) != 0):
+            raise HardwareError(f"{where}: hop_matrix must be finite, >= 0, with a zero diagonal")
+    else:
+        _mesh_tuple(hw.mesh, f"{where}: mesh")
+        if isinstance(hw.cores_per_tile, bool) or not isinstance(hw.cores_per_tile, (int, np.integer)) or hw.cores_per_tile < 1:
+            raise HardwareError(f"{where}: cores_per_tile={hw.cores_per_tile!r}: must be a whole number >= 1")
+    for name, value in hw.limits.items():
+        if value is None:
+            if name == "n_max":
+                raise HardwareError(f"{where}: limit n_max is required (neurons per core)")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise HardwareError(f"{where}: limit {name}={value!r}: must be a whole number >= 1")
+        if value < 1:
+            raise HardwareError(f"{where}: limit {name}={value}: must be >= 1 (omit it for no limit)")
+    for name, value in hw.energy.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise HardwareError(f"{where}: energy {name}={value!r}: must be a number (joules; watts for p_static)")
+        if not math.isfinite(value) or value < 0:
+            raise HardwareError(f"{where}: energy {name}={value!r}: must be finite and >= 0")
