@@ -1,0 +1,379 @@
+"""The energy formulation and the one evaluator that scores every method.
+
+``E = E_neuron + E_synapse + E_comm + E_static`` (FORMULATION.md):
+
+- ``E_neuron  = sum_i s_i * e_spike``                          (mapping-independent)
+- ``E_synapse = sum_(i,j) s_i * e_syn``                        (mapping-independent)
+- ``E_static  = t_run * p_static * (#cores used, or K without power gating)``
+- ``E_comm    = sum_i s_i * comm_i`` where, with ``D(i)`` the cores of ``i``'s targets,
+  multicast: ``comm_i = sum_{d in D(i)} cost(core(i), d)``,
+  unicast:   ``comm_i = sum_{j in post(i)} cost(core(i), core(j))``,
+  ``cost(c, c) = e_local`` and ``cost(c, d) = e_route + hop energy(c -> d)``.
+
+Everything is computed on whole arrays: no Python loop over neurons or synapses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hardware import COMM_MODELS, Hardware
+from instances import SpikingNetwork
+
+TERMS = ("neuron", "synapse", "comm", "static")
+
+
+class MappingError(ValueError):
+    """A mapping does not fit its network or hardware; the message says how to fix it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Violation:
+    """One kind of violated limit, with every core (or neuron) that breaks it.
+
+    ``where`` holds core indices for per-core limits (``n_max``, ``a_max``,
+    ``syn_max``) and neuron indices for per-neuron ones (``fanin_max``,
+    ``dest_max``, ``pin``); ``amount`` the value found there; ``allowed`` the limit.
+    """
+
+    limit: str
+    kind: str  # "core" or "neuron"
+    where: np.ndarray
+    amount: np.ndarray
+    allowed: int
+
+    @property
+    def count(self) -> int:
+        return int(self.where.size)
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{self.kind} {w}: {a:g}" for w, a in zip(self.where[:3].tolist(), self.amount[:3].tolist()))
+        more = f" and {self.count - 3} more" if self.count > 3 else ""
+        if self.limit == "pin":
+            return f"pin broken on {self.count} neuron(s) ({shown}{more}: on another core than pinned)"
+        return f"{self.limit}={self.allowed} exceeded on {self.count} {self.kind}(s) ({shown}{more})"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EnergyReport:
+    """Everything the evaluator measures for one mapping.
+
+    Attributes
+    ----------
+    total
+        Total energy in joules.
+    terms
+        Energy by term: ``neuron``, ``synapse``, ``comm``, ``static``.
+    comm_model
+        ``"multicast"`` or ``"unicast"``.
+    packets
+        Spike packets that leave their core (each spike times its remote destinations).
+    local_packets
+        Spike deliveries inside the sending core.
+    hop_packets
+        Packets times hops travelled.
+    cores_used
+        Cores holding at least one neuron.
+    core_neurons, core_axons, core_synapses
+        Per-core loads (length ``K``).
+    link_load
+        Packets over every directed mesh link under XY routing: arrays
+        ``east``/``west`` of shape ``(rows, cols - 1)`` and ``south``/``north``
+        of shape ``(rows - 1, cols)``; ``None`` for other topologies.
+    violations
+        Every violated limit (empty when the mapping is feasible).
+    """
+
+    total: float
+    terms: dict[str, float]
+    comm_model: str
+    packets: float
+    local_packets: float
+    hop_packets: float
+    cores_used: int
+    core_neurons: np.ndarray
+    core_axons: np.ndarray
+    core_synapses: np.ndarray
+    link_load: dict[str, np.ndarray] | None
+    violations: tuple[Violation, ...]
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    @property
+    def max_link_load(self) -> float:
+        """Congestion: the largest packet count on one link (0 without link loads)."""
+        if not self.link_load:
+            return 0.0
+        return float(max((a.max() if a.size else 0.0) for a in self.link_load.values()))
+
+    def summary(self) -> dict[str, Any]:
+        """Plain numbers for tables and JSON."""
+        return {
+            "energy": self.total,
+            **{f"E_{k}": v for k, v in self.terms.items()},
+            "comm_model": self.comm_model,
+            "packets": self.packets,
+            "local_packets": self.local_packets,
+            "hop_packets": self.hop_packets,
+            "cores_used": self.cores_used,
+            "max_link_load": self.max_link_load,
+            "feasible": self.feasible,
+            "violations": [str(v) for v in self.violations],
+        }
+
+
+# ------------------------------------------------------------------ evaluator
+def check_mapping(network: SpikingNetwork, hardware: Hardware, mapping: Any) -> np.ndarray:
+    """The mapping as an int64 array ``core_of``, or a :class:`MappingError` saying what is wrong."""
+    core_of = getattr(mapping, "core_of", mapping)
+    try:
+        arr = np.asarray(core_of)
+    except (TypeError, ValueError):
+        raise MappingError("a mapping must be a sequence of core indices, one per neuron") from None
+    if arr.ndim != 1 or arr.size != network.num_neurons:
+        raise MappingError(
+            f"mapping has {arr.size} entries but the network has {network.num_neurons} neurons: "
+            "give one core per neuron"
+        )
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise MappingError("mapping must hold whole core indices")
+    elif arr.dtype.kind not in "iu":
+        raise MappingError(f"mapping must hold core indices (integers), got dtype {arr.dtype}")
+    arr = arr.astype(np.int64, copy=False)
+    k = hardware.num_cores
+    if arr.size and (arr.min() < 0 or arr.max() >= k):
+        bad = int(np.flatnonzero((arr < 0) | (arr >= k))[0])
+        raise MappingError(
+            f"neuron {bad} is mapped to core {int(arr[bad])}, which does not exist: "
+            f"{hardware.name} has cores 0..{k - 1}"
+        )
+    return arr
+
+
+def destination_pairs(network: SpikingNetwork, core_of: np.ndarray, num_cores: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (neuron, destination core) pairs: ``D(i)`` for every neuron, as two arrays.
+
+    These are the multicast packets and, per core, the input axons.
+    """
+    key = network.pre * np.int64(num_cores) + core_of[network.post]
+    key = np.unique(key)
+    return key // num_cores, key % num_cores
+
+
+def evaluate(
+    network: SpikingNetwork,
+    hardware: Hardware,
+    mapping: Any,
+    comm: str | None = None,
+    *,
+    link_loads: bool = True,
+) -> EnergyReport:
+    """Score a mapping: energy by term, traffic, loads and violated limits.
+
+    Parameters
+    ----------
+    network, hardware
+        The instance.
+    mapping
+        Core of every neuron (array or :class:`Mapping`).
+    comm
+        ``"multicast"`` or ``"unicast"``; defaults to the hardware's model.
+    link_loads
+        Compute per-link traffic under XY routing (mesh only).
+    """
+    comm = hardware.comm if comm is None else comm
+    if comm not in COMM_MODELS:
+        raise MappingError(f"comm={comm!r}: must be 'multicast' or 'unicast'")
+    core_of = check_mapping(network, hardware, mapping)
+    k = hardware.num_cores
+    e = hardware.energy
+    s = network.spikes
+    pre, post = network.pre, network.post
+
+    pair_neuron, pair_core = destination_pairs(network, core_of, k)
+    if comm == "multicast":
+        src, dst, w = core_of[pair_neuron], pair_core, s[pair_neuron]
+    else:
+        src, dst, w = core_of[pre], core_of[post], s[pre]
+    local = src == dst
+    hops = hardware.hops(src, dst)
+    e_comm = float(np.dot(w, hardware.packet_cost(src, dst)))
+
+    core_neurons = np.bincount(core_of, minlength=k)
+    used = int(np.count_nonzero(core_neurons))
+    cores_powered = used if hardware.power_gating else k
+    terms = {
+        "neuron": float(s.sum() * e.e_spike),
+        "synapse": float(np.dot(s, network.out_degree) * e.e_syn),
+        "comm": e_comm,
+        "static": float(network.t_run * e.p_static * cores_powered),
+    }
+    core_axons = np.bincount(pair_core, minlength=k)
+    core_synapses = np.bincount(core_of[post], minlength=k)
+    dest_count = np.bincount(pair_neuron, minlength=network.num_neurons)
+    return EnergyReport(
+        total=float(sum(terms.values())),
+        terms=terms,
+        comm_model=comm,
+        packets=float(w[~local].sum()),
+        local_packets=float(w[local].sum()),
+        hop_packets=float(np.dot(w, hops)),
+        cores_used=used,
+        core_neurons=core_neurons,
+        core_axons=core_axons,
+        core_synapses=core_synapses,
+        link_load=_link_loads(hardware, src[~local], dst[~local], w[~local]) if link_loads else None,
+        violations=_violations(network, hardware, core_of, core_neurons, core_axons, core_synapses, dest_count),
+    )
+
+
+def fixed_energy(network: SpikingNetwork, hardware: Hardware) -> float:
+    """The mapping-independent part: ``E_neuron + E_synapse``."""
+    e = hardware.energy
+    return float(network.spikes.sum() * e.e_spike + np.dot(network.spikes, network.out_degree) * e.e_syn)
+
+
+def _violations(
+    network: SpikingNetwork,
+    hardware: Hardware,
+    core_of: np.ndarray,
+    core_neurons: np.ndarray,
+    core_axons: np.ndarray,
+    core_synapses: np.ndarray,
+    dest_count: np.ndarray,
+) -> tuple[Violation, ...]:
+    lim = hardware.limits
+    checks = (
+        ("n_max", "core", core_neurons, lim.n_max),
+        ("a_max", "core", core_axons, lim.a_max),
+        ("syn_max", "core", core_synapses, lim.syn_max),
+        ("fanin_max", "neuron", network.in_degree, lim.fanin_max),
+        ("dest_max", "neuron", dest_count, lim.dest_max),
+    )
+    out = []
+    for name, kind, load, allowed in checks:
+        if allowed is None:
+            continue
+        bad = np.flatnonzero(load > allowed)
+        if bad.size:
+            out.append(Violation(name, kind, bad, load[bad], int(allowed)))
+    if network.pins is not None:
+        bad = np.flatnonzero((network.pins >= 0) & (network.pins != core_of))
+        if bad.size:
+            out.append(Violation("pin", "neuron", bad, core_of[bad], -1))
+    return tuple(out)
+
+
+def _link_loads(hardware: Hardware, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Packets over each directed link under XY routing (x first, then y).
+
+    Each packet adds its weight to a contiguous run of links in one row and
+    one column; difference arrays plus a cumulative sum turn all runs into
+    loads at once.
+    """
+    if hardware.topology != "mesh":
+        return None
+    rows, cols = hardware.mesh  # type: ignore[misc]
+    tile_src = src // hardware.cores_per_tile
+    tile_dst = dst // hardware.cores_per_tile
+    r1, c1 = tile_src // cols, tile_src % cols
+    r2, c2 = tile_dst // cols, tile_dst % cols
+
+    def runs(line: np.ndarray, a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_lines: int, length: int) -> np.ndarray:
+        # Links k joins positions k and k+1; a run from a to b (a < b) covers links a..b-1.
+        diff = np.bincount(line * (length + 1) + a, weights=weight, minlength=n_lines * (length + 1))
+        diff -= np.bincount(line * (length + 1) + b, weights=weight, minlength=n_lines * (length + 1))
+        return np.cumsum(diff.reshape(n_lines, length + 1).astype(np.float64), axis=1)[:, : max(length - 1, 0)]
+
+    east, west = c2 > c1, c2 < c1
+    south, north = r2 > r1, r2 < r1
+    return {
+        "east": runs(r1[east], c1[east], c2[east], w[east], rows, cols),
+        "west": runs(r1[west], c2[west], c1[west], w[west], rows, cols),
+        # The vertical leg runs in the destination column.
+        "south": runs(c2[south], r1[south], r2[south], w[south], cols, rows).T,
+        "north": runs(c2[north], r2[north], r1[north], w[north], cols, rows).T,
+    }
+
+
+# ------------------------------------------------------------------- mappings
+@dataclasses.dataclass(frozen=True, eq=False)
+class Mapping:
+    """The core of every neuron, with what it was made for."""
+
+    core_of: np.ndarray
+    network_fingerprint: str | None = None
+    hardware: str | None = None
+    num_cores: int | None = None
+    method: str | None = None
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def save_mapping(
+    path: str | Path,
+    core_of: np.ndarray,
+    network: SpikingNetwork,
+    hardware: Hardware,
+    *,
+    method: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write a mapping file (JSON) carrying the network's fingerprint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "format": "snnmap-mapping",
+        "version": 1,
+        "network": network.name,
+        "network_fingerprint": network.fingerprint,
+        "num_neurons": network.num_neurons,
+        "hardware": hardware.name,
+        "num_cores": hardware.num_cores,
+        "mesh": list(hardware.mesh) if hardware.mesh else None,
+        "method": method,
+        "meta": meta or {},
+        "core_of": np.asarray(core_of, dtype=np.int64).tolist(),
+    }
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Mapping:
+    """Read a mapping file; with ``network``, refuse one made for another network."""
+    path = Path(path)
+    if not path.is_file():
+        raise MappingError(f"{path}: no such mapping file")
+    try:
+        doc = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MappingError(f"{path}: not valid JSON ({exc})") from None
+    if isinstance(doc, list):  # a bare list of cores, e.g. from another tool
+        doc = {"core_of": doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get("core_of"), list):
+        raise MappingError(f"{path}: field 'core_of' (a list with the core of every neuron) is missing")
+    try:
+        core_of = np.asarray(doc["core_of"], dtype=np.int64)
+    except (TypeError, ValueError):
+        raise MappingError(f"{path}: field 'core_of' must hold whole core indices") from None
+    fp = doc.get("network_fingerprint")
+    if network is not None and fp is not None and fp != network.fingerprint:
+        raise MappingError(
+            f"{path}: this mapping was made for network {doc.get('network')!r} (fingerprint {fp}), "
+            f"not for {network.name!r} (fingerprint {network.fingerprint}): map this network again"
+        )
+    return Mapping(
+        core_of=core_of,
+        network_fingerprint=fp,
+        hardware=doc.get("hardware"),
+        num_cores=doc.get("num_cores"),
+        method=doc.get("method"),
+        meta=doc.get("meta") or {},
+    )
