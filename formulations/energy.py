@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from formulations.arrays import unique_ints
 from hardware import COMM_MODELS, Hardware
 from instances import SpikingNetwork
 
 TERMS = ("neuron", "synapse", "comm", "static")
+_TABLE_CORES = 2048  # up to this many cores the K x K cost tables (<= 32 MiB) are used
 
 
 class MappingError(ValueError):
@@ -163,8 +165,7 @@ def destination_pairs(network: SpikingNetwork, core_of: np.ndarray, num_cores: i
 
     These are the multicast packets and, per core, the input axons.
     """
-    key = network.pre * np.int64(num_cores) + core_of[network.post]
-    key = np.unique(key)
+    key = unique_ints(network.pre * np.int64(num_cores) + core_of[network.post])
     return key // num_cores, key % num_cores
 
 
@@ -203,9 +204,19 @@ def evaluate(
         src, dst, w = core_of[pair_neuron], pair_core, s[pair_neuron]
     else:
         src, dst, w = core_of[pre], core_of[post], s[pre]
+    if k <= _TABLE_CORES:
+        # Aggregate packets into a core-to-core traffic matrix first: everything
+        # after this works on at most K^2 core pairs instead of every packet.
+        traffic = np.bincount(src * k + dst, weights=w, minlength=k * k)
+        flat = np.flatnonzero(traffic)
+        src, dst, w = flat // k, flat % k, traffic[flat]
+        hops = hardware.distance.ravel().take(flat)
+        cost = hardware.cost_matrix.ravel().take(flat)
+    else:
+        hops = hardware.hops(src, dst)
+        cost = hardware.packet_cost(src, dst)
     local = src == dst
-    hops = hardware.hops(src, dst)
-    e_comm = float(np.dot(w, hardware.packet_cost(src, dst)))
+    e_comm = float(np.dot(w, cost))
 
     core_neurons = np.bincount(core_of, minlength=k)
     used = int(np.count_nonzero(core_neurons))
@@ -313,6 +324,7 @@ class Mapping:
     network_fingerprint: str | None = None
     hardware: str | None = None
     num_cores: int | None = None
+    mesh: tuple[int, int] | None = None
     method: str | None = None
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -374,6 +386,7 @@ def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Map
         network_fingerprint=fp,
         hardware=doc.get("hardware"),
         num_cores=doc.get("num_cores"),
+        mesh=tuple(doc["mesh"]) if isinstance(doc.get("mesh"), list) and len(doc["mesh"]) == 2 else None,
         method=doc.get("method"),
         meta=doc.get("meta") or {},
     )

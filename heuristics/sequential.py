@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from formulations.arrays import unique_ints
 from formulations.bounds import combinatorial_lower_bound
 from formulations.result import Result, Status, result_from_mapping
 from hardware import Hardware
@@ -47,7 +48,7 @@ def fill_order(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | 
     in_ptr = syn_cum  # run [a, b) owns in_pre[in_ptr[a]:in_ptr[b]]
 
     def axons(a: int, b: int) -> int:
-        return int(np.unique(in_pre[in_ptr[a] : in_ptr[b]]).size)
+        return int(unique_ints(in_pre[in_ptr[a] : in_ptr[b]]).size)
 
     cluster_of = np.empty(n, dtype=np.int64)
     a, run = 0, 0
@@ -97,7 +98,7 @@ def solve(
             network, hardware, None, method="sequential", status=Status.INFEASIBLE,
             runtime=time.perf_counter() - t0, seed=seed, comm=comm,
             message=(f"the network needs {runs} cores by sequential fill but {hardware.name} has "
-                     f"{hardware.num_cores}: use a larger mesh, e.g. load_hardware({hardware.name!r}, cores={runs})"),
+                     f"{hardware.num_cores}: use a larger mesh, e.g. load_hardware({hardware.name!r}, cores={runs}) or snnmap map --fit"),
         )
     return result_from_mapping(network, hardware, cluster_of, method="sequential", status=Status.FEASIBLE,
                                runtime=time.perf_counter() - t0, seed=seed, lower_bound=lb, comm=comm)

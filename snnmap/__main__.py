@@ -1,0 +1,3 @@
+from snnmap.cli import main
+import sys
+sys.exit(main())

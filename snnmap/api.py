@@ -1,0 +1,107 @@
+"""The one-call API: load a network and a chip, map, evaluate."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from formulations import METHODS as EXACT_METHODS
+from formulations import EnergyReport, Result
+from formulations import evaluate as _evaluate
+from formulations.bounds import min_cores
+from hardware import Hardware, load_hardware, mesh_for
+from heuristics import METHODS as HEURISTIC_METHODS
+from instances import NetworkError, SpikingNetwork, load_network_file
+
+NETWORK_SUFFIXES = (".npz", ".json")
+
+
+def methods() -> dict[str, Callable[..., Result]]:
+    """Every mapping method by name: heuristics and exact models."""
+    return {**HEURISTIC_METHODS, **EXACT_METHODS}
+
+
+def load_network(path_or_app_name: str | Path | SpikingNetwork) -> SpikingNetwork:
+    """A network from a file (``.npz``, ``.json``, edge-list ``.csv``) or an application name.
+
+    Application names are ``LeNet`` (mini scale), ``LeNet:mini`` or ``LeNet:full``;
+    ``snnmap apps`` lists them.
+    """
+    if isinstance(path_or_app_name, SpikingNetwork):
+        return path_or_app_name
+    text = str(path_or_app_name)
+    path = Path(text)
+    if path.suffix.lower() in NETWORK_SUFFIXES:
+        return load_network_file(path)
+    if path.suffix.lower() == ".csv":
+        from instances.edgelist import load_edgelist
+
+        return load_edgelist(path)
+    try:
+        from instances.apps import load_app
+    except ImportError:
+        raise NetworkError(f"{text!r} is not a network file (.npz, .json, .csv)") from None
+    return load_app(text)
+
+
+def evaluate(network: SpikingNetwork | str, hardware: Hardware | str, core_of: Any, comm: str | None = None) -> EnergyReport:
+    """Score any mapping with the one evaluator (see :func:`formulations.evaluate`)."""
+    net = load_network(network)
+    hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
+    return _evaluate(net, hw, core_of, comm)
+
+
+def solve(
+    network: SpikingNetwork | str,
+    hardware: Hardware | str,
+    method: str = "sequential",
+    time_limit: float | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> Result:
+    """Map ``network`` onto ``hardware`` with ``method``; the Result is scored by the evaluator.
+
+    Parameters
+    ----------
+    network
+        A :class:`SpikingNetwork`, a file path or an application name.
+    hardware
+        A :class:`Hardware` or a preset name / TOML path.
+    method
+        One of :func:`methods` (``snnmap map --help`` lists them).
+    time_limit
+        Seconds; long methods return their best mapping when it expires.
+    seed
+        Same seed, same mapping.
+    options
+        Passed to the method (e.g. ``comm="unicast"``, ``start=...``).
+    """
+    net = load_network(network)
+    hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
+    table = methods()
+    if method not in table:
+        raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(sorted(table))}")
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise ValueError(f"time_limit={time_limit!r}: must be a positive number of seconds")
+    return table[method](net, hw, time_limit=time_limit, seed=int(seed), **options)
+
+
+def fit_hardware(network: SpikingNetwork, hardware: Hardware | str, *, slack: float = 0.0) -> Hardware:
+    """The hardware resized to the smallest near-square mesh that holds ``network``.
+
+    The core count is what sequential fill needs (never below the limits' own
+    minimum), plus ``slack`` (a fraction) of spare cores for better mappings.
+    """
+    from heuristics.sequential import fill_order
+
+    hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
+    _, runs, problem = fill_order(network, hw)
+    if problem:
+        raise ValueError(f"{network.name} cannot be mapped on {hw.name} at any size: {problem}")
+    need = max(runs, min_cores(network, hw))
+    need = int(np.ceil(need * (1.0 + slack)))
+    tiles = -(-need // hw.cores_per_tile)
+    return hw.replace(mesh=mesh_for(tiles))

@@ -1,0 +1,184 @@
+"""The ``snnmap`` command."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from formulations import load_mapping, save_mapping
+from hardware import list_presets, load_hardware
+from snnmap import api
+from snnmap.progress import Progress
+from snnmap.report import joules, result_text, table, breakdown
+
+# Errors a user can cause (bad files, bad limits, impossible requests): shown
+# as one clear line, never as a traceback (use --debug to see one).
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, PermissionError, IsADirectoryError)
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    def register(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def _hardware_from_args(args: argparse.Namespace, network: Any = None) -> Any:
+    overrides: dict[str, Any] = {}
+    for item in getattr(args, "set", None) or []:
+        key, _, value = item.partition("=")
+        if not _:
+            raise ValueError(f"--set {item!r}: use FIELD=VALUE, e.g. --set n_max=64")
+        overrides[key.strip()] = _parse_value(value.strip())
+    mesh = None
+    if getattr(args, "mesh", None):
+        try:
+            rows, cols = (int(v) for v in args.mesh.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"--mesh {args.mesh!r}: use ROWSxCOLS, e.g. --mesh 4x4") from None
+        mesh = (rows, cols)
+    hw = load_hardware(args.hardware, mesh=mesh, **overrides)
+    if getattr(args, "fit", False) and network is not None:
+        hw = api.fit_hardware(network, hw)
+    return hw
+
+
+def _parse_value(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+# ------------------------------------------------------------------ commands
+@command("hardware")
+def cmd_hardware(args: argparse.Namespace) -> int:
+    rows = []
+    for name in list_presets():
+        hw = load_hardware(name)
+        lim, e = hw.limits, hw.energy
+        shape = f"{hw.mesh[0]}x{hw.mesh[1]}" if hw.mesh else "matrix"
+        if hw.cores_per_tile > 1:
+            shape += f"x{hw.cores_per_tile}"
+        rows.append([name, hw.num_cores, shape, lim.n_max, lim.a_max, lim.syn_max, lim.fanin_max, lim.dest_max,
+                     hw.comm, joules(e.e_syn), joules(e.e_route), joules(e.hop_x), f"{e.p_static:g} W"])
+    print(table(["preset", "cores", "mesh", "n_max", "a_max", "syn_max", "fanin", "dests", "comm",
+                 "e_syn", "e_route", "e_hop", "p_static"], rows))
+    print("\nA user's chip is one more TOML file of the same shape: see hardware/presets/crossbar128.toml.")
+    return 0
+
+
+@command("map")
+def cmd_map(args: argparse.Namespace) -> int:
+    net = api.load_network(args.network)
+    hw = _hardware_from_args(args, net)
+    options: dict[str, Any] = {}
+    if args.comm:
+        options["comm"] = args.comm
+    if args.log:
+        options["log_path"] = args.log
+    if args.start:
+        options["start"] = args.start
+    fn = api.methods().get(args.method)
+    if fn is not None and "progress" in inspect.signature(fn).parameters:
+        options["progress"] = Progress(args.method)
+    print(f"network {net.name}: {net.num_neurons} neurons, {net.num_synapses} synapses, {net.total_spikes:g} spikes")
+    print(hw.describe())
+    result = api.solve(net, hw, method=args.method, time_limit=args.time_limit, seed=args.seed, **options)
+    print(result_text(result))
+    if result.mapping is not None and args.out:
+        save_mapping(args.out, result.mapping, net, hw, method=result.method,
+                     meta={"status": str(result.status), "energy": result.energy, "seed": result.seed})
+        print(f"mapping written to {args.out}")
+    return 0 if result.status in ("optimal", "feasible", "time_limit") else 1
+
+
+@command("evaluate")
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    net = api.load_network(args.network)
+    mapping = load_mapping(args.mapping, net)
+    hw = _hardware_from_args(args)
+    if args.mesh is None and mapping.mesh is not None and mapping.hardware == hw.name and hw.mesh != mapping.mesh:
+        hw = hw.replace(mesh=mapping.mesh)  # the mesh the mapping was made for
+    if mapping.num_cores is not None and mapping.num_cores != hw.num_cores:
+        raise ValueError(
+            f"{args.mapping}: the mapping was made for {mapping.num_cores} cores ({mapping.hardware}) but "
+            f"{hw.name} has {hw.num_cores}: give the same hardware (--hardware/--mesh)"
+        )
+    report = api.evaluate(net, hw, mapping.core_of, args.comm)
+    if args.json:
+        print(json.dumps(report.summary(), indent=2))
+    else:
+        print(f"network {net.name} on {hw.describe()}")
+        print(breakdown(report))
+    return 0 if report.feasible else 1
+
+
+# -------------------------------------------------------------------- parser
+def _add_hardware_args(p: argparse.ArgumentParser, default: str | None = "crossbar128") -> None:
+    p.add_argument("--hardware", "-H", default=default, help="preset name or TOML file (default: %(default)s)")
+    p.add_argument("--mesh", help="override the mesh as ROWSxCOLS, e.g. 8x8")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="override a limit or energy field, e.g. --set n_max=64 --set comm=unicast")
+    p.add_argument("--comm", choices=["multicast", "unicast"], help="communication model (default: the hardware's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snnmap", description="Map spiking neural networks onto neuromorphic hardware with the least energy.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("hardware", help="list the hardware presets")
+
+    p = sub.add_parser("map", help="map one network and show its energy breakdown")
+    p.add_argument("network", help="network file (.npz/.json/.csv) or application name, e.g. LeNet:mini")
+    _add_hardware_args(p)
+    p.add_argument("--fit", action="store_true", help="resize the mesh to the smallest that holds the network")
+    p.add_argument("--method", "-m", default="sequential", help="mapping method (default: %(default)s); one of: "
+                   + ", ".join(sorted(api.methods())))
+    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start", help="warm start for exact methods: a heuristic's name")
+    p.add_argument("--log", help="write the solver log to this file")
+    p.add_argument("--out", "-o", help="write the mapping (JSON) here")
+
+    p = sub.add_parser("evaluate", help="score a mapping file (from snnmap or any tool)")
+    p.add_argument("network")
+    p.add_argument("mapping", help="mapping JSON: {'core_of': [...]} or a plain list")
+    _add_hardware_args(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("snnmap: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"snnmap: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The network model and its files: construction, round trips, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from instances import NetworkError, SpikingNetwork, load_network_file, save_network
+from tests.conftest import random_network
+
+
+def test_from_edges_sorts_into_csr():
+    net = SpikingNetwork.from_edges(4, [2, 0, 0, 1], [3, 2, 1, 3], [1, 2, 3, 4], populations=["a", "b", "b", "c"])
+    assert net.pre.tolist() == [0, 0, 1, 2] and net.post.tolist() == [1, 2, 3, 3]
+    assert net.indptr.tolist() == [0, 2, 3, 4, 4]
+    assert net.population_names == ("a", "b", "c") and net.population.tolist() == [0, 1, 1, 2]
+    assert net.in_degree.tolist() == [0, 1, 1, 2] and net.out_degree.tolist() == [2, 1, 1, 0]
+    with pytest.raises(ValueError):
+        net.spikes[0] = 5  # immutable arrays
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_lossless_round_trip(tmp_path, suffix):
+    net = random_network(50, 300, seed=1).replace(t_run=0.25, provenance={"builder": "test", "seed": 1})
+    net = net.replace(spikes=net.spikes + 1 / 3)  # floats that need every digit
+    path = save_network(net, tmp_path / f"net{suffix}")
+    back = load_network_file(path)
+    assert back.fingerprint == net.fingerprint
+    assert np.array_equal(back.spikes, net.spikes) and back.t_run == 0.25
+    assert back.provenance == {"builder": "test", "seed": 1}
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(spikes=[1, -2, 0]), "neuron 1 is -2"),
+        (dict(spikes=[1, float("nan"), 0]), "must be finite"),
+        (dict(spikes=[1, 2]), "2 entries for 3 neurons"),
+        (dict(post=[1, 3]), "post index 3 is out of range"),
+        (dict(pre=[-1, 0]), "pre index -1 is out of range"),
+        (dict(pre=[0, 0], post=[1, 1]), "duplicate synapse \\(0, 1\\)"),
+        (dict(t_run=0.0), "t_run"),
+    ],
+)
+def test_bad_networks_are_refused(kwargs, message):
+    args = dict(num_neurons=3, pre=[0, 1], post=[1, 2], spikes=[1, 2, 3])
+    args.update(kwargs)
+    t_run = args.pop("t_run", 1.0)
+    with pytest.raises(NetworkError, match=message):
+        SpikingNetwork.from_edges(args["num_neurons"], args["pre"], args["post"], args["spikes"], t_run=t_run)
+
+
+def test_malformed_files(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(NetworkError, match="bad.npz: not a readable"):
+        load_network_file(bad)
+    j = tmp_path / "bad.json"
+    j.write_text("{")
+    with pytest.raises(NetworkError, match="bad.json: not valid JSON"):
+        load_network_file(j)
+    j.write_text(json.dumps({"format": "snnmap-network", "num_neurons": 2, "t_run": 1.0, "pre": [0], "post": [1],
+                             "spikes": [1, -1]}))
+    with pytest.raises(NetworkError, match="bad.json: spike count of neuron 1"):
+        load_network_file(j)
+    with pytest.raises(NetworkError, match="no such network file"):
+        load_network_file(tmp_path / "missing.npz")
+    other = tmp_path / "x.npz"
+    np.savez(other, a=np.zeros(3))
+    with pytest.raises(NetworkError, match="missing array"):
+        load_network_file(other)
