@@ -129,6 +129,44 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0 if report.feasible else 1
 
 
+@command("gap")
+def cmd_gap(args: argparse.Namespace) -> int:
+    from snnmap import gap as gap_mod
+
+    report = gap_mod.gap(
+        args.apps.split(",") if args.apps else None,
+        scale=args.scale,
+        hardware=args.hardware,
+        methods=args.methods.split(",") if args.methods else None,
+        time_limit=args.time_limit,
+        jobs=args.jobs,
+        seed=args.seed,
+        out=args.out,
+        update_bks=args.update_bks,
+        figures=not args.no_figures,
+        progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.quiet else None,
+    )
+    print(gap_mod.summary_tables(report))
+    if report.out is not None:
+        print(f"\nwrote {report.out / 'gap.csv'}, {report.out / 'gap.json'} and figures to {report.out}/")
+    return 0
+
+
+@command("plot")
+def cmd_plot(args: argparse.Namespace) -> int:
+    from snnmap import plots
+
+    net = api.load_network(args.network)
+    mapping = load_mapping(args.mapping, net)
+    hw = _hardware_from_args(args)
+    if args.mesh is None and mapping.mesh is not None and mapping.hardware == hw.name and hw.mesh != mapping.mesh:
+        hw = hw.replace(mesh=mapping.mesh)
+    out = Path(args.out or Path(args.mapping).with_suffix(".png"))
+    plots.mesh_heat_map(net, hw, mapping.core_of, out, title=f"{net.name} on {hw.name}")
+    print(f"heat map written to {out}")
+    return 0
+
+
 # -------------------------------------------------------------------- parser
 def _add_hardware_args(p: argparse.ArgumentParser, default: str | None = "crossbar128") -> None:
     p.add_argument("--hardware", "-H", default=default, help="preset name or TOML file (default: %(default)s)")
@@ -162,6 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("mapping", help="mapping JSON: {'core_of': [...]} or a plain list")
     _add_hardware_args(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("gap", help="the main job: heuristics against the proven optimum on the 10 applications")
+    p.add_argument("--apps", help="comma-separated application names (default: all 10)")
+    p.add_argument("--scale", choices=["mini", "full", "both"], default="mini")
+    p.add_argument("--hardware", "-H", default=None,
+                   help="preset or TOML (default: crossbar-mini for mini, crossbar128 resized to fit for full)")
+    p.add_argument("--methods", help="comma-separated methods (default: milp, cpsat and every heuristic)")
+    p.add_argument("--time-limit", type=float, default=20.0, help="seconds per run (default: %(default)s)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="parallel local processes (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
+    p.add_argument("--update-bks", action="store_true", help="store better mappings in instances/bks.csv")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("plot", help="mesh heat map of core load and link traffic for a mapping")
+    p.add_argument("network")
+    p.add_argument("mapping")
+    _add_hardware_args(p)
+    p.add_argument("--out", "-o", help="PNG file (default: the mapping's name with .png)")
     return parser
 
 
