@@ -90,8 +90,8 @@ def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
     tile_load = np.bincount(np.arange(hardware.num_cores) // hardware.cores_per_tile,
                             weights=report.core_neurons, minlength=rows * cols).reshape(rows, cols)
     fig, ax = plt.subplots(figsize=(min(12, 2 + cols * 0.9), min(12, 1.5 + rows * 0.9)))
-    im = ax.imshow(tile_load, cmap="Greys", vmin=0)
-    fig.colorbar(im, ax=ax, fraction=0.046, label="neurons per tile")
+    im = ax.imshow(tile_load, cmap="Blues", vmin=0)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.08, location="left", label="neurons per tile")
     loads = report.link_load or {}
     peak = max(report.max_link_load, 1e-12)
     cmap = plt.get_cmap("inferno_r")
@@ -107,6 +107,12 @@ def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
                 ax.plot([c, c + 1], [r + off, r + off], color=cmap(v / peak), lw=1 + 4 * v / peak)
             else:
                 ax.plot([c + off, c + off], [r, r + 1], color=cmap(v / peak), lw=1 + 4 * v / peak)
+    if loads:
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        fig.colorbar(ScalarMappable(Normalize(0, peak), cmap), ax=ax, fraction=0.046, pad=0.04,
+                     label="packets on link (XY routing)")
     ax.set_title((title + "\n" if title else "") + f"E = {report.total:.4g} J, max link load {report.max_link_load:.4g} packets",
                  fontsize=9)
     ax.set_xticks(range(cols))
