@@ -245,3 +245,71 @@ def refine_chunk(S, stride, C, order, start, stop, stamp, max_cand, p_random, sw
                     swaps += 1
                     break
     return total, moves, swaps
+
+
+@njit(cache=True)
+def dissolve_cores(S, stride, C, cores, stamp, max_cand, tol, tries):
+    """Try to empty cores (least loaded first): move each neuron to its best
+    feasible other core among its neighbours' cores; keep the result only if
+    the total energy falls by more than ``tol``, else undo.
+    Returns (energy change, cores emptied)."""
+    core_of, in_ptr, in_idx, pinned = S[0], S[3], S[4], S[8]
+    slot_ptr, slot_core, ndest, ncount, members = S[9], S[10], S[12], S[13], S[16]
+    k = ncount.size
+    total = 0.0
+    emptied = 0
+    moved = np.empty(stride, np.int64)
+    cand = np.empty(max_cand + 1, np.int64)
+    done = 0
+    for ci in range(cores.size):
+        c = cores[ci]
+        if ncount[c] == 0:
+            continue
+        if done >= tries:
+            break
+        done += 1
+        nm = 0
+        acc = 0.0
+        ok = True
+        while ncount[c] > 0:
+            j = members[c * stride + ncount[c] - 1]
+            if pinned[j]:
+                ok = False
+                break
+            stamp[k] += 1
+            tick = stamp[k]
+            stamp[c] = tick
+            nc = 0
+            for s in range(slot_ptr[j], slot_ptr[j] + ndest[j]):
+                d = slot_core[s]
+                if stamp[d] != tick and nc < max_cand:
+                    stamp[d] = tick
+                    cand[nc] = d
+                    nc += 1
+            for q in range(in_ptr[j], in_ptr[j + 1]):
+                d = core_of[in_idx[q]]
+                if stamp[d] != tick and nc < max_cand:
+                    stamp[d] = tick
+                    cand[nc] = d
+                    nc += 1
+            best = INF
+            bc = -1
+            for u in range(nc):
+                dd = move_eval(S, C, j, cand[u], True)
+                if dd < best and ncount[cand[u]] > 0:
+                    best = dd
+                    bc = cand[u]
+            if bc < 0:
+                ok = False
+                break
+            apply_move(S, stride, j, bc)
+            moved[nm] = j
+            nm += 1
+            acc += best
+        if ok and acc < -tol:
+            total += acc
+            emptied += 1
+        else:
+            for u in range(nm - 1, -1, -1):
+                apply_move(S, stride, moved[u], c)
+    return total, emptied
