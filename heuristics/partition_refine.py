@@ -81,10 +81,13 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         sub = Timer(share)
         improved, stopped, st = refine(network, hardware, core_of, comm=comm, timer=sub, seed=seed + i,
                                        progress=progress, **options)
-        interrupted |= stopped and timer.expired()
+        ctrl_c = st.get("stop") == "interrupt"
+        interrupted |= stopped and (timer.expired() or ctrl_c)
         rep = evaluate(network, hardware, improved, comm, link_loads=False)
         if rep.feasible and (best is None or rep.total < best[0]):
             best = (rep.total, improved, name, stopped, st)
+        if ctrl_c:
+            break  # the user asked to stop: return the best so far
     if best is None:
         return infeasible(network, hardware, "; ".join(notes) or "no feasible start mapping",
                           method="partition-refine", timer=timer, seed=seed, comm=comm)
