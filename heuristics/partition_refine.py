@@ -31,7 +31,7 @@ from heuristics.partition import metis_clusters
 from heuristics.refine import refine
 from instances import SpikingNetwork
 
-DEFAULT_BUDGET = 45.0  # seconds, when no time limit is given
+DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
 
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
