@@ -9,10 +9,10 @@
 3. Refine on the true objective: neuron moves and swaps with incremental
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.
-The same refinement also runs from the greedy mapping; the better result is
-returned. Since refinement never raises the energy, partition-refine is
-never worse than the SNEAP-style start (same partition and placement) nor
-than the greedy.
+The same refinement also runs from the greedy mapping and from the sequential
+fill; the best result is returned. Since
+refinement never raises the energy, partition-refine is never worse than the
+SNEAP-style start (same partition and placement) nor than the greedy and sequential baselines.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
           comm: str | None = None, progress: Progress = None, placement: str = "anneal",
-          starts: tuple[str, ...] = ("partition", "greedy"), effort: float = 1.0, **options: Any) -> Result:
+          starts: tuple[str, ...] = ("partition", "greedy", "sequential"), effort: float = 1.0, **options: Any) -> Result:
     """Partition, place and refine (see the module docstring).
 
     Parameters
@@ -47,7 +47,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     placement
         Cluster placement method of :func:`heuristics.placement.place_clusters`.
     starts
-        Start mappings to refine: ``"partition"`` and/or ``"greedy"``.
+        Start mappings to refine: ``"partition"``, ``"greedy"``, ``"sequential"``.
     options
         Passed to :func:`heuristics.refine.refine` (``max_cand``, ``swap_tries`` ...).
     """
@@ -67,6 +67,12 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             begin.append(("partition", core_of))
         else:
             notes.append(why)
+    if "sequential" in starts and not pinned:
+        from heuristics.sequential import fill_order
+
+        cluster_of, runs, why = fill_order(network, hardware)
+        if not why and runs <= hardware.num_cores:
+            begin.append(("sequential", cluster_of))  # exactly the sequential baseline's mapping
     if "greedy" in starts or not begin:
         core_of, why = greedy_mapping(network, hardware, comm)
         if core_of is not None:
