@@ -1,13 +1,20 @@
 """Heuristic mappings, all scored by the one evaluator.
 
 ``METHODS`` maps each method name to its ``solve(network, hardware, *,
-time_limit=None, seed=0, **options) -> Result`` function.
+time_limit=None, seed=0, comm=None, progress=None, **options) -> Result``.
 """
 
-from heuristics import sequential
+from heuristics import greedy, partition_refine, random_map, sequential, sneap, spinemap
+from heuristics.placement import place_clusters
+from heuristics.refine import refine
 
 METHODS = {
+    "greedy": greedy.solve,
     "sequential": sequential.solve,
+    "random": random_map.solve,
+    "spinemap": spinemap.solve,
+    "sneap": sneap.solve,
+    "partition-refine": partition_refine.solve,
 }
 
-__all__ = ["METHODS"]
+__all__ = ["METHODS", "place_clusters", "refine"]

@@ -97,7 +97,7 @@ def solve(
         return result_from_mapping(
             network, hardware, None, method="sequential", status=Status.INFEASIBLE,
             runtime=time.perf_counter() - t0, seed=seed, comm=comm,
-            message=(f"the network needs {runs} cores by sequential fill but {hardware.name} has "
+            message=(f"n_max/a_max/syn_max: the network needs {runs} cores by sequential fill but {hardware.name} has "
                      f"{hardware.num_cores}: use a larger mesh, e.g. load_hardware({hardware.name!r}, cores={runs}) or snnmap map --fit"),
         )
     return result_from_mapping(network, hardware, cluster_of, method="sequential", status=Status.FEASIBLE,

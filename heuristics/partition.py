@@ -1,0 +1,268 @@
+"""Clustering neurons into core-feasible clusters.
+
+- :func:`cut_runs`: neurons in a given order cut into consecutive runs that
+  respect ``n_max``, ``a_max`` and ``syn_max``, never spanning two groups
+  (used to make any partition core-feasible, and as a fast partition of its
+  own on networks too large for METIS).
+- :func:`metis_clusters`: METIS (pymetis) on the symmetrised synapse graph
+  weighted by spike traffic, then split to core-feasible clusters.
+- :func:`merge_clusters`: SpiNeMap-style agglomeration: heaviest-traffic
+  pairs of clusters merge while the result fits a core.
+
+``dest_max`` is not a cluster property; the placement and local search check it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from hardware import Hardware
+from heuristics.common import BIG, in_csr
+from instances import SpikingNetwork
+
+METIS_MAX_EDGES = 3_000_000  # beyond this METIS takes minutes on 2 cores; use ordered runs
+METIS_MAX_PARTS = 1500
+
+
+def _lims(hardware: Hardware) -> tuple[int, int, int]:
+    lim = hardware.limits
+    return (int(lim.n_max), int(lim.a_max) if lim.a_max is not None else int(BIG),
+            int(lim.syn_max) if lim.syn_max is not None else int(BIG))
+
+
+@njit(cache=True)
+def _cut_runs(order, group, in_ptr, in_idx, n_max, a_max, syn_max):
+    n = order.size
+    stamp = np.full(n, -1, np.int64)
+    out = np.empty(n, np.int64)
+    run = -1
+    cnt = n_max
+    syn = 0
+    ax = 0
+    prev_g = -1
+    for t in range(n):
+        i = order[t]
+        g = group[i]
+        deg = in_ptr[i + 1] - in_ptr[i]
+        new = 0
+        if g == prev_g and cnt < n_max and syn + deg <= syn_max:
+            for q in range(in_ptr[i], in_ptr[i + 1]):
+                if stamp[in_idx[q]] != run:
+                    new += 1
+        if g != prev_g or cnt >= n_max or syn + deg > syn_max or ax + new > a_max:
+            run += 1
+            cnt = 0
+            syn = 0
+            ax = 0
+            new = deg
+            prev_g = g
+        for q in range(in_ptr[i], in_ptr[i + 1]):
+            stamp[in_idx[q]] = run
+        cnt += 1
+        syn += deg
+        ax += new
+        out[i] = run
+    return out, run + 1
+
+
+def cut_runs(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | None = None,
+             group: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Cut neurons in ``order`` into core-feasible runs that never span two ``group`` values.
+
+    Returns ``(cluster_of, num_clusters)``. A single neuron that breaks a
+    limit alone still gets its own run (the caller's precheck reports it).
+    """
+    n = network.num_neurons
+    order = np.arange(n, dtype=np.int64) if order is None else np.ascontiguousarray(order, dtype=np.int64)
+    group = np.zeros(n, dtype=np.int64) if group is None else np.ascontiguousarray(group, dtype=np.int64)
+    in_ptr, in_idx = in_csr(network)
+    # in_csr lists presynaptic neurons with repeats only for parallel synapses, which the network forbids.
+    out, k = _cut_runs(order, group, in_ptr, in_idx, *_lims(hardware))
+    return out, int(k)
+
+
+def traffic_graph(network: SpikingNetwork, comm: str, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Symmetric neuron graph (CSR ``xadj, adjncy, weights``) weighted by spike traffic.
+
+    Unicast pays per synapse, so a synapse weighs ``s_pre``. Multicast pays
+    per destination core (a hypergraph connectivity cost); in the clique
+    expansion a synapse of a neuron with ``d`` targets weighs
+    ``s_pre * min(1, n_max / d)``: its targets need at least ``d / n_max``
+    cores anyway, so each one matters less.
+    """
+    import scipy.sparse as sp
+
+    n = network.num_neurons
+    w = network.spikes[network.pre].astype(np.float64)
+    if comm == "multicast":
+        d = np.maximum(network.out_degree[network.pre], 1)
+        w = w * np.minimum(1.0, n_max / d)
+    keep = network.pre != network.post
+    a = sp.coo_matrix((w[keep], (network.pre[keep], network.post[keep])), shape=(n, n)).tocsr()
+    a = (a + a.T).tocsr()
+    a.sort_indices()
+    vals = a.data
+    scale = 1000.0 / vals.max() if vals.size and vals.max() > 0 else 1.0
+    iw = np.maximum(1, np.round(vals * scale)).astype(np.int64)
+    return a.indptr.astype(np.int64), a.indices.astype(np.int64), iw
+
+
+def metis_parts(network: SpikingNetwork, nparts: int, seed: int, comm: str, n_max: int) -> np.ndarray:
+    """METIS k-way partition of the traffic graph into ``nparts`` balanced parts."""
+    import pymetis
+
+    if nparts <= 1:
+        return np.zeros(network.num_neurons, dtype=np.int64)
+    xadj, adjncy, w = traffic_graph(network, comm, n_max)
+    opts = pymetis.Options(seed=int(seed) % (2**31), ufactor=30)
+    adj = pymetis.CSRAdjacency(xadj, adjncy)
+    _, parts = pymetis.part_graph(int(nparts), adjacency=adj, eweights=w, options=opts)
+    return np.asarray(parts, dtype=np.int64)
+
+
+def metis_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str, seed: int = 0,
+                   nparts: int | None = None) -> tuple[np.ndarray, int]:
+    """METIS parts split into core-feasible clusters (``cluster_of``, count).
+
+    ``nparts`` defaults to the number of cores a sequential fill needs. On
+    networks beyond :data:`METIS_MAX_EDGES` synapses (or too many parts) the
+    ordered runs of :func:`cut_runs` are returned instead.
+    """
+    if nparts is None:
+        _, nparts = cut_runs(network, hardware)
+    if network.num_synapses > METIS_MAX_EDGES or nparts > METIS_MAX_PARTS:
+        return cut_runs(network, hardware)
+    parts = metis_parts(network, nparts, seed, comm, hardware.limits.n_max)
+    # Within a part keep index order: neighbours in the network stay neighbours in a run.
+    order = np.lexsort((np.arange(network.num_neurons), parts))
+    grouped = cut_runs(network, hardware, order, parts)
+    # Splitting parts on a_max can leave many small pieces; runs may instead
+    # continue into the next part. Keep whichever needs fewer cores.
+    packed = cut_runs(network, hardware, order)
+    return grouped if grouped[1] <= packed[1] else packed
+
+
+@njit(cache=True)
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@njit(cache=True)
+def _axons_union(ra, rb, head, nxt, in_ptr, in_idx, stamp, tick):
+    count = 0
+    for r in (ra, rb):
+        m = head[r]
+        while m >= 0:
+            for q in range(in_ptr[m], in_ptr[m + 1]):
+                p = in_idx[q]
+                if stamp[p] != tick:
+                    stamp[p] = tick
+                    count += 1
+            m = nxt[m]
+    return count
+
+
+@njit(cache=True, inline="always")
+def _join(parent, size, syn, ax, head, tail, nxt, ra, rb, axn):
+    parent[rb] = ra
+    size[ra] += size[rb]
+    syn[ra] += syn[rb]
+    ax[ra] = axn
+    nxt[tail[ra]] = head[rb]
+    tail[ra] = tail[rb]
+
+
+@njit(cache=True)
+def _merge(eu, ev, in_ptr, in_idx, n_max, a_max, syn_max, order2):
+    n = in_ptr.size - 1
+    parent = np.arange(n)
+    size = np.ones(n, np.int64)
+    syn = np.empty(n, np.int64)
+    ax = np.empty(n, np.int64)
+    head = np.arange(n)
+    tail = np.arange(n)
+    nxt = np.full(n, -1, np.int64)
+    stamp = np.zeros(n, np.int64)
+    for i in range(n):
+        syn[i] = in_ptr[i + 1] - in_ptr[i]
+        ax[i] = syn[i]
+    tick = 0
+
+    # Phase 1: heaviest-traffic pairs first.
+    for e in range(eu.size):
+        ra = _find(parent, eu[e])
+        rb = _find(parent, ev[e])
+        if ra == rb or size[ra] + size[rb] > n_max or syn[ra] + syn[rb] > syn_max:
+            continue
+        axn = ax[ra] + ax[rb]
+        if axn > a_max:
+            tick += 1
+            axn = _axons_union(ra, rb, head, nxt, in_ptr, in_idx, stamp, tick)
+            if axn > a_max:
+                continue
+        _join(parent, size, syn, ax, head, tail, nxt, ra, rb, axn)
+    # Phase 2: pack what is left, next-fit in the given neuron order.
+    cur = -1
+    for t in range(n):
+        r = _find(parent, order2[t])
+        if r == cur:
+            continue
+        if cur >= 0 and size[cur] + size[r] <= n_max and syn[cur] + syn[r] <= syn_max:
+            axn = ax[cur] + ax[r]
+            if axn > a_max:
+                tick += 1
+                axn = _axons_union(cur, r, head, nxt, in_ptr, in_idx, stamp, tick)
+            if axn <= a_max:
+                _join(parent, size, syn, ax, head, tail, nxt, cur, r, axn)
+                continue
+        cur = r
+    out = np.empty(n, np.int64)
+    label = np.full(n, -1, np.int64)
+    k = 0
+    for i in range(n):
+        r = _find(parent, i)
+        if label[r] < 0:
+            label[r] = k
+            k += 1
+        out[i] = label[r]
+    return out, k
+
+
+def merge_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str) -> tuple[np.ndarray, int]:
+    """SpiNeMap-style clustering: merge the heaviest-traffic pairs while the merge fits a core.
+
+    Pairs of neurons are ranked by the spikes they exchange (both
+    directions); each pair's clusters merge if the union respects ``n_max``,
+    ``syn_max`` and ``a_max`` (distinct presynaptic neurons, counted exactly
+    when the quick bound is over). Leftover clusters are then packed in
+    neuron order. Returns ``(cluster_of, count)``.
+    """
+    n = network.num_neurons
+    w = network.spikes[network.pre]
+    u = np.minimum(network.pre, network.post)
+    v = np.maximum(network.pre, network.post)
+    key = u * np.int64(n) + v
+    uniq, inv = np.unique(key, return_inverse=True)
+    wsum = np.bincount(inv, weights=w)
+    order = np.argsort(-wsum, kind="stable")
+    eu = (uniq[order] // n).astype(np.int64)
+    ev = (uniq[order] % n).astype(np.int64)
+    in_ptr, in_idx = in_csr(network)
+    out, k = _merge(eu, ev, in_ptr, in_idx, *_lims(hardware), np.arange(n, dtype=np.int64))
+    # Relabel clusters in order of their first neuron (keeps layers together for placement).
+    first = np.full(k, n, dtype=np.int64)
+    np.minimum.at(first, out, np.arange(n))
+    rank = np.empty(k, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(k)
+    return rank[out], int(k)
+
+
+def needed_parts(network: SpikingNetwork, hardware: Hardware) -> int:
+    """Cores a sequential fill needs: the default cluster count for METIS."""
+    return max(1, cut_runs(network, hardware)[1], math.ceil(network.num_neurons / hardware.limits.n_max))

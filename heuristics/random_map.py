@@ -1,0 +1,37 @@
+"""Random feasible mapping: the floor every method must clear.
+
+Neurons in a random order each go to a uniformly random core that can still
+take them (all limits checked), so the result is feasible whenever this
+simple process finds room for everyone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from formulations.result import Result
+from hardware import Hardware
+from heuristics.common import CostModel, Progress, Timer, finish, infeasible, member_stride, new_state, precheck
+from heuristics.greedy import blocking_limit, place_pinned
+from heuristics.kernels import FAIL_NONE, random_place, seed_numba
+from instances import SpikingNetwork
+
+
+def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
+          comm: str | None = None, progress: Progress = None, tries: int = 16, **_: object) -> Result:
+    """Map every neuron to a random feasible core (seeded by ``seed``)."""
+    timer = Timer(time_limit)
+    problem = precheck(network, hardware)
+    st = new_state(network, hardware, comm)
+    C = CostModel.of(hardware).args()
+    problem = problem or place_pinned(st, network, hardware, C)
+    if problem:
+        return infeasible(network, hardware, problem, method="random", timer=timer, seed=seed, comm=comm)
+    rng = np.random.default_rng(seed)
+    seed_numba(int(rng.integers(0, 2**31 - 1)))
+    order = rng.permutation(network.num_neurons).astype(np.int64)
+    code, i = random_place(st.args(), member_stride(st), C, order, tries)
+    if code != FAIL_NONE:
+        return infeasible(network, hardware, blocking_limit(st, network, hardware, int(i)), method="random",
+                          timer=timer, seed=seed, comm=comm)
+    return finish(network, hardware, st.core_of.copy(), method="random", timer=timer, seed=seed, comm=comm)

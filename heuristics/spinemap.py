@@ -1,0 +1,35 @@
+"""SpiNeMap-style mapping (Balaji et al., "Mapping Spiking Neural Networks to
+Neuromorphic Hardware", IEEE TVLSI 2020), re-implemented on our evaluator.
+
+1. Clustering that minimises inter-cluster spikes: pairs of neurons in
+   decreasing exchanged traffic merge their clusters whenever the union still
+   fits one core (``n_max``, ``a_max``, ``syn_max``); leftovers are packed.
+2. Particle-swarm optimisation places the clusters on the mesh to minimise
+   spike traffic times hop cost.
+"""
+
+from __future__ import annotations
+
+from formulations.result import Result
+from hardware import Hardware
+from heuristics.cluster_map import place_cluster_mapping
+from heuristics.common import Progress, Timer, finish, infeasible, precheck
+from heuristics.partition import merge_clusters
+from instances import SpikingNetwork
+
+
+def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
+          comm: str | None = None, progress: Progress = None, **_: object) -> Result:
+    """Greedy traffic clustering + particle-swarm placement (see the module docstring)."""
+    timer = Timer(time_limit)
+    comm_model = hardware.comm if comm is None else comm
+    problem = precheck(network, hardware)
+    if problem:
+        return infeasible(network, hardware, problem, method="spinemap", timer=timer, seed=seed, comm=comm)
+    cluster_of, k = merge_clusters(network, hardware, comm=comm_model)
+    core_of, problem = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model, method="pso",
+                                             timer=timer, seed=seed, progress=progress)
+    if core_of is None:
+        return infeasible(network, hardware, problem, method="spinemap", timer=timer, seed=seed, comm=comm)
+    return finish(network, hardware, core_of, method="spinemap", timer=timer, seed=seed, comm=comm,
+                  interrupted=timer.expired(), stats={"clusters": k})

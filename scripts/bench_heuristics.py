@@ -1,0 +1,92 @@
+"""Speed of greedy and partition-refine: time and peak memory vs network size.
+
+Protocol: random layered conv-like networks (each neuron of layer l+1 takes
+``fan`` inputs from a window of layer l; Poisson spike counts, seed 0) of
+10^3 .. 10^6 neurons, plus a VGG16-sized one (~12M synapses), on
+``crossbar128`` resized to the cores a sequential fill needs plus 25 %.
+Every (size, method) runs in a fresh process so its peak RSS is its own.
+
+    PYTHONPATH=. python scripts/bench_heuristics.py [--sizes 1000 10000 ...] [--no-vgg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def conv_like(n: int, fan: int = 9, layers: int = 5, seed: int = 0, rate: float = 20.0):
+    """``layers`` equal layers, each neuron takes ``fan`` inputs from a window of the previous layer."""
+    from instances import SpikingNetwork
+
+    rng = np.random.default_rng(seed)
+    size = max(1, n // layers)
+    n = size * layers
+    tgt = np.arange(size, n, dtype=np.int64)
+    pos = tgt % size
+    offs = np.arange(fan) - fan // 2
+    src_pos = (pos[:, None] * 1 + offs[None, :] * 4 + rng.integers(-1, 2, (tgt.size, fan))) % size
+    src = (tgt[:, None] // size - 1) * size + src_pos
+    key = np.unique(src.ravel() * np.int64(n) + np.repeat(tgt, fan))
+    return SpikingNetwork.from_edges(n, key // n, key % n, rng.poisson(rate, n).astype(float),
+                                     name=f"conv{n}x{fan}")
+
+
+def hardware_for(net):
+    from hardware import load_hardware
+    from heuristics.partition import cut_runs
+
+    hw = load_hardware("crossbar128")
+    need = cut_runs(net, hw)[1]
+    return load_hardware("crossbar128", cores=int(need * 1.25) + 1)
+
+
+def one(n: int, fan: int, method: str) -> dict:
+    from heuristics import METHODS
+
+    net = conv_like(n, fan)
+    hw = hardware_for(net)
+    METHODS[method](conv_like(500, fan), hardware_for(conv_like(500, fan)))  # compile outside the timing
+    t = time.perf_counter()
+    res = METHODS[method](net, hw, seed=0)
+    dt = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"neurons": net.num_neurons, "synapses": net.num_synapses, "cores": hw.num_cores, "method": method,
+            "seconds": round(dt, 2), "peak_MB": round(peak), "status": str(res.status), "energy": res.energy}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 100000, 1000000])
+    ap.add_argument("--methods", nargs="*", default=["greedy", "partition-refine"])
+    ap.add_argument("--no-vgg", action="store_true")
+    ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(int(args.one[0]), int(args.one[1]), args.one[2])))
+        return
+    cases = [(n, 9) for n in args.sizes] + ([] if args.no_vgg else [(500_000, 24)])
+    print(f"{'neurons':>9} {'synapses':>10} {'cores':>6} {'method':<17} {'time s':>8} {'peak MB':>8} {'status':<10} energy J")
+    for n, fan in cases:
+        for m in args.methods:
+            out = subprocess.run([sys.executable, __file__, "--one", str(n), str(fan), m],
+                                 capture_output=True, text=True, env=os.environ)
+            if out.returncode:
+                print(f"{n:>9} {m}: failed\n{out.stderr[-2000:]}")
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{r['neurons']:>9} {r['synapses']:>10} {r['cores']:>6} {m:<17} {r['seconds']:>8} "
+                  f"{r['peak_MB']:>8} {r['status']:<10} {r['energy']:.6g}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Every heuristic: feasible on slack instances, scored by the evaluator, seeded, honest when stuck."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from formulations import evaluate
+from hardware import load_hardware
+from heuristics import METHODS
+from tests.heuristics.helpers import random_network, slack_hardware
+
+NAMES = sorted(METHODS)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10**6), comm=st.sampled_from(["multicast", "unicast"]))
+def test_feasible_with_slack_and_scored_by_evaluator(name, seed, comm):
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, int(rng.integers(6, 25)))
+    hw = slack_hardware(net)
+    res = METHODS[name](net, hw, seed=seed, comm=comm, time_limit=5)
+    assert res.status in ("feasible", "time_limit", "optimal"), res.message
+    rep = evaluate(net, hw, res.mapping, comm)
+    assert rep.feasible
+    assert res.report.total == rep.total
+    assert res.energy >= res.lower_bound * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_mapping(name, rng):
+    net = random_network(rng, 40, density=0.1)
+    hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8)
+    a = METHODS[name](net, hw, seed=7)
+    b = METHODS[name](net, hw, seed=7)
+    np.testing.assert_array_equal(a.mapping, b.mapping)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_too_few_cores_is_infeasible_and_named(name, rng):
+    net = random_network(rng, 30)
+    hw = load_hardware("crossbar128", mesh=(1, 2), n_max=8)
+    res = METHODS[name](net, hw)
+    assert res.status == "infeasible"
+    assert "n_max" in res.message
+
+
+def test_partition_refine_not_worse_than_baselines(rng):
+    from tests.heuristics.test_quality import layered
+
+    net = layered(rng, [200, 300, 200, 60], fan=6)
+    hw = load_hardware("crossbar128", cores=16)
+    pr = METHODS["partition-refine"](net, hw, time_limit=20)
+    assert pr.status == "feasible"
+    for name in ("greedy", "sequential", "sneap", "spinemap", "random"):
+        other = METHODS[name](net, hw)
+        assert pr.energy <= other.energy * (1 + 1e-12), name
+
+
+def test_dest_max_respected(rng):
+    net = random_network(rng, 20, density=0.2)
+    hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8, dest_max=4)
+    for name in NAMES:
+        res = METHODS[name](net, hw)
+        if res.status != "infeasible":
+            assert evaluate(net, hw, res.mapping).feasible
+        else:
+            assert res.message
+
+
+def test_interrupt_returns_best_so_far(rng, monkeypatch):
+    import sys
+
+    refine_mod = sys.modules["heuristics.refine"]
+
+    net = random_network(rng, 40, density=0.1)
+    hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8)
+    calls = {"n": 0}
+    real = refine_mod.refine_chunk
+
+    def boom(*args):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(refine_mod, "refine_chunk", boom)
+    res = METHODS["partition-refine"](net, hw, starts=("greedy",))
+    assert res.status == "time_limit"
+    assert evaluate(net, hw, res.mapping).feasible
