@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from formulations.arrays import unique_ints
 from numba import njit
 
 from hardware import Hardware
@@ -248,7 +250,7 @@ def merge_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str) ->
     u = np.minimum(network.pre, network.post)
     v = np.maximum(network.pre, network.post)
     key = u * np.int64(n) + v
-    uniq, inv = np.unique(key, return_inverse=True)
+    uniq, inv = unique_ints(key, return_inverse=True)
     wsum = np.bincount(inv, weights=w)
     order = np.argsort(-wsum, kind="stable")
     eu = (uniq[order] // n).astype(np.int64)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from formulations.arrays import unique_ints
 import scipy.sparse as sp
 from numba import njit
 
@@ -29,7 +31,7 @@ def cluster_flow(network: SpikingNetwork, cluster_of: np.ndarray, num_clusters: 
     src = cluster_of[network.pre]
     dst = cluster_of[network.post]
     if comm == "multicast":
-        key = np.unique(network.pre * np.int64(num_clusters) + dst)
+        key = unique_ints(network.pre * np.int64(num_clusters) + dst)
         nrn, dst = key // num_clusters, key % num_clusters
         src, w = cluster_of[nrn], network.spikes[nrn]
     else:
