@@ -82,6 +82,17 @@ def photo_crops(size: int, channels: int, count: int, seed: int) -> np.ndarray:
     return out
 
 
+def balanced(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """``k`` rows of ``x`` taking the classes in turn (first unused sample of each)."""
+    picks: list[int] = []
+    queues = [list(np.flatnonzero(y == c)) for c in np.unique(y)]
+    while len(picks) < k and any(queues):
+        for q in queues:
+            if q and len(picks) < k:
+                picks.append(q.pop(0))
+    return x[np.asarray(picks, dtype=np.int64)]
+
+
 # ---------------------------------------------------------------- plans
 @dataclasses.dataclass(frozen=True)
 class LayerSpec:

@@ -7,14 +7,14 @@ weight and threshold balancing", IJCNN 2015 (there trained on MNIST).
 Data: scikit-learn's 8 x 8 digits, bilinearly upsampled to 28 x 28; seeded
 80/20 split. Weights: trained here (numpy Adam, no biases), converted by
 data-based normalisation. Spikes: rate-coded input, IF neurons, summed over
-the first ``sim_samples`` test images.
+``sim_samples`` test images (classes in turn).
 
 Scales: ``mini`` is 3 x 3 input -> 6 -> 4 -> 3 classes (digits 0, 1, 2).
 """
 
 from __future__ import annotations
 
-from instances.apps._common import LayerSpec, Progress, check_scale, digits, ff_network, plan_sizes
+from instances.apps._common import LayerSpec, Progress, balanced, check_scale, digits, ff_network, plan_sizes
 from instances.network import SpikingNetwork
 
 NAME = "DigitRecogMLP"
@@ -46,7 +46,7 @@ def build(scale: str = "mini", seed: int = 0, progress: Progress = None) -> Spik
     data = digits(p["size"], p["classes"], seed)
     return ff_network(
         NAME, __name__, VERSION, scale, seed, (1, p["size"], p["size"]), p["specs"],
-        x_norm=data[0], x_sim=data[2][: p["sim_samples"]], steps=p["steps"],
+        x_norm=data[0], x_sim=balanced(data[2], data[3], p["sim_samples"]), steps=p["steps"],
         data_source=INPUT_SOURCE, weight_source=WEIGHT_SOURCE, params=p, train_data=data,
         epochs=p["epochs"], lr=p["lr"], restarts=p["restarts"], eval_samples=p["eval_samples"],
         progress=progress,

@@ -9,7 +9,7 @@ original used a partial connection table), no biases, ReLU.
 Data: scikit-learn's 8 x 8 digits, bilinearly upsampled to 32 x 32; seeded
 80/20 train/test split. Weights: trained here (numpy Adam), converted by
 data-based normalisation (99.9th percentile). Spikes: rate-coded inputs, IF
-neurons, ``steps`` steps per sample, summed over the first ``sim_samples``
+neurons, ``steps`` steps per sample, summed over ``sim_samples`` (classes in turn)
 test images.
 
 Scales: ``full`` is the architecture above (9,118 neurons). ``mini`` keeps the
@@ -19,7 +19,7 @@ layer kinds (input, conv, pool, dense, output) at 3 x 3 input, 2 maps of
 
 from __future__ import annotations
 
-from instances.apps._common import LayerSpec, Progress, check_scale, digits, ff_network, plan_sizes
+from instances.apps._common import LayerSpec, Progress, balanced, check_scale, digits, ff_network, plan_sizes
 from instances.network import SpikingNetwork
 
 NAME = "LeNet"
@@ -52,7 +52,7 @@ def build(scale: str = "mini", seed: int = 0, progress: Progress = None) -> Spik
     data = digits(p["size"], p["classes"], seed)
     return ff_network(
         NAME, __name__, VERSION, scale, seed, (1, p["size"], p["size"]), p["specs"],
-        x_norm=data[0], x_sim=data[2][: p["sim_samples"]], steps=p["steps"],
+        x_norm=data[0], x_sim=balanced(data[2], data[3], p["sim_samples"]), steps=p["steps"],
         data_source=INPUT_SOURCE, weight_source=WEIGHT_SOURCE, params=p, train_data=data,
         epochs=p["epochs"], lr=p["lr"], restarts=p["restarts"], eval_samples=p["eval_samples"], progress=progress,
     )
