@@ -61,7 +61,7 @@ def _column(path: Path, fields: np.ndarray, lines: np.ndarray, col: int, name: s
         vals = fields[:, col].astype(np.float64)
     except ValueError:
         bad = next(k for k, v in enumerate(fields[:, col]) if not _is_number(v))  # error path only
-        raise NetworkError(f"{path}: line {lines[bad]}, field {name!r}: {fields[bad, col]!r} is not a number") from None
+        raise NetworkError(f"{path}: line {lines[bad]}, field {name!r}: {str(fields[bad, col])!r} is not a number") from None
     if not np.all(np.isfinite(vals)):
         bad = int(np.flatnonzero(~np.isfinite(vals))[0])
         raise NetworkError(f"{path}: line {lines[bad]}, field {name!r}: value must be finite")
@@ -69,7 +69,7 @@ def _column(path: Path, fields: np.ndarray, lines: np.ndarray, col: int, name: s
         bad = np.flatnonzero((vals != np.round(vals)) | (vals < 0))
         if bad.size:
             k = int(bad[0])
-            raise NetworkError(f"{path}: line {lines[k]}, field {name!r}: {fields[k, col]!r} must be a neuron index "
+            raise NetworkError(f"{path}: line {lines[k]}, field {name!r}: {str(fields[k, col])!r} must be a neuron index "
                                "(a whole number >= 0)")
         return vals.astype(np.int64)
     return vals

@@ -125,7 +125,19 @@ def load_nir(
             changed = True
         if not changed:
             break
-    order = list(nodes)
+    # Number populations by distance from the inputs, then by name: independent of the
+    # order in which a file lists its nodes.
+    level = {k: 0 for k, v in nodes.items() if type(v).__name__ == "Input"}
+    frontier = sorted(level)
+    while frontier:
+        nxt = []
+        for k in frontier:
+            for o in succ[k]:
+                if o not in level:
+                    level[o] = level[k] + 1
+                    nxt.append(o)
+        frontier = sorted(nxt)
+    order = sorted(nodes, key=lambda k: (level.get(k, len(nodes)), k))
     pops = [k for k in order if type(nodes[k]).__name__ in ("Input",) + _NEURON_NODES]
     nb = NetBuilder()
     pop_of: dict[str, Any] = {}
