@@ -18,6 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
+from threadpoolctl import threadpool_limits
+
 from instances.io import load_network_file, save_network
 from instances.network import NetworkError, SpikingNetwork
 
@@ -97,11 +99,14 @@ def build(
             net = load_network_file(shipped)
             if net.provenance.get("version") == mod.VERSION:
                 return net
-        return mod.build(scale, seed=seed, progress=progress)
+        with threadpool_limits(1):
+            return mod.build(scale, seed=seed, progress=progress)
     path = cache_path(app, scale, seed, cache_dir)
     if path.is_file() and not rebuild:
         return load_network_file(path)
-    net = mod.build(scale, seed=seed, progress=progress)
+    # Single-threaded BLAS: faster for these small products on a shared machine, and reproducible.
+    with threadpool_limits(1):
+        net = mod.build(scale, seed=seed, progress=progress)
     save_network(net, path)
     return load_network_file(path)
 

@@ -26,7 +26,7 @@ SCALES = {
     "full": dict(size=28, classes=list(range(10)),
                  specs=[LayerSpec("dense", "hidden1", 1200), LayerSpec("dense", "hidden2", 1200),
                         LayerSpec("dense", "output", 10)],
-                 epochs=10, lr=1e-3, restarts=1, steps=100, sim_samples=4, eval_samples=120),
+                 epochs=10, lr=1e-3, restarts=1, steps=100, sim_samples=4, eval_samples=40),
     "mini": dict(size=3, classes=[0, 1, 2],
                  specs=[LayerSpec("dense", "hidden1", 6), LayerSpec("dense", "hidden2", 4),
                         LayerSpec("dense", "output", 3)],
