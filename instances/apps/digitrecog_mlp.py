@@ -1,0 +1,53 @@
+"""DigitRecogMLP: a fully connected digit classifier, trained here and converted to an SNN.
+
+Topology (full): 784 -> 1200 -> 1200 -> 10, the fully connected network of
+Diehl et al., "Fast-classifying, high-accuracy spiking deep networks through
+weight and threshold balancing", IJCNN 2015 (there trained on MNIST).
+
+Data: scikit-learn's 8 x 8 digits, bilinearly upsampled to 28 x 28; seeded
+80/20 split. Weights: trained here (numpy Adam, no biases), converted by
+data-based normalisation. Spikes: rate-coded input, IF neurons, summed over
+``sim_samples`` test images (classes in turn).
+
+Scales: ``mini`` is 3 x 3 input -> 6 -> 4 -> 3 classes (digits 0, 1, 2).
+"""
+
+from __future__ import annotations
+
+from instances.apps._common import LayerSpec, Progress, balanced, check_scale, digits, ff_network, plan_sizes
+from instances.network import SpikingNetwork
+
+NAME = "DigitRecogMLP"
+VERSION = "1"
+INPUT_SOURCE = "sklearn load_digits (UCI optical digits), resized"
+WEIGHT_SOURCE = "trained here (numpy Adam), data-normalised conversion"
+
+SCALES = {
+    "full": dict(size=28, classes=list(range(10)),
+                 specs=[LayerSpec("dense", "hidden1", 1200), LayerSpec("dense", "hidden2", 1200),
+                        LayerSpec("dense", "output", 10)],
+                 epochs=10, lr=1e-3, restarts=1, steps=100, sim_samples=4, eval_samples=40),
+    "mini": dict(size=3, classes=[0, 1, 2],
+                 specs=[LayerSpec("dense", "hidden1", 6), LayerSpec("dense", "hidden2", 4),
+                        LayerSpec("dense", "output", 3)],
+                 epochs=40, lr=0.03, restarts=5, steps=50, sim_samples=4, eval_samples=108),
+}
+
+
+def sizes(scale: str = "mini") -> tuple[int, int]:
+    """Neurons and synapses of the ``scale`` instance, by layer arithmetic."""
+    p = check_scale(scale, SCALES, NAME)
+    return plan_sizes((1, p["size"], p["size"]), p["specs"])
+
+
+def build(scale: str = "mini", seed: int = 0, progress: Progress = None) -> SpikingNetwork:
+    """Train, convert and simulate the MLP at ``scale``."""
+    p = check_scale(scale, SCALES, NAME)
+    data = digits(p["size"], p["classes"], seed)
+    return ff_network(
+        NAME, __name__, VERSION, scale, seed, (1, p["size"], p["size"]), p["specs"],
+        x_norm=data[0], x_sim=balanced(data[2], data[3], p["sim_samples"]), steps=p["steps"],
+        data_source=INPUT_SOURCE, weight_source=WEIGHT_SOURCE, params=p, train_data=data,
+        epochs=p["epochs"], lr=p["lr"], restarts=p["restarts"], eval_samples=p["eval_samples"],
+        progress=progress,
+    )

@@ -1,0 +1,9 @@
+"""Rebuild the shipped mini instances (seed 0) into instances/data/."""
+
+from instances.apps import APPS, build, mini_path
+from instances.io import save_network
+
+for app in APPS:
+    net = build(app, "mini", rebuild=True)
+    save_network(net, mini_path(app))
+    print(f"{app:15s} {net.num_neurons:3d} neurons {net.num_synapses:4d} synapses {net.total_spikes:8.0f} spikes  {net.fingerprint}")
