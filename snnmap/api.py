@@ -24,11 +24,20 @@ def methods() -> dict[str, Callable[..., Result]]:
     return {**HEURISTIC_METHODS, **EXACT_METHODS}
 
 
-def load_network(path_or_app_name: str | Path | SpikingNetwork) -> SpikingNetwork:
-    """A network from a file (``.npz``, ``.json``, edge-list ``.csv``) or an application name.
+def load_network(
+    path_or_app_name: str | Path | SpikingNetwork,
+    *,
+    spikes: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SpikingNetwork:
+    """A network from a file (``.npz``, ``.json``, NIR ``.nir``, edge-list ``.csv``) or an application name.
+
+    An edge-list CSV (``pre,post[,weight]``) needs a spike file: ``spikes=``,
+    or ``NAME.spikes.csv`` beside ``NAME.csv`` (see :func:`instances.edgelist.load_edgelist`).
 
     Application names are ``LeNet`` (mini scale), ``LeNet:mini`` or ``LeNet:full``;
-    ``snnmap apps`` lists them.
+    ``snnmap apps`` lists them. A full instance is simulated on first use
+    (``progress`` receives status messages) and cached.
     """
     if isinstance(path_or_app_name, SpikingNetwork):
         return path_or_app_name
@@ -39,12 +48,21 @@ def load_network(path_or_app_name: str | Path | SpikingNetwork) -> SpikingNetwor
     if path.suffix.lower() == ".csv":
         from instances.edgelist import load_edgelist
 
-        return load_edgelist(path)
+        spike_file = Path(spikes) if spikes is not None else path.with_suffix(".spikes.csv")
+        if not spike_file.is_file():
+            raise NetworkError(
+                f"{path}: an edge list needs its spike counts: give --spikes FILE (spikes=...) or put them in {spike_file}"
+            )
+        return load_edgelist(path, spike_file)
+    if path.suffix.lower() in (".nir", ".h5", ".hdf5"):
+        from instances.nir_import import load_nir
+
+        return load_nir(path)
     try:
         from instances.apps import load_app
     except ImportError:
         raise NetworkError(f"{text!r} is not a network file (.npz, .json, .csv)") from None
-    return load_app(text)
+    return load_app(text, progress=progress)
 
 
 def evaluate(network: SpikingNetwork | str, hardware: Hardware | str, core_of: Any, comm: str | None = None) -> EnergyReport:

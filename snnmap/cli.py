@@ -83,9 +83,36 @@ def cmd_hardware(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("apps")
+def cmd_apps(args: argparse.Namespace) -> int:
+    from instances.apps import app_rows
+
+    scales = ("mini", "full") if args.scale == "both" else (args.scale,)
+    rows = [[r["name"], r["scale"], f"{r['neurons']:,}", f"{r['synapses']:,}", f"{r['total_spikes']:,.0f}",
+             r["input_source"], r["weight_source"]] for r in app_rows(scales)]
+    print(table(["application", "scale", "neurons", "synapses", "spikes", "input", "weights"], rows))
+    print("\nUse a name as a network: snnmap map LeNet:mini --hardware crossbar-mini; full instances are "
+          "built and cached on first use (snnmap build APP --scale full).")
+    return 0
+
+
+@command("build")
+def cmd_build(args: argparse.Namespace) -> int:
+    from instances.apps import APPS, build, cache_path, canonical
+
+    names = APPS if args.app.lower() == "all" else [canonical(a) for a in args.app.split(",")]
+    for name in names:
+        net = build(name, scale=args.scale, seed=args.seed, cache_dir=args.cache, rebuild=args.rebuild,
+                    progress=Progress(f"{name}:{args.scale}", delay=0.0))
+        where = cache_path(name, args.scale, args.seed, args.cache) if args.scale == "full" else "instances/data"
+        print(f"{name}:{args.scale}: {net.num_neurons:,} neurons, {net.num_synapses:,} synapses, "
+              f"{net.total_spikes:,.0f} spikes -> {where}")
+    return 0
+
+
 @command("map")
 def cmd_map(args: argparse.Namespace) -> int:
-    net = api.load_network(args.network)
+    net = api.load_network(args.network, spikes=args.spikes, progress=Progress("build", delay=0.0))
     hw = _hardware_from_args(args, net)
     options: dict[str, Any] = {}
     if args.comm:
@@ -183,8 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("hardware", help="list the hardware presets")
 
+    p = sub.add_parser("apps", help="list the 10 applications with their sizes and data sources")
+    p.add_argument("--scale", choices=["mini", "full", "both"], default="both")
+
+    p = sub.add_parser("build", help="build (simulate) an application and cache it")
+    p.add_argument("app", help="application name, a comma-separated list, or 'all'")
+    p.add_argument("--scale", choices=["mini", "full"], default="full")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", help="cache directory (default: $SNNMAP_CACHE or ~/.cache/snnmap)")
+    p.add_argument("--rebuild", action="store_true", help="build again even when cached")
+
     p = sub.add_parser("map", help="map one network and show its energy breakdown")
-    p.add_argument("network", help="network file (.npz/.json/.csv) or application name, e.g. LeNet:mini")
+    p.add_argument("network", help="network file (.npz/.json/.nir/.csv) or application name, e.g. LeNet:mini")
+    p.add_argument("--spikes", help="spike-count CSV for an edge-list network")
     _add_hardware_args(p)
     p.add_argument("--fit", action="store_true", help="resize the mesh to the smallest that holds the network")
     p.add_argument("--method", "-m", default="sequential", help="mapping method (default: %(default)s); one of: "

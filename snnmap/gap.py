@@ -181,10 +181,10 @@ def gap(
     update_bks
         Store better mappings in the best-known-solutions table.
     """
-    from instances.apps import APPS, canonical_name
+    from instances.apps import APPS, canonical
     from snnmap import bks as bks_mod
 
-    apps = [canonical_name(a) for a in (apps or APPS)]
+    apps = [canonical(a) for a in (apps or APPS)]
     scales = ["mini", "full"] if scale == "both" else [scale]
     for sc in scales:
         if sc not in ("mini", "full"):

@@ -90,3 +90,8 @@ def test_unknown_preset_and_override():
         load_hardware("crossbar128", n_maxx=3)
     with pytest.raises(HardwareError, match="n_max=0"):
         load_hardware("crossbar128", n_max=0)
+
+
+def test_crossbar_mini_has_crossbar128_energies():
+    mini, full = load_hardware("crossbar-mini"), load_hardware("crossbar128")
+    assert mini.energy == full.energy and mini.mesh == (2, 4) and mini.comm == full.comm
