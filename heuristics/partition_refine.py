@@ -9,8 +9,8 @@
 3. Refine on the true objective: neuron moves and swaps with incremental
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.
-The same refinement also runs from the greedy mapping and from the sequential
-fill; the best result is returned. Since
+The same refinement also runs from traffic-merging clusters (annealed), from
+the greedy mapping and from the sequential fill; the best result is returned. Since
 refinement never raises the energy, partition-refine is never worse than the
 SNEAP-style start (same partition and placement) nor than the greedy and sequential baselines.
 """
@@ -27,7 +27,7 @@ from hardware import Hardware
 from heuristics.cluster_map import place_cluster_mapping
 from heuristics.common import Progress, Timer, finish, infeasible, precheck, report_progress
 from heuristics.greedy import greedy_mapping
-from heuristics.partition import metis_clusters
+from heuristics.partition import merge_clusters, metis_clusters
 from heuristics.refine import refine
 from instances import SpikingNetwork
 
@@ -36,7 +36,7 @@ DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
           comm: str | None = None, progress: Progress = None, placement: str = "anneal",
-          starts: tuple[str, ...] = ("partition", "greedy", "sequential"), effort: float = 1.0, **options: Any) -> Result:
+          starts: tuple[str, ...] = ("partition", "merge", "greedy", "sequential"), effort: float = 1.0, **options: Any) -> Result:
     """Partition, place and refine (see the module docstring).
 
     Parameters
@@ -47,7 +47,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     placement
         Cluster placement method of :func:`heuristics.placement.place_clusters`.
     starts
-        Start mappings to refine: ``"partition"``, ``"greedy"``, ``"sequential"``.
+        Start mappings to refine: ``"partition"`` (METIS), ``"merge"`` (traffic-merging
+        clusters), ``"greedy"``, ``"sequential"``.
     options
         Passed to :func:`heuristics.refine.refine` (``max_cand``, ``swap_tries`` ...).
     """
@@ -65,6 +66,16 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                                              timer=timer, seed=seed, effort=effort, time_share=0.3)
         if core_of is not None:
             begin.append(("partition", core_of))
+        else:
+            notes.append(why)
+    if "merge" in starts and not pinned:
+        # Traffic-merging clusters (the SpiNeMap-style clustering) often suit
+        # sparse, local networks better than METIS parts.
+        cluster_of, k = merge_clusters(network, hardware, comm=comm_model)
+        core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model, method=placement,
+                                             timer=timer, seed=seed, effort=effort, time_share=0.15)
+        if core_of is not None:
+            begin.append(("merge", core_of))
         else:
             notes.append(why)
     if "sequential" in starts and not pinned:

@@ -1,8 +1,11 @@
 """Random feasible mapping: the floor every method must clear.
 
 Neurons in a random order each go to a uniformly random core that can still
-take them (all limits checked), so the result is feasible whenever this
-simple process finds room for everyone.
+take them (all limits checked). When that process runs out of room (typical
+when the axon limit binds: neurons with unrelated inputs exhaust a core's
+axons long before its neuron slots), the fallback keeps the feasibility of a
+sequential fill and randomises the rest: the fill's core-sized groups of
+neurons are placed on randomly chosen cores.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from hardware import Hardware
 from heuristics.common import CostModel, Progress, Timer, finish, infeasible, member_stride, new_state, precheck
 from heuristics.greedy import blocking_limit, place_pinned
 from heuristics.kernels import FAIL_NONE, random_place, seed_numba
+from heuristics.sequential import fill_order
 from instances import SpikingNetwork
 
 
@@ -31,7 +35,13 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     seed_numba(int(rng.integers(0, 2**31 - 1)))
     order = rng.permutation(network.num_neurons).astype(np.int64)
     code, i = random_place(st.args(), member_stride(st), C, order, tries)
-    if code != FAIL_NONE:
-        return infeasible(network, hardware, blocking_limit(st, network, hardware, int(i)), method="random",
-                          timer=timer, seed=seed, comm=comm)
-    return finish(network, hardware, st.core_of.copy(), method="random", timer=timer, seed=seed, comm=comm)
+    if code == FAIL_NONE:
+        return finish(network, hardware, st.core_of.copy(), method="random", timer=timer, seed=seed, comm=comm)
+    why = blocking_limit(st, network, hardware, int(i))
+    pinned = network.pins is not None and bool(np.any(network.pins >= 0))
+    cluster_of, runs, problem = fill_order(network, hardware)
+    if pinned or problem or runs > hardware.num_cores:
+        return infeasible(network, hardware, why, method="random", timer=timer, seed=seed, comm=comm)
+    cores = rng.permutation(hardware.num_cores)[:runs]
+    return finish(network, hardware, cores[cluster_of], method="random", timer=timer, seed=seed, comm=comm,
+                  message="random groups: neuron-level random placement ran out of room", stats={"fallback": why})
