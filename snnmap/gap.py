@@ -61,11 +61,22 @@ def _network(app: str, scale: str):
     return api.load_network(f"{app}:{scale}")
 
 
+FIT_SLACK = 0.25  # spare cores over a sequential fill when a preset must be resized
+
+
 def instance_hardware(network: Any, name: str, scale: str, mesh: tuple[int, int] | None = None) -> Hardware:
-    """The chip an application is mapped on: a preset, resized to fit for ``full``."""
+    """The chip an application is mapped on.
+
+    The preset as it is when the network fits it with :data:`FIT_SLACK` spare
+    cores (e.g. Loihi's 128 cores); otherwise, for ``full`` instances, the
+    preset resized to the smallest near-square mesh that holds the network
+    with that slack (e.g. crossbar128's 5 x 5 mesh grows to fit LeNet).
+    """
     hw = load_hardware(name, mesh=mesh)
     if scale == "full" and mesh is None:
-        hw = api.fit_hardware(network, hw)
+        fitted = api.fit_hardware(network, hw, slack=FIT_SLACK)
+        if fitted.num_cores > hw.num_cores:
+            hw = fitted
     return hw
 
 
