@@ -2,5 +2,6 @@
 
 from instances.io import load_network_file, save_network
 from instances.network import NetworkError, SpikingNetwork
+from instances.unroll import unroll_fanin
 
-__all__ = ["NetworkError", "SpikingNetwork", "load_network_file", "save_network"]
+__all__ = ["NetworkError", "SpikingNetwork", "load_network_file", "save_network", "unroll_fanin"]
