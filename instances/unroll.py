@@ -223,13 +223,15 @@ def _split_level(
     pair_size = np.full(num_pairs, F, dtype=np.int64)
     last = pair_start + chunks - 1
     pair_size[last] = degree - F * (chunks - 1)
-    # A stable sort by chunk keeps targets ascending within each chunk.
-    pair_id = np.empty(num_pairs, dtype=np.int64)
-    pair_id[np.argsort(pair_chunk, kind="stable")] = first_id + np.arange(num_pairs)
-
-    # Rate-conserving split of each target's spikes by its chunks' input spikes.
     edge_start = np.zeros(num_pairs, dtype=np.int64)
     np.cumsum(pair_size[:-1], out=edge_start[1:])
+    # Number partials by chunk, then by the chunk's first input, then by target:
+    # partials reading the same inputs (a dense layer's chunk, or a conv layer's
+    # output channels at one position) become neighbours and can share a core's axons.
+    pair_id = np.empty(num_pairs, dtype=np.int64)
+    pair_id[np.lexsort((pair_group, pre[edge_start], pair_chunk))] = first_id + np.arange(num_pairs)
+
+    # Rate-conserving split of each target's spikes by its chunks' input spikes.
     chunk_in = np.add.reduceat(spikes[pre], edge_start)
     total_in = np.add.reduceat(chunk_in, pair_start)[pair_group]
     share = np.divide(chunk_in, total_in, out=np.zeros(num_pairs), where=total_in > 0)

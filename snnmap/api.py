@@ -107,6 +107,23 @@ def solve(
     return table[method](net, hw, time_limit=time_limit, seed=int(seed), **options)
 
 
+def fit_network(network: SpikingNetwork, hardware: Hardware | str) -> SpikingNetwork:
+    """The network with every fan-in the hardware cannot hold unrolled (else unchanged).
+
+    A neuron with more presynaptic neurons than a core has input axons
+    (``a_max``), or than ``fanin_max``, is split into a tree of partial-sum
+    neurons, as the seed lab's compiler does for 128 x 128 crossbars
+    (see :func:`instances.unroll.unroll_fanin`).
+    """
+    from instances import unroll_fanin
+
+    hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
+    caps = [c for c in (hw.limits.a_max, hw.limits.fanin_max, hw.limits.syn_max) if c is not None]
+    if not caps or int(network.in_degree.max(initial=0)) <= min(caps):
+        return network
+    return unroll_fanin(network, min(caps))
+
+
 def fit_hardware(network: SpikingNetwork, hardware: Hardware | str, *, slack: float = 0.0) -> Hardware:
     """The hardware resized to the smallest near-square mesh that holds ``network``.
 

@@ -45,6 +45,14 @@ class Entry:
         return out
 
 
+def instance_of(instance: str, scale: str, hardware: Any) -> Any:
+    """The network as mapped on ``hardware``: full instances get their fan-in unrolled as in ``snnmap gap``."""
+    from snnmap.api import fit_network, load_network
+
+    net = load_network(f"{instance}:{scale}")
+    return fit_network(net, hardware) if scale == "full" else net
+
+
 def hardware_of(label: str):
     """The hardware a label like ``crossbar128@6x6`` names."""
     name, _, mesh = label.partition("@")
@@ -93,17 +101,14 @@ class BestKnown:
 
     def reevaluate(self, entry: Entry) -> float:
         """The evaluator's energy of the stored mapping (``inf`` if it breaks a limit)."""
-        from snnmap.api import load_network
-
-        net = load_network(f"{entry.instance}:{entry.scale}")
+        hw = hardware_of(entry.hardware)
+        net = instance_of(entry.instance, entry.scale, hw)
         mapping = load_mapping(self.mapping_path(entry), net)
-        report = evaluate(net, hardware_of(entry.hardware), mapping.core_of)
+        report = evaluate(net, hw, mapping.core_of)
         return report.total if report.feasible else math.inf
 
     def update(self, rows: list[dict[str, Any]], mappings: dict[tuple[str, str, str], np.ndarray]) -> list[str]:
         """Store every row's mapping that beats its entry (re-evaluated first); returns what changed."""
-        from snnmap.api import load_network
-
         changed = []
         groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         for r in rows:
@@ -115,8 +120,8 @@ class BestKnown:
             if not cands:
                 continue
             best = min(cands, key=lambda r: r["energy"])
-            net = load_network(f"{app}:{scale}")
             hw = hardware_of(hw_label)
+            net = instance_of(app, scale, hw)
             core_of = mappings[(app, scale, best["method"])]
             report = evaluate(net, hw, core_of)  # never trust a row: score the mapping again
             if not report.feasible:

@@ -31,7 +31,7 @@ def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callab
     return register
 
 
-def _hardware_from_args(args: argparse.Namespace, network: Any = None) -> Any:
+def _hardware_from_args(args: argparse.Namespace) -> Any:
     overrides: dict[str, Any] = {}
     for item in getattr(args, "set", None) or []:
         key, _, value = item.partition("=")
@@ -45,10 +45,7 @@ def _hardware_from_args(args: argparse.Namespace, network: Any = None) -> Any:
         except ValueError:
             raise ValueError(f"--mesh {args.mesh!r}: use ROWSxCOLS, e.g. --mesh 4x4") from None
         mesh = (rows, cols)
-    hw = load_hardware(args.hardware, mesh=mesh, **overrides)
-    if getattr(args, "fit", False) and network is not None:
-        hw = api.fit_hardware(network, hw)
-    return hw
+    return load_hardware(args.hardware, mesh=mesh, **overrides)
 
 
 def _parse_value(text: str) -> Any:
@@ -113,7 +110,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 @command("map")
 def cmd_map(args: argparse.Namespace) -> int:
     net = api.load_network(args.network, spikes=args.spikes, progress=Progress("build", delay=0.0))
-    hw = _hardware_from_args(args, net)
+    hw = _hardware_from_args(args)
+    if args.fit:
+        net = api.fit_network(net, hw)
+        hw = api.fit_hardware(net, hw, slack=args.slack)
     options: dict[str, Any] = {}
     if args.comm:
         options["comm"] = args.comm
@@ -224,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("network", help="network file (.npz/.json/.nir/.csv) or application name, e.g. LeNet:mini")
     p.add_argument("--spikes", help="spike-count CSV for an edge-list network")
     _add_hardware_args(p)
-    p.add_argument("--fit", action="store_true", help="resize the mesh to the smallest that holds the network")
+    p.add_argument("--fit", action="store_true",
+                   help="unroll fan-ins the cores cannot hold and resize the mesh to the smallest that holds the network")
+    p.add_argument("--slack", type=float, default=0.0, help="with --fit: spare cores, as a fraction (e.g. 0.25)")
     p.add_argument("--method", "-m", default="sequential", help="mapping method (default: %(default)s); one of: "
                    + ", ".join(sorted(api.methods())))
     p.add_argument("--time-limit", type=float, default=None, help="seconds")

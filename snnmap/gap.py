@@ -84,19 +84,29 @@ def hardware_label(hw: Hardware) -> str:
     return f"{hw.name}@{hw.mesh[0]}x{hw.mesh[1]}" if hw.mesh else hw.name
 
 
+@functools.lru_cache(maxsize=4)
+def prepared(app: str, scale: str, hardware: str, mesh: tuple[int, int] | None = None) -> tuple[Any, Hardware]:
+    """The network as mapped (fan-in unrolled where the cores need it) and its hardware."""
+    net = _network(app, scale)
+    if scale == "full":
+        net = api.fit_network(net, load_hardware(hardware, mesh=mesh))
+    return net, instance_hardware(net, hardware, scale, mesh)
+
+
 def run_task(task: Task) -> tuple[dict[str, Any], np.ndarray | None]:
     """Run one (application, scale, method); returns the row and the mapping."""
-    net = _network(task.app, task.scale)
     row: dict[str, Any] = {
         "application": task.app, "scale": task.scale, "hardware": task.hardware, "method": task.method,
-        "seed": task.seed, "neurons": net.num_neurons, "synapses": net.num_synapses,
+        "seed": task.seed,
     }
     try:
-        hw = instance_hardware(net, task.hardware, task.scale, task.mesh)
+        net, hw = prepared(task.app, task.scale, task.hardware, task.mesh)
     except ValueError as exc:  # the application cannot fit this preset
-        row.update(status="infeasible", energy=math.inf, time_s=0.0, message=str(exc))
+        net = _network(task.app, task.scale)
+        row.update(status="infeasible", energy=math.inf, time_s=0.0, message=str(exc),
+                   neurons=net.num_neurons, synapses=net.num_synapses)
         return row, None
-    row["hardware"] = hardware_label(hw)
+    row.update(hardware=hardware_label(hw), neurons=net.num_neurons, synapses=net.num_synapses)
     t0 = time.perf_counter()
     try:
         result = api.solve(net, hw, method=task.method, time_limit=task.time_limit, seed=task.seed)
@@ -107,6 +117,10 @@ def run_task(task: Task) -> tuple[dict[str, Any], np.ndarray | None]:
         return row, None
     _check_against_evaluator(net, hw, result)
     row.update(_row_of(result))
+    unrolled = net.provenance.get("unroll")
+    if unrolled:
+        note = f"fan-in unrolled to {unrolled['max_fanin']} (+{unrolled['added_neurons']} partial neurons)"
+        row["message"] = "; ".join(m for m in (note, row.get("message")) if m)
     return row, result.mapping
 
 
@@ -149,6 +163,7 @@ class GapReport:
 
     rows: list[dict[str, Any]]
     mappings: dict[tuple[str, str, str], np.ndarray]
+    hardware_specs: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     out: Path | None = None
 
     def for_scale(self, scale: str) -> list[dict[str, Any]]:
@@ -218,7 +233,7 @@ def gap(
     rows, mappings = _run_all(tasks, jobs, progress)
     book = bks_mod.BestKnown.load(bks_path)
     _finish_rows(rows, book)
-    report = GapReport(rows=rows, mappings=mappings)
+    report = GapReport(rows=rows, mappings=mappings, hardware_specs={(t.app, t.scale): t.hardware for t in tasks})
     if update_bks:
         changed = book.update(rows, mappings)
         if changed and progress:
@@ -330,9 +345,7 @@ def write_outputs(report: GapReport, out: Path, *, figures: bool = True) -> Path
         best = _heat_map_choice(report)
         if best is not None:
             app, scale, method = best
-            net = _network(app, scale)
-            hw_name = next(r["hardware"] for r in report.rows if (r["application"], r["scale"], r["method"]) == best)
-            hw = _hardware_from_label(hw_name, net, scale)
+            net, hw = prepared(app, scale, report.hardware_specs[(app, scale)])
             plots.mesh_heat_map(net, hw, report.mappings[best], out / f"heatmap_{app}_{scale}_{method}.png",
                                 title=f"{app}:{scale}, {method}")
     return out
@@ -342,16 +355,9 @@ def _heat_map_choice(report: GapReport) -> tuple[str, str, str] | None:
     for method in ("partition-refine", "greedy", *EXACT, *HEURISTICS):
         keys = [k for k in report.mappings if k[2] == method]
         if keys:
-            return max(keys, key=lambda k: _network(k[0], k[1]).num_neurons)
+            # The smallest instance makes the most readable picture.
+            return min(keys, key=lambda k: _network(k[0], k[1]).num_neurons)
     return None
-
-
-def _hardware_from_label(label: str, net: Any, scale: str) -> Hardware:
-    name, _, mesh = label.partition("@")
-    if mesh:
-        rows, cols = (int(v) for v in mesh.split("x"))
-        return load_hardware(name, mesh=(rows, cols))
-    return instance_hardware(net, name, scale)
 
 
 def _csv_value(v: Any) -> Any:

@@ -10,7 +10,7 @@ import pytest
 
 from formulations import evaluate, load_mapping
 from snnmap import api
-from snnmap.bks import BestKnown, hardware_of
+from snnmap.bks import BestKnown, hardware_of, instance_of
 from snnmap.cli import main
 from snnmap.gap import COLUMNS, EXACT
 
@@ -86,9 +86,10 @@ def test_shipped_best_known_mappings_reevaluate():
     if not book.entries:
         pytest.fail("instances/bks.csv is empty: run `snnmap gap --update-bks`")
     for entry in book.entries.values():
-        net = api.load_network(f"{entry.instance}:{entry.scale}")
+        hw = hardware_of(entry.hardware)
+        net = instance_of(entry.instance, entry.scale, hw)
         mapping = load_mapping(book.mapping_path(entry), net)
-        report = evaluate(net, hardware_of(entry.hardware), mapping.core_of)
+        report = evaluate(net, hw, mapping.core_of)
         assert report.feasible, entry.instance
         assert report.total == pytest.approx(entry.energy, rel=1e-9), entry.instance
         if entry.lower_bound is not None:
