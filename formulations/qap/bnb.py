@@ -158,7 +158,10 @@ def _gl_node(F, D, B, lin, fixed, Forder, Dorder, af, al, U, V, C, fv, dv, ws):
             c += 1
     # Flow vectors of unassigned facilities to the other unassigned ones, descending;
     # nf[ii] counts the non-zero entries (zeros add nothing to the scalar product).
-    nf = ws[4]
+    # npos[ii] counts the positive flows, nneg[ii] the negative ones (at the end).
+    npos = ws[4]
+    nneg = ws[3]
+    anyneg = False
     for ii in range(r):
         i = U[ii]
         k = 0
@@ -167,12 +170,19 @@ def _gl_node(F, D, B, lin, fixed, Forder, Dorder, af, al, U, V, C, fv, dv, ws):
             if af[b] < 0:
                 fv[ii, k] = F[i, b]
                 k += 1
-        cnt = 0
+        cp = 0
+        cn = 0
         for t in range(k):
-            if fv[ii, t] != 0.0:
-                cnt = t + 1
-        nf[ii] = cnt
-    # Distance vectors from free locations to other free locations, ascending (r-1 smallest).
+            if fv[ii, t] > 0.0:
+                cp += 1
+            elif fv[ii, t] < 0.0:
+                cn += 1
+        npos[ii] = cp
+        nneg[ii] = cn
+        if cn > 0:
+            anyneg = True
+    # Distance vectors from free locations to the other free ones, ascending: the
+    # r-1 smallest suffice for non-negative flows; negative flows need the largest.
     for jj in range(c):
         j = V[jj]
         k = 0
@@ -181,16 +191,22 @@ def _gl_node(F, D, B, lin, fixed, Forder, Dorder, af, al, U, V, C, fv, dv, ws):
             if al[l] < 0:
                 dv[jj, k] = D[j, l]
                 k += 1
-                if k >= r - 1:
+                if k >= r - 1 and not anyneg:
                     break
+    # Minimal scalar product over injective maps (rearrangement inequality): the
+    # largest positive flows meet the smallest distances, the most negative
+    # flows the largest distances; zero flows add nothing.
     for ii in range(r):
         i = U[ii]
-        cnt = int(nf[ii])
+        cp = int(npos[ii])
+        cn = int(nneg[ii])
         for jj in range(c):
             j = V[jj]
             s = B[i, j] + lin[i, j]
-            for t in range(cnt):
+            for t in range(cp):
                 s += fv[ii, t] * dv[jj, t]
+            for q in range(cn):
+                s += fv[ii, r - 2 - q] * dv[jj, c - 2 - q]
             C[ii, jj] = s
     return r, c
 
@@ -560,7 +576,7 @@ def gilmore_lawler_bound(flow, dist, linear=None) -> float:
     ws = np.zeros((5, max(n, m) + 1))
     iws = np.zeros((6, max(n, m) + 1), np.int64)
     fv = np.zeros((n, max(n, 1)))
-    dv = np.zeros((m, max(n, 1)))
+    dv = np.zeros((m, max(m, 1)))
     af = -np.ones(n, np.int64)
     al = -np.ones(m, np.int64)
     r, c = _gl_node(Fs, Ds, B, np.zeros((n, m)), 0.0, Forder, Dorder, af, al,
@@ -652,7 +668,7 @@ def branch_and_bound(
     ptr = np.zeros(n + 1, np.int64)
     C = np.zeros((n, m))
     fv = np.zeros((n, max(n, 1)))
-    dv = np.zeros((m, max(n, 1)))
+    dv = np.zeros((m, max(m, 1)))
     ws = np.zeros((5, max(n, m) + 1))
     iws = np.zeros((6, max(n, m) + 1), np.int64)
     bw = np.zeros(m + 1, np.bool_)

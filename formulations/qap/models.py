@@ -119,14 +119,20 @@ def build_milp(flow, dist, linear=None):
     mdl.rlt_location = pe.Constraint(
         [(a, k, l) for a in range(n) for k in range(m) for l in range(m) if k != l], rule=_cap)
 
-    # Objective: linear and self-flow costs plus the pairwise traffic costs.
+    # Objective: linear and self-flow costs plus the pairwise traffic costs, divided
+    # by the largest coefficient so that solver tolerances (absolute, ~1e-6) do not
+    # swamp tiny energies in joules; `solve_milp` multiplies the bound back.
     lin_c = Lm + np.outer(np.diag(F), np.diag(D))
+    pair_c = {key: F[key[0], key[2]] * D[key[1], key[3]] + F[key[2], key[0]] * D[key[3], key[1]]
+              for key in ykeys}
+    big = max([abs(float(v)) for v in pair_c.values()] + [float(np.abs(lin_c).max())])
+    scale = big if big > 0 else 1.0
     mdl.obj = pe.Objective(
-        expr=sum(float(lin_c[a, k]) * mdl.x[a, k] for a in range(n) for k in range(m))
-        + sum(float(F[a, b] * D[k, l] + F[b, a] * D[l, k]) * mdl.y[a, k, b, l]
-              for (a, k, b, l) in ykeys if F[a, b] * D[k, l] + F[b, a] * D[l, k] != 0),
+        expr=sum(float(lin_c[a, k] / scale) * mdl.x[a, k] for a in range(n) for k in range(m)
+                 if lin_c[a, k] != 0)
+        + sum(float(c / scale) * mdl.y[key] for key, c in pair_c.items() if c != 0),
         sense=pe.minimize)
-    mdl._qap = (F, D, L, pairs)
+    mdl._qap = (F, D, L, pairs, scale)
     return mdl
 
 
@@ -140,6 +146,7 @@ def solve_milp(
     threads: int | None = None,
     seed: int = 0,
     start=None,
+    gap: float = 1e-9,
     log: Callable[[str], None] | None = None,
 ) -> QAPResult:
     """Build the RLT-1 MILP (`build_milp`) and solve it with a Pyomo solver.
@@ -151,6 +158,9 @@ def solve_milp(
         known ones (others receive no options).
     start : array_like of int, optional
         MIP start (location of each facility), passed as a warm start.
+    gap : float
+        Relative MIP gap at which the solver stops (status ``optimal``): the result
+        is optimal within this gap and the solver's feasibility tolerances.
 
     Returns
     -------
@@ -163,14 +173,15 @@ def solve_milp(
 
     t0 = time.perf_counter()
     mdl = build_milp(flow, dist, linear)
-    F, D, L, pairs = mdl._qap
+    F, D, L, pairs, scale = mdl._qap
     n, m = F.shape[0], D.shape[0]
     opt = pe.SolverFactory(solver)
     if not opt.available(exception_flag=False):
         raise QAPError(f"milp: Pyomo solver {solver!r} is not available")
     names = SOLVER_OPTIONS.get(solver, {})
+    # A tight relative gap: the default of most solvers (1e-4) would stop short of a proof.
     generic = {"time_limit": None if time_limit is None else max(float(time_limit), 0.01),
-               "threads": threads, "seed": seed}
+               "threads": threads, "seed": seed, "gap": gap}
     for key, val in generic.items():
         if val is not None and key in names:
             opt.options[names[key]] = val
@@ -203,7 +214,7 @@ def solve_milp(
             vals = [mdl.x[a, k].value or 0.0 for k in range(m)]
             assign[a] = int(np.argmax(vals))
     lb = res.problem.lower_bound
-    lb = -np.inf if lb is None or not np.isfinite(float(lb)) else float(lb)
+    lb = -np.inf if lb is None or not np.isfinite(float(lb)) else float(lb) * scale
     if tc == TC.infeasible:
         return QAPResult(assign, np.inf, np.inf, "infeasible", 0, time.perf_counter() - t0,
                          "milp", seed, info={"solver": solver})
