@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import platform
 import re
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from formulations.qap import QAPError, read_qaplib, solve_qap  # noqa: E402
+from formulations.qap import QAPError, read_qaplib, solve_qap
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "qaplib"
 FIELDS = ["instance", "n", "method", "objective", "bound", "proven", "time_s", "nodes",
@@ -35,7 +36,7 @@ def known_optima(folder: Path) -> dict[str, float]:
     readme = folder / "README.md"
     if not readme.exists():
         return {}
-    pat = re.compile(r"^\|\s*(\w+)\s*\|\s*\d+\s*\|\s*(\d+)\s*\|", re.M)
+    pat = re.compile(r"^\|\s*(\w+)\s*\|\s*\d+\s*\|\s*(\d+)\s*\|", re.MULTILINE)
     return {m.group(1): float(m.group(2)) for m in pat.finditer(readme.read_text())}
 
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                             seed=args.seed, threads=args.threads,
                             start=start if method in ("milp", "cpsat") else None)
             known = opt.get(inst.name, float("nan"))
-            gap = 100 * (res.objective - known) / known if known == known and known else float("nan")
+            gap = 100 * (res.objective - known) / known if math.isfinite(known) and known else float("nan")
             row = {"instance": inst.name, "n": inst.n, "method": method,
                    "objective": res.objective, "bound": res.lower_bound,
                    "proven": res.status == "optimal", "time_s": round(res.runtime, 3),

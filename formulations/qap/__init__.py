@@ -9,11 +9,20 @@ bound, numba), ``"milp"`` (RLT-1 in Pyomo, HiGHS by default), ``"cpsat"``
 (OR-Tools), ``"anneal"`` (simulated annealing), ``"auto"``.
 """
 
-from formulations.qap.core import QAPResult, STATUSES, brute_force_qap, check_data, qap_objective
+from formulations.qap.core import STATUSES, QAPResult, brute_force_qap, check_data, qap_objective
 from formulations.qap.qaplib import QAPError, QAPInstance, read_qaplib, write_qaplib
 from formulations.qap.solve import METHODS, solve_qap
 
 __all__ = [
-    "QAPError", "QAPInstance", "QAPResult", "STATUSES", "METHODS", "brute_force_qap",
-    "check_data", "qap_objective", "read_qaplib", "solve_qap", "write_qaplib",
+    "METHODS",
+    "STATUSES",
+    "QAPError",
+    "QAPInstance",
+    "QAPResult",
+    "brute_force_qap",
+    "check_data",
+    "qap_objective",
+    "read_qaplib",
+    "solve_qap",
+    "write_qaplib",
 ]

@@ -49,14 +49,14 @@ nodes per call, so Python can check the time limit, log and report progress.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit
 
 from formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
 
-__all__ = ["branch_and_bound", "location_automorphisms", "gilmore_lawler_bound", "lap_hungarian"]
+__all__ = ["branch_and_bound", "gilmore_lawler_bound", "lap_hungarian", "location_automorphisms"]
 
 _INF = np.inf
 
@@ -256,7 +256,6 @@ def _expand(F, D, B, Lm, lin, fixed, inbound, Forder, Dorder, af, al, G, act,
     Returns the node's bound (``inf`` if pruned or childless).
     """
     n = F.shape[0]
-    m = D.shape[0]
     U = iws[0]
     V = iws[1]
     r, c = _gl_node(F, D, B, lin, fixed, Forder, Dorder, af, al, U, V, C, fv, dv, ws)
@@ -293,7 +292,7 @@ def _expand(F, D, B, Lm, lin, fixed, inbound, Forder, Dorder, af, al, G, act,
     for ii in range(r):
         for jj in range(c):
             x = C[ii, jj] - u[ii + 1] - v[jj + 1]
-            C[ii, jj] = x if x > 0.0 else 0.0
+            C[ii, jj] = max(0.0, x)
     # Symmetry: which locations are orbit representatives under the active automorphisms.
     keep = iws[5]
     nact = 0
@@ -570,7 +569,7 @@ def _prepare(F, D, L):
 def gilmore_lawler_bound(flow, dist, linear=None) -> float:
     """The root Gilmore-Lawler bound of the instance (see module docstring)."""
     F, D, L = check_data(flow, dist, linear)
-    Fs, Ds, B, Lm, Forder, Dorder = _prepare(F, D, L)
+    Fs, Ds, B, _, Forder, Dorder = _prepare(F, D, L)
     n, m = F.shape[0], D.shape[0]
     C = np.zeros((n, m))
     ws = np.zeros((5, max(n, m) + 1))

@@ -10,7 +10,12 @@ import numpy as np
 from formulations.qap.qaplib import QAPError
 
 __all__ = [
-    "QAPResult", "STATUSES", "check_data", "qap_objective", "brute_force_qap", "is_integral",
+    "STATUSES",
+    "QAPResult",
+    "brute_force_qap",
+    "check_data",
+    "is_integral",
+    "qap_objective",
 ]
 
 #: Result statuses: proven optimal; feasible (a heuristic, no proof attempted);

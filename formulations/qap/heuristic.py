@@ -145,7 +145,7 @@ def anneal(
     restarts : int
         Number of annealing runs.
     moves : int, optional
-        Moves per run; default ``max(20000, 400 m^2)``.
+        Moves per run; default ``min(max(20000, 400 m^2), 2e6)``.
     log : callable, optional
         Receives one line of text per improving run.
 
@@ -159,7 +159,8 @@ def anneal(
     n, m = F.shape[0], D.shape[0]
     Fp, Lp = pad_square(F, D, L)
     if moves is None:
-        moves = max(20000, 400 * m * m)
+        # Enough moves to anneal the small instances well; capped because a move costs O(m).
+        moves = min(max(20000, 400 * m * m), 2_000_000)
     rng = np.random.default_rng(seed)
     best_c, best_p = np.inf, None
     for k in range(max(1, restarts)):

@@ -9,14 +9,14 @@ Generic options are translated into each solver's names by `SOLVER_OPTIONS`.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
 from formulations.qap.qaplib import QAPError
 
-__all__ = ["build_milp", "solve_milp", "build_cpsat", "solve_cpsat", "SOLVER_OPTIONS"]
+__all__ = ["SOLVER_OPTIONS", "build_cpsat", "build_milp", "solve_cpsat", "solve_milp"]
 
 #: Generic option -> solver-specific option name, per Pyomo solver.
 SOLVER_OPTIONS: dict[str, dict[str, str]] = {
@@ -206,7 +206,7 @@ def solve_milp(
         elif hasattr(opt, "load_vars"):
             opt.load_vars()
             has_sol = True
-    except Exception:  # no incumbent to load (e.g. time limit before the first solution)
+    except (RuntimeError, ValueError):  # no incumbent to load (time limit before the first one)
         has_sol = False
     assign = np.full(n, -1, np.int64)
     if has_sol:

@@ -53,7 +53,7 @@ class QAPInstance:
         """Number of locations."""
         return int(self.dist.shape[0])
 
-    def replace(self, **changes) -> "QAPInstance":
+    def replace(self, **changes) -> QAPInstance:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 

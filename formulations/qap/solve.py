@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from formulations.qap.core import QAPResult, check_data
 from formulations.qap.qaplib import QAPError
 
-__all__ = ["solve_qap", "METHODS", "AUTO_BNB_MAX_N"]
+__all__ = ["AUTO_BNB_MAX_N", "METHODS", "solve_qap"]
 
 METHODS = ("bnb", "milp", "cpsat", "anneal", "auto")
 

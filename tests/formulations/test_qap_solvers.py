@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from formulations.qap import brute_force_qap, qap_objective, read_qaplib, solve_qap
@@ -114,7 +115,7 @@ def test_swap_delta_matches_recomputation():
         for s in range(r + 1, m):
             q = p.copy()
             q[r], q[s] = q[s], q[r]
-            full = lambda x: float(np.sum(Fp * D[np.ix_(x, x)]) + Lp[np.arange(m), x].sum())  # noqa: E731
+            full = lambda x: float(np.sum(Fp * D[np.ix_(x, x)]) + Lp[np.arange(m), x].sum())
             assert _rel_close(swap_delta(Fp, D, Lp, p, r, s), full(q) - full(p), atol=1e-12)
 
 
@@ -197,7 +198,7 @@ def test_warm_start_is_used():
 def known_optima() -> dict[str, float]:
     text = (QAPLIB / "README.md").read_text()
     return {m.group(1): float(m.group(2))
-            for m in re.finditer(r"^\|\s*(\w+)\s*\|\s*\d+\s*\|\s*(\d+)\s*\|", text, re.M)}
+            for m in re.finditer(r"^\|\s*(\w+)\s*\|\s*\d+\s*\|\s*(\d+)\s*\|", text, re.MULTILINE)}
 
 
 def _prove(name: str):
