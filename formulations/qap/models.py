@@ -8,6 +8,7 @@ Generic options are translated into each solver's names by `SOLVER_OPTIONS`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -200,6 +201,9 @@ def solve_milp(
     res = opt.solve(mdl, tee=log is not None, **kwargs)
     tc = res.solver.termination_condition
     has_sol = len(res.solution) > 0 if hasattr(res, "solution") else False
+    quiet = logging.getLogger("pyomo.core")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # loading a time-limited incumbent is intended, not a warning
     try:
         if has_sol:
             mdl.solutions.load_from(res)
@@ -208,6 +212,8 @@ def solve_milp(
             has_sol = True
     except (RuntimeError, ValueError):  # no incumbent to load (time limit before the first one)
         has_sol = False
+    finally:
+        quiet.setLevel(level)
     assign = np.full(n, -1, np.int64)
     if has_sol:
         for a in range(n):
@@ -256,8 +262,36 @@ def _scale(F, D, L, pairs) -> tuple[float, float]:
     return s, (len(pairs) + n) * 0.5 / s
 
 
-def build_cpsat(flow, dist, linear=None):
+def _pair_gl_table(tables: dict, n: int, m: int) -> dict[int, np.ndarray]:
+    """``G[a][k]``: least total pair cost of facility ``a`` on ``k`` over injective partner placements."""
+    from scipy.optimize import linear_sum_assignment
+
+    out = {}
+    for a in range(n):
+        rows = []  # per partner: cost of a on k (rows of the m x m table) against partner location
+        for (p, q), t in tables.items():
+            if p == a:
+                rows.append(t)  # t[k, l]: a on k, partner on l
+            elif q == a:
+                rows.append(t.T)  # t[l, k]: partner on l, a on k
+        if not rows:
+            continue
+        stack = np.stack(rows)  # partners x m (a's location) x m (partner's location)
+        G = np.zeros(m, np.int64)
+        for k in range(m):
+            cost = np.delete(stack[:, k, :], k, axis=1)  # the partner cannot sit on k
+            ri, ci = linear_sum_assignment(cost)
+            G[k] = int(cost[ri, ci].sum())
+        out[a] = G
+    return out
+
+
+def build_cpsat(flow, dist, linear=None, *, gl_cuts: bool = True):
     """CP-SAT model: assignment booleans, a position per facility and one element cost per pair.
+
+    ``gl_cuts`` adds redundant linear constraints (see the code) that give
+    CP-SAT's LP relaxation a Gilmore-Lawler-type bound; without them the LP sees
+    only the element constraints and its bound stays near zero.
 
     Returns
     -------
@@ -291,15 +325,26 @@ def build_cpsat(flow, dist, linear=None):
 
     # Pair costs: cost[a,b] = table[m * pos[a] + pos[b]], the scaled traffic cost.
     terms = []
+    tables = {}
     for a, b in pairs:
         table = np.rint(s * (F[a, b] * D + F[b, a] * D.T)).astype(np.int64)
         np.fill_diagonal(table, 0)  # two facilities never share a location
+        tables[a, b] = table
         idx = md.NewIntVar(0, m * m - 1, f"idx_{a}_{b}")
         md.Add(idx == m * pos[a] + pos[b])
         lo, hi = int(table.min()), int(table.max())
         cost = md.NewIntVar(lo, hi, f"cost_{a}_{b}")
         md.AddElement(idx, [int(t) for t in table.ravel()], cost)
         terms.append(cost)
+
+    # Redundant Gilmore-Lawler cuts for the LP relaxation: if facility a is on k, the
+    # pair costs of a sum to at least G[a,k], the cheapest injective placement of its
+    # partners on the other locations (a small LAP per (a, k)).
+    if gl_cuts:
+        for a, G_a in _pair_gl_table(tables, n, m).items():
+            costs = [c for (p, q), c in zip(pairs, terms, strict=True) if a in (p, q)]
+            if len(costs) > 1:
+                md.Add(sum(costs) >= sum(int(G_a[k]) * x[a][k] for k in range(m) if G_a[k] != 0))
 
     # Objective: linear and self-flow costs plus the pair costs.
     lin_c = np.rint(s * (Lm + np.outer(np.diag(F), np.diag(D)))).astype(np.int64)
@@ -317,6 +362,7 @@ def solve_cpsat(
     threads: int | None = None,
     seed: int = 0,
     start=None,
+    gl_cuts: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> QAPResult:
     """Build (`build_cpsat`) and solve the CP-SAT model.
@@ -332,7 +378,7 @@ def solve_cpsat(
     t0 = time.perf_counter()
     F, D, L = check_data(flow, dist, linear)
     n, m = F.shape[0], D.shape[0]
-    md, x, pos, s, err = build_cpsat(F, D, L)
+    md, x, pos, s, err = build_cpsat(F, D, L, gl_cuts=gl_cuts)
     if start is not None:
         st = np.asarray(start, dtype=np.int64)
         for a in range(n):
