@@ -221,3 +221,11 @@ def test_bnb_proves_qaplib_fast(name):
 @pytest.mark.parametrize("name", ["had12", "scr12", "rou12", "nug14", "nug15", "esc16a"])
 def test_bnb_proves_qaplib_slow(name):
     _prove(name)
+
+
+def test_auto_picks_exact_for_small_and_heuristic_for_large():
+    rng = np.random.default_rng(30)
+    small = solve_qap(rng.random((5, 5)), rng.random((6, 6)), method="auto")
+    assert small.method == "bnb" and small.status == "optimal"
+    big = solve_qap(rng.random((17, 17)), rng.random((17, 17)), method="auto")
+    assert big.method == "anneal" and big.status == "feasible"
