@@ -272,11 +272,8 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
     if method == "qap":
         from formulations.qap import solve_qap  # provided by the exact-placement work
 
-        k = hardware.num_cores
-        dense = np.zeros((k, k))
-        dense[:p, :p] = flow.toarray()
+        # Clusters are facilities, cores are locations (m >= n: no padding needed).
         cost = np.array(hardware.cost_matrix, dtype=np.float64)
-        perm = solve_qap(dense, cost, time_limit=time_limit, seed=seed, **options)
-        perm = np.asarray(getattr(perm, "assignment", perm), dtype=np.int64)
-        return perm[:p]
+        res = solve_qap(flow.toarray(), cost, time_limit=time_limit, seed=seed, start=pos, **options)
+        return np.asarray(res.assignment, dtype=np.int64)
     raise ValueError(f"unknown placement method {method!r}: use 'anneal', 'pso', 'snake' or 'qap'")

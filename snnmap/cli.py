@@ -7,6 +7,8 @@ import inspect
 import json
 import sys
 import traceback
+
+import numpy as np
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -179,6 +181,23 @@ def cmd_gap(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("qap")
+def cmd_qap(args: argparse.Namespace) -> int:
+    from formulations.qap import read_qaplib, solve_qap
+
+    inst = read_qaplib(args.file)
+    print(f"{inst.name}: n = {inst.n} facilities, m = {inst.m} locations")
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    res = solve_qap(inst.flow, inst.dist, linear=inst.linear, method=args.method, time_limit=args.time_limit,
+                    seed=args.seed, log=log)
+    bound = "-" if not np.isfinite(res.lower_bound) else f"{res.lower_bound:.10g}"
+    print(table(["method", "status", "objective", "lower bound", "nodes", "time s"],
+                [[res.method, res.status, f"{res.objective:.10g}", bound, res.nodes, f"{res.runtime:.2f}"]]))
+    print("assignment (location of each facility, 1-based as in QAPLIB):",
+          " ".join(str(int(k) + 1) for k in res.assignment))
+    return 0
+
+
 @command("plot")
 def cmd_plot(args: argparse.Namespace) -> int:
     from snnmap import plots
@@ -254,6 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update-bks", action="store_true", help="store better mappings in instances/bks.csv")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("qap", help="place a QAPLIB instance exactly (or heuristically)")
+    p.add_argument("file", help="QAPLIB .dat file")
+    p.add_argument("--method", "-m", default="auto", choices=["auto", "bnb", "milp", "cpsat", "anneal"],
+                   help="auto: branch and bound up to n = 16, annealing above (default)")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--verbose", "-v", action="store_true", help="show solver progress")
 
     p = sub.add_parser("plot", help="mesh heat map of core load and link traffic for a mapping")
     p.add_argument("network")
