@@ -242,8 +242,9 @@ def merge_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str) ->
     Pairs of neurons are ranked by the spikes they exchange (both
     directions); each pair's clusters merge if the union respects ``n_max``,
     ``syn_max`` and ``a_max`` (distinct presynaptic neurons, counted exactly
-    when the quick bound is over). Leftover clusters are then packed in
-    neuron order. Returns ``(cluster_of, count)``.
+    when the quick bound is over). When that leaves more clusters than the
+    chip has cores, the clusters are packed in order into core-feasible runs.
+    Returns ``(cluster_of, count)``.
     """
     n = network.num_neurons
     w = network.spikes[network.pre]
@@ -262,7 +263,16 @@ def merge_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str) ->
     np.minimum.at(first, out, np.arange(n))
     rank = np.empty(k, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(k)
-    return rank[out], int(k)
+    out = rank[out]
+    if k > hardware.num_cores:
+        # Too many small clusters for the chip: pack them, in cluster order, into
+        # core-feasible runs (clusters stay together unless a run must end inside one).
+        from heuristics.sequential import fill_order
+
+        packed, runs, problem = fill_order(network, hardware, np.argsort(out, kind="stable"))
+        if not problem and runs < k:
+            return packed, int(runs)
+    return out, int(k)
 
 
 def needed_parts(network: SpikingNetwork, hardware: Hardware) -> int:
