@@ -10,10 +10,18 @@ from formulations.energy import (
 )
 from formulations.result import Result, Status, result_from_mapping
 
-METHODS: dict = {}
+from formulations import cpsat as _cpsat
+from formulations import milp as _milp
+from formulations.exact_common import ModelTooLargeError
+
+METHODS: dict = {
+    "milp": _milp.solve_compact,
+    "milp-textbook": _milp.solve_textbook,
+    "cpsat": _cpsat.solve,
+}
 
 __all__ = [
-    "METHODS", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status", "Violation",
+    "METHODS", "ModelTooLargeError", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status", "Violation",
     "check_mapping", "combinatorial_lower_bound", "evaluate", "fixed_energy", "load_mapping",
     "min_cores", "result_from_mapping", "save_mapping",
 ]
