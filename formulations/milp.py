@@ -60,6 +60,7 @@ def _add_assignment(m: pyo.ConcreteModel, d: ExactData, binary_u: bool) -> None:
     """Variables ``x[i,c]`` (neuron i on core c) and ``u[c]`` (core c powered), and the assignment rows."""
     m.I = pyo.RangeSet(0, d.n - 1)
     m.C = pyo.RangeSet(0, d.k - 1)
+    m.S = pyo.Set(initialize=d.senders.tolist())  # neurons with at least one target
     m.x = pyo.Var(m.I, m.C, domain=pyo.Binary)
     m.u = pyo.Var(m.C, domain=pyo.Binary if binary_u else pyo.UnitInterval)
 
@@ -80,8 +81,6 @@ def _add_assignment(m: pyo.ConcreteModel, d: ExactData, binary_u: bool) -> None:
 
 def _add_axons(m: pyo.ConcreteModel, d: ExactData, exact: bool) -> None:
     """Axon indicators ``z[i,c]``: neuron i has a target on core c (so its spikes arrive there)."""
-    senders = d.senders.tolist()
-    m.S = pyo.Set(initialize=senders)
     m.z = pyo.Var(m.S, m.C, domain=pyo.UnitInterval)
     syn = list(zip(d.pre.tolist(), d.post.tolist()))
     m.SYN = pyo.Set(initialize=syn, dimen=2)
@@ -276,54 +275,66 @@ def set_start(m: pyo.ConcreteModel, d: ExactData, core_of: np.ndarray) -> None:
 
 
 def _solve_highs(m: pyo.ConcreteModel, opts: dict[str, Any], start: bool, relax: bool) -> dict[str, Any]:
-    """Solve with HiGHS through Pyomo's persistent interface; optionally hand it the start values."""
+    """Solve with HiGHS: Pyomo's persistent interface builds the highspy model, which we run directly.
+
+    Running the ``highspy.Highs`` object ourselves lets us pass a MIP start
+    (Pyomo has no warm start for HiGHS) and read the dual bound and status.
+    """
+    import highspy
     from pyomo.contrib.solver.solvers.highs import Highs
 
     opt = Highs()
-    opt.config.load_solutions = False
-    opt.config.raise_exception_on_nonoptimal_result = False
     opt.set_instance(m)
-    h = opt._solver_model  # the highspy.Highs object Pyomo drives
+    h = opt._solver_model
+    var_of = [(v, opt._pyomo_var_to_solver_var_map.get(id(v))) for v in m.component_data_objects(pyo.Var)]
+    var_of = [(v, j) for v, j in var_of if j is not None]
+    n_col = h.getNumCol()
     if relax:
-        n = h.getNumCol()
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
-    note = ""
+        h.changeColsIntegrality(n_col, np.arange(n_col, dtype=np.int32), np.zeros(n_col, dtype=np.uint8))
+    h.setOptionValue("output_flag", "log_file" in opts)
+    h.setOptionValue("log_to_console", False)
+    if "threads" in opts:
+        # HiGHS keeps one global thread pool; a different thread count needs a fresh one.
+        h.resetGlobalScheduler(True)
+    for key, value in opts.items():
+        h.setOptionValue(key, value)
     if start:
-        try:  # MIP start: Pyomo has no warm start for HiGHS, so set it on the highspy object.
-            import highspy
-
-            sol = highspy.HighsSolution()
-            col = np.zeros(h.getNumCol())
-            for v in m.component_data_objects(pyo.Var):
-                idx = opt._pyomo_var_to_solver_var_map.get(id(v))
-                if idx is not None and v.value is not None:
-                    col[idx] = v.value
-            sol.col_value = col.tolist()
-            sol.value_valid = True
-            h.setSolution(sol)
-        except Exception as exc:  # a missing private hook must not stop the solve
-            note = f"MIP start not passed to HiGHS ({exc})"
+        col = np.zeros(n_col)
+        for v, j in var_of:
+            if v.value is not None:
+                col[j] = v.value
+        sol = highspy.HighsSolution()
+        sol.col_value = col.tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
     t0 = time.perf_counter()
-    res = opt.solve(m, solver_options=opts)
+    h.run()
     t = time.perf_counter() - t0
-    tc = str(res.termination_condition).split(".")[-1]
+    status = h.getModelStatus()
+    tc = h.modelStatusToString(status)
     info = h.getInfo()
-    has_sol = h.getSolution().value_valid
+    has_sol = bool(info.primal_solution_status >= 2)  # 2 = feasible
     if has_sol:
-        res.solution_loader.load_vars()
-    bound = getattr(res, "objective_bound", None)
-    if relax and tc == "convergenceCriteriaSatisfied":
-        bound = res.incumbent_objective
+        values = np.asarray(h.getSolution().col_value)
+        for v, j in var_of:
+            v.set_value(float(values[j]), skip_validation=True)
+    ms = highspy.HighsModelStatus
+    proven = status == ms.kOptimal
+    if relax:
+        bound = info.objective_function_value if proven else None
+    else:
+        bound = info.mip_dual_bound
     return {
         "termination": tc,
-        "proven": tc == "convergenceCriteriaSatisfied",
-        "infeasible": tc in ("provenInfeasible", "infeasibleOrUnbounded"),
-        "has_solution": bool(has_sol),
-        "objective": res.incumbent_objective if has_sol else None,
+        "proven": proven,
+        "infeasible": status in (ms.kInfeasible, ms.kUnboundedOrInfeasible),
+        "timed_out": status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt, ms.kSolutionLimit),
+        "has_solution": has_sol,
+        "objective": info.objective_function_value if has_sol else None,
         "bound": None if bound is None or not math.isfinite(bound) else float(bound),
         "solve_time": t,
-        "nodes": int(getattr(info, "mip_node_count", 0) or 0),
-        "note": note,
+        "nodes": int(info.mip_node_count) if not relax else 0,
+        "note": "",
     }
 
 
@@ -352,6 +363,7 @@ def _solve_generic(m: pyo.ConcreteModel, solver: str, opts: dict[str, Any], star
     return {
         "termination": str(tc),
         "proven": tc == TC.optimal,
+        "timed_out": tc in (TC.maxTimeLimit, TC.maxIterations, TC.userInterrupt),
         "infeasible": tc in (TC.infeasible, TC.infeasibleOrUnbounded),
         "has_solution": has_sol,
         "objective": pyo.value(m.energy) if has_sol else None,
@@ -419,7 +431,7 @@ def solve_model(
     if core_of is None and start is not None:
         core_of, solver_energy = start, None
         notes.append("no better mapping than the start was found")
-    timed_out = any(w in out["termination"].lower() for w in ("time", "iteration", "interrupt"))
+    timed_out = out["timed_out"]
     if core_of is None:
         runtime = time.perf_counter() - t_start
         if out["infeasible"]:
