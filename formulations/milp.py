@@ -179,7 +179,7 @@ def build_textbook(network: SpikingNetwork, hardware: Hardware, comm: str | None
 
 # ================================================================= compact
 def build_compact(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, *,
-                  symmetry: bool = True, data: ExactData | None = None) -> pyo.ConcreteModel:
+                  symmetry: bool = True, pair_cuts: bool = True, data: ExactData | None = None) -> pyo.ConcreteModel:
     """The compact MILP: transportation (RLT) linearisation per (sender, destination core).
 
     multicast, for every sender ``i`` (``m_i`` = least destination cores)::
@@ -238,9 +238,109 @@ def build_compact(network: SpikingNetwork, hardware: Hardware, comm: str | None 
             return m.w[i, k, c] <= top * m.x[i, k]
 
         m.from_own = pyo.Constraint(m.W, rule=cap)
+    if pair_cuts:
+        _add_colocation(m, d)
     comm_expr = sum(_coef(d, i, k, c, scale) * m.w[i, k, c] for i, k, c in idx)
     _add_objective(m, d, comm_expr)
     return m
+
+
+def neighbour_pairs(d: ExactData) -> np.ndarray:
+    """Distinct unordered pairs ``(a, b)``, ``a < b``, joined by a synapse in either direction."""
+    a = np.minimum(d.pre, d.post)
+    b = np.maximum(d.pre, d.post)
+    keep = a != b
+    key = np.unique(a[keep] * np.int64(d.n) + b[keep])
+    return np.stack([key // d.n, key % d.n], axis=1)
+
+
+def max_pairs_within(pairs: np.ndarray, n: int, size: int) -> int:
+    """An upper bound on the neighbour pairs among any ``size`` neurons.
+
+    The least of ``size choose 2``, ``floor(size^2 / 4)`` when the neighbour
+    graph is bipartite (layered networks are, between even and odd layers),
+    and half the sum of the ``size`` largest degrees capped at ``size - 1``.
+    """
+    import networkx as nx
+
+    best = size * (size - 1) // 2
+    deg = np.bincount(pairs.ravel(), minlength=n)
+    top = np.sort(np.minimum(deg, size - 1))[::-1][:size]
+    best = min(best, int(top.sum()) // 2)
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(pairs.tolist())
+    if nx.is_bipartite(g):
+        best = min(best, size * size // 4)
+    return best
+
+
+def _add_colocation(m: pyo.ConcreteModel, d: ExactData) -> None:
+    """Co-location cuts: ``y[p,c]`` (both neurons of neighbour pair p on core c) with the core's capacity.
+
+    ``y[p,c] <= x[a,c]``, ``y[p,c] <= x[b,c]`` and, the capacity row times
+    ``x[i,c]`` (RLT), ``sum_{p ni i} y[p,c] <= (n_max - 1) x[i,c]``: a neuron
+    shares its core with at most ``n_max - 1`` neighbours. The LP can then no
+    longer keep every synapse local by spreading all neurons evenly over all
+    cores. Linking to the cost (multicast): if ``i`` sits on ``k`` and its
+    target ``j`` does not, ``i`` sends at least one remote packet, and its
+    ``d_i`` targets off its core need ``ceil(./n_max)`` remote cores;
+    unicast: ``i``'s local deliveries are its co-located targets.
+    """
+    pairs = neighbour_pairs(d)
+    if pairs.size == 0:
+        return
+    n_max = d.limits.n_max
+    pid = {(int(a), int(b)): q for q, (a, b) in enumerate(pairs.tolist())}
+    m.P = pyo.RangeSet(0, len(pairs) - 1)
+    m.y = pyo.Var(m.P, m.C, domain=pyo.UnitInterval)
+    pa, pb = pairs[:, 0].tolist(), pairs[:, 1].tolist()
+    # Both neurons of a co-located pair sit on that core.
+    m.pair_a = pyo.Constraint(m.P, m.C, rule=lambda m, q, c: m.y[q, c] <= m.x[pa[q], c])
+    m.pair_b = pyo.Constraint(m.P, m.C, rule=lambda m, q, c: m.y[q, c] <= m.x[pb[q], c])
+    # A neuron shares its core with at most n_max - 1 of its neighbours.
+    member: list[list[int]] = [[] for _ in range(d.n)]
+    for q, (a, b) in enumerate(zip(pa, pb)):
+        member[a].append(q)
+        member[b].append(q)
+    star = [i for i in range(d.n) if len(member[i]) > n_max - 1]
+    m.STAR = pyo.Set(initialize=star)
+    m.star = pyo.Constraint(m.STAR, m.C, rule=lambda m, i, c: sum(m.y[q, c] for q in member[i]) <= (n_max - 1) * m.x[i, c])
+
+    # A core's n_max neurons hold at most E neighbour pairs (no more edges than n_max vertices allow).
+    e_max = max_pairs_within(pairs, d.n, n_max)
+    m.cluster = pyo.Constraint(m.C, rule=lambda m, c: sum(m.y[q, c] for q in m.P) <= e_max * m.u[c])
+
+    def y_of(i: int, j: int, c: int) -> Any:
+        return m.y[pid[(min(i, j), max(i, j))], c]
+
+    others = {i: [int(j) for j in d.targets[i] if j != i] for i in d.senders.tolist()}
+    if d.comm == "multicast":
+        pairs_ij = [(i, j) for i, js in others.items() for j in js]
+        m.TJ = pyo.Set(initialize=pairs_ij, dimen=2)
+
+        # i on k with target j elsewhere sends at least one remote packet.
+        def remote_one(m: pyo.ConcreteModel, i: int, j: int, k: int) -> Any:
+            return sum(m.w[i, k, c] for c in m.C if c != k) >= m.x[i, k] - y_of(i, j, k)
+
+        m.remote_one = pyo.Constraint(m.TJ, m.C, rule=remote_one)
+        many = [i for i, js in others.items() if len(js) > 1]
+        m.MANY = pyo.Set(initialize=many)
+
+        # Targets off i's core fill remote cores at most n_max each.
+        def remote_many(m: pyo.ConcreteModel, i: int, k: int) -> Any:
+            off = len(others[i]) * m.x[i, k] - sum(y_of(i, j, k) for j in others[i])
+            return n_max * sum(m.w[i, k, c] for c in m.C if c != k) >= off
+
+        m.remote_many = pyo.Constraint(m.MANY, m.C, rule=remote_many)
+    else:
+        self_loop = {i: int(len(others[i]) < int(d.out_degree[i])) for i in others}
+
+        # i's deliveries on its own core are to itself and to co-located targets.
+        def local(m: pyo.ConcreteModel, i: int, k: int) -> Any:
+            return m.w[i, k, k] <= self_loop[i] * m.x[i, k] + sum(y_of(i, j, k) for j in others[i])
+
+        m.local = pyo.Constraint(m.S, m.C, rule=local)
 
 
 # ============================================================== solving
@@ -479,6 +579,7 @@ def solve(
     force: bool = False,
     progress: ProgressFn | None = None,
     symmetry: bool = True,
+    pair_cuts: bool = True,
     max_nonzeros: int | None = None,
     solver_options: dict[str, Any] | None = None,
     **options: Any,
@@ -508,6 +609,8 @@ def solve(
         Ignored by the MILP (HiGHS reports through its log); accepted for a uniform signature.
     symmetry
         Break mesh / interchangeable-core symmetries (valid only where costs allow; checked).
+    pair_cuts
+        Compact form only: add the co-location cuts (see :func:`build_compact`).
     max_nonzeros
         Size ceiling (default :data:`formulations.exact_common.MAX_NONZEROS`).
     solver_options
@@ -532,9 +635,11 @@ def solve(
     start_map, note = resolve_start(start, network, hardware, seed, comm)
     if start_map is not None and network.pins is None and d.symmetry.startswith(("anchor", "interchangeable")):
         start_map = _canonical(start_map, d)
-    build = build_compact if form == "compact" else build_textbook
     t_build = time.perf_counter()
-    m = build(network, hardware, comm, data=d)
+    if form == "compact":
+        m = build_compact(network, hardware, comm, data=d, pair_cuts=pair_cuts)
+    else:
+        m = build_textbook(network, hardware, comm, data=d)
     build_time = time.perf_counter() - t_build
     remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
     return solve_model(m, d, method=method, solver=solver, time_limit=remaining, mip_gap=mip_gap, threads=threads,
