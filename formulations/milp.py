@@ -276,10 +276,10 @@ def max_pairs_within(pairs: np.ndarray, n: int, size: int) -> int:
 
 
 def _add_colocation(m: pyo.ConcreteModel, d: ExactData) -> None:
-    """Co-location cuts: ``y[p,c]`` (both neurons of neighbour pair p on core c) with the core's capacity.
+    """Co-location cuts: ``same[p,c]`` (both neurons of neighbour pair p on core c) with the core's capacity.
 
-    ``y[p,c] <= x[a,c]``, ``y[p,c] <= x[b,c]`` and, the capacity row times
-    ``x[i,c]`` (RLT), ``sum_{p ni i} y[p,c] <= (n_max - 1) x[i,c]``: a neuron
+    ``same[p,c] <= x[a,c]``, ``same[p,c] <= x[b,c]`` and, the capacity row times
+    ``x[i,c]`` (RLT), ``sum_{p ni i} same[p,c] <= (n_max - 1) x[i,c]``: a neuron
     shares its core with at most ``n_max - 1`` neighbours. The LP can then no
     longer keep every synapse local by spreading all neurons evenly over all
     cores. Linking to the cost (multicast): if ``i`` sits on ``k`` and its
@@ -293,11 +293,11 @@ def _add_colocation(m: pyo.ConcreteModel, d: ExactData) -> None:
     n_max = d.limits.n_max
     pid = {(int(a), int(b)): q for q, (a, b) in enumerate(pairs.tolist())}
     m.P = pyo.RangeSet(0, len(pairs) - 1)
-    m.y = pyo.Var(m.P, m.C, domain=pyo.UnitInterval)
+    m.same = pyo.Var(m.P, m.C, domain=pyo.UnitInterval)
     pa, pb = pairs[:, 0].tolist(), pairs[:, 1].tolist()
     # Both neurons of a co-located pair sit on that core.
-    m.pair_a = pyo.Constraint(m.P, m.C, rule=lambda m, q, c: m.y[q, c] <= m.x[pa[q], c])
-    m.pair_b = pyo.Constraint(m.P, m.C, rule=lambda m, q, c: m.y[q, c] <= m.x[pb[q], c])
+    m.pair_a = pyo.Constraint(m.P, m.C, rule=lambda m, q, c: m.same[q, c] <= m.x[pa[q], c])
+    m.pair_b = pyo.Constraint(m.P, m.C, rule=lambda m, q, c: m.same[q, c] <= m.x[pb[q], c])
     # A neuron shares its core with at most n_max - 1 of its neighbours.
     member: list[list[int]] = [[] for _ in range(d.n)]
     for q, (a, b) in enumerate(zip(pa, pb)):
@@ -305,14 +305,14 @@ def _add_colocation(m: pyo.ConcreteModel, d: ExactData) -> None:
         member[b].append(q)
     star = [i for i in range(d.n) if len(member[i]) > n_max - 1]
     m.STAR = pyo.Set(initialize=star)
-    m.star = pyo.Constraint(m.STAR, m.C, rule=lambda m, i, c: sum(m.y[q, c] for q in member[i]) <= (n_max - 1) * m.x[i, c])
+    m.star = pyo.Constraint(m.STAR, m.C, rule=lambda m, i, c: sum(m.same[q, c] for q in member[i]) <= (n_max - 1) * m.x[i, c])
 
     # A core's n_max neurons hold at most E neighbour pairs (no more edges than n_max vertices allow).
     e_max = max_pairs_within(pairs, d.n, n_max)
-    m.cluster = pyo.Constraint(m.C, rule=lambda m, c: sum(m.y[q, c] for q in m.P) <= e_max * m.u[c])
+    m.cluster = pyo.Constraint(m.C, rule=lambda m, c: sum(m.same[q, c] for q in m.P) <= e_max * m.u[c])
 
     def y_of(i: int, j: int, c: int) -> Any:
-        return m.y[pid[(min(i, j), max(i, j))], c]
+        return m.same[pid[(min(i, j), max(i, j))], c]
 
     others = {i: [int(j) for j in d.targets[i] if j != i] for i in d.senders.tolist()}
     if d.comm == "multicast":
@@ -372,6 +372,10 @@ def set_start(m: pyo.ConcreteModel, d: ExactData, core_of: np.ndarray) -> None:
     if hasattr(m, "y"):
         for (i, j, k, c), v in m.y.items():
             v.set_value(float(core_of[i] == k and core_of[j] == c))
+    if hasattr(m, "same"):
+        pairs = neighbour_pairs(d)
+        for (q, c), v in m.same.items():
+            v.set_value(float(core_of[pairs[q, 0]] == c and core_of[pairs[q, 1]] == c))
 
 
 def _solve_highs(m: pyo.ConcreteModel, opts: dict[str, Any], start: bool, relax: bool) -> dict[str, Any]:
