@@ -143,7 +143,8 @@ def constant_infeasibility(network: SpikingNetwork, hardware: Hardware) -> str:
     if pins is not None:
         bad = np.flatnonzero(pins >= k)
         if bad.size:
-            return f"neuron {int(bad[0])} is pinned to core {int(pins[bad[0]])}, which does not exist (cores 0..{k - 1})"
+            return (f"neuron {int(bad[0])} is pinned to core {int(pins[bad[0]])}, "
+                    f"which does not exist (cores 0..{k - 1})")
         counts = np.bincount(pins[pins >= 0], minlength=k)
         if counts.size and counts.max() > lim.n_max:
             c = int(np.argmax(counts))
@@ -254,7 +255,8 @@ def allowed_cores(network: SpikingNetwork, hardware: Hardware, symmetry: bool) -
 
 
 # ------------------------------------------------------------------ prepare
-def prepare(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, *, symmetry: bool = True) -> ExactData:
+def prepare(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, *,
+            symmetry: bool = True) -> ExactData:
     """Gather what the exact models need, with symmetry breaking when ``symmetry``."""
     comm = hardware.comm if comm is None else comm
     if comm not in ("multicast", "unicast"):
@@ -276,7 +278,8 @@ def prepare(network: SpikingNetwork, hardware: Hardware, comm: str | None = None
 
 
 # ------------------------------------------------------------------- starts
-def resolve_start(start: Any, network: SpikingNetwork, hardware: Hardware, seed: int, comm: str | None) -> tuple[np.ndarray | None, str]:
+def resolve_start(start: Any, network: SpikingNetwork, hardware: Hardware, seed: int,
+                  comm: str | None) -> tuple[np.ndarray | None, str]:
     """A feasible start mapping from an array or a heuristic name, or ``None`` with the reason.
 
     An infeasible start is dropped (with a note) rather than passed to a
@@ -354,7 +357,8 @@ def check_size(data: ExactData, form: str, method: str, force: bool, max_nonzero
 
 
 # ------------------------------------------------------------------ results
-def valid_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None, solver_bound: float | None) -> float:
+def valid_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None,
+                      solver_bound: float | None) -> float:
     """``max(solver bound, combinatorial bound)``; a NaN or infinite solver bound is ignored."""
     lb = combinatorial_lower_bound(network, hardware, comm)
     if solver_bound is not None and math.isfinite(solver_bound):

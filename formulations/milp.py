@@ -26,7 +26,7 @@ solver proved it and its objective equals the evaluator's energy.
 
 from __future__ import annotations
 
-import io
+import dataclasses
 import math
 import time
 from typing import Any
@@ -38,6 +38,7 @@ from formulations.exact_common import (
     ExactData, ModelTooLargeError, ProgressFn, check_size, constant_infeasibility, energy_agrees,
     infeasible_result, prepare, resolve_start, valid_lower_bound,
 )
+from formulations.energy import evaluate
 from formulations.result import Result, Status, result_from_mapping
 from formulations.solver_options import solver_family, translate
 from hardware import Hardware
@@ -56,6 +57,20 @@ DEFAULT_ABS_GAP = 1e-6
 
 
 # ==================================================================== parts
+def _rows(rule: Any) -> Any:
+    """A constraint rule that tolerates empty sums: a row that reduces to a constant is skipped.
+
+    (``sum(...) <= a_max`` over no variables is ``True`` in Python, which Pyomo refuses.)
+    """
+    def wrapped(*args: Any) -> Any:
+        row = rule(*args)
+        if isinstance(row, bool):
+            return pyo.Constraint.Feasible if row else pyo.Constraint.Infeasible
+        return row
+
+    return wrapped
+
+
 def _add_assignment(m: pyo.ConcreteModel, d: ExactData, binary_u: bool) -> None:
     """Variables ``x[i,c]`` (neuron i on core c) and ``u[c]`` (core c powered), and the assignment rows."""
     m.I = pyo.RangeSet(0, d.n - 1)
@@ -111,13 +126,13 @@ def _add_capacity(m: pyo.ConcreteModel, d: ExactData, link_u: str) -> None:
     if lim.syn_max is not None:
         deg = d.in_degree.tolist()
         m.syn_max = pyo.Constraint(
-            m.C, rule=lambda m, c: sum(deg[j] * m.x[j, c] for j in m.I if deg[j]) <= lim.syn_max)
+            m.C, rule=_rows(lambda m, c: sum(deg[j] * m.x[j, c] for j in m.I if deg[j]) <= lim.syn_max))
     # At most a_max input axons per core.
     if lim.a_max is not None:
-        m.a_max = pyo.Constraint(m.C, rule=lambda m, c: sum(m.z[i, c] for i in m.S) <= lim.a_max)
+        m.a_max = pyo.Constraint(m.C, rule=_rows(lambda m, c: sum(m.z[i, c] for i in m.S) <= lim.a_max))
     # At most dest_max destination cores per neuron.
     if lim.dest_max is not None:
-        m.dest_max = pyo.Constraint(m.S, rule=lambda m, i: sum(m.z[i, c] for c in m.C) <= lim.dest_max)
+        m.dest_max = pyo.Constraint(m.S, rule=_rows(lambda m, i: sum(m.z[i, c] for c in m.C) <= lim.dest_max))
 
 
 def _add_objective(m: pyo.ConcreteModel, d: ExactData, comm_expr: Any) -> None:
@@ -305,7 +320,8 @@ def _add_colocation(m: pyo.ConcreteModel, d: ExactData) -> None:
         member[b].append(q)
     star = [i for i in range(d.n) if len(member[i]) > n_max - 1]
     m.STAR = pyo.Set(initialize=star)
-    m.star = pyo.Constraint(m.STAR, m.C, rule=lambda m, i, c: sum(m.same[q, c] for q in member[i]) <= (n_max - 1) * m.x[i, c])
+    m.star = pyo.Constraint(
+        m.STAR, m.C, rule=lambda m, i, c: sum(m.same[q, c] for q in member[i]) <= (n_max - 1) * m.x[i, c])
 
     # A core's n_max neurons hold at most E neighbour pairs (no more edges than n_max vertices allow).
     e_max = max_pairs_within(pairs, d.n, n_max)
@@ -518,9 +534,11 @@ def solve_model(
     try:
         out = _solve_highs(m, opts, start is not None, relax=False) if highs else \
             _solve_generic(m, solver, opts, start is not None, log_path)
-    except RuntimeError as exc:
-        return result_from_mapping(network, hardware, None, method=method, status=Status.ERROR,
-                                   runtime=time.perf_counter() - t_start, seed=seed, comm=comm, message=str(exc))
+    except Exception as exc:  # a solver failure is a result (status error), not a crash of the caller
+        return result_from_mapping(network, hardware, start, method=method, status=Status.ERROR,
+                                   runtime=time.perf_counter() - t_start, seed=seed, comm=comm,
+                                   lower_bound=valid_lower_bound(network, hardware, comm, None),
+                                   message=f"{solver} failed: {type(exc).__name__}: {exc}")
     scale = m.objective_scale
     stats: dict[str, Any] = {
         "form": m.form, "solver": solver, "termination": out["termination"], "build_time": build_time,
@@ -546,8 +564,6 @@ def solve_model(
                                    status=Status.TIME_LIMIT if timed_out else Status.ERROR, runtime=runtime,
                                    seed=seed, lower_bound=lb, comm=comm, log_path=log_path, stats=stats,
                                    message="; ".join(notes + [f"no mapping found (solver: {out['termination']})"]))
-    from formulations.energy import evaluate
-
     energy = evaluate(network, hardware, core_of, comm, link_loads=False).total
     if out["proven"]:
         agrees = solver_energy is not None and energy_agrees(solver_energy, energy)
@@ -584,6 +600,7 @@ def solve(
     progress: ProgressFn | None = None,
     symmetry: bool = True,
     pair_cuts: bool = True,
+    warmup: float = 0.0,
     max_nonzeros: int | None = None,
     solver_options: dict[str, Any] | None = None,
     **options: Any,
@@ -615,6 +632,9 @@ def solve(
         Break mesh / interchangeable-core symmetries (valid only where costs allow; checked).
     pair_cuts
         Compact form only: add the co-location cuts (see :func:`build_compact`).
+    warmup
+        Seconds of CP-SAT (hinted with ``start``) run first; its mapping becomes
+        the MIP start when better, and its bound counts towards the lower bound.
     max_nonzeros
         Size ceiling (default :data:`formulations.exact_common.MAX_NONZEROS`).
     solver_options
@@ -637,6 +657,18 @@ def solve(
     d = prepare(network, hardware, comm, symmetry=symmetry)
     size = check_size(d, form, method, force, max_nonzeros)
     start_map, note = resolve_start(start, network, hardware, seed, comm)
+    warm_bound = None
+    if time_limit is not None:
+        warmup = min(warmup, 0.5 * time_limit)
+    if warmup > 0:
+        from formulations import cpsat
+
+        warm = cpsat.solve(network, hardware, time_limit=warmup, seed=seed, comm=comm, start=start_map,
+                           threads=threads, symmetry=symmetry, force=True)
+        warm_bound = warm.lower_bound
+        if warm.mapping is not None and warm.report.feasible and (
+                start_map is None or warm.energy < evaluate(network, hardware, start_map, comm).total):
+            start_map = warm.mapping
     if start_map is not None and network.pins is None and d.symmetry.startswith(("anchor", "interchangeable")):
         start_map = _canonical(start_map, d)
     t_build = time.perf_counter()
@@ -646,9 +678,12 @@ def solve(
         m = build_textbook(network, hardware, comm, data=d)
     build_time = time.perf_counter() - t_build
     remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
-    return solve_model(m, d, method=method, solver=solver, time_limit=remaining, mip_gap=mip_gap, threads=threads,
-                       seed=seed, start=start_map, log_path=log_path, solver_options=solver_options,
-                       build_time=build_time, size=size, t_start=t0, note=note)
+    res = solve_model(m, d, method=method, solver=solver, time_limit=remaining, mip_gap=mip_gap, threads=threads,
+                      seed=seed, start=start_map, log_path=log_path, solver_options=solver_options,
+                      build_time=build_time, size=size, t_start=t0, note=note)
+    if warm_bound is not None and res.lower_bound is not None and warm_bound > res.lower_bound:
+        res = dataclasses.replace(res, lower_bound=warm_bound)
+    return res
 
 
 def _canonical(core_of: np.ndarray, d: ExactData) -> np.ndarray | None:

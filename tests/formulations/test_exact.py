@@ -285,3 +285,12 @@ def test_lp_bound_is_valid_and_not_weaker_than_combinatorial() -> None:
         _, energies = brute_force(net, hw, comm)
         lp = lp_lower_bound(net, hw, comm)
         assert combinatorial_lower_bound(net, hw, comm) <= lp <= energies.min() * (1 + 1e-9)
+
+
+def test_cpsat_warmup_feeds_the_milp() -> None:
+    net = _chain(7)
+    hw = _mesh_hw(n_max=2)
+    plain = METHODS["milp"](net, hw, threads=1)
+    warm = METHODS["milp"](net, hw, threads=1, warmup=1.0)
+    assert warm.status == Status.OPTIMAL and warm.energy == pytest.approx(plain.energy, rel=1e-9)
+    assert warm.lower_bound <= warm.energy
