@@ -565,6 +565,11 @@ def solve_model(
                                    seed=seed, lower_bound=lb, comm=comm, log_path=log_path, stats=stats,
                                    message="; ".join(notes + [f"no mapping found (solver: {out['termination']})"]))
     energy = evaluate(network, hardware, core_of, comm, link_loads=False).total
+    if start is not None and core_of is not start:
+        start_energy = evaluate(network, hardware, start, comm, link_loads=False).total
+        if start_energy < energy:  # the solver dropped its MIP start: never return worse than it
+            core_of, energy, solver_energy = start, start_energy, None
+            notes.append("the solver's mapping was worse than the start; returning the start")
     if out["proven"]:
         agrees = solver_energy is not None and energy_agrees(solver_energy, energy)
         status = Status.OPTIMAL if agrees else Status.FEASIBLE
