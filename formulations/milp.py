@@ -394,7 +394,8 @@ def set_start(m: pyo.ConcreteModel, d: ExactData, core_of: np.ndarray) -> None:
             v.set_value(float(core_of[pairs[q, 0]] == c and core_of[pairs[q, 1]] == c))
 
 
-def _solve_highs(m: pyo.ConcreteModel, opts: dict[str, Any], start: bool, relax: bool) -> dict[str, Any]:
+def _solve_highs(m: pyo.ConcreteModel, opts: dict[str, Any], start: bool, relax: bool,
+                 on_solution: Any = None) -> dict[str, Any]:
     """Solve with HiGHS: Pyomo's persistent interface builds the highspy model, which we run directly.
 
     Running the ``highspy.Highs`` object ourselves lets us pass a MIP start
@@ -427,6 +428,13 @@ def _solve_highs(m: pyo.ConcreteModel, opts: dict[str, Any], start: bool, relax:
         sol.col_value = col.tolist()
         sol.value_valid = True
         h.setSolution(sol)
+    if on_solution is not None:
+        # Every improving MIP solution: (elapsed, objective, dual bound) in the model's units.
+        def report(event: Any) -> None:
+            out = event.data_out
+            on_solution(out.running_time, out.objective_function_value, out.mip_dual_bound)
+
+        h.cbMipImprovingSolution.subscribe(report)
     t0 = time.perf_counter()
     h.run()
     t = time.perf_counter() - t0
@@ -511,6 +519,7 @@ def solve_model(
     size: dict[str, int] | None = None,
     t_start: float | None = None,
     note: str = "",
+    progress: ProgressFn | None = None,
 ) -> Result:
     """Solve a model from :func:`build_textbook` or :func:`build_compact` and score its mapping.
 
@@ -532,7 +541,16 @@ def solve_model(
     if start is not None:
         set_start(m, d, start)
     try:
-        out = _solve_highs(m, opts, start is not None, relax=False) if highs else \
+        on_solution = None
+        if progress is not None:
+            combinatorial = valid_lower_bound(network, hardware, comm, None)
+
+            def on_solution(elapsed: float, objective: float, bound: float) -> None:
+                joules = (lambda v: v / m.objective_scale + d.constant)
+                lb = max(combinatorial, joules(bound)) if math.isfinite(bound) else combinatorial
+                progress(elapsed, joules(objective), lb)
+
+        out = _solve_highs(m, opts, start is not None, relax=False, on_solution=on_solution) if highs else \
             _solve_generic(m, solver, opts, start is not None, log_path)
     except Exception as exc:  # a solver failure is a result (status error), not a crash of the caller
         return result_from_mapping(network, hardware, start, method=method, status=Status.ERROR,
@@ -632,7 +650,8 @@ def solve(
     force
         Build models above the size ceiling (:class:`ModelTooLargeError` otherwise).
     progress
-        Ignored by the MILP (HiGHS reports through its log); accepted for a uniform signature.
+        HiGHS only: called as ``progress(elapsed, incumbent_joules, bound_joules)`` on every
+        improving solution (other Pyomo solvers ignore it).
     symmetry
         Break mesh / interchangeable-core symmetries (valid only where costs allow; checked).
     pair_cuts
@@ -685,7 +704,7 @@ def solve(
     remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
     res = solve_model(m, d, method=method, solver=solver, time_limit=remaining, mip_gap=mip_gap, threads=threads,
                       seed=seed, start=start_map, log_path=log_path, solver_options=solver_options,
-                      build_time=build_time, size=size, t_start=t0, note=note)
+                      build_time=build_time, size=size, t_start=t0, note=note, progress=progress)
     if warm_bound is not None and res.lower_bound is not None and warm_bound > res.lower_bound:
         res = dataclasses.replace(res, lower_bound=warm_bound)
     return res
