@@ -10,10 +10,39 @@ from formulations.energy import (
 )
 from formulations.result import Result, Status, result_from_mapping
 
-METHODS: dict = {}
+from formulations.exact_common import ModelTooLargeError
+
+
+# The exact models import Pyomo / OR-Tools on first use only, so the evaluator stays light.
+def _milp(network, hardware, **options):
+    """The compact neuron-level MILP (:func:`formulations.milp.solve`)."""
+    from formulations.milp import solve_compact
+
+    return solve_compact(network, hardware, **options)
+
+
+def _milp_textbook(network, hardware, **options):
+    """The textbook neuron-level MILP (:func:`formulations.milp.solve`, ``form="textbook"``)."""
+    from formulations.milp import solve_textbook
+
+    return solve_textbook(network, hardware, **options)
+
+
+def _cpsat(network, hardware, **options):
+    """The neuron-level CP-SAT model (:func:`formulations.cpsat.solve`)."""
+    from formulations.cpsat import solve
+
+    return solve(network, hardware, **options)
+
+
+METHODS: dict = {
+    "milp": _milp,
+    "milp-textbook": _milp_textbook,
+    "cpsat": _cpsat,
+}
 
 __all__ = [
-    "METHODS", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status", "Violation",
+    "METHODS", "ModelTooLargeError", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status", "Violation",
     "check_mapping", "combinatorial_lower_bound", "evaluate", "fixed_energy", "load_mapping",
     "min_cores", "result_from_mapping", "save_mapping",
 ]

@@ -1,4 +1,10 @@
-"""Lower bounds on the evaluator's total energy that hold for every feasible mapping."""
+"""Lower bounds on the evaluator's total energy that hold for every feasible mapping.
+
+- :func:`combinatorial_lower_bound`: instant, from the limits alone;
+- :func:`lp_lower_bound`: the LP relaxation of the compact MILP (seconds on
+  small and medium instances).
+Every exact run reports ``max(solver bound, combinatorial bound)``.
+"""
 
 from __future__ import annotations
 
@@ -11,45 +17,125 @@ from hardware import Hardware
 from instances import SpikingNetwork
 
 
+def min_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
+    """The fewest destination cores each neuron can have, whatever the mapping.
+
+    A neuron with targets has at least one; its targets are distinct neurons,
+    at most ``n_max`` per core, and their synapses at most ``syn_max`` per core.
+    """
+    lim = hardware.limits
+    deg = network.out_degree
+    need = np.minimum(deg, 1).astype(np.int64)
+    need = np.maximum(need, -(-deg // lim.n_max))
+    if lim.syn_max is not None and network.num_synapses:
+        # Synapses stored on the cores of i's targets: sum of the targets' in-degrees.
+        load = np.bincount(network.pre, weights=network.in_degree[network.post], minlength=network.num_neurons)
+        need = np.maximum(need, np.ceil(load / lim.syn_max - 1e-9).astype(np.int64))
+    return need
+
+
 def min_cores(network: SpikingNetwork, hardware: Hardware) -> int:
     """The fewest cores any feasible mapping can use, from the per-core limits alone.
 
     Every neuron needs a neuron slot, every synapse a synapse slot on its
-    postsynaptic core, and every neuron with a target at least one axon slot.
+    postsynaptic core, and every (neuron, destination core) pair an axon slot;
+    a neuron's destination cores are distinct cores, and pinned neurons use
+    their pinned cores.
     """
     lim = hardware.limits
     need = math.ceil(network.num_neurons / lim.n_max)
     if lim.syn_max is not None:
         need = max(need, math.ceil(network.num_synapses / lim.syn_max))
+    dests = min_destinations(network, hardware)
+    if dests.size:
+        need = max(need, int(dests.max()))
     if lim.a_max is not None:
-        senders = int(np.count_nonzero(network.out_degree))
-        need = max(need, math.ceil(senders / lim.a_max))
+        need = max(need, math.ceil(int(dests.sum()) / lim.a_max))
+    if network.pins is not None:
+        need = max(need, int(np.unique(network.pins[network.pins >= 0]).size))
     return max(need, 1)
+
+
+def _fill_costs(cost: np.ndarray, local_cap: int, remote_cap: int, units: np.ndarray, local: bool) -> np.ndarray:
+    """Least cost of ``units`` deliveries from one sender, minimised over its core.
+
+    Deliveries go to cheapest slots first: ``local_cap`` slots at ``cost[k, k]``
+    (when ``local``) and ``remote_cap`` per other core at ``cost[k, c]``.
+    The greedy fill is the exact minimum of this relaxation, a convex
+    piecewise-linear function evaluated by interpolation.
+    """
+    k = cost.shape[0]
+    best = np.full(units.shape, np.inf)
+    for core in range(k):
+        prices = np.delete(cost[core], core)
+        caps = np.full(prices.size, remote_cap, dtype=np.float64)
+        if local and local_cap > 0:
+            prices = np.append(prices, cost[core, core])
+            caps = np.append(caps, local_cap)
+        order = np.argsort(prices, kind="stable")
+        cum_cap = np.concatenate([[0.0], np.cumsum(caps[order])])
+        cum_cost = np.concatenate([[0.0], np.cumsum(caps[order] * prices[order])])
+        best = np.minimum(best, np.interp(units, cum_cap, cum_cost))
+    return best
+
+
+def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None = None) -> float:
+    """Least communication energy any feasible mapping pays (joules).
+
+    multicast: neuron ``i`` reaches at least :func:`min_destinations` distinct
+    cores, at most one of them its own (at ``e_local``; forced when ``i``
+    targets itself), the others at the cheapest packet costs from its core.
+    unicast: every synapse is one delivery; at most ``n_max - 1`` targets
+    share the sender's core and at most ``n_max`` any other core.
+    """
+    comm = hardware.comm if comm is None else comm
+    cost = np.asarray(hardware.cost_matrix, dtype=np.float64)
+    s = network.spikes
+    n_max = hardware.limits.n_max
+    self_loop = np.zeros(network.num_neurons, dtype=bool)
+    self_loop[network.pre[network.pre == network.post]] = True
+    e_local_min = float(np.diag(cost).min())
+    if comm == "multicast":
+        m = min_destinations(network, hardware).astype(np.float64)
+        free = _fill_costs(cost, 1, 1, m, local=True)
+        # A self-loop forces the own core among the destinations.
+        forced = e_local_min + _fill_costs(cost, 0, 1, np.maximum(m - 1, 0), local=False)
+        per = np.where(self_loop, np.maximum(free, forced), free)
+    else:
+        others = (network.out_degree - self_loop).astype(np.float64)
+        per = self_loop * e_local_min + _fill_costs(cost, n_max - 1, n_max, others, local=True)
+    per = np.where(network.out_degree > 0, per, 0.0)
+    return float(np.dot(s, per))
 
 
 def combinatorial_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None = None) -> float:
     """A fast valid bound: fixed energy + forced static energy + forced communication.
 
     - static: ``t_run * p_static`` times :func:`min_cores` (all cores without power gating);
-    - communication: each spike of a neuron with a target is delivered at least
-      once (multicast) or once per synapse (unicast), at no less than
-      ``min(e_local, e_route)``; a neuron whose targets cannot share one core
-      (more targets than ``n_max``, or more synapses than ``syn_max``) sends at
-      least ``ceil(targets / n_max)`` packets, all but one of them remote.
+    - communication: :func:`communication_lower_bound`.
     """
-    comm = hardware.comm if comm is None else comm
     e = hardware.energy
-    lim = hardware.limits
     cores = min_cores(network, hardware) if hardware.power_gating else hardware.num_cores
     static = network.t_run * e.p_static * cores
-    s = network.spikes
-    out_deg = network.out_degree
-    cheapest = min(e.e_local, e.e_route)
-    if comm == "unicast":
-        comm_lb = float(np.dot(s, out_deg)) * cheapest
-    else:
-        # Destination cores forced by the neuron limit (targets are distinct neurons).
-        dests = np.ceil(out_deg / lim.n_max)
-        remote = np.maximum(dests - 1, 0)
-        comm_lb = float(np.dot(s, np.minimum(dests, 1))) * cheapest + float(np.dot(s, remote)) * e.e_route
-    return fixed_energy(network, hardware) + static + comm_lb
+    return fixed_energy(network, hardware) + static + communication_lower_bound(network, hardware, comm)
+
+
+def lp_lower_bound(
+    network: SpikingNetwork,
+    hardware: Hardware,
+    comm: str | None = None,
+    *,
+    time_limit: float | None = 60.0,
+    max_nonzeros: int | None = None,
+) -> float:
+    """The LP relaxation of the compact MILP (with symmetry breaking) plus the constant energy.
+
+    Returns the combinatorial bound instead when the LP is too large
+    (see :class:`formulations.exact_common.ModelTooLargeError`) or does not
+    finish within ``time_limit``; always the larger of the two.
+    """
+    from formulations.milp import lp_relaxation_bound  # lazy: milp imports this module
+
+    lb = combinatorial_lower_bound(network, hardware, comm)
+    value = lp_relaxation_bound(network, hardware, comm, time_limit=time_limit, max_nonzeros=max_nonzeros)
+    return lb if value is None else max(lb, value)
