@@ -36,7 +36,8 @@ DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
           comm: str | None = None, progress: Progress = None, placement: str = "anneal",
-          starts: tuple[str, ...] = ("partition", "merge", "greedy", "sequential"), effort: float = 1.0, **options: Any) -> Result:
+          starts: tuple[str, ...] = ("partition", "merge", "greedy", "sequential"), effort: float = 1.0,
+          ils_rounds: int | None = None, **options: Any) -> Result:
     """Partition, place and refine (see the module docstring).
 
     Parameters
@@ -49,6 +50,9 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     starts
         Start mappings to refine: ``"partition"`` (METIS), ``"merge"`` (traffic-merging
         clusters), ``"greedy"``, ``"sequential"``.
+    ils_rounds
+        Rounds of iterated local search (kick, refine, keep if better) after
+        the starts are refined; default: many on small networks, none on large.
     options
         Passed to :func:`heuristics.refine.refine` (``max_cand``, ``swap_tries`` ...).
     """
@@ -108,6 +112,52 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     if best is None:
         return infeasible(network, hardware, "; ".join(notes) or "no feasible start mapping",
                           method="partition-refine", timer=timer, seed=seed, comm=comm)
-    _, core_of, name, _, st = best
+    energy, core_of, name, _, st = best
+    rounds = ils_rounds if ils_rounds is not None else _default_ils_rounds(network)
+    kicks = 0
+    if rounds and not interrupted:
+        energy, core_of, kicks, stopped = _iterated_local_search(network, hardware, core_of, energy, comm=comm,
+                                                                 rounds=rounds, seed=seed, timer=timer, **options)
+        interrupted |= stopped
     return finish(network, hardware, core_of, method="partition-refine", timer=timer, seed=seed, comm=comm,
-                  interrupted=interrupted, stats={"start": name, **st})
+                  interrupted=interrupted, stats={"start": name, **st, "ils_improvements": kicks})
+
+
+ILS_WORK = 200_000  # (neurons + synapses) x rounds of iterated local search by default
+
+
+def _default_ils_rounds(network: SpikingNetwork) -> int:
+    """Kick-and-refine rounds: many on small networks (cheap, and where local optima
+    bite), none on large ones (the refinement's budget goes to the whole network)."""
+    return int(min(300, ILS_WORK // max(network.num_neurons + network.num_synapses, 1)))
+
+
+def _iterated_local_search(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, energy: float, *,
+                           comm: str | None, rounds: int, seed: int, timer: Any,
+                           **options: Any) -> tuple[float, np.ndarray, int, bool]:
+    """Kick the best mapping (swap a few neurons between cores or move one to another
+    core), refine it, and keep it when it is feasible and better. A fixed number of
+    rounds, seeded, so the same seed gives the same mapping."""
+    rng = np.random.default_rng(seed + 7919)
+    n, k = network.num_neurons, hardware.num_cores
+    improvements = 0
+    for r in range(rounds):
+        if timer.expired():
+            return energy, core_of, improvements, True
+        trial = core_of.copy()
+        for _ in range(1 + r % 3):
+            a, b = rng.integers(0, n, 2)
+            if rng.random() < 0.5:
+                trial[a], trial[b] = trial[b], trial[a]
+            else:
+                trial[a] = rng.integers(0, k)
+        if not evaluate(network, hardware, trial, comm, link_loads=False).feasible:
+            continue
+        improved, stopped, _ = refine(network, hardware, trial, comm=comm, timer=timer, seed=seed + r, **options)
+        total = evaluate(network, hardware, improved, comm, link_loads=False).total
+        if total < energy * (1 - 1e-12):
+            energy, core_of = total, improved
+            improvements += 1
+        if stopped:
+            return energy, core_of, improvements, True
+    return energy, core_of, improvements, False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any, Callable
@@ -19,9 +20,31 @@ from instances import NetworkError, SpikingNetwork, load_network_file
 NETWORK_SUFFIXES = (".npz", ".json")
 
 
+AUTO_EXACT_SIZE = 256  # neurons x cores up to which `auto` tries to prove the optimum (the mini instances)
+
+
+def auto(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
+         **options: Any) -> Result:
+    """The default method: an exact model where it can prove the optimum, ``partition-refine`` elsewhere.
+
+    Small instances (neurons x cores <= :data:`AUTO_EXACT_SIZE`) go to CP-SAT,
+    hinted with the ``partition-refine`` mapping (CP-SAT proved every mini
+    application here fastest); larger ones to ``partition-refine``.
+    """
+    options.pop("start", None)
+    heuristic = HEURISTIC_METHODS["partition-refine"](network, hardware, time_limit=time_limit, seed=seed, **options)
+    if network.num_neurons * hardware.num_cores > AUTO_EXACT_SIZE or "cpsat" not in EXACT_METHODS:
+        return heuristic
+    exact_options = {k: v for k, v in options.items() if k in ("comm", "progress", "log_path")}
+    exact = EXACT_METHODS["cpsat"](network, hardware, time_limit=time_limit, seed=seed,
+                                   start=heuristic.mapping, **exact_options)
+    chosen = exact if exact.energy <= heuristic.energy or exact.status == "infeasible" else heuristic
+    return dataclasses.replace(chosen, method=f"auto:{chosen.method}")
+
+
 def methods() -> dict[str, Callable[..., Result]]:
-    """Every mapping method by name: heuristics and exact models."""
-    return {**HEURISTIC_METHODS, **EXACT_METHODS}
+    """Every mapping method by name: heuristics, exact models and ``auto``."""
+    return {**HEURISTIC_METHODS, **EXACT_METHODS, "auto": auto}
 
 
 def load_network(
@@ -75,7 +98,7 @@ def evaluate(network: SpikingNetwork | str, hardware: Hardware | str, core_of: A
 def solve(
     network: SpikingNetwork | str,
     hardware: Hardware | str,
-    method: str = "sequential",
+    method: str = "auto",
     time_limit: float | None = None,
     seed: int = 0,
     **options: Any,
@@ -89,7 +112,8 @@ def solve(
     hardware
         A :class:`Hardware` or a preset name / TOML path.
     method
-        One of :func:`methods` (``snnmap map --help`` lists them).
+        One of :func:`methods` (``snnmap map --help`` lists them); the default
+        ``auto`` proves small instances exactly and uses ``partition-refine`` otherwise.
     time_limit
         Seconds; long methods return their best mapping when it expires.
     seed

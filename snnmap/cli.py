@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 import traceback
@@ -123,9 +122,12 @@ def cmd_map(args: argparse.Namespace) -> int:
         options["log_path"] = args.log
     if args.start:
         options["start"] = args.start
-    fn = api.methods().get(args.method)
-    if fn is not None and "progress" in inspect.signature(fn).parameters:
-        options["progress"] = Progress(args.method)
+    for key in ("solver", "threads", "mip_gap"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    if args.force:
+        options["force"] = True
+    options["progress"] = Progress(args.method)
     print(f"network {net.name}: {net.num_neurons} neurons, {net.num_synapses} synapses, {net.total_spikes:g} spikes")
     print(hw.describe())
     result = api.solve(net, hw, method=args.method, time_limit=args.time_limit, seed=args.seed, **options)
@@ -246,12 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit", action="store_true",
                    help="unroll fan-ins the cores cannot hold and resize the mesh to the smallest that holds the network")
     p.add_argument("--slack", type=float, default=0.0, help="with --fit: spare cores, as a fraction (e.g. 0.25)")
-    p.add_argument("--method", "-m", default="sequential", help="mapping method (default: %(default)s); one of: "
+    p.add_argument("--method", "-m", default="auto", help="mapping method (default: %(default)s); one of: "
                    + ", ".join(sorted(api.methods())))
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", help="warm start for exact methods: a heuristic's name")
     p.add_argument("--log", help="write the solver log to this file")
+    p.add_argument("--solver", help="Pyomo solver for the MILP methods (default: highs; e.g. gurobi, scip, cbc)")
+    p.add_argument("--threads", type=int, help="solver threads")
+    p.add_argument("--mip-gap", type=float, help="relative gap at which exact methods stop")
+    p.add_argument("--force", action="store_true", help="build exact models even when they look too large")
     p.add_argument("--out", "-o", help="write the mapping (JSON) here")
 
     p = sub.add_parser("evaluate", help="score a mapping file (from snnmap or any tool)")
@@ -266,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hardware", "-H", default=None,
                    help="preset or TOML (default: crossbar-mini for mini, crossbar128 resized to fit for full)")
     p.add_argument("--methods", help="comma-separated methods (default: milp, cpsat and every heuristic)")
-    p.add_argument("--time-limit", type=float, default=20.0, help="seconds per run (default: %(default)s)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="parallel local processes (default: %(default)s)")
+    p.add_argument("--time-limit", type=float, default=40.0, help="seconds per run (default: %(default)s)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel local processes (default: 2, or 1 on one core)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
     p.add_argument("--update-bks", action="store_true", help="store better mappings in instances/bks.csv")
@@ -298,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("snnmap: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`
+        return 0
     except USER_ERRORS as exc:
         if args.debug:
             traceback.print_exc()
