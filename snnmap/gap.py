@@ -206,8 +206,7 @@ def gap(
     time_limit
         Seconds per run.
     jobs
-        Parallel local processes (default: the machine's cores, at most 2 per
-        solver run being fair to CP-SAT's two workers).
+        Parallel local processes (default: 2, or 1 on a one-core machine).
     out
         Directory for ``gap.csv``, ``gap.json`` and the figures.
     update_bks
