@@ -21,6 +21,7 @@ NETWORK_SUFFIXES = (".npz", ".json")
 
 
 AUTO_EXACT_SIZE = 256  # neurons x cores up to which `auto` tries to prove the optimum (the mini instances)
+AUTO_EXACT_SECONDS = 60.0  # the exact stage's time limit when none is given
 
 
 def auto(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
@@ -28,15 +29,16 @@ def auto(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | Non
     """The default method: an exact model where it can prove the optimum, ``partition-refine`` elsewhere.
 
     Small instances (neurons x cores <= :data:`AUTO_EXACT_SIZE`) go to CP-SAT,
-    hinted with the ``partition-refine`` mapping (CP-SAT proved every mini
-    application here fastest); larger ones to ``partition-refine``.
+    hinted with the ``partition-refine`` mapping (CP-SAT proved most mini
+    applications here fastest) and limited to ``time_limit`` or
+    :data:`AUTO_EXACT_SECONDS`; larger ones to ``partition-refine``.
     """
     options.pop("start", None)
     heuristic = HEURISTIC_METHODS["partition-refine"](network, hardware, time_limit=time_limit, seed=seed, **options)
     if network.num_neurons * hardware.num_cores > AUTO_EXACT_SIZE or "cpsat" not in EXACT_METHODS:
-        return heuristic
+        return dataclasses.replace(heuristic, method=f"auto:{heuristic.method}")
     exact_options = {k: v for k, v in options.items() if k in ("comm", "progress", "log_path")}
-    exact = EXACT_METHODS["cpsat"](network, hardware, time_limit=time_limit, seed=seed,
+    exact = EXACT_METHODS["cpsat"](network, hardware, time_limit=time_limit or AUTO_EXACT_SECONDS, seed=seed,
                                    start=heuristic.mapping, **exact_options)
     chosen = exact if exact.energy <= heuristic.energy or exact.status == "infeasible" else heuristic
     return dataclasses.replace(chosen, method=f"auto:{chosen.method}")

@@ -33,4 +33,16 @@ def test_fit_hardware_picks_the_smallest_mesh():
     net = snnmap.SpikingNetwork.from_edges(10, [0, 1], [1, 2], np.ones(10))
     hw = snnmap.fit_hardware(net, snnmap.load_hardware("crossbar128", n_max=3))
     assert hw.num_cores == 4 and hw.mesh == (2, 2)
-    assert snnmap.solve(net, hw).status == "feasible"
+    assert snnmap.solve(net, hw, method="sequential").status == "feasible"
+
+
+def test_auto_proves_small_instances_and_scales_to_large():
+    net = snnmap.load_network("VGG16:mini")
+    hw = snnmap.load_hardware("crossbar-mini")
+    res = snnmap.solve(net, hw, time_limit=60)  # method="auto" is the default
+    assert res.method == "auto:cpsat" and res.status == "optimal"
+    heuristic = snnmap.solve(net, hw, method="partition-refine")
+    assert res.energy <= heuristic.energy * (1 + 1e-9)
+    big = snnmap.SpikingNetwork.from_edges(300, np.arange(299), np.arange(1, 300), np.ones(300))
+    res = snnmap.solve(big, snnmap.load_hardware("crossbar128", mesh=(2, 2)), time_limit=5)
+    assert res.method == "auto:partition-refine" and res.report.feasible
