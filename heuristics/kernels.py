@@ -26,17 +26,26 @@ def seed_numba(seed):
 
 
 @njit(cache=True)
-def _scan_all(S, C, i, start):
-    """Best feasible core for ``i`` over every core (the fallback when candidates fail)."""
+def _scan_all(S, C, i, start, want=0):
+    """Best feasible core for ``i`` scanning cores from ``start`` (the fallback when candidates fail).
+
+    With ``want > 0`` the scan stops after ``want`` feasible cores: on chips with
+    tens of thousands of cores a full scan per neuron would dominate the run.
+    """
     k = S[13].size
     best = INF
     bc = -1
+    found = 0
     for t in range(k):
         c = (start + t) % k
         d = move_eval(S, C, i, c, True)
+        if d < INF:
+            found += 1
         if d < best:
             best = d
             bc = c
+        if want > 0 and found >= want:
+            break
     return bc
 
 
@@ -71,6 +80,7 @@ def greedy_place(S, stride, C, order, snake, max_cand):
     cand = np.empty(k, np.int64)
     fresh = 0
     last_open = -1
+    scan_from = 0
     for t in range(order.size):
         i = order[t]
         if core_of[i] >= 0:
@@ -119,9 +129,11 @@ def greedy_place(S, stride, C, order, snake, max_cand):
                 best = d
                 bc = snake[fresh]
         if bc < 0:
-            bc = _scan_all(S, C, i, 0)
+            # Next-fit: resume where the last fallback found room, compare a few cores.
+            bc = _scan_all(S, C, i, scan_from, 64)
             if bc < 0:
                 return FAIL_NOCORE, i
+            scan_from = bc
         opened = ncount[bc] == 0
         apply_move(S, stride, i, bc)
         if opened:

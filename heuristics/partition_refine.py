@@ -32,11 +32,12 @@ from heuristics.refine import refine
 from instances import SpikingNetwork
 
 DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
+GREEDY_START_CORES = 4096  # above this many cores the greedy start costs more than it brings
 
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
           comm: str | None = None, progress: Progress = None, placement: str = "anneal",
-          starts: tuple[str, ...] = ("partition", "merge", "greedy", "sequential"), effort: float = 1.0,
+          starts: tuple[str, ...] | None = None, effort: float = 1.0,
           ils_rounds: int | None = None, **options: Any) -> Result:
     """Partition, place and refine (see the module docstring).
 
@@ -49,7 +50,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         Cluster placement method of :func:`heuristics.placement.place_clusters`.
     starts
         Start mappings to refine: ``"partition"`` (METIS), ``"merge"`` (traffic-merging
-        clusters), ``"greedy"``, ``"sequential"``.
+        clusters), ``"greedy"``, ``"sequential"``; default all four (no greedy above
+        :data:`GREEDY_START_CORES` cores).
     ils_rounds
         Rounds of iterated local search (kick, refine, keep if better) after
         the starts are refined; default: many on small networks, none on large.
@@ -57,6 +59,10 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         Passed to :func:`heuristics.refine.refine` (``max_cand``, ``swap_tries`` ...).
     """
     timer = Timer(DEFAULT_BUDGET if time_limit is None else time_limit)
+    if starts is None:
+        # The greedy start scans cores per neuron: skipped on chips with many thousands of cores.
+        starts = ("partition", "merge", "greedy", "sequential") if hardware.num_cores <= GREEDY_START_CORES \
+            else ("partition", "merge", "sequential")
     comm_model = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
