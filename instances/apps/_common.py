@@ -284,3 +284,29 @@ def ff_network(
                       params=params, normalisation=[float(v) for v in lam], sim_steps=steps,
                       sim_samples=int(len(x_sim)), encoding="rate", **extra)
     return conv.builder.network(counts, t_run=len(x_sim) * steps * DT, name=f"{app}:{scale}", provenance=prov)
+
+
+# ----------------------------------------------------- shared feed-forward builders
+def build_photo_cnn(module: Any, scale: str, seed: int, progress: Progress) -> SpikingNetwork:
+    """An untrained CNN on photograph crops (AlexNet, VGG16): He init, data normalisation, simulation."""
+    p = check_scale(scale, module.SCALES, module.NAME)
+    shape = (p["channels"], p["size"], p["size"])
+    crops = photo_crops(p["size"], p["channels"], p["norm_samples"] + p["sim_samples"], seed)
+    x = crops.reshape(len(crops), -1)
+    return ff_network(
+        module.NAME, module.__name__, module.VERSION, scale, seed, shape, p["specs"], x_norm=x[: p["norm_samples"]],
+        x_sim=x[p["norm_samples"]:], steps=p["steps"], data_source=module.INPUT_SOURCE,
+        weight_source=module.WEIGHT_SOURCE, params=p, restarts=p["restarts"], progress=progress,
+    )
+
+
+def build_digits_net(module: Any, scale: str, seed: int, progress: Progress) -> SpikingNetwork:
+    """A network trained here on the digits data (LeNet, DigitRecogMLP), converted and simulated."""
+    p = check_scale(scale, module.SCALES, module.NAME)
+    data = digits(p["size"], p["classes"], seed)
+    return ff_network(
+        module.NAME, module.__name__, module.VERSION, scale, seed, (1, p["size"], p["size"]), p["specs"],
+        x_norm=data[0], x_sim=balanced(data[2], data[3], p["sim_samples"]), steps=p["steps"],
+        data_source=module.INPUT_SOURCE, weight_source=module.WEIGHT_SOURCE, params=p, train_data=data,
+        epochs=p["epochs"], lr=p["lr"], restarts=p["restarts"], eval_samples=p["eval_samples"], progress=progress,
+    )

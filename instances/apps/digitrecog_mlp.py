@@ -14,7 +14,9 @@ Scales: ``mini`` is 3 x 3 input -> 6 -> 4 -> 3 classes (digits 0, 1, 2).
 
 from __future__ import annotations
 
-from instances.apps._common import LayerSpec, Progress, balanced, check_scale, digits, ff_network, plan_sizes
+import sys
+
+from instances.apps._common import LayerSpec, Progress, build_digits_net, check_scale, plan_sizes
 from instances.network import SpikingNetwork
 
 NAME = "DigitRecogMLP"
@@ -42,12 +44,4 @@ def sizes(scale: str = "mini") -> tuple[int, int]:
 
 def build(scale: str = "mini", seed: int = 0, progress: Progress = None) -> SpikingNetwork:
     """Train, convert and simulate the MLP at ``scale``."""
-    p = check_scale(scale, SCALES, NAME)
-    data = digits(p["size"], p["classes"], seed)
-    return ff_network(
-        NAME, __name__, VERSION, scale, seed, (1, p["size"], p["size"]), p["specs"],
-        x_norm=data[0], x_sim=balanced(data[2], data[3], p["sim_samples"]), steps=p["steps"],
-        data_source=INPUT_SOURCE, weight_source=WEIGHT_SOURCE, params=p, train_data=data,
-        epochs=p["epochs"], lr=p["lr"], restarts=p["restarts"], eval_samples=p["eval_samples"],
-        progress=progress,
-    )
+    return build_digits_net(sys.modules[__name__], scale, seed, progress)

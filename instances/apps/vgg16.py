@@ -20,7 +20,9 @@ convolutions, pooling after the first block, then three dense layers, on a
 
 from __future__ import annotations
 
-from instances.apps._common import LayerSpec, Progress, check_scale, ff_network, photo_crops, plan_sizes
+import sys
+
+from instances.apps._common import LayerSpec, Progress, build_photo_cnn, check_scale, plan_sizes
 from instances.network import SpikingNetwork
 
 NAME = "VGG16"
@@ -58,12 +60,4 @@ def sizes(scale: str = "mini") -> tuple[int, int]:
 
 def build(scale: str = "mini", seed: int = 0, progress: Progress = None) -> SpikingNetwork:
     """Initialise, normalise and simulate VGG16 at ``scale``."""
-    p = check_scale(scale, SCALES, NAME)
-    shape = (p["channels"], p["size"], p["size"])
-    crops = photo_crops(p["size"], p["channels"], p["norm_samples"] + p["sim_samples"], seed)
-    x = crops.reshape(len(crops), -1)
-    return ff_network(
-        NAME, __name__, VERSION, scale, seed, shape, p["specs"], x_norm=x[: p["norm_samples"]],
-        x_sim=x[p["norm_samples"]:], steps=p["steps"], data_source=INPUT_SOURCE,
-        weight_source=WEIGHT_SOURCE, params=p, restarts=p["restarts"], progress=progress,
-    )
+    return build_photo_cnn(sys.modules[__name__], scale, seed, progress)
