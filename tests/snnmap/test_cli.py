@@ -62,5 +62,5 @@ def test_errors_are_one_line(argv, message, net_file, capsys):
 
 
 def test_map_reports_infeasible_with_cores_needed(net_file, capsys):
-    assert main(["map", str(net_file), "--mesh", "1x1", "--set", "n_max=16"]) == 1
+    assert main(["map", str(net_file), "--mesh", "1x1", "--set", "n_max=16", "--method", "sequential"]) == 1
     assert "needs" in capsys.readouterr().out
