@@ -130,8 +130,9 @@ def metis_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str, se
     """METIS parts split into core-feasible clusters (``cluster_of``, count).
 
     ``nparts`` defaults to the number of cores a sequential fill needs. On
-    networks beyond :data:`METIS_MAX_EDGES` synapses (or too many parts) the
-    ordered runs of :func:`cut_runs` are returned instead.
+    networks beyond :data:`METIS_MAX_EDGES` synapses (or too many parts), and
+    when the split parts need more cores than the chip has, the ordered runs
+    of :func:`cut_runs` are returned instead.
     """
     if nparts is None:
         _, nparts = cut_runs(network, hardware)
@@ -144,7 +145,12 @@ def metis_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str, se
     # Splitting parts on a_max can leave many small pieces; runs may instead
     # continue into the next part. Keep whichever needs fewer cores.
     packed = cut_runs(network, hardware, order)
-    return grouped if grouped[1] <= packed[1] else packed
+    best = grouped if grouped[1] <= packed[1] else packed
+    if best[1] > hardware.num_cores:
+        # The parts mix more inputs than the axon limit lets a core hold (e.g. on
+        # 128 x 128 crossbars): fall back to the index-order runs, which fit.
+        return cut_runs(network, hardware)
+    return best
 
 
 @njit(cache=True)
