@@ -55,8 +55,9 @@ def test_partition_refine_not_worse_than_baselines(rng):
 
     net = layered(rng, [200, 300, 200, 60], fan=6)
     hw = load_hardware("crossbar128", cores=16)
-    pr = METHODS["partition-refine"](net, hw, time_limit=20)
-    assert pr.status == "feasible"
+    # A few kick-and-refine rounds keep the test fast; the guarantee does not depend on them.
+    pr = METHODS["partition-refine"](net, hw, ils_rounds=3)
+    assert pr.status in ("feasible", "time_limit") and pr.report.feasible
     for name in ("greedy", "sequential", "sneap", "spinemap", "random"):
         other = METHODS[name](net, hw)
         assert pr.energy <= other.energy * (1 + 1e-12), name
