@@ -71,7 +71,9 @@ def gap_chart(rows: Sequence[dict[str, Any]], path: Path) -> Path:
             vals.append(np.nan if g is None else g * 100)
         ax.bar(np.arange(len(keys)) + k * width, vals, width, label=m)
     ax.set_xticks(np.arange(len(keys)) + 0.4 - width / 2, [f"{a}:{s}" for a, s in keys], rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel("gap (%)  [mini: to optimum; full: certified, to bound]")
+    ax.set_ylabel("gap (%)")
+    ax.set_title("mini: gap to the best known (proven optimum where marked); full: certified gap to the bound",
+                 fontsize=8)
     ax.set_yscale("symlog", linthresh=1.0)
     ax.legend(fontsize=7, ncol=3)
     fig.tight_layout()
