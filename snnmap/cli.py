@@ -162,7 +162,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 @command("gap")
 def cmd_gap(args: argparse.Namespace) -> int:
-    from snnmap import gap as gap_mod
+    from snnmap import gap_evaluator as gap_mod
 
     report = gap_mod.gap(
         args.apps.split(",") if args.apps else None,

@@ -56,7 +56,7 @@ def energy_breakdown(rows: Sequence[dict[str, Any]], path: Path) -> Path:
 def gap_chart(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     """Gap (mini: to the best known; full: certified, to the bound) per application and heuristic."""
     plt = _pyplot()
-    from snnmap.gap import EXACT
+    from snnmap.gap_evaluator import EXACT
 
     rows = [r for r in rows if r["method"] not in EXACT]
     keys = list(dict.fromkeys((r["application"], r["scale"]) for r in rows))
