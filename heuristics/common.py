@@ -220,13 +220,9 @@ def finish(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray | No
                                    runtime=timer.elapsed(), seed=seed, comm=comm, message=message, stats=stats)
     status = Status.TIME_LIMIT if interrupted else Status.FEASIBLE
     lb = combinatorial_lower_bound(network, hardware, comm)
-    try:
-        return result_from_mapping(network, hardware, core_of, method=method, status=status,
-                                   runtime=timer.elapsed(), seed=seed, lower_bound=lb, comm=comm,
-                                   message=message, stats=stats)
-    except RuntimeError:  # pragma: no cover - a bound above a feasible energy is a bug elsewhere
-        return result_from_mapping(network, hardware, core_of, method=method, status=status,
-                                   runtime=timer.elapsed(), seed=seed, comm=comm, message=message, stats=stats)
+    return result_from_mapping(network, hardware, core_of, method=method, status=status,
+                               runtime=timer.elapsed(), seed=seed, lower_bound=lb, comm=comm,
+                               message=message, stats=stats)
 
 
 def infeasible(network: SpikingNetwork, hardware: Hardware, message: str, *, method: str, timer: Timer,
