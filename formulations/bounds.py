@@ -56,21 +56,50 @@ def min_cores(network: SpikingNetwork, hardware: Hardware) -> int:
     return max(need, 1)
 
 
-def _fill_costs(cost: np.ndarray, local_cap: int, remote_cap: int, units: np.ndarray, local: bool) -> np.ndarray:
+BOUND_TABLE_CORES = 2048  # above this many cores the bound prices packets without a K x K table
+
+
+def _price_rows(hardware: Hardware) -> tuple[np.ndarray, np.ndarray]:
+    """Packet prices from each sender core (rows) and the column of its own core.
+
+    Up to :data:`BOUND_TABLE_CORES` cores: the exact ``K x K`` cost matrix. Above
+    (tens of thousands of crossbars would need gigabytes): one row that is below
+    every core's sorted prices: ``e_local`` for the own core and the cheapest
+    remote packet for every other core (``e_route`` plus one hop, or no hop
+    between cores of one tile).
+    """
+    k = hardware.num_cores
+    if k <= BOUND_TABLE_CORES:
+        return np.asarray(hardware.cost_matrix, dtype=np.float64), np.arange(k)
+    e = hardware.energy
+    if hardware.topology == "matrix":
+        hops = hardware.hop_matrix[~np.eye(k, dtype=bool)]  # type: ignore[index]
+        cheapest = e.e_route + float(hops.min()) * e.e_hop
+    elif hardware.cores_per_tile > 1:
+        cheapest = e.e_route
+    else:
+        cheapest = e.e_route + min(e.hop_x, e.hop_y)
+    row = np.full((1, k), cheapest)
+    row[0, 0] = e.e_local
+    return row, np.zeros(1, dtype=np.int64)
+
+
+def _fill_costs(rows: np.ndarray, own: np.ndarray, local_cap: int, remote_cap: int, units: np.ndarray,
+                local: bool) -> np.ndarray:
     """Least cost of ``units`` deliveries from one sender, minimised over its core.
 
-    Deliveries go to cheapest slots first: ``local_cap`` slots at ``cost[k, k]``
-    (when ``local``) and ``remote_cap`` per other core at ``cost[k, c]``.
-    The greedy fill is the exact minimum of this relaxation, a convex
-    piecewise-linear function evaluated by interpolation.
+    ``rows[r]`` are the prices from a candidate sender core whose own column is
+    ``own[r]``. Deliveries go to cheapest slots first: ``local_cap`` slots at the
+    own core (when ``local``) and ``remote_cap`` per other core. The greedy fill
+    is the exact minimum of this relaxation, a convex piecewise-linear function
+    evaluated by interpolation.
     """
-    k = cost.shape[0]
     best = np.full(units.shape, np.inf)
-    for core in range(k):
-        prices = np.delete(cost[core], core)
+    for r in range(rows.shape[0]):
+        prices = np.delete(rows[r], own[r])
         caps = np.full(prices.size, remote_cap, dtype=np.float64)
         if local and local_cap > 0:
-            prices = np.append(prices, cost[core, core])
+            prices = np.append(prices, rows[r, own[r]])
             caps = np.append(caps, local_cap)
         order = np.argsort(prices, kind="stable")
         cum_cap = np.concatenate([[0.0], np.cumsum(caps[order])])
@@ -89,21 +118,21 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     share the sender's core and at most ``n_max`` any other core.
     """
     comm = hardware.comm if comm is None else comm
-    cost = np.asarray(hardware.cost_matrix, dtype=np.float64)
+    rows, own = _price_rows(hardware)
     s = network.spikes
     n_max = hardware.limits.n_max
     self_loop = np.zeros(network.num_neurons, dtype=bool)
     self_loop[network.pre[network.pre == network.post]] = True
-    e_local_min = float(np.diag(cost).min())
+    e_local_min = float(rows[np.arange(own.size), own].min())
     if comm == "multicast":
         m = min_destinations(network, hardware).astype(np.float64)
-        free = _fill_costs(cost, 1, 1, m, local=True)
+        free = _fill_costs(rows, own, 1, 1, m, local=True)
         # A self-loop forces the own core among the destinations.
-        forced = e_local_min + _fill_costs(cost, 0, 1, np.maximum(m - 1, 0), local=False)
+        forced = e_local_min + _fill_costs(rows, own, 0, 1, np.maximum(m - 1, 0), local=False)
         per = np.where(self_loop, np.maximum(free, forced), free)
     else:
         others = (network.out_degree - self_loop).astype(np.float64)
-        per = self_loop * e_local_min + _fill_costs(cost, n_max - 1, n_max, others, local=True)
+        per = self_loop * e_local_min + _fill_costs(rows, own, n_max - 1, n_max, others, local=True)
     per = np.where(network.out_degree > 0, per, 0.0)
     return float(np.dot(s, per))
 

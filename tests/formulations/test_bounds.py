@@ -81,3 +81,20 @@ def test_bounds_never_exceed_the_optimum(case) -> None:
         for i in range(net.num_neurons):
             have[i] = np.unique(m[net.indices[net.indptr[i]:net.indptr[i + 1]]]).size
         assert np.all(dests <= have)
+
+
+def test_bound_on_a_large_chip_needs_no_cost_table():
+    """Tens of thousands of cores: the bound prices remote packets at the cheapest
+    remote price instead of building a K x K table (gigabytes), and stays valid."""
+    from formulations.bounds import combinatorial_lower_bound
+    from formulations.energy import evaluate
+    from hardware import load_hardware
+    from heuristics.sequential import solve as sequential
+    from tests.conftest import random_network
+
+    net = random_network(3000, 20000, seed=11)
+    hw = load_hardware("crossbar128", mesh=(50, 50), n_max=4)
+    bound = combinatorial_lower_bound(net, hw)
+    assert "cost_matrix" not in vars(hw)  # the K x K table was never built
+    res = sequential(net, hw)
+    assert res.report.feasible and bound <= evaluate(net, hw, res.mapping).total
