@@ -8,6 +8,7 @@ Every exact run reports ``max(solver bound, combinatorial bound)``.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -137,6 +138,9 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     return float(np.dot(s, per))
 
 
+# Network and hardware are immutable values: every method scored on the same instance
+# (e.g. the six heuristics of a gap run) reuses the bound instead of recomputing it.
+@functools.lru_cache(maxsize=4)
 def combinatorial_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None = None) -> float:
     """A fast valid bound: fixed energy + forced static energy + forced communication.
 

@@ -70,22 +70,18 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     begin: list[tuple[str, np.ndarray]] = []
     notes: list[str] = []
     pinned = network.pins is not None and bool(np.any(network.pins >= 0))
-    if "partition" in starts and not pinned:
-        cluster_of, k = metis_clusters(network, hardware, comm=comm_model, seed=seed)
+    # METIS parts, and traffic-merging clusters (the SpiNeMap-style clustering,
+    # often better on sparse, local networks), each placed on the cores.
+    clusterings = (("partition", lambda: metis_clusters(network, hardware, comm=comm_model, seed=seed), 0.3),
+                   ("merge", lambda: merge_clusters(network, hardware, comm=comm_model), 0.15))
+    for name, cluster, share in clusterings:
+        if name not in starts or pinned:
+            continue
+        cluster_of, k = cluster()
         core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model, method=placement,
-                                             timer=timer, seed=seed, effort=effort, time_share=0.3)
+                                             timer=timer, seed=seed, effort=effort, time_share=share)
         if core_of is not None:
-            begin.append(("partition", core_of))
-        else:
-            notes.append(why)
-    if "merge" in starts and not pinned:
-        # Traffic-merging clusters (the SpiNeMap-style clustering) often suit
-        # sparse, local networks better than METIS parts.
-        cluster_of, k = merge_clusters(network, hardware, comm=comm_model)
-        core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model, method=placement,
-                                             timer=timer, seed=seed, effort=effort, time_share=0.15)
-        if core_of is not None:
-            begin.append(("merge", core_of))
+            begin.append((name, core_of))
         else:
             notes.append(why)
     if "sequential" in starts and not pinned:

@@ -55,6 +55,7 @@ import numpy as np
 from numba import njit
 
 from formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
+from formulations.qap.heuristic import _full_cost
 
 __all__ = ["branch_and_bound", "gilmore_lawler_bound", "lap_hungarian", "location_automorphisms"]
 
@@ -237,17 +238,6 @@ def _assign_update(F, D, lin_src, lin_dst, a, l, af, al):
 
 
 @njit(cache=True)
-def _complete_cost(F, D, Lm, af):
-    n = F.shape[0]
-    s = 0.0
-    for a in range(n):
-        s += Lm[a, af[a]]
-        for b in range(n):
-            s += F[a, b] * D[af[a], af[b]]
-    return s
-
-
-@njit(cache=True)
 def _expand(F, D, B, Lm, lin, fixed, inbound, Forder, Dorder, af, al, G, act,
             ub_arr, best, integral, level, ch_fac, ch_loc, ch_bnd, nch, ptr,
             C, fv, dv, ws, iws, bw, try_lap_solution):
@@ -274,7 +264,7 @@ def _expand(F, D, B, Lm, lin, fixed, inbound, Forder, Dorder, af, al, G, act,
         # The LAP's matching completes the node to a full assignment: a cheap incumbent.
         for ii in range(r):
             af[U[ii]] = V[rowsol[ii]]
-        cost = _complete_cost(F, D, Lm, af)
+        cost = _full_cost(F, D, Lm, af)
         for ii in range(r):
             af[U[ii]] = -1
         if cost < ub:

@@ -1,6 +1,5 @@
 """Quality of partition-refine against seeded multi-start and brute force (slow)."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -24,19 +23,6 @@ def layered(rng, sizes, fan=4, rate=20.0):
     n = int(off[-1])
     key = np.unique(np.concatenate(pre) * n + np.concatenate(post))
     return SpikingNetwork.from_edges(n, key // n, key % n, rng.poisson(rate, n).astype(float))
-
-
-def brute_force(net, hw, comm=None):
-    """Best mapping by enumerating set partitions into cores up to mesh symmetry (tiny nets only)."""
-    best = np.inf
-    k = hw.num_cores
-    for core in itertools.product(range(k), repeat=net.num_neurons):
-        if core[0] != 0:
-            continue
-        rep = evaluate(net, hw, np.array(core), comm, link_loads=False)
-        if rep.feasible and rep.total < best:
-            best = rep.total
-    return best
 
 
 @pytest.mark.slow
