@@ -19,7 +19,8 @@ import math
 import numpy as np
 
 from formulations.arrays import unique_ints
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict
 
 from hardware import Hardware
 from heuristics.common import BIG, in_csr
@@ -162,17 +163,31 @@ def _find(parent, x):
 
 
 @njit(cache=True)
-def _axons_union(ra, rb, head, nxt, in_ptr, in_idx, stamp, tick):
-    count = 0
-    for r in (ra, rb):
-        m = head[r]
-        while m >= 0:
-            for q in range(in_ptr[m], in_ptr[m + 1]):
-                p = in_idx[q]
-                if stamp[p] != tick:
-                    stamp[p] = tick
-                    count += 1
-            m = nxt[m]
+def _axons_union(ra, rb, syn, head, nxt, in_ptr, in_idx, stamp, tick, a_max):
+    """Distinct presynaptic neurons of clusters ``ra`` and ``rb`` together, or
+    ``a_max + 1`` as soon as the union is known to exceed ``a_max``. The cluster
+    with fewer synapses is stamped; the other one's new inputs are counted."""
+    if syn[ra] > syn[rb]:
+        ra, rb = rb, ra
+    count = 0  # ax[] may over-count (sums of disjoint-looking merges): count exactly
+    m = head[ra]
+    while m >= 0:
+        for q in range(in_ptr[m], in_ptr[m + 1]):
+            p = in_idx[q]
+            if stamp[p] != tick:
+                stamp[p] = tick
+                count += 1
+        m = nxt[m]
+    m = head[rb]
+    while m >= 0:
+        for q in range(in_ptr[m], in_ptr[m + 1]):
+            p = in_idx[q]
+            if stamp[p] != tick:
+                stamp[p] = tick
+                count += 1
+                if count > a_max:
+                    return count
+        m = nxt[m]
     return count
 
 
@@ -201,6 +216,8 @@ def _merge(eu, ev, in_ptr, in_idx, n_max, a_max, syn_max, order2):
         syn[i] = in_ptr[i + 1] - in_ptr[i]
         ax[i] = syn[i]
     tick = 0
+    # Root pairs whose union broke a_max: clusters only grow, so they never fit later.
+    failed = Dict.empty(key_type=types.int64, value_type=types.int64)
 
     # Phase 1: heaviest-traffic pairs first.
     for e in range(eu.size):
@@ -210,9 +227,13 @@ def _merge(eu, ev, in_ptr, in_idx, n_max, a_max, syn_max, order2):
             continue
         axn = ax[ra] + ax[rb]
         if axn > a_max:
+            key = min(ra, rb) * n + max(ra, rb)
+            if key in failed:
+                continue
             tick += 1
-            axn = _axons_union(ra, rb, head, nxt, in_ptr, in_idx, stamp, tick)
+            axn = _axons_union(ra, rb, syn, head, nxt, in_ptr, in_idx, stamp, tick, a_max)
             if axn > a_max:
+                failed[key] = 1
                 continue
         _join(parent, size, syn, ax, head, tail, nxt, ra, rb, axn)
     # Phase 2: pack what is left, next-fit in the given neuron order.
@@ -225,7 +246,7 @@ def _merge(eu, ev, in_ptr, in_idx, n_max, a_max, syn_max, order2):
             axn = ax[cur] + ax[r]
             if axn > a_max:
                 tick += 1
-                axn = _axons_union(cur, r, head, nxt, in_ptr, in_idx, stamp, tick)
+                axn = _axons_union(cur, r, syn, head, nxt, in_ptr, in_idx, stamp, tick, a_max)
             if axn <= a_max:
                 _join(parent, size, syn, ax, head, tail, nxt, cur, r, axn)
                 continue

@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 
-from formulations.arrays import unique_ints
 from formulations.bounds import combinatorial_lower_bound
 from formulations.result import Result, Status, result_from_mapping
 from hardware import Hardware
@@ -31,49 +30,23 @@ def fill_order(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | 
     problem
         Empty, or why a single neuron fits no core.
 
-    The neuron and synapse limits are prefix sums; the axon limit (distinct
-    presynaptic neurons) is found by bisection on each run's end, so the work
-    per core is a few ``np.unique`` calls over its incoming synapses.
+    A run ends as soon as the next neuron would break ``n_max``, ``syn_max``
+    or ``a_max`` (distinct presynaptic neurons): the compiled next-fit of
+    :func:`heuristics.partition.cut_runs`, linear in the synapses.
     """
+    from heuristics.partition import cut_runs
+
     n = network.num_neurons
     lim = hardware.limits
-    order = np.arange(n) if order is None else np.asarray(order, dtype=np.int64)
+    order = np.arange(n, dtype=np.int64) if order is None else np.asarray(order, dtype=np.int64)
     indeg = network.in_degree[order]
-    syn_cum = np.concatenate([[0], np.cumsum(indeg)])
-    # Incoming synapses grouped by postsynaptic position in `order`.
-    pos = np.empty(n, dtype=np.int64)
-    pos[order] = np.arange(n)
-    by_post = np.argsort(pos[network.post], kind="stable")
-    in_pre = network.pre[by_post]
-    in_ptr = syn_cum  # run [a, b) owns in_pre[in_ptr[a]:in_ptr[b]]
-
-    def axons(a: int, b: int) -> int:
-        return int(unique_ints(in_pre[in_ptr[a] : in_ptr[b]]).size)
-
-    cluster_of = np.empty(n, dtype=np.int64)
-    a, run = 0, 0
-    while a < n:
-        b = min(n, a + lim.n_max)
-        if lim.syn_max is not None:
-            b = min(b, int(np.searchsorted(syn_cum, syn_cum[a] + lim.syn_max, side="right")) - 1)
-        if b <= a:
-            neuron = int(order[a])
-            return cluster_of, run, f"neuron {neuron} has {int(indeg[a])} synapses, more than syn_max={lim.syn_max}"
-        if lim.a_max is not None and axons(a, b) > lim.a_max:
-            lo, hi = a, b  # axons(a, lo) <= a_max < axons(a, hi)
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if axons(a, mid) <= lim.a_max:
-                    lo = mid
-                else:
-                    hi = mid
-            b = lo
-            if b <= a:
-                neuron = int(order[a])
-                return cluster_of, run, f"neuron {neuron} has {axons(a, a + 1)} presynaptic neurons, more than a_max={lim.a_max}"
-        cluster_of[order[a:b]] = run
-        a, run = b, run + 1
-    return cluster_of, run, ""
+    # Parallel synapses are forbidden, so a neuron's synapses are its distinct presynaptic neurons.
+    for cap, what in ((lim.syn_max, "synapses, more than syn_max"), (lim.a_max, "presynaptic neurons, more than a_max")):
+        if cap is not None and n and int(indeg.max()) > cap:
+            at = int(np.argmax(indeg > cap))
+            return np.zeros(n, dtype=np.int64), 0, f"neuron {int(order[at])} has {int(indeg[at])} {what}={cap}"
+    cluster_of, runs = cut_runs(network, hardware, order)
+    return cluster_of, runs, ""
 
 
 def solve(
