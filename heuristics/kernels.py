@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from heuristics.delta import apply_move, move_eval, swap_try
+from heuristics.delta import apply_move, move_eval, moves_eval, swap_try
 
 INF = np.inf
 
@@ -78,6 +78,11 @@ def greedy_place(S, stride, C, order, snake, max_cand):
     stamp = np.zeros(k, np.int64)
     score = np.zeros(k, np.float64)
     cand = np.empty(k, np.int64)
+    evc = np.empty(max_cand + 2, np.int64)
+    cpos = np.full(k, -1, np.int64)
+    cbv = np.empty(max_cand + 2, np.int64)
+    dv = np.empty(max_cand + 2, np.float64)
+    okv = np.empty(max_cand + 2, np.bool_)
     fresh = 0
     last_open = -1
     scan_from = 0
@@ -109,25 +114,23 @@ def greedy_place(S, stride, C, order, snake, max_cand):
             sel = cand[:nc][top].copy()
         else:
             sel = cand[:nc].copy()
-        best = INF
-        bc = -1
-        for c in sel:
-            d = move_eval(S, C, i, c, True)
-            if d < best:
-                best = d
-                bc = c
+        m = sel.size
+        evc[:m] = sel
         if last_open >= 0 and stamp[last_open] != tick:
-            d = move_eval(S, C, i, last_open, True)
-            if d < best:
-                best = d
-                bc = last_open
+            evc[m] = last_open
+            m += 1
         while fresh < k and ncount[snake[fresh]] > 0:
             fresh += 1
         if fresh < k:
-            d = move_eval(S, C, i, snake[fresh], True)
-            if d < best:
-                best = d
-                bc = snake[fresh]
+            evc[m] = snake[fresh]  # empty, so neither a neighbour's core nor the last opened
+            m += 1
+        moves_eval(S, C, i, evc, m, cpos, cbv, dv, okv)
+        best = INF
+        bc = -1
+        for u in range(m):
+            if okv[u] and dv[u] < best:
+                best = dv[u]
+                bc = evc[u]
         if bc < 0:
             # Next-fit: resume where the last fallback found room, compare a few cores.
             bc = _scan_all(S, C, i, scan_from, 64)
@@ -188,6 +191,10 @@ def refine_chunk(S, stride, C, order, start, stop, stamp, max_cand, p_random, sw
     slot_ptr, slot_core, ndest, ncount, members = S[9], S[10], S[12], S[13], S[16]
     k = ncount.size
     cand = np.empty(max_cand + 1, np.int64)
+    cpos = np.full(k, -1, np.int64)
+    cbv = np.empty(max_cand + 1, np.int64)
+    dv = np.empty(max_cand + 1, np.float64)
+    okv = np.empty(max_cand + 1, np.bool_)
     total = 0.0
     moves = 0
     swaps = 0
@@ -228,17 +235,13 @@ def refine_chunk(S, stride, C, order, start, stop, stamp, max_cand, p_random, sw
         bc = -1
         att = INF
         ac = -1
+        moves_eval(S, C, j, cand, nc, cpos, cbv, dv, okv)
         for u in range(nc):
             c = cand[u]
-            du = move_eval(S, C, j, c, False)
-            if du < best:
-                d = move_eval(S, C, j, c, True)
-                if d < best:
-                    best = d
-                    bc = c
-                elif du < att:
-                    att = du
-                    ac = c
+            du = dv[u]
+            if du < best and okv[u]:
+                best = du
+                bc = c
             elif du < att:
                 att = du
                 ac = c

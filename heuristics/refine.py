@@ -21,6 +21,7 @@ from heuristics.kernels import dissolve_cores, refine_chunk, seed_numba
 from instances import SpikingNetwork
 
 CHUNK = 1 << 15
+MOVES_FIRST_NEURONS = 20_000  # from this size the first pass only moves (see ``refine``)
 
 
 def refine(
@@ -38,6 +39,7 @@ def refine(
     swap_tries: int = 2,
     min_gain: float = 1e-6,
     dissolve_tries: int = 64,
+    moves_first: bool | None = None,
 ) -> tuple[np.ndarray, bool, dict[str, Any]]:
     """Improve a feasible mapping by moves and swaps until no pass gains ``min_gain`` (relative).
 
@@ -53,6 +55,10 @@ def refine(
         Chance per neuron of also trying a random core (reaches empty cores).
     swap_tries
         Swaps tried when no move helps.
+    moves_first
+        Skip swaps in the first pass (default: on networks of
+        :data:`MOVES_FIRST_NEURONS` neurons or more). Swaps cost about twice
+        the moves' time on wide networks and gain little while moves still do.
     dissolve_tries
         Least-loaded cores the search tries to empty after each pass (with
         power gating): every neuron of the core moves to its best feasible
@@ -81,8 +87,11 @@ def refine(
     seed_numba(int(rng.integers(0, 2**31 - 1)))
     stamp = np.zeros(hardware.num_cores + 1, dtype=np.int64)
     interrupted = False
+    if moves_first is None:
+        moves_first = n >= MOVES_FIRST_NEURONS
     try:
         for p in range(max_passes):
+            tries = 0 if (moves_first and p == 0) else swap_tries
             order = rng.permutation(n).astype(np.int64)
             gain = 0.0
             for start in range(0, n, CHUNK):
@@ -90,7 +99,7 @@ def refine(
                     interrupted = True
                     break
                 d, mv, sw = refine_chunk(S, stride, C, order, start, min(n, start + CHUNK), stamp,
-                                         max_cand, p_random, swap_tries, tol)
+                                         max_cand, p_random, tries, tol)
                 gain -= d
                 stats["moves"] += int(mv)
                 stats["swaps"] += int(sw)
@@ -103,7 +112,7 @@ def refine(
             energy -= gain
             stats["passes"] = p + 1
             report_progress(progress, f"refine pass {p + 1}: energy {energy:.6g} J (mapping-dependent part)")
-            if interrupted or gain <= min_gain * max(energy, 1e-300):
+            if interrupted or (gain <= min_gain * max(energy, 1e-300) and tries == swap_tries):
                 break
     except KeyboardInterrupt:
         interrupted = True

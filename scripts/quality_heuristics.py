@@ -1,12 +1,19 @@
 """Energy of every heuristic and partition-refine's reduction against each baseline.
 
-Protocol: each network on each hardware (``crossbar128`` resized to the
-cores a sequential fill needs plus 25 %, and ``loihi``), every method with
-seed 0; partition-refine with ``--time-limit`` seconds (default 20).
-Reduction = (E_baseline - E_partition-refine) / E_baseline.
+Protocol: each network on each hardware, every method with seed 0 and the
+same ``--time-limit`` (default 40 s; greedy, sequential and random are one
+pass and ignore it). Applications are the gap evaluator's full instances
+(:func:`snnmap.gap_evaluator.prepared`): on ``crossbar128`` the fan-in is
+unrolled to 128 and the mesh resized to a sequential fill plus 25 % spare
+cores; ``loihi`` is the preset (resized only if the network needs more than
+its 128 cores with that slack). Synthetic networks use ``crossbar128`` resized
+the same way. Reduction = (E_baseline - E_partition-refine) / E_baseline.
+Where partition-refine only ties a baseline, the certified gap (energy over
+the combinatorial lower bound) says how much any mapping could still gain.
 
     PYTHONPATH=. python scripts/quality_heuristics.py                 # synthetic networks
-    PYTHONPATH=. python scripts/quality_heuristics.py --apps LeNet:full AlexNet:full
+    PYTHONPATH=. python scripts/quality_heuristics.py --apps all      # the 10 applications, full
+    PYTHONPATH=. python scripts/quality_heuristics.py --apps LeNet AlexNet --hardware loihi
 """
 
 from __future__ import annotations
@@ -73,46 +80,73 @@ def hardware_cases(net: SpikingNetwork):
         yield loihi
 
 
+def app_cases(apps: list[str], hardware: list[str]):
+    from instances.apps import APPS
+    from snnmap.gap_evaluator import prepared
+
+    names = list(APPS) if apps == ["all"] else apps
+    for hw_name in hardware:
+        for app in names:
+            yield prepared(app.split(":")[0], "full", hw_name)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--apps", nargs="*", default=None, help="application names for instances.apps.load_app")
-    ap.add_argument("--time-limit", type=float, default=20.0)
+    ap.add_argument("--apps", nargs="*", default=None,
+                    help="application names (full instances), or 'all'; default: synthetic networks")
+    ap.add_argument("--hardware", nargs="*", default=["crossbar128", "loihi"], help="presets for --apps")
+    ap.add_argument("--time-limit", type=float, default=40.0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if args.apps:
-        from instances.apps import load_app
-
-        nets = [load_app(a) for a in args.apps]
+        cases = app_cases(args.apps, args.hardware)
     else:
-        nets = synthetic()
-    print(f"machine: {os.cpu_count()} cores; seed {args.seed}; partition-refine time limit {args.time_limit} s")
-    head = f"{'network':<16} {'hardware':<12} " + " ".join(f"{m:>12}" for m in BASELINES) + f" {'part-refine':>12}"
-    print(head)
+        cases = ((net, hw) for net in synthetic() for hw in hardware_cases(net))
+    print(f"machine: {os.cpu_count()} cores; seed {args.seed}; time limit {args.time_limit} s")
+    head = (f"{'network':<20} {'hardware':<18} {'neurons':>8} " + " ".join(f"{m:>11}" for m in BASELINES)
+            + f" {'part-refine':>11} {'cert.gap%':>9}")
+    print("energies (J)\n" + head)
     lines = []
-    wins = 0
-    cases = 0
-    for net in nets:
-        for hw in hardware_cases(net):
-            e = {}
-            t = {}
-            for m in BASELINES + ["partition-refine"]:
-                t0 = time.perf_counter()
-                tl = args.time_limit if m in ("partition-refine", "sneap", "spinemap") else None
-                e[m] = METHODS[m](net, hw, seed=args.seed, time_limit=tl).energy
-                t[m] = time.perf_counter() - t0
-            pr = e["partition-refine"]
-            print(f"{net.name:<16} {hw.name + str(hw.num_cores):<12} "
-                  + " ".join(f"{e[m]:>12.5g}" for m in BASELINES) + f" {pr:>12.5g}", flush=True)
-            red = {m: (100 * (e[m] - pr) / e[m]) if math.isfinite(e[m]) else math.nan for m in BASELINES}
-            lines.append((net.name, hw.name, red, t))
-            cases += 1
-            wins += all(not math.isfinite(e[m]) or pr < e[m] for m in BASELINES)
+    for net, hw in cases:
+        from snnmap.gap_evaluator import hardware_label
+
+        e, t = {}, {}
+        lb = math.nan
+        for m in BASELINES + ["partition-refine"]:
+            t0 = time.perf_counter()
+            r = METHODS[m](net, hw, seed=args.seed, time_limit=args.time_limit)
+            e[m] = r.energy
+            t[m] = time.perf_counter() - t0
+            if r.lower_bound is not None:
+                lb = r.lower_bound
+        pr = e["partition-refine"]
+        gap = 100 * (pr - lb) / lb if math.isfinite(lb) and lb > 0 else math.nan
+        label = hardware_label(hw)
+        print(f"{net.name:<20} {label:<18} {net.num_neurons:>8} " + " ".join(f"{e[m]:>11.5g}" for m in BASELINES)
+              + f" {pr:>11.5g} {gap:>9.3f}", flush=True)
+        red = {m: (100 * (e[m] - pr) / e[m]) if math.isfinite(e[m]) else math.nan for m in BASELINES}
+        lines.append((net.name, label, red, t, e))
     print("\nreduction of partition-refine's energy against each baseline (%; nan = baseline infeasible)")
-    print(f"{'network':<16} {'hardware':<12} " + " ".join(f"{m:>12}" for m in BASELINES) + f" {'PR time s':>10}")
-    for name, hwn, red, t in lines:
-        print(f"{name:<16} {hwn:<12} " + " ".join(f"{red[m]:>12.2f}" for m in BASELINES)
-              + f" {t['partition-refine']:>10.1f}")
-    print(f"\npartition-refine strictly beats every feasible baseline on {wins}/{cases} cases")
+    print(f"{'network':<20} {'hardware':<18} " + " ".join(f"{m:>11}" for m in BASELINES)
+          + "  seconds: " + " ".join(f"{m[:6]:>6}" for m in BASELINES + ["PR"]))
+    for name, label, red, t, _ in lines:
+        print(f"{name:<20} {label:<18} " + " ".join(f"{red[m]:>11.2f}" for m in BASELINES)
+              + "           " + " ".join(f"{t[m]:>6.1f}" for m in BASELINES + ["partition-refine"]))
+    for hw_kind in sorted({label.split("@")[0] for _, label, *_ in lines}):
+        rows = [red for _, label, red, *_ in lines if label.split("@")[0] == hw_kind]
+        print(f"{'mean':<20} {hw_kind:<18} "
+              + " ".join(f"{np.nanmean([r[m] for r in rows]):>11.2f}" for m in BASELINES))
+    wins = sum(all(not math.isfinite(e[m]) or e["partition-refine"] < e[m] for m in BASELINES)
+               for *_, e in lines)
+    ties = [(name, label, [m for m in BASELINES if e[m] == e["partition-refine"]])
+            for name, label, _, _, e in lines if any(e[m] == e["partition-refine"] for m in BASELINES)]
+    losses = [(name, label, [m for m in BASELINES if e[m] < e["partition-refine"]])
+              for name, label, _, _, e in lines if any(e[m] < e["partition-refine"] for m in BASELINES)]
+    print(f"\npartition-refine strictly below every feasible baseline on {wins}/{len(lines)} cases")
+    for name, label, ms in ties:
+        print(f"  tie (equal energy) on {name} {label} with {', '.join(ms)}")
+    for name, label, ms in losses:
+        print(f"  LOSS on {name} {label} to {', '.join(ms)}")
 
 
 if __name__ == "__main__":
