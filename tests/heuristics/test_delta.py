@@ -57,3 +57,40 @@ def test_checked_moves_keep_limits(seed):
         if move_eval(S, C, j, b, True) < np.inf:
             apply_move(S, stride, j, b)
             assert evaluate(net, hw, state.core_of).feasible
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10**6), comm=st.sampled_from(["multicast", "unicast"]), gating=st.booleans())
+def test_all_candidates_at_once_equal_one_by_one(seed, comm, gating):
+    """moves_eval (one scan of the inputs' destinations for every candidate core)
+    gives exactly move_eval's change and feasibility for each candidate, on
+    neurons with wide fan-outs, as the state changes."""
+    from heuristics.delta import moves_eval
+
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, 120, density=0.5)
+    m = int(net.in_degree.max())
+    hw = load_hardware("crossbar128", mesh=(6, 6), n_max=12, a_max=m + 20, syn_max=8 * m, dest_max=30,
+                       power_gating=gating)
+    k = hw.num_cores
+    state = state_from_mapping(net, hw, np.arange(net.num_neurons) % k, comm)
+    S, C, stride = state.args(), CostModel.of(hw).args(), member_stride(state)
+    cand = np.empty(12, np.int64)
+    cpos, cbv = np.full(k, -1, np.int64), np.empty(12, np.int64)
+    dv, okv = np.empty(12), np.empty(12, np.bool_)
+    feasible_seen = infeasible_seen = 0
+    for _ in range(300):
+        j = int(rng.integers(net.num_neurons))
+        nc = int(rng.integers(1, 12))
+        cand[:nc] = rng.choice(k, nc, replace=False)
+        moves_eval(S, C, j, cand, nc, cpos, cbv, dv, okv)
+        for u in range(nc):
+            assert dv[u] == move_eval(S, C, j, cand[u], False)
+            assert okv[u] == (move_eval(S, C, j, cand[u], True) < np.inf)
+        assert np.all(cpos == -1)
+        feasible_seen += int(okv[:nc].sum())
+        infeasible_seen += int((~okv[:nc]).sum())
+        ok = cand[:nc][okv[:nc]]
+        if ok.size:
+            apply_move(S, stride, j, int(ok[0]))
+    assert feasible_seen and infeasible_seen  # both outcomes were exercised
