@@ -26,8 +26,9 @@ def seed_numba(seed):
 
 
 @njit(cache=True)
-def _scan_all(S, C, i, start, want=0):
-    """Best feasible core for ``i`` scanning cores from ``start`` (the fallback when candidates fail).
+def _scan_all(S, C, i, start, want, limit):
+    """Best feasible core for ``i`` scanning at most ``limit`` cores from ``start``
+    (the fallback when candidates fail). Returns (core or -1, cores scanned).
 
     With ``want > 0`` the scan stops after ``want`` feasible cores: on chips with
     tens of thousands of cores a full scan per neuron would dominate the run.
@@ -36,7 +37,8 @@ def _scan_all(S, C, i, start, want=0):
     best = INF
     bc = -1
     found = 0
-    for t in range(k):
+    t = 0
+    for t in range(min(k, limit)):
         c = (start + t) % k
         d = move_eval(S, C, i, c, True)
         if d < INF:
@@ -46,7 +48,7 @@ def _scan_all(S, C, i, start, want=0):
             bc = c
         if want > 0 and found >= want:
             break
-    return bc
+    return bc, t + 1
 
 
 @njit(cache=True)
@@ -62,13 +64,16 @@ def place_pins(S, stride, C, pins):
 
 
 @njit(cache=True)
-def greedy_place(S, stride, C, order, snake, max_cand):
+def greedy_place(S, stride, C, order, snake, max_cand, scan_budget):
     """The greedy of the seed paper, in our reading (see :mod:`heuristics.greedy`).
 
     Each neuron of ``order`` (unplaced ones only) goes to the feasible core
     that adds the least energy, among: the ``max_cand`` cores holding most of
     its already-placed traffic, the core opened last, and the next empty core
-    in snake order. If none is feasible every core is tried.
+    in snake order. If none is feasible every core is tried. The fallback
+    scans at most ``scan_budget`` cores in all (``< 0``: no limit): once the
+    empty cores run out, an order that strands neurons would otherwise scan
+    the whole chip for each of them before failing.
     Returns (code, neuron).
     """
     core_of, in_ptr, in_idx, spikes = S[0], S[3], S[4], S[5]
@@ -133,7 +138,10 @@ def greedy_place(S, stride, C, order, snake, max_cand):
                 bc = evc[u]
         if bc < 0:
             # Next-fit: resume where the last fallback found room, compare a few cores.
-            bc = _scan_all(S, C, i, scan_from, 64)
+            limit = k if scan_budget < 0 else min(k, scan_budget)
+            bc, scanned = _scan_all(S, C, i, scan_from, 64, limit)
+            if scan_budget >= 0:
+                scan_budget -= scanned
             if bc < 0:
                 return FAIL_NOCORE, i
             scan_from = bc
