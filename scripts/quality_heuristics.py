@@ -34,6 +34,7 @@ from heuristics.partition import cut_runs  # noqa: E402
 from instances import SpikingNetwork  # noqa: E402
 
 BASELINES = ["greedy", "sequential", "random", "spinemap", "sneap"]
+TIE_REL = 1e-9
 
 
 def layered(sizes, fan, seed, rate=20.0, name="layered"):
@@ -103,7 +104,7 @@ def main() -> None:
     else:
         cases = ((net, hw) for net in synthetic() for hw in hardware_cases(net))
     print(f"machine: {os.cpu_count()} cores; seed {args.seed}; time limit {args.time_limit} s")
-    head = (f"{'network':<20} {'hardware':<18} {'neurons':>8} " + " ".join(f"{m:>11}" for m in BASELINES)
+    head = (f"{'network':<24} {'hardware':<20} {'neurons':>8} " + " ".join(f"{m:>11}" for m in BASELINES)
             + f" {'part-refine':>11} {'cert.gap%':>9}")
     print("energies (J)\n" + head)
     lines = []
@@ -122,32 +123,36 @@ def main() -> None:
         pr = e["partition-refine"]
         gap = 100 * (pr - lb) / lb if math.isfinite(lb) and lb > 0 else math.nan
         label = hardware_label(hw)
-        print(f"{net.name:<20} {label:<18} {net.num_neurons:>8} " + " ".join(f"{e[m]:>11.5g}" for m in BASELINES)
+        print(f"{net.name:<24} {label:<20} {net.num_neurons:>8} " + " ".join(f"{e[m]:>11.5g}" for m in BASELINES)
               + f" {pr:>11.5g} {gap:>9.3f}", flush=True)
         red = {m: (100 * (e[m] - pr) / e[m]) if math.isfinite(e[m]) else math.nan for m in BASELINES}
-        lines.append((net.name, label, red, t, e))
+        lines.append((net.name, label, red, t, e, gap))
     print("\nreduction of partition-refine's energy against each baseline (%; nan = baseline infeasible)")
-    print(f"{'network':<20} {'hardware':<18} " + " ".join(f"{m:>11}" for m in BASELINES)
+    print(f"{'network':<24} {'hardware':<20} " + " ".join(f"{m:>11}" for m in BASELINES)
           + "  seconds: " + " ".join(f"{m[:6]:>6}" for m in BASELINES + ["PR"]))
-    for name, label, red, t, _ in lines:
-        print(f"{name:<20} {label:<18} " + " ".join(f"{red[m]:>11.2f}" for m in BASELINES)
+    for name, label, red, t, *_ in lines:
+        print(f"{name:<24} {label:<20} " + " ".join(f"{red[m]:>11.2f}" for m in BASELINES)
               + "           " + " ".join(f"{t[m]:>6.1f}" for m in BASELINES + ["partition-refine"]))
     for hw_kind in sorted({label.split("@")[0] for _, label, *_ in lines}):
         rows = [red for _, label, red, *_ in lines if label.split("@")[0] == hw_kind]
-        print(f"{'mean':<20} {hw_kind:<18} "
+        print(f"{'mean':<24} {hw_kind:<20} "
               + " ".join(f"{np.nanmean([r[m] for r in rows]):>11.2f}" for m in BASELINES))
-    wins = sum(all(not math.isfinite(e[m]) or e["partition-refine"] < e[m] for m in BASELINES)
-               for *_, e in lines)
-    ties = [(name, label, [m for m in BASELINES if e[m] == e["partition-refine"]])
-            for name, label, _, _, e in lines if any(e[m] == e["partition-refine"] for m in BASELINES)]
-    losses = [(name, label, [m for m in BASELINES if e[m] < e["partition-refine"]])
-              for name, label, _, _, e in lines if any(e[m] < e["partition-refine"] for m in BASELINES)]
-    print(f"\npartition-refine strictly below every feasible baseline on {wins}/{len(lines)} cases")
-    for name, label, ms in ties:
-        print(f"  tie (equal energy) on {name} {label} with {', '.join(ms)}")
-    for name, label, ms in losses:
-        print(f"  LOSS on {name} {label} to {', '.join(ms)}")
+    # Energies within TIE_REL of each other are ties: the evaluator's sums carry rounding
+    # of that order, and such a difference is a fraction of one packet's energy.
+    def beats(a: float, b: float) -> bool:
+        return not math.isfinite(b) or a < b * (1 - TIE_REL)
 
+    wins = sum(all(beats(e["partition-refine"], e[m]) for m in BASELINES) for *_, e, _ in lines)
+    print(f"\npartition-refine below every feasible baseline (by more than {TIE_REL:g} relative) on "
+          f"{wins}/{len(lines)} cases")
+    for name, label, red, t, e, gap in lines:
+        pr = e["partition-refine"]
+        tied = [m for m in BASELINES if not beats(pr, e[m]) and not beats(e[m], pr)]
+        lost = [m for m in BASELINES if beats(e[m], pr)]
+        if tied:
+            print(f"  tie on {name} {label} with {', '.join(tied)} (certified gap {gap:.4f} %)")
+        if lost:
+            print(f"  LOSS on {name} {label} to {', '.join(lost)}")
 
 if __name__ == "__main__":
     main()
