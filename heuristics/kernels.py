@@ -239,6 +239,8 @@ def refine_chunk(S, stride, C, order, start, stop, stamp, max_cand, p_random, sw
             if stamp[c] != tick:
                 cand[nc] = c
                 nc += 1
+        if nc == 0:
+            continue  # every neighbour shares j's core: nothing to gain by moving it
         best = -tol
         bc = -1
         att = INF
