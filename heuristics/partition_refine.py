@@ -4,7 +4,9 @@
    hypergraph connectivity cost, see :func:`heuristics.partition.traffic_graph`)
    split into core-feasible clusters (``n_max``, ``a_max``, ``syn_max``); on
    networks too large for METIS, core-feasible runs in index (layer) order.
-2. Place clusters on cores: simulated annealing (pluggable:
+2. Place clusters on cores: simulated annealing, from the snake order or,
+   on chips of more than :data:`LARGE_CHIP_CORES` cores, from a recursive
+   bisection of the cluster graph onto the mesh (pluggable:
    ``placement="qap"`` for exact placement on small chips).
 3. Refine on the true objective: neuron moves and swaps with incremental
    energy deltas (both communication models, static energy of emptied and
@@ -12,7 +14,8 @@
 The same refinement also runs from traffic-merging clusters (annealed), from
 the greedy mapping and from the sequential fill; the best result is returned. Since
 refinement never raises the energy, partition-refine is never worse than the
-SNEAP-style start (same partition and placement) nor than the greedy and sequential baselines.
+SNEAP-style start (same partition and placement, on chips up to
+:data:`LARGE_CHIP_CORES` cores) nor than the greedy and sequential baselines.
 
 Time: the METIS start is built first and its annealing may take up to
 :data:`PARTITION_SHARE` of the budget; the other starts are built only while
@@ -22,10 +25,12 @@ half the budget is left, so on large networks (AlexNet on 128 x 128 crossbars,
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 
+from formulations.bounds import combinatorial_lower_bound
 from formulations.energy import evaluate
 from formulations.result import Result
 from hardware import Hardware
@@ -37,7 +42,7 @@ from heuristics.refine import refine
 from instances import SpikingNetwork
 
 DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
-GREEDY_START_CORES = 4096  # above this many cores the greedy start costs more than it brings
+LARGE_CHIP_CORES = 4096  # above this: no greedy start (it costs more than it brings), bisection placement
 PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (METIS) start's placement
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
 
@@ -58,7 +63,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     starts
         Start mappings to refine: ``"partition"`` (METIS), ``"merge"`` (traffic-merging
         clusters), ``"greedy"``, ``"sequential"``; default all four (no greedy above
-        :data:`GREEDY_START_CORES` cores).
+        :data:`LARGE_CHIP_CORES` cores).
     ils_rounds
         Rounds of iterated local search (kick, refine, keep if better) after
         the starts are refined; default: many on small networks, none on large.
@@ -68,7 +73,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     timer = Timer(DEFAULT_BUDGET if time_limit is None else time_limit)
     if starts is None:
         # The greedy start scans cores per neuron: skipped on chips with many thousands of cores.
-        starts = ("partition", "merge", "greedy", "sequential") if hardware.num_cores <= GREEDY_START_CORES \
+        starts = ("partition", "merge", "greedy", "sequential") if hardware.num_cores <= LARGE_CHIP_CORES \
             else ("partition", "merge", "sequential")
     comm_model = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
@@ -90,11 +95,15 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     clusterings = (("partition", lambda: metis_clusters(network, hardware, comm=comm_model, seed=seed),
                     PARTITION_SHARE),
                    ("merge", lambda: merge_clusters(network, hardware, comm=comm_model), 0.15))
+    # On large chips the annealing starts from a recursive bisection instead of the snake:
+    # it reaches in seconds what the snake start needs minutes of annealing for.
+    large = placement == "anneal" and hardware.num_cores > LARGE_CHIP_CORES
     for name, cluster, share in clusterings:
         if name not in starts or pinned or not affordable():
             continue
         cluster_of, k = cluster()
-        core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model, method=placement,
+        core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model,
+                                             method="bisect-anneal" if large else placement,
                                              timer=timer, seed=seed, effort=effort, time_share=share)
         if core_of is not None:
             begin.append((name, core_of))
@@ -115,13 +124,20 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     report_progress(progress, f"partition-refine: {len(begin)} start mapping(s)")
     best: tuple[float, np.ndarray, str, bool, dict] | None = None
     interrupted = False
+    # Keep time for scoring the refined starts and the result (the bound is cached by then),
+    # so that the run ends near its time limit, not one evaluation or more past it.
+    clock = time.perf_counter()
+    combinatorial_lower_bound(network, hardware, comm)
+    evaluate(network, hardware, begin[0][1], comm, link_loads=False)
+    reserve = 2.5 * (time.perf_counter() - clock)
     for i, (name, core_of) in enumerate(begin):
-        share = timer.left() / (len(begin) - i) if np.isfinite(timer.left()) else None
+        left = timer.left() - reserve
+        share = max(0.0, left) / (len(begin) - i) if np.isfinite(left) else None
         sub = Timer(share)
         improved, stopped, st = refine(network, hardware, core_of, comm=comm, timer=sub, seed=seed + i,
                                        progress=progress, **options)
         ctrl_c = st.get("stop") == "interrupt"
-        interrupted |= stopped and (timer.expired() or ctrl_c)
+        interrupted |= stopped and (timer.left() <= reserve or ctrl_c)
         rep = evaluate(network, hardware, improved, comm, link_loads=False)
         if rep.feasible and (best is None or rep.total < best[0]):
             best = (rep.total, improved, name, stopped, st)

@@ -183,6 +183,78 @@ def anneal_positions(flow: sp.spmatrix, hardware: Hardware, pos: np.ndarray, *, 
     return pos
 
 
+def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0, leaf: int = 8) -> np.ndarray:
+    """Cores for the clusters by recursive bisection: METIS halves the cluster
+    graph and the halves go to the two halves of the mesh region, down to
+    single tiles or ``leaf`` clusters (placed along a snake in index order).
+
+    The region is the band of whole tile rows that holds the clusters, so spare
+    cores stay together at the far end. On chips of thousands of cores this
+    start is far better than the snake (VGG16:full on 171 x 171 crossbars: 10.2 mJ
+    after 3 s, against 34.2 mJ for the snake and 9.6 mJ for 40 s of annealing
+    from it). Without a mesh (``matrix`` topology) the snake order is returned.
+    """
+    import pymetis
+
+    p = flow.shape[0]
+    if hardware.topology == "matrix" or hardware.mesh is None or p <= leaf:
+        return initial_positions(p, hardware)
+    a = (flow + flow.T).tocsr().astype(np.float64)
+    a.setdiag(0)
+    a.eliminate_zeros()
+    rows, cols = hardware.mesh
+    cpt = hardware.cores_per_tile
+    scale = 1000.0 / a.data.max() if a.nnz else 1.0
+    pos = np.full(p, -1, dtype=np.int64)
+    opts = pymetis.Options(seed=int(seed) % (2**31), ufactor=1)
+
+    def leaf_cores(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        tiles = [(r, c) for r in range(r0, r1)
+                 for c in (range(c0, c1) if (r - r0) % 2 == 0 else range(c1 - 1, c0 - 1, -1))]
+        return np.array([(r * cols + c) * cpt + t for r, c in tiles for t in range(cpt)], dtype=np.int64)
+
+    def halve(members: np.ndarray, first: int) -> np.ndarray:
+        """0/1 side of each member, exactly ``first`` on side 0, few heavy edges cut."""
+        sub = a[members][:, members].tocsr()
+        side = np.zeros(members.size, dtype=np.int64)
+        if sub.nnz == 0:
+            side[first:] = 1
+            return side
+        w = np.maximum(1, np.round(sub.data * scale)).astype(np.int64)
+        _, parts = pymetis.part_graph(2, adjacency=pymetis.CSRAdjacency(sub.indptr, sub.indices),
+                                      eweights=w, options=opts)
+        side = np.asarray(parts, dtype=np.int64)
+        extra = int((side == 0).sum()) - first
+        if extra:
+            src = 0 if extra > 0 else 1
+            movers = np.flatnonzero(side == src)
+            other = (side != src).astype(np.float64)
+            pull = sub[movers] @ other - sub[movers] @ (1.0 - other)  # traffic to the other side, net
+            side[movers[np.argsort(-pull, kind="stable")[:abs(extra)]]] = 1 - src
+        return side
+
+    tiles_needed = -(-p // cpt)
+    stack = [(np.arange(p), 0, min(rows, -(-tiles_needed // cols)), 0, cols)]
+    while stack:
+        members, r0, r1, c0, c1 = stack.pop()
+        if members.size <= leaf or (r1 - r0) * (c1 - c0) == 1:
+            pos[members] = leaf_cores(r0, r1, c0, c1)[:members.size]
+            continue
+        if r1 - r0 >= c1 - c0:
+            mid = (r0 + r1) // 2
+            one, two = (r0, mid, c0, c1), (mid, r1, c0, c1)
+        else:
+            mid = (c0 + c1) // 2
+            one, two = (r0, r1, c0, mid), (r0, r1, mid, c1)
+        cap1 = (one[1] - one[0]) * (one[3] - one[2]) * cpt
+        cap2 = (two[1] - two[0]) * (two[3] - two[2]) * cpt
+        first = min(cap1, max(members.size - cap2, int(round(members.size * cap1 / (cap1 + cap2)))))
+        side = halve(members, first)
+        stack.append((members[side == 1], *two))
+        stack.append((members[side == 0], *one))
+    return pos
+
+
 @njit(cache=True)
 def _decode(keys, p):
     return np.argsort(keys)[:p]
@@ -247,8 +319,10 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
         ``P x P`` spike packets between clusters (sparse or dense).
     method
         ``"anneal"`` (default), ``"pso"``, ``"snake"`` (clusters along the
-        mesh snake, no search) or ``"qap"`` (exact QAP of
-        ``formulations.qap.solve_qap``, for small core counts).
+        mesh snake, no search), ``"bisect"`` (recursive bisection, see
+        :func:`bisection_positions`), ``"bisect-anneal"`` (annealing from
+        it) or ``"qap"`` (exact QAP of ``formulations.qap.solve_qap``, for
+        small core counts).
     start
         Initial positions (default: snake order).
 
@@ -265,6 +339,11 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
     pos = initial_positions(p, hardware) if start is None else np.asarray(start, dtype=np.int64)
     if method == "snake":
         return pos
+    if method in ("bisect", "bisect-anneal"):
+        pos = bisection_positions(flow, hardware, seed=seed)
+        if method == "bisect":
+            return pos
+        method = "anneal"
     if method == "anneal":
         return anneal_positions(flow, hardware, pos, timer=timer, seed=seed, effort=effort, progress=progress)
     if method == "pso":
@@ -276,4 +355,5 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
         cost = np.array(hardware.cost_matrix, dtype=np.float64)
         res = solve_qap(flow.toarray(), cost, time_limit=time_limit, seed=seed, start=pos, **options)
         return np.asarray(res.assignment, dtype=np.int64)
-    raise ValueError(f"unknown placement method {method!r}: use 'anneal', 'pso', 'snake' or 'qap'")
+    raise ValueError(f"unknown placement method {method!r}: use 'anneal', 'bisect-anneal', 'bisect', 'pso', "
+                     "'snake' or 'qap'")

@@ -20,7 +20,7 @@ from heuristics.delta import state_energy
 from heuristics.kernels import dissolve_cores, refine_chunk, seed_numba
 from instances import SpikingNetwork
 
-CHUNK = 1 << 15
+CHUNK = 1 << 13  # neurons between time-limit checks (about a second on the largest networks)
 MOVES_FIRST_NEURONS = 20_000  # from this size the first pass only moves (see ``refine``)
 
 

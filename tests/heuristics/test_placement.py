@@ -1,0 +1,44 @@
+"""Cluster placement: recursive bisection onto the mesh, and the placement methods."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from hardware import load_hardware
+from heuristics.placement import bisection_positions, initial_positions, place_clusters, placement_cost
+
+
+def grid_flow(rows: int, cols: int) -> sp.csr_matrix:
+    """Clusters of a rows x cols grid (row-major ids) exchanging traffic with their grid neighbours."""
+    ids = np.arange(rows * cols).reshape(rows, cols)
+    a = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    b = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    return sp.coo_matrix((np.full(a.size, 5.0), (a, b)), shape=(rows * cols,) * 2).tocsr()
+
+
+@pytest.mark.parametrize("preset, mesh, grid", [("crossbar128", (16, 16), (16, 12)), ("loihi", (8, 8), (16, 16))])
+def test_bisection_gives_distinct_cores_and_beats_the_snake_on_a_grid(preset, mesh, grid):
+    hw = load_hardware(preset, mesh=mesh)
+    flow = grid_flow(*grid)
+    pos = bisection_positions(flow, hw, seed=0)
+    assert pos.shape == (flow.shape[0],) and np.unique(pos).size == pos.size
+    assert pos.min() >= 0 and pos.max() < hw.num_cores
+    snake = placement_cost(flow, hw, initial_positions(flow.shape[0], hw))
+    assert placement_cost(flow, hw, pos) < 0.85 * snake
+    np.testing.assert_array_equal(pos, bisection_positions(flow, hw, seed=0))  # deterministic
+
+
+def test_bisection_fills_a_nearly_full_chip_and_handles_no_traffic():
+    hw = load_hardware("crossbar128", mesh=(5, 7))
+    for flow in (grid_flow(5, 7), sp.csr_matrix((35, 35))):
+        pos = bisection_positions(flow, hw)
+        assert np.unique(pos).size == 35
+
+
+def test_bisect_anneal_never_worse_than_its_start():
+    hw = load_hardware("crossbar128", mesh=(16, 16))
+    flow = grid_flow(16, 12)
+    start = placement_cost(flow, hw, bisection_positions(flow, hw, seed=0))
+    annealed = place_clusters(flow, hw, method="bisect-anneal", seed=0, time_limit=10)
+    assert np.unique(annealed).size == annealed.size
+    assert placement_cost(flow, hw, annealed) <= start
