@@ -112,9 +112,9 @@ def apply_move(S, stride, j, b):
 @njit(cache=True)
 def move_eval(S, C, j, b, check):
     """Energy change of moving neuron ``j`` to core ``b``; ``inf`` if ``check`` and a limit breaks."""
-    core_of, in_ptr, in_idx, spikes, indeg, has_self = S[0], S[3], S[4], S[5], S[6], S[7]
+    core_of, in_ptr, in_idx, spikes, indeg = S[0], S[3], S[4], S[5], S[6]
     slot_ptr, slot_core, slot_cnt, ndest = S[9], S[10], S[11], S[12]
-    ncount, syncount, axcount, lim, flags, static_e = S[13], S[14], S[15], S[18], S[19], S[20]
+    ncount, syncount, axcount, lim, flags = S[13], S[14], S[15], S[18], S[19]
     ip, ep, crow, ccol, hopm = C
     a = core_of[j]
     if a == b:
@@ -150,6 +150,17 @@ def move_eval(S, C, j, b, check):
                     d -= sp * pcost(cp, a, ip, ep, crow, ccol, hopm)
     if check and axcount[b] + newax > lim[1]:
         return INF
+    return _own_and_static(S, C, j, a, b, d)
+
+
+@njit(cache=True, inline="always")
+def _own_and_static(S, C, j, a, b, d):
+    """``d`` plus the change of ``j``'s own packets (same destinations, new
+    source; a self-synapse's target moves along) and of the static energy."""
+    spikes, has_self, slot_ptr, slot_core, slot_cnt, ndest = S[5], S[7], S[9], S[10], S[11], S[12]
+    ncount, flags, static_e = S[13], S[19], S[20]
+    ip, ep, crow, ccol, hopm = C
+    unicast = flags[0] == 1
     sj = spikes[j]
     if sj != 0.0:
         before = 0.0
@@ -193,9 +204,9 @@ def moves_eval(S, C, j, cand, nc, cpos, cbv, d_out, ok_out):
     work arrays; ``cpos`` is left all ``-1``. ``d_out[u]`` gets the change,
     ``ok_out[u]`` whether every limit holds.
     """
-    core_of, in_ptr, in_idx, spikes, indeg, has_self = S[0], S[3], S[4], S[5], S[6], S[7]
+    core_of, in_ptr, in_idx, spikes, indeg = S[0], S[3], S[4], S[5], S[6]
     slot_ptr, slot_core, slot_cnt, ndest = S[9], S[10], S[11], S[12]
-    ncount, syncount, axcount, lim, flags, static_e = S[13], S[14], S[15], S[18], S[19], S[20]
+    ncount, syncount, axcount, lim, flags = S[13], S[14], S[15], S[18], S[19]
     ip, ep, crow, ccol, hopm = C
     a = core_of[j]
     unicast = flags[0] == 1
@@ -240,7 +251,6 @@ def moves_eval(S, C, j, cand, nc, cpos, cbv, d_out, ok_out):
                         d_out[u] += sp * pcost(cp, b, ip, ep, crow, ccol, hopm)
                     if ca == 1:
                         d_out[u] -= sp * pcost(cp, a, ip, ep, crow, ccol, hopm)
-    sj = spikes[j]
     for u in range(nc):
         b = cand[u]
         cpos[b] = -1
@@ -250,33 +260,7 @@ def moves_eval(S, C, j, cand, nc, cpos, cbv, d_out, ok_out):
             continue
         if axcount[b] + newax[u] > lim[1]:
             ok_out[u] = False
-        if sj != 0.0:
-            before = 0.0
-            after = 0.0
-            selfb = False
-            base = slot_ptr[j]
-            for s in range(base, base + ndest[j]):
-                c = slot_core[s]
-                n0 = slot_cnt[s]
-                if a >= 0:
-                    before += (n0 if unicast else 1) * pcost(a, c, ip, ep, crow, ccol, hopm)
-                n1 = n0
-                if has_self[j]:
-                    if c == a:
-                        n1 -= 1
-                    if c == b:
-                        n1 += 1
-                        selfb = True
-                if n1 > 0:
-                    after += (n1 if unicast else 1) * pcost(b, c, ip, ep, crow, ccol, hopm)
-            if has_self[j] and not selfb:
-                after += pcost(b, b, ip, ep, crow, ccol, hopm)
-            d_out[u] += sj * (after - before)
-        if static_e > 0.0:
-            if a >= 0 and ncount[a] == 1:
-                d_out[u] -= static_e
-            if ncount[b] == 0:
-                d_out[u] += static_e
+        d_out[u] = _own_and_static(S, C, j, a, b, d_out[u])
 
 
 @njit(cache=True)

@@ -163,31 +163,21 @@ def _find(parent, x):
 
 
 @njit(cache=True)
-def _axons_union(ra, rb, syn, head, nxt, in_ptr, in_idx, stamp, tick, a_max):
+def _axons_union(ra, rb, head, nxt, in_ptr, in_idx, stamp, tick, a_max):
     """Distinct presynaptic neurons of clusters ``ra`` and ``rb`` together, or
-    ``a_max + 1`` as soon as the union is known to exceed ``a_max``. The cluster
-    with fewer synapses is stamped; the other one's new inputs are counted."""
-    if syn[ra] > syn[rb]:
-        ra, rb = rb, ra
+    a number above ``a_max`` as soon as the union is known to exceed it."""
     count = 0  # ax[] may over-count (sums of disjoint-looking merges): count exactly
-    m = head[ra]
-    while m >= 0:
-        for q in range(in_ptr[m], in_ptr[m + 1]):
-            p = in_idx[q]
-            if stamp[p] != tick:
-                stamp[p] = tick
-                count += 1
-        m = nxt[m]
-    m = head[rb]
-    while m >= 0:
-        for q in range(in_ptr[m], in_ptr[m + 1]):
-            p = in_idx[q]
-            if stamp[p] != tick:
-                stamp[p] = tick
-                count += 1
-                if count > a_max:
-                    return count
-        m = nxt[m]
+    for r in (ra, rb):
+        m = head[r]
+        while m >= 0:
+            for q in range(in_ptr[m], in_ptr[m + 1]):
+                p = in_idx[q]
+                if stamp[p] != tick:
+                    stamp[p] = tick
+                    count += 1
+                    if count > a_max:
+                        return count
+            m = nxt[m]
     return count
 
 
@@ -231,7 +221,7 @@ def _merge(eu, ev, in_ptr, in_idx, n_max, a_max, syn_max, order2):
             if key in failed:
                 continue
             tick += 1
-            axn = _axons_union(ra, rb, syn, head, nxt, in_ptr, in_idx, stamp, tick, a_max)
+            axn = _axons_union(ra, rb, head, nxt, in_ptr, in_idx, stamp, tick, a_max)
             if axn > a_max:
                 failed[key] = 1
                 continue
@@ -246,7 +236,7 @@ def _merge(eu, ev, in_ptr, in_idx, n_max, a_max, syn_max, order2):
             axn = ax[cur] + ax[r]
             if axn > a_max:
                 tick += 1
-                axn = _axons_union(cur, r, syn, head, nxt, in_ptr, in_idx, stamp, tick, a_max)
+                axn = _axons_union(cur, r, head, nxt, in_ptr, in_idx, stamp, tick, a_max)
             if axn <= a_max:
                 _join(parent, size, syn, ax, head, tail, nxt, cur, r, axn)
                 continue
