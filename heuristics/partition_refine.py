@@ -127,8 +127,9 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     # Keep time for scoring the refined starts and the result (the bound is cached by then),
     # so that the run ends near its time limit, not one evaluation or more past it.
     clock = time.perf_counter()
-    combinatorial_lower_bound(network, hardware, comm)
-    evaluate(network, hardware, begin[0][1], comm, link_loads=False)
+    if begin:
+        combinatorial_lower_bound(network, hardware, comm)
+        evaluate(network, hardware, begin[0][1], comm, link_loads=False)
     reserve = 2.5 * (time.perf_counter() - clock)
     for i, (name, core_of) in enumerate(begin):
         left = timer.left() - reserve

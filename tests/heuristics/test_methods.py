@@ -50,6 +50,20 @@ def test_too_few_cores_is_infeasible_and_named(name, rng):
     assert "n_max" in res.message
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_axon_limit_no_packing_can_meet_is_infeasible_and_named(name):
+    # Four neurons with three private inputs each: a core of a_max=3 holds one of them,
+    # and the chip has two cores, though every single neuron fits and n_max leaves room.
+    from instances import SpikingNetwork
+
+    pre = np.arange(12)
+    net = SpikingNetwork.from_edges(16, pre, 12 + pre // 3, np.ones(16))
+    hw = load_hardware("crossbar128", mesh=(1, 2), n_max=8, a_max=3)
+    res = METHODS[name](net, hw, time_limit=5)
+    assert res.status == "infeasible" and res.mapping is None
+    assert "a_max" in res.message or "n_max/a_max/syn_max" in res.message, res.message
+
+
 def test_partition_refine_not_worse_than_baselines(rng):
     from tests.heuristics.test_quality import layered
 
