@@ -121,7 +121,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             begin.append(("greedy", core_of))
         else:
             notes.append(why)
-    report_progress(progress, f"partition-refine: {len(begin)} start mapping(s)")
+    report_progress(progress, f"{len(begin)} start mapping(s): {', '.join(name for name, _ in begin)}")
     best: tuple[float, np.ndarray, str, bool, dict] | None = None
     interrupted = False
     # Keep time for scoring the refined starts and the result (the bound is cached by then),
