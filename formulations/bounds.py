@@ -64,23 +64,27 @@ def _price_rows(hardware: Hardware) -> tuple[np.ndarray, np.ndarray]:
     """Packet prices from each sender core (rows) and the column of its own core.
 
     Up to :data:`BOUND_TABLE_CORES` cores: the exact ``K x K`` cost matrix. Above
-    (tens of thousands of crossbars would need gigabytes): one row that is below
-    every core's sorted prices: ``e_local`` for the own core and the cheapest
-    remote packet for every other core (``e_route`` plus one hop, or no hop
-    between cores of one tile).
+    (tens of thousands of crossbars would need gigabytes), one row whose sorted
+    prices are below every core's sorted prices:
+
+    - mesh and torus: the prices from a central core. Its hop distances along
+      each axis, sorted, are element-wise the smallest of any core's, so a
+      one-to-one pairing of its destinations with any other core's never costs
+      more; the greedy fill over its prices is a bound for every sender.
+    - matrix topology: ``e_local`` for the own core and the cheapest remote
+      packet for every other one.
     """
     k = hardware.num_cores
     if k <= BOUND_TABLE_CORES:
         return np.asarray(hardware.cost_matrix, dtype=np.float64), np.arange(k)
     e = hardware.energy
-    if hardware.topology == "matrix":
-        hops = hardware.hop_matrix[~np.eye(k, dtype=bool)]  # type: ignore[index]
-        cheapest = e.e_route + float(hops.min()) * e.e_hop
-    elif hardware.cores_per_tile > 1:
-        cheapest = e.e_route
-    else:
-        cheapest = e.e_route + min(e.hop_x, e.hop_y)
-    row = np.full((1, k), cheapest)
+    if hardware.topology != "matrix":
+        rows, cols = hardware.mesh  # type: ignore[misc]
+        center = ((rows // 2) * cols + cols // 2) * hardware.cores_per_tile
+        row = hardware.packet_cost(np.full(k, center), np.arange(k)).astype(np.float64)[None, :]
+        return row, np.array([center], dtype=np.int64)
+    hops = hardware.hop_matrix[~np.eye(k, dtype=bool)]  # type: ignore[index]
+    row = np.full((1, k), e.e_route + float(hops.min()) * e.e_hop)
     row[0, 0] = e.e_local
     return row, np.zeros(1, dtype=np.int64)
 

@@ -84,8 +84,8 @@ def test_bounds_never_exceed_the_optimum(case) -> None:
 
 
 def test_bound_on_a_large_chip_needs_no_cost_table():
-    """Tens of thousands of cores: the bound prices remote packets at the cheapest
-    remote price instead of building a K x K table (gigabytes), and stays valid."""
+    """Tens of thousands of cores: the bound prices packets from a central core
+    instead of building a K x K table (gigabytes), and stays valid."""
     from formulations.bounds import combinatorial_lower_bound
     from formulations.energy import evaluate
     from hardware import load_hardware
@@ -98,3 +98,27 @@ def test_bound_on_a_large_chip_needs_no_cost_table():
     assert "cost_matrix" not in vars(hw)  # the K x K table was never built
     res = sequential(net, hw)
     assert res.report.feasible and bound <= evaluate(net, hw, res.mapping).total
+
+
+@pytest.mark.parametrize("preset, mesh, topology", [("crossbar128", (7, 10), "mesh"), ("crossbar128", (6, 5), "torus"),
+                                                   ("loihi", (3, 4), "mesh")])
+@pytest.mark.parametrize("comm", ["multicast", "unicast"])
+def test_central_core_prices_give_the_full_table_bound(preset, mesh, topology, comm, monkeypatch):
+    """The one-row prices used above BOUND_TABLE_CORES: the central core's sorted
+    prices are element-wise below every core's, so its bound equals the minimum
+    over every sender core of the full table."""
+    import formulations.bounds as bounds
+    from hardware import load_hardware
+    from tests.conftest import random_network
+
+    hw = load_hardware(preset, mesh=mesh, topology=topology, n_max=3)
+    cost = np.asarray(hw.cost_matrix)
+    monkeypatch.setattr(bounds, "BOUND_TABLE_CORES", 0)  # force the one-row prices
+    rows, own = bounds._price_rows(hw)
+    central = np.sort(np.delete(rows[0], own[0]))
+    for c in range(hw.num_cores):
+        assert np.all(central <= np.sort(np.delete(cost[c], c)) + 1e-30)
+    net = random_network(60, 400, seed=5)
+    one_row = communication_lower_bound(net, hw, comm)
+    monkeypatch.setattr(bounds, "BOUND_TABLE_CORES", 10**6)
+    assert one_row == pytest.approx(communication_lower_bound(net, hw, comm), rel=1e-12)
