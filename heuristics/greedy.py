@@ -12,11 +12,11 @@ then the result says which limit blocked it.
 
 Our addition: visiting by traffic puts neurons with unrelated inputs side by
 side, so the axon limit (``a_max``) can strand a neuron with every core
-open (it gives up once its fallback has scanned 10 cores per core of the
-chip, so that failing stays cheap). The greedy is then rerun visiting neurons in index order (layer order
-in our networks, so neighbours share inputs), first with cores filled up to
-``n_max``, then only to 80 %, 60 %, 45 %, 33 % and 25 % of it; the first
-complete mapping wins and ``stats["greedy_attempt"]`` says which.
+open (that pass gives up once its fallback has scanned 10 cores per core of
+the chip, so that failing stays cheap). The greedy is then rerun visiting
+neurons in index order (layer order in our networks, so neighbours share
+inputs), first with cores filled up to ``n_max``, then only to 80 %, 60 %,
+45 %, 33 % and 25 % of it; the first complete mapping wins and ``stats["greedy_attempt"]`` says which.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from instances import SpikingNetwork
 
 
 FILL_LADDER = (1.0, 1.0, 0.8, 0.6, 0.45, 0.33, 0.25)  # the first is traffic order, the rest index order
-TRAFFIC_SCAN_BUDGET_PER_CORE = 10  # fallback core scans allowed to the traffic-order attempt, per core
+TRAFFIC_SCAN_BUDGET_PER_CORE = 10  # fallback core scans allowed to the traffic-order attempt, per core,
+TRAFFIC_SCAN_BUDGET_FLOOR = 10_000  # plus this many (small chips)
 
 
 def _copy_state(st: MapState) -> MapState:
@@ -103,7 +104,8 @@ def greedy_mapping(network: SpikingNetwork, hardware: Hardware, comm: str | None
         trial.lim[0] = cap
         # The traffic order may strand neurons: bound its fallback scans so that it fails
         # fast (AlexNet:full on 17,822 crossbars: 140 s to fail without the bound).
-        budget = TRAFFIC_SCAN_BUDGET_PER_CORE * hardware.num_cores + 10_000 if attempt == 0 else -1
+        budget = (TRAFFIC_SCAN_BUDGET_PER_CORE * hardware.num_cores + TRAFFIC_SCAN_BUDGET_FLOOR
+                  if attempt == 0 else -1)
         code, i = greedy_place(trial.args(), member_stride(trial), C, order, snake, max_cand, budget)
         if code == FAIL_NONE:
             return trial.core_of.copy(), "" if attempt == 0 else f"attempt {attempt}: index order, fill {fill:g}"

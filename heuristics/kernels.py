@@ -185,6 +185,41 @@ def random_place(S, stride, C, order, tries):
 
 
 @njit(cache=True)
+def _neighbour_cores(S, j, a, stamp, cand, max_cand, rotate):
+    """Candidate cores for neuron ``j`` (on core ``a``, excluded) into ``cand``:
+    its destination cores, then the cores of its presynaptic neurons, at most
+    ``max_cand``, each once. Marks them in ``stamp`` under a fresh tick
+    (``stamp[-1]``). With ``rotate`` the inputs are read from a random offset,
+    so that big fan-ins do not always offer the same cores. Returns the count."""
+    core_of, in_ptr, in_idx = S[0], S[3], S[4]
+    slot_ptr, slot_core, ndest = S[9], S[10], S[12]
+    k = stamp.size - 1
+    stamp[k] += 1
+    tick = stamp[k]
+    stamp[a] = tick
+    nc = 0
+    for s in range(slot_ptr[j], slot_ptr[j] + ndest[j]):
+        c = slot_core[s]
+        if stamp[c] != tick and nc < max_cand:
+            stamp[c] = tick
+            cand[nc] = c
+            nc += 1
+    lo = in_ptr[j]
+    hi = in_ptr[j + 1]
+    if hi > lo:
+        off = np.random.randint(hi - lo) if rotate else 0
+        for u in range(hi - lo):
+            c = core_of[in_idx[lo + (off + u) % (hi - lo)]]
+            if stamp[c] != tick:
+                if nc >= max_cand:
+                    break
+                stamp[c] = tick
+                cand[nc] = c
+                nc += 1
+    return nc
+
+
+@njit(cache=True)
 def refine_chunk(S, stride, C, order, start, stop, stamp, max_cand, p_random, swap_tries, tol):
     """One sweep of the local search over ``order[start:stop]``.
 
@@ -195,8 +230,7 @@ def refine_chunk(S, stride, C, order, start, stop, stamp, max_cand, p_random, sw
     ``swap_tries`` swaps against random neurons on it.
     Returns (energy change, moves, swaps).
     """
-    core_of, in_ptr, in_idx, pinned = S[0], S[3], S[4], S[8]
-    slot_ptr, slot_core, ndest, ncount, members = S[9], S[10], S[12], S[13], S[16]
+    core_of, pinned, ncount, members = S[0], S[8], S[13], S[16]
     k = ncount.size
     cand = np.empty(max_cand + 1, np.int64)
     cpos = np.full(k, -1, np.int64)
@@ -210,30 +244,8 @@ def refine_chunk(S, stride, C, order, start, stop, stamp, max_cand, p_random, sw
         j = order[t]
         if pinned[j]:
             continue
-        a = core_of[j]
-        stamp[k] += 1
+        nc = _neighbour_cores(S, j, core_of[j], stamp, cand, max_cand, True)
         tick = stamp[k]
-        stamp[a] = tick
-        nc = 0
-        # Candidates: destination cores first, then the cores of presynaptic neurons.
-        for s in range(slot_ptr[j], slot_ptr[j] + ndest[j]):
-            c = slot_core[s]
-            if stamp[c] != tick and nc < max_cand:
-                stamp[c] = tick
-                cand[nc] = c
-                nc += 1
-        lo = in_ptr[j]
-        hi = in_ptr[j + 1]
-        if hi > lo:
-            off = np.random.randint(hi - lo)  # rotate so big fan-ins do not always see the same cores
-            for u in range(hi - lo):
-                c = core_of[in_idx[lo + (off + u) % (hi - lo)]]
-                if stamp[c] != tick:
-                    if nc >= max_cand:
-                        break
-                    stamp[c] = tick
-                    cand[nc] = c
-                    nc += 1
         if p_random > 0.0 and np.random.random() < p_random:
             c = np.random.randint(k)
             if stamp[c] != tick:
@@ -278,13 +290,16 @@ def dissolve_cores(S, stride, C, cores, stamp, max_cand, tol, tries):
     feasible other core among its neighbours' cores; keep the result only if
     the total energy falls by more than ``tol``, else undo.
     Returns (energy change, cores emptied)."""
-    core_of, in_ptr, in_idx, pinned = S[0], S[3], S[4], S[8]
-    slot_ptr, slot_core, ndest, ncount, members = S[9], S[10], S[12], S[13], S[16]
+    pinned, ncount, members = S[8], S[13], S[16]
     k = ncount.size
     total = 0.0
     emptied = 0
     moved = np.empty(stride, np.int64)
     cand = np.empty(max_cand + 1, np.int64)
+    cpos = np.full(k, -1, np.int64)
+    cbv = np.empty(max_cand + 1, np.int64)
+    dv = np.empty(max_cand + 1, np.float64)
+    okv = np.empty(max_cand + 1, np.bool_)
     done = 0
     for ci in range(cores.size):
         c = cores[ci]
@@ -301,28 +316,13 @@ def dissolve_cores(S, stride, C, cores, stamp, max_cand, tol, tries):
             if pinned[j]:
                 ok = False
                 break
-            stamp[k] += 1
-            tick = stamp[k]
-            stamp[c] = tick
-            nc = 0
-            for s in range(slot_ptr[j], slot_ptr[j] + ndest[j]):
-                d = slot_core[s]
-                if stamp[d] != tick and nc < max_cand:
-                    stamp[d] = tick
-                    cand[nc] = d
-                    nc += 1
-            for q in range(in_ptr[j], in_ptr[j + 1]):
-                d = core_of[in_idx[q]]
-                if stamp[d] != tick and nc < max_cand:
-                    stamp[d] = tick
-                    cand[nc] = d
-                    nc += 1
+            nc = _neighbour_cores(S, j, c, stamp, cand, max_cand, False)
+            moves_eval(S, C, j, cand, nc, cpos, cbv, dv, okv)
             best = INF
             bc = -1
             for u in range(nc):
-                dd = move_eval(S, C, j, cand[u], True)
-                if dd < best and ncount[cand[u]] > 0:
-                    best = dd
+                if okv[u] and dv[u] < best and ncount[cand[u]] > 0:
+                    best = dv[u]
                     bc = cand[u]
             if bc < 0:
                 ok = False

@@ -229,7 +229,7 @@ def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0,
             src = 0 if extra > 0 else 1
             movers = np.flatnonzero(side == src)
             other = (side != src).astype(np.float64)
-            pull = sub[movers] @ other - sub[movers] @ (1.0 - other)  # traffic to the other side, net
+            pull = sub[movers] @ (2.0 * other - 1.0)  # traffic to the other side minus to its own
             side[movers[np.argsort(-pull, kind="stable")[:abs(extra)]]] = 1 - src
         return side
 

@@ -23,26 +23,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def conv_like(n: int, fan: int = 9, layers: int = 5, seed: int = 0, rate: float = 20.0):
-    """``layers`` equal layers, each neuron takes ``fan`` inputs from a window of the previous layer."""
-    from instances import SpikingNetwork
-
-    rng = np.random.default_rng(seed)
-    size = max(1, n // layers)
-    n = size * layers
-    tgt = np.arange(size, n, dtype=np.int64)
-    pos = tgt % size
-    offs = np.arange(fan) - fan // 2
-    src_pos = (pos[:, None] * 1 + offs[None, :] * 4 + rng.integers(-1, 2, (tgt.size, fan))) % size
-    src = (tgt[:, None] // size - 1) * size + src_pos
-    key = np.unique(src.ravel() * np.int64(n) + np.repeat(tgt, fan))
-    return SpikingNetwork.from_edges(n, key // n, key % n, rng.poisson(rate, n).astype(float),
-                                     name=f"conv{n}x{fan}")
+from instances.synthetic import conv_like  # noqa: E402
 
 
 def hardware_for(net):

@@ -65,9 +65,9 @@ def test_axon_limit_no_packing_can_meet_is_infeasible_and_named(name):
 
 
 def test_partition_refine_not_worse_than_baselines(rng):
-    from tests.heuristics.test_quality import layered
+    from instances.synthetic import layered
 
-    net = layered(rng, [200, 300, 200, 60], fan=6)
+    net = layered([200, 300, 200, 60], fan=6, window=6, seed=12345)
     hw = load_hardware("crossbar128", cores=16)
     # A few kick-and-refine rounds keep the test fast; the guarantee does not depend on them.
     pr = METHODS["partition-refine"](net, hw, ils_rounds=3)

@@ -4,25 +4,9 @@
 import numpy as np
 import pytest
 
-from formulations import evaluate
 from hardware import load_hardware
 from heuristics import METHODS
 from instances import SpikingNetwork
-
-
-def layered(rng, sizes, fan=4, rate=20.0):
-    off = np.cumsum([0] + list(sizes))
-    pre, post = [], []
-    for li in range(len(sizes) - 1):
-        src = np.arange(off[li], off[li + 1])
-        for _ in range(fan):
-            tgt = off[li + 1] + (np.arange(sizes[li]) * sizes[li + 1] // sizes[li]
-                                 + rng.integers(-fan, fan + 1, sizes[li])) % sizes[li + 1]
-            pre.append(src)
-            post.append(tgt)
-    n = int(off[-1])
-    key = np.unique(np.concatenate(pre) * n + np.concatenate(post))
-    return SpikingNetwork.from_edges(n, key // n, key % n, rng.poisson(rate, n).astype(float))
 
 
 @pytest.mark.slow

@@ -1,0 +1,54 @@
+"""Seeded synthetic networks for benchmarks and tests (the applications live in ``apps``).
+
+- :func:`layered`: fully layered networks; every neuron of a layer sends
+  ``fan`` synapses to the next layer, near its scaled position (dense-ish,
+  MLP-like traffic).
+- :func:`conv_like`: equal layers where every neuron takes ``fan`` inputs from
+  a strided window of the previous layer (convolution-like locality).
+Spike counts are Poisson with mean ``rate``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from instances.network import SpikingNetwork
+
+
+def layered(sizes: Sequence[int], fan: int, *, seed: int = 0, window: int | None = None, rate: float = 20.0,
+            name: str = "layered") -> SpikingNetwork:
+    """Layers of ``sizes`` neurons; neuron ``x`` of layer ``l`` sends ``fan`` synapses
+    to neurons of layer ``l + 1`` within ``window`` (default ``2 * fan``) of its
+    scaled position (duplicates merge)."""
+    rng = np.random.default_rng(seed)
+    window = 2 * fan if window is None else window
+    off = np.cumsum([0] + list(sizes))
+    pre, post = [], []
+    for li in range(len(sizes) - 1):
+        src = np.arange(off[li], off[li + 1])
+        for _ in range(fan):
+            tgt = off[li + 1] + (np.arange(sizes[li]) * sizes[li + 1] // sizes[li]
+                                 + rng.integers(-window, window + 1, sizes[li])) % sizes[li + 1]
+            pre.append(src)
+            post.append(tgt)
+    n = int(off[-1])
+    key = np.unique(np.concatenate(pre) * n + np.concatenate(post))
+    return SpikingNetwork.from_edges(n, key // n, key % n, rng.poisson(rate, n).astype(float), name=name)
+
+
+def conv_like(n: int, fan: int = 9, layers: int = 5, seed: int = 0, rate: float = 20.0) -> SpikingNetwork:
+    """``layers`` equal layers (``n`` neurons in all, rounded down); each neuron past the
+    first layer takes ``fan`` inputs from a window of the previous layer."""
+    rng = np.random.default_rng(seed)
+    size = max(1, n // layers)
+    n = size * layers
+    tgt = np.arange(size, n, dtype=np.int64)
+    pos = tgt % size
+    offs = np.arange(fan) - fan // 2
+    src_pos = (pos[:, None] + offs[None, :] * 4 + rng.integers(-1, 2, (tgt.size, fan))) % size
+    src = (tgt[:, None] // size - 1) * size + src_pos
+    key = np.unique(src.ravel() * np.int64(n) + np.repeat(tgt, fan))
+    return SpikingNetwork.from_edges(n, key // n, key % n, rng.poisson(rate, n).astype(float),
+                                     name=f"conv{n}x{fan}")
