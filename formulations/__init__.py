@@ -3,34 +3,34 @@
 ``METHODS`` maps each exact method name to its ``solve(...) -> Result`` function.
 """
 
-from formulations.bounds import combinatorial_lower_bound, min_cores
-from formulations.energy import (
+from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores
+from snnmap.formulations.energy import (
     TERMS, EnergyReport, Mapping, MappingError, Violation, check_mapping, evaluate,
     fixed_energy, load_mapping, save_mapping,
 )
-from formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.result import Result, Status, result_from_mapping
 
-from formulations.exact_common import ModelTooLargeError
+from snnmap.formulations.exact_common import ModelTooLargeError
 
 
 # The exact models import Pyomo / OR-Tools on first use only, so the evaluator stays light.
 def _milp(network, hardware, **options):
     """The compact neuron-level MILP (:func:`formulations.milp.solve`)."""
-    from formulations.milp import solve_compact
+    from snnmap.formulations.milp import solve_compact
 
     return solve_compact(network, hardware, **options)
 
 
 def _milp_textbook(network, hardware, **options):
     """The textbook neuron-level MILP (:func:`formulations.milp.solve`, ``form="textbook"``)."""
-    from formulations.milp import solve_textbook
+    from snnmap.formulations.milp import solve_textbook
 
     return solve_textbook(network, hardware, **options)
 
 
 def _cpsat(network, hardware, **options):
     """The neuron-level CP-SAT model (:func:`formulations.cpsat.solve`)."""
-    from formulations.cpsat import solve
+    from snnmap.formulations.cpsat import solve
 
     return solve(network, hardware, **options)
 

@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from formulations.energy import fixed_energy
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.energy import fixed_energy
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 
 def min_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
@@ -171,7 +171,7 @@ def lp_lower_bound(
     (see :class:`formulations.exact_common.ModelTooLargeError`) or does not
     finish within ``time_limit``; always the larger of the two.
     """
-    from formulations.milp import lp_relaxation_bound  # lazy: milp imports this module
+    from snnmap.formulations.milp import lp_relaxation_bound  # lazy: milp imports this module
 
     lb = combinatorial_lower_bound(network, hardware, comm)
     value = lp_relaxation_bound(network, hardware, comm, time_limit=time_limit, max_nonzeros=max_nonzeros)

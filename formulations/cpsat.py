@@ -32,14 +32,14 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from formulations.exact_common import (
+from snnmap.formulations.exact_common import (
     ExactData, ProgressFn, check_size, constant_infeasibility, energy_agrees, infeasible_result, prepare,
     resolve_start, valid_lower_bound,
 )
-from formulations.result import Result, Status, result_from_mapping
-from formulations.solver_options import translate
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.solver_options import translate
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 __all__ = ["CpSatModel", "build", "solve", "solve_model"]
 
@@ -228,7 +228,7 @@ def solve_model(cm: CpSatModel, *, method: str = "cpsat", time_limit: float | No
                                    message="; ".join([n for n in (note, msg) if n]))
     core_of = np.array([next(c for c in range(d.k) if solver.BooleanValue(cm.x[i][c])) for i in range(d.n)],
                        dtype=np.int64)
-    from formulations.energy import evaluate
+    from snnmap.formulations.energy import evaluate
 
     energy = evaluate(network, hardware, core_of, comm, link_loads=False).total
     solver_energy = solver.ObjectiveValue() / cm.scale + d.constant
@@ -307,7 +307,7 @@ def solve(
     size = check_size(d, "cpsat", method, force, max_nonzeros)
     start_map, note = resolve_start(start, network, hardware, seed, comm)
     if start_map is not None:
-        from formulations.milp import _canonical
+        from snnmap.formulations.milp import _canonical
 
         start_map = _canonical(start_map, d)
     t_build = time.perf_counter()

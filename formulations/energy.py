@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from formulations.arrays import unique_ints
-from hardware import COMM_MODELS, Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.arrays import unique_ints
+from snnmap.hardware import COMM_MODELS, Hardware
+from snnmap.instances import SpikingNetwork
 
 TERMS = ("neuron", "synapse", "comm", "static")
 _TABLE_CORES = 2048  # up to this many cores the K x K cost tables (<= 32 MiB) are used

@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from formulations.bounds import combinatorial_lower_bound, min_cores, min_destinations
-from formulations.energy import evaluate, fixed_energy
-from formulations.result import Result, Status, result_from_mapping
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores, min_destinations
+from snnmap.formulations.energy import evaluate, fixed_energy
+from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 #: Default ceiling on the estimated model size; above it a solve is refused unless ``force=True``.
 MAX_NONZEROS = 2_000_000
@@ -289,7 +289,7 @@ def resolve_start(start: Any, network: SpikingNetwork, hardware: Hardware, seed:
         return None, ""
     name = ""
     if isinstance(start, str):
-        from heuristics import METHODS as HEURISTICS  # lazy: heuristics import formulations
+        from snnmap.heuristics import METHODS as HEURISTICS  # lazy: heuristics import formulations
 
         if start not in HEURISTICS:
             raise ValueError(f"start={start!r}: unknown heuristic; known: {', '.join(sorted(HEURISTICS))}")

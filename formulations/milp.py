@@ -34,15 +34,15 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.exact_common import (
+from snnmap.formulations.exact_common import (
     ExactData, ModelTooLargeError, ProgressFn, check_size, constant_infeasibility, energy_agrees,
     infeasible_result, prepare, resolve_start, valid_lower_bound,
 )
-from formulations.energy import evaluate
-from formulations.result import Result, Status, result_from_mapping
-from formulations.solver_options import solver_family, translate
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.energy import evaluate
+from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.solver_options import solver_family, translate
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 __all__ = [
     "ModelTooLargeError", "build_compact", "build_textbook", "lp_relaxation_bound", "solve",
@@ -685,7 +685,7 @@ def solve(
     if time_limit is not None:
         warmup = min(warmup, 0.5 * time_limit)
     if warmup > 0:
-        from formulations import cpsat
+        from snnmap.formulations import cpsat
 
         warm = cpsat.solve(network, hardware, time_limit=warmup, seed=seed, comm=comm, start=start_map,
                            threads=threads, symmetry=symmetry, force=True)
@@ -712,7 +712,7 @@ def solve(
 
 def _canonical(core_of: np.ndarray, d: ExactData) -> np.ndarray | None:
     """The start moved by a symmetry so it obeys the symmetry breaking (``None`` if none does)."""
-    from formulations.exact_common import _candidate_permutations
+    from snnmap.formulations.exact_common import _candidate_permutations
 
     def ok(cm: np.ndarray) -> bool:
         return all(a is None or int(cm[i]) in set(a.tolist()) for i, a in enumerate(d.allowed))
@@ -721,7 +721,7 @@ def _canonical(core_of: np.ndarray, d: ExactData) -> np.ndarray | None:
         return core_of
     if d.symmetry.startswith("interchangeable"):
         # Relabel cores in order of first use along the neurons' traffic order.
-        from formulations.exact_common import neuron_traffic
+        from snnmap.formulations.exact_common import neuron_traffic
 
         order = np.argsort(-neuron_traffic(d.network), kind="stable")
         label: dict[int, int] = {}

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from formulations.energy import EnergyReport, evaluate
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.energy import EnergyReport, evaluate
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 
 class Status(str, enum.Enum):

@@ -1,7 +1,7 @@
 """The hardware model: cores, limits, interconnect, energy costs, and the presets."""
 
-from hardware.model import COMM_MODELS, EnergyCosts, Hardware, HardwareError, Limits, mesh_for
-from hardware.presets import PRESET_DIR, hardware_from_dict, list_presets, load_hardware
+from snnmap.hardware.model import COMM_MODELS, EnergyCosts, Hardware, HardwareError, Limits, mesh_for
+from snnmap.hardware.presets import PRESET_DIR, hardware_from_dict, list_presets, load_hardware
 
 __all__ = [
     "COMM_MODELS", "EnergyCosts", "Hardware", "HardwareError", "Limits", "PRESET_DIR",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hardware.model import EnergyCosts, Hardware, HardwareError, Limits
+from snnmap.hardware.model import EnergyCosts, Hardware, HardwareError, Limits
 
 PRESET_DIR = Path(__file__).parent / "presets"
 _TOP_KEYS = {

@@ -4,9 +4,9 @@
 time_limit=None, seed=0, comm=None, progress=None, **options) -> Result``.
 """
 
-from heuristics import greedy, partition_refine, random_map, sequential, sneap, spinemap
-from heuristics.placement import place_clusters
-from heuristics.refine import refine
+from snnmap.heuristics import greedy, partition_refine, random_map, sequential, sneap, spinemap
+from snnmap.heuristics.placement import place_clusters
+from snnmap.heuristics.refine import refine
 
 METHODS = {
     "greedy": greedy.solve,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from hardware import Hardware
-from heuristics.common import Progress, Timer
-from heuristics.placement import cluster_flow, place_clusters
-from instances import SpikingNetwork
+from snnmap.hardware import Hardware
+from snnmap.heuristics.common import Progress, Timer
+from snnmap.heuristics.placement import cluster_flow, place_clusters
+from snnmap.instances import SpikingNetwork
 
 
 def place_cluster_mapping(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray, num_clusters: int, *,

@@ -15,10 +15,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from formulations.bounds import combinatorial_lower_bound
-from formulations.result import Result, Status, result_from_mapping
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.bounds import combinatorial_lower_bound
+from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 BIG = np.int64(1) << np.int64(60)  # "unlimited" for a limit given as None
 
@@ -168,7 +168,7 @@ def member_stride(state: MapState) -> int:
 def state_from_mapping(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray,
                        comm: str | None = None) -> MapState:
     """A state holding a complete mapping ``core_of``."""
-    from heuristics.delta import place_all
+    from snnmap.heuristics.delta import place_all
 
     st = new_state(network, hardware, comm)
     core_of = np.ascontiguousarray(core_of, dtype=np.int64)

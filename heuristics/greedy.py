@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from formulations.result import Result
-from hardware import Hardware
-from heuristics.common import (
+from snnmap.formulations.result import Result
+from snnmap.hardware import Hardware
+from snnmap.heuristics.common import (
     CostModel, MapState, Progress, Timer, finish, infeasible, member_stride, new_state, precheck, snake_order,
 )
-from heuristics.kernels import FAIL_NONE, FAIL_PIN, greedy_place, place_pins
-from instances import SpikingNetwork
+from snnmap.heuristics.kernels import FAIL_NONE, FAIL_PIN, greedy_place, place_pins
+from snnmap.instances import SpikingNetwork
 
 
 FILL_LADDER = (1.0, 1.0, 0.8, 0.6, 0.45, 0.33, 0.25)  # the first is traffic order, the rest index order

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from heuristics.delta import apply_move, move_eval, moves_eval, swap_try
+from snnmap.heuristics.delta import apply_move, move_eval, moves_eval, swap_try
 
 INF = np.inf
 

@@ -18,13 +18,13 @@ import math
 
 import numpy as np
 
-from formulations.arrays import unique_ints
+from snnmap.formulations.arrays import unique_ints
 from numba import njit, types
 from numba.typed import Dict
 
-from hardware import Hardware
-from heuristics.common import BIG, in_csr
-from instances import SpikingNetwork
+from snnmap.hardware import Hardware
+from snnmap.heuristics.common import BIG, in_csr
+from snnmap.instances import SpikingNetwork
 
 METIS_MAX_EDGES = 3_000_000  # beyond this METIS takes minutes on 2 cores; use ordered runs
 METIS_MAX_PARTS = 1500
@@ -284,7 +284,7 @@ def merge_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str) ->
     if k > hardware.num_cores:
         # Too many small clusters for the chip: pack them, in cluster order, into
         # core-feasible runs (clusters stay together unless a run must end inside one).
-        from heuristics.sequential import fill_order
+        from snnmap.heuristics.sequential import fill_order
 
         packed, runs, problem = fill_order(network, hardware, np.argsort(out, kind="stable"))
         if not problem and runs < k:

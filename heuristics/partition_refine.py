@@ -30,16 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from formulations.bounds import combinatorial_lower_bound
-from formulations.energy import evaluate
-from formulations.result import Result
-from hardware import Hardware
-from heuristics.cluster_map import place_cluster_mapping
-from heuristics.common import Progress, Timer, finish, infeasible, precheck, report_progress
-from heuristics.greedy import greedy_mapping
-from heuristics.partition import merge_clusters, metis_clusters
-from heuristics.refine import refine
-from instances import SpikingNetwork
+from snnmap.formulations.bounds import combinatorial_lower_bound
+from snnmap.formulations.energy import evaluate
+from snnmap.formulations.result import Result
+from snnmap.hardware import Hardware
+from snnmap.heuristics.cluster_map import place_cluster_mapping
+from snnmap.heuristics.common import Progress, Timer, finish, infeasible, precheck, report_progress
+from snnmap.heuristics.greedy import greedy_mapping
+from snnmap.heuristics.partition import merge_clusters, metis_clusters
+from snnmap.heuristics.refine import refine
+from snnmap.instances import SpikingNetwork
 
 DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
 LARGE_CHIP_CORES = 4096  # above this: no greedy start (it costs more than it brings), bisection placement
@@ -110,7 +110,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         else:
             notes.append(why)
     if "sequential" in starts and not pinned and affordable():
-        from heuristics.sequential import fill_order
+        from snnmap.heuristics.sequential import fill_order
 
         cluster_of, runs, why = fill_order(network, hardware)
         if not why and runs <= hardware.num_cores:

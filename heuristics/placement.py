@@ -14,15 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from formulations.arrays import unique_ints
+from snnmap.formulations.arrays import unique_ints
 import scipy.sparse as sp
 from numba import njit
 
-from hardware import Hardware
-from heuristics.common import CostModel, Progress, Timer, report_progress, snake_order
-from heuristics.delta import pcost
-from heuristics.kernels import seed_numba
-from instances import SpikingNetwork
+from snnmap.hardware import Hardware
+from snnmap.heuristics.common import CostModel, Progress, Timer, report_progress, snake_order
+from snnmap.heuristics.delta import pcost
+from snnmap.heuristics.kernels import seed_numba
+from snnmap.instances import SpikingNetwork
 
 
 def cluster_flow(network: SpikingNetwork, cluster_of: np.ndarray, num_clusters: int, comm: str) -> sp.csr_matrix:
@@ -349,7 +349,7 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
     if method == "pso":
         return pso_positions(flow, hardware, timer=timer, seed=seed, start=pos, **options)
     if method == "qap":
-        from formulations.qap import solve_qap  # provided by the exact-placement work
+        from snnmap.formulations.qap import solve_qap  # provided by the exact-placement work
 
         # Clusters are facilities, cores are locations (m >= n: no padding needed).
         cost = np.array(hardware.cost_matrix, dtype=np.float64)

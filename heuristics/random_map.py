@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from formulations.result import Result
-from hardware import Hardware
-from heuristics.common import CostModel, Progress, Timer, finish, infeasible, member_stride, new_state, precheck
-from heuristics.greedy import blocking_limit, place_pinned
-from heuristics.kernels import FAIL_NONE, random_place, seed_numba
-from heuristics.sequential import fill_order
-from instances import SpikingNetwork
+from snnmap.formulations.result import Result
+from snnmap.hardware import Hardware
+from snnmap.heuristics.common import CostModel, Progress, Timer, finish, infeasible, member_stride, new_state, precheck
+from snnmap.heuristics.greedy import blocking_limit, place_pinned
+from snnmap.heuristics.kernels import FAIL_NONE, random_place, seed_numba
+from snnmap.heuristics.sequential import fill_order
+from snnmap.instances import SpikingNetwork
 
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,

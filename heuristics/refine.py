@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from formulations.energy import evaluate
-from hardware import Hardware
-from heuristics.common import CostModel, Progress, Timer, member_stride, report_progress, state_from_mapping
-from heuristics.delta import state_energy
-from heuristics.kernels import dissolve_cores, refine_chunk, seed_numba
-from instances import SpikingNetwork
+from snnmap.formulations.energy import evaluate
+from snnmap.hardware import Hardware
+from snnmap.heuristics.common import CostModel, Progress, Timer, member_stride, report_progress, state_from_mapping
+from snnmap.heuristics.delta import state_energy
+from snnmap.heuristics.kernels import dissolve_cores, refine_chunk, seed_numba
+from snnmap.instances import SpikingNetwork
 
 CHUNK = 1 << 13  # neurons between time-limit checks (about a second on the largest networks)
 MOVES_FIRST_NEURONS = 20_000  # from this size the first pass only moves (see ``refine``)

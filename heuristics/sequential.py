@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
-from formulations.bounds import combinatorial_lower_bound
-from formulations.result import Result, Status, result_from_mapping
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations.bounds import combinatorial_lower_bound
+from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 
 def fill_order(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | None = None) -> tuple[np.ndarray, int, str]:
@@ -34,7 +34,7 @@ def fill_order(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | 
     or ``a_max`` (distinct presynaptic neurons): the compiled next-fit of
     :func:`heuristics.partition.cut_runs`, linear in the synapses.
     """
-    from heuristics.partition import cut_runs
+    from snnmap.heuristics.partition import cut_runs
 
     n = network.num_neurons
     lim = hardware.limits

@@ -10,12 +10,12 @@ Neuromorphic Hardware", IEEE TVLSI 2020), re-implemented on our evaluator.
 
 from __future__ import annotations
 
-from formulations.result import Result
-from hardware import Hardware
-from heuristics.cluster_map import place_cluster_mapping
-from heuristics.common import Progress, Timer, finish, infeasible, precheck
-from heuristics.partition import merge_clusters
-from instances import SpikingNetwork
+from snnmap.formulations.result import Result
+from snnmap.hardware import Hardware
+from snnmap.heuristics.cluster_map import place_cluster_mapping
+from snnmap.heuristics.common import Progress, Timer, finish, infeasible, precheck
+from snnmap.heuristics.partition import merge_clusters
+from snnmap.instances import SpikingNetwork
 
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,

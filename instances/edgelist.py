@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.network import NetworkError, SpikingNetwork
 
 
 def _read_table(path: Path, what: str, columns: tuple[int, ...]) -> tuple[list[str] | None, np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.network import NetworkError, SpikingNetwork
 
 FORMAT_VERSION = 1
 

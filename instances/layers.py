@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.network import NetworkError, SpikingNetwork
 
 Shape = tuple[int, int, int]
 

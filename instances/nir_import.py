@@ -26,9 +26,9 @@ from typing import Any, Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from instances.layers import NetBuilder, conv2d_edges
-from instances.network import NetworkError, SpikingNetwork
-from instances.simulator import simulate
+from snnmap.instances.layers import NetBuilder, conv2d_edges
+from snnmap.instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.simulator import simulate
 
 _WEIGHT_NODES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
 _NEURON_NODES = ("IF", "LIF", "LI", "CubaLIF")

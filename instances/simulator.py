@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.network import NetworkError, SpikingNetwork
 
 
 @dataclasses.dataclass(frozen=True)

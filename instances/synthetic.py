@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from instances.network import SpikingNetwork
+from snnmap.instances.network import SpikingNetwork
 
 
 def layered(sizes: Sequence[int], fan: int, *, seed: int = 0, window: int | None = None, rate: float = 20.0,

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.network import NetworkError, SpikingNetwork
 
 
 def unroll_fanin(network: SpikingNetwork, max_fanin: int) -> SpikingNetwork:

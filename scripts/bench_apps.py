@@ -23,7 +23,7 @@ import time
 
 
 def one(app: str, cache: str) -> dict:
-    from instances.apps import build
+    from snnmap.instances.apps import build
 
     t0 = time.perf_counter()
     net = build(app, "full", seed=0, cache_dir=cache, rebuild=True)
@@ -45,7 +45,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one, args.cache)))
         return
-    from instances.apps import APPS, FULL_SUMMARY
+    from snnmap.instances.apps import APPS, FULL_SUMMARY
 
     apps = args.apps or list(APPS)
     cache = args.cache or tempfile.mkdtemp(prefix="snnmap-bench-")

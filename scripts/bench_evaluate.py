@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from formulations import evaluate
-from formulations.arrays import unique_ints
-from hardware import load_hardware
-from instances import SpikingNetwork
+from snnmap.formulations import evaluate
+from snnmap.formulations.arrays import unique_ints
+from snnmap.hardware import load_hardware
+from snnmap.instances import SpikingNetwork
 
 
 def peak_rss_mib() -> float:

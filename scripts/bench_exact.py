@@ -30,10 +30,10 @@ import time
 
 import numpy as np
 
-from formulations import METHODS
-from formulations.energy import fixed_energy
-from hardware import load_hardware
-from instances import SpikingNetwork
+from snnmap.formulations import METHODS
+from snnmap.formulations.energy import fixed_energy
+from snnmap.hardware import load_hardware
+from snnmap.instances import SpikingNetwork
 
 
 def layered_network(n: int, seed: int, density: float = 0.3) -> SpikingNetwork:

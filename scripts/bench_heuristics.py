@@ -25,12 +25,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from instances.synthetic import conv_like  # noqa: E402
+from snnmap.instances.synthetic import conv_like  # noqa: E402
 
 
 def hardware_for(net):
-    from hardware import load_hardware
-    from heuristics.partition import cut_runs
+    from snnmap.hardware import load_hardware
+    from snnmap.heuristics.partition import cut_runs
 
     hw = load_hardware("crossbar128")
     need = cut_runs(net, hw)[1]
@@ -51,7 +51,7 @@ def instance(case: str):
 
 
 def one(case: str, method: str) -> dict:
-    from heuristics import METHODS
+    from snnmap.heuristics import METHODS
 
     net, hw = instance(case)
     METHODS[method](conv_like(500, 9), hardware_for(conv_like(500, 9)))  # compile outside the timing

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from formulations.qap import QAPError, read_qaplib, solve_qap
+from snnmap.formulations.qap import QAPError, read_qaplib, solve_qap
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "qaplib"
 FIELDS = ["instance", "n", "method", "objective", "bound", "proven", "time_s", "nodes",

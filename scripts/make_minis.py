@@ -1,7 +1,7 @@
 """Rebuild the shipped mini instances (seed 0) into instances/data/."""
 
-from instances.apps import APPS, build, mini_path
-from instances.io import save_network
+from snnmap.instances.apps import APPS, build, mini_path
+from snnmap.instances.io import save_network
 
 for app in APPS:
     net = build(app, "mini", rebuild=True)

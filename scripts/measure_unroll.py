@@ -11,8 +11,8 @@ import sys
 import time
 
 import snnmap
-from instances.apps import APPS
-from instances.unroll import unroll_fanin
+from snnmap.instances.apps import APPS
+from snnmap.instances.unroll import unroll_fanin
 
 
 def main(F: int = 128) -> None:

@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from heuristics import METHODS  # noqa: E402
-from instances import SpikingNetwork  # noqa: E402
+from snnmap.heuristics import METHODS  # noqa: E402
+from snnmap.instances import SpikingNetwork  # noqa: E402
 from snnmap.gap_evaluator import hardware_label, instance_hardware, prepared  # noqa: E402
 
 BASELINES = ["greedy", "sequential", "random", "spinemap", "sneap"]
@@ -38,7 +38,7 @@ TIE_REL = 1e-9
 
 
 def synthetic() -> list[SpikingNetwork]:
-    from instances.synthetic import conv_like, layered
+    from snnmap.instances.synthetic import conv_like, layered
 
     return [
         layered([784, 500, 300, 10], 12, seed=1, name="mlp-like"),
@@ -50,7 +50,7 @@ def synthetic() -> list[SpikingNetwork]:
 
 def hardware_cases(net: SpikingNetwork):
     """The chips a synthetic network is compared on, sized as the gap evaluator sizes them."""
-    from heuristics.common import precheck
+    from snnmap.heuristics.common import precheck
 
     for name in ("crossbar128", "loihi"):
         try:
@@ -65,7 +65,7 @@ def hardware_cases(net: SpikingNetwork):
 
 
 def app_cases(apps: list[str], hardware: list[str]):
-    from instances.apps import APPS
+    from snnmap.instances.apps import APPS
 
     names = list(APPS) if apps == ["all"] else apps
     for hw_name in hardware:

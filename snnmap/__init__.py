@@ -7,18 +7,55 @@ The front door::
     hw = snnmap.load_hardware("crossbar-mini")
     result = snnmap.solve(net, hw, method="greedy", seed=0)
     print(result.status, result.energy, result.report.terms)
+
+The layers live inside this namespace (``snnmap.hardware``, ``snnmap.instances``,
+``snnmap.formulations``, ``snnmap.heuristics``). The names below load on first
+use (PEP 562), so ``import snnmap.hardware`` pulls in neither numba nor a solver.
 """
 
-from formulations import EnergyReport, Mapping, MappingError, Result, Status, load_mapping, save_mapping
-from hardware import Hardware, HardwareError, list_presets, load_hardware
-from instances import NetworkError, SpikingNetwork, save_network
-from snnmap.api import evaluate, fit_hardware, fit_network, load_network, methods, solve
-from snnmap.gap_evaluator import gap
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "EnergyReport", "Hardware", "HardwareError", "Mapping", "MappingError", "NetworkError", "Result",
-    "SpikingNetwork", "Status", "evaluate", "fit_hardware", "fit_network", "gap", "list_presets", "load_hardware",
-    "load_mapping", "load_network", "methods", "save_mapping", "save_network", "solve",
-]
+# public name -> module that defines it
+_EXPORTS = {
+    "EnergyReport": "snnmap.formulations",
+    "Mapping": "snnmap.formulations",
+    "MappingError": "snnmap.formulations",
+    "Result": "snnmap.formulations",
+    "Status": "snnmap.formulations",
+    "load_mapping": "snnmap.formulations",
+    "save_mapping": "snnmap.formulations",
+    "Hardware": "snnmap.hardware",
+    "HardwareError": "snnmap.hardware",
+    "list_presets": "snnmap.hardware",
+    "load_hardware": "snnmap.hardware",
+    "NetworkError": "snnmap.instances",
+    "SpikingNetwork": "snnmap.instances",
+    "save_network": "snnmap.instances",
+    "evaluate": "snnmap.api",
+    "fit_hardware": "snnmap.api",
+    "fit_network": "snnmap.api",
+    "load_network": "snnmap.api",
+    "methods": "snnmap.api",
+    "solve": "snnmap.api",
+    "gap": "snnmap.gap_evaluator",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'snnmap' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

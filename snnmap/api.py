@@ -9,13 +9,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from formulations import METHODS as EXACT_METHODS
-from formulations import EnergyReport, Result
-from formulations import evaluate as _evaluate
-from formulations.bounds import min_cores
-from hardware import Hardware, load_hardware, mesh_for
-from heuristics import METHODS as HEURISTIC_METHODS
-from instances import NetworkError, SpikingNetwork, load_network_file
+from snnmap.formulations import METHODS as EXACT_METHODS
+from snnmap.formulations import EnergyReport, Result
+from snnmap.formulations import evaluate as _evaluate
+from snnmap.formulations.bounds import min_cores
+from snnmap.hardware import Hardware, load_hardware, mesh_for
+from snnmap.heuristics import METHODS as HEURISTIC_METHODS
+from snnmap.instances import NetworkError, SpikingNetwork, load_network_file
 
 NETWORK_SUFFIXES = (".npz", ".json")
 
@@ -71,7 +71,7 @@ def load_network(
     if path.suffix.lower() in NETWORK_SUFFIXES:
         return load_network_file(path)
     if path.suffix.lower() == ".csv":
-        from instances.edgelist import load_edgelist
+        from snnmap.instances.edgelist import load_edgelist
 
         spike_file = Path(spikes) if spikes is not None else path.with_suffix(".spikes.csv")
         if not spike_file.is_file():
@@ -80,11 +80,11 @@ def load_network(
             )
         return load_edgelist(path, spike_file)
     if path.suffix.lower() in (".nir", ".h5", ".hdf5"):
-        from instances.nir_import import load_nir
+        from snnmap.instances.nir_import import load_nir
 
         return load_nir(path)
     try:
-        from instances.apps import load_app
+        from snnmap.instances.apps import load_app
     except ImportError:
         raise NetworkError(f"{text!r} is not a network file (.npz, .json, .csv)") from None
     return load_app(text, progress=progress)
@@ -141,7 +141,7 @@ def fit_network(network: SpikingNetwork, hardware: Hardware | str) -> SpikingNet
     neurons, as the seed lab's compiler does for 128 x 128 crossbars
     (see :func:`instances.unroll.unroll_fanin`).
     """
-    from instances import unroll_fanin
+    from snnmap.instances import unroll_fanin
 
     hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
     caps = [c for c in (hw.limits.a_max, hw.limits.fanin_max, hw.limits.syn_max) if c is not None]
@@ -156,7 +156,7 @@ def fit_hardware(network: SpikingNetwork, hardware: Hardware | str, *, slack: fl
     The core count is what sequential fill needs (never below the limits' own
     minimum), plus ``slack`` (a fraction) of spare cores for better mappings.
     """
-    from heuristics.sequential import fill_order
+    from snnmap.heuristics.sequential import fill_order
 
     hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
     _, runs, problem = fill_order(network, hw)

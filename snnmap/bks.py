@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from formulations import evaluate, load_mapping, save_mapping
-from hardware import load_hardware
+from snnmap.formulations import evaluate, load_mapping, save_mapping
+from snnmap.hardware import load_hardware
 
 BKS_PATH = Path(__file__).resolve().parents[1] / "instances" / "bks.csv"
 FIELDS = ["instance", "scale", "hardware", "energy", "lower_bound", "proven", "method", "date", "mapping"]

@@ -11,8 +11,8 @@ import numpy as np
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from formulations import load_mapping, save_mapping
-from hardware import list_presets, load_hardware
+from snnmap.formulations import load_mapping, save_mapping
+from snnmap.hardware import list_presets, load_hardware
 from snnmap import api
 from snnmap.progress import Progress
 from snnmap.report import joules, result_text, table, breakdown
@@ -83,7 +83,7 @@ def cmd_hardware(args: argparse.Namespace) -> int:
 
 @command("apps")
 def cmd_apps(args: argparse.Namespace) -> int:
-    from instances.apps import app_rows
+    from snnmap.instances.apps import app_rows
 
     scales = ("mini", "full") if args.scale == "both" else (args.scale,)
     rows = [[r["name"], r["scale"], f"{r['neurons']:,}", f"{r['synapses']:,}", f"{r['total_spikes']:,.0f}",
@@ -96,7 +96,7 @@ def cmd_apps(args: argparse.Namespace) -> int:
 
 @command("build")
 def cmd_build(args: argparse.Namespace) -> int:
-    from instances.apps import APPS, build, cache_path, canonical
+    from snnmap.instances.apps import APPS, build, cache_path, canonical
 
     names = APPS if args.app.lower() == "all" else [canonical(a) for a in args.app.split(",")]
     for name in names:
@@ -185,7 +185,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
 
 @command("qap")
 def cmd_qap(args: argparse.Namespace) -> int:
-    from formulations.qap import read_qaplib, solve_qap
+    from snnmap.formulations.qap import read_qaplib, solve_qap
 
     inst = read_qaplib(args.file)
     print(f"{inst.name}: n = {inst.n} facilities, m = {inst.m} locations")

@@ -24,8 +24,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from formulations import TERMS, Result, evaluate
-from hardware import Hardware, load_hardware
+from snnmap.formulations import TERMS, Result, evaluate
+from snnmap.hardware import Hardware, load_hardware
 from snnmap import api
 
 EXACT = ("milp", "cpsat")
@@ -212,7 +212,7 @@ def gap(
     update_bks
         Store better mappings in the best-known-solutions table.
     """
-    from instances.apps import APPS, canonical
+    from snnmap.instances.apps import APPS, canonical
     from snnmap import bks as bks_mod
 
     apps = [canonical(a) for a in (apps or APPS)]

@@ -8,9 +8,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from formulations import TERMS, evaluate
-from hardware import Hardware
-from instances import SpikingNetwork
+from snnmap.formulations import TERMS, evaluate
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
 
 TERM_COLOURS = {"neuron": "#4c72b0", "synapse": "#55a868", "comm": "#c44e52", "static": "#8172b2"}
 

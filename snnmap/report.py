@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from formulations import TERMS, EnergyReport, Result
+from snnmap.formulations import TERMS, EnergyReport, Result
 
 
 def joules(value: float | None) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from hardware import EnergyCosts, Hardware, Limits
+from snnmap.hardware import EnergyCosts, Hardware, Limits
 
 # Property tests are seeded (derandomized) so every run checks the same cases.
 settings.register_profile("snnmap", derandomize=True, deadline=None, max_examples=60)
@@ -35,7 +35,7 @@ def toy() -> Hardware:
 
 def random_network(n: int, m: int, seed: int):
     """A random network with about ``m`` distinct synapses and Poisson spike counts."""
-    from instances import SpikingNetwork
+    from snnmap.instances import SpikingNetwork
 
     rng = np.random.default_rng(seed)
     key = np.unique(rng.integers(0, n, m) * n + rng.integers(0, n, m))

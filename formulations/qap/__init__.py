@@ -9,9 +9,9 @@ bound, numba), ``"milp"`` (RLT-1 in Pyomo, HiGHS by default), ``"cpsat"``
 (OR-Tools), ``"anneal"`` (simulated annealing), ``"auto"``.
 """
 
-from formulations.qap.core import STATUSES, QAPResult, brute_force_qap, check_data, qap_objective
-from formulations.qap.qaplib import QAPError, QAPInstance, read_qaplib, write_qaplib
-from formulations.qap.solve import METHODS, solve_qap
+from snnmap.formulations.qap.core import STATUSES, QAPResult, brute_force_qap, check_data, qap_objective
+from snnmap.formulations.qap.qaplib import QAPError, QAPInstance, read_qaplib, write_qaplib
+from snnmap.formulations.qap.solve import METHODS, solve_qap
 
 __all__ = [
     "METHODS",

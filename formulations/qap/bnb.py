@@ -54,8 +54,8 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-from formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
-from formulations.qap.heuristic import _full_cost
+from snnmap.formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
+from snnmap.formulations.qap.heuristic import _full_cost
 
 __all__ = ["branch_and_bound", "gilmore_lawler_bound", "lap_hungarian", "location_automorphisms"]
 
@@ -629,12 +629,12 @@ def branch_and_bound(
     # Incumbent: the given start and/or annealing.
     ub, best = np.inf, -np.ones(n, np.int64)
     if start is not None:
-        from formulations.qap.heuristic import _complete_start
+        from snnmap.formulations.qap.heuristic import _complete_start
 
         s = _complete_start(np.asarray(start, dtype=np.int64), n, m)[:n]
         ub, best = qap_objective(F, D, s, L), s.copy()
     if heuristic and n > 1:
-        from formulations.qap.heuristic import anneal
+        from snnmap.formulations.qap.heuristic import anneal
 
         budget = None if time_limit is None else 0.2 * time_limit
         h = anneal(F, D, L, seed=seed, restarts=4 if n <= 20 else 2, time_limit=budget)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formulations.qap.qaplib import QAPError
+from snnmap.formulations.qap.qaplib import QAPError
 
 __all__ = [
     "STATUSES",

@@ -13,7 +13,7 @@ import time
 import numpy as np
 from numba import njit
 
-from formulations.qap.core import QAPResult, check_data, qap_objective
+from snnmap.formulations.qap.core import QAPResult, check_data, qap_objective
 
 __all__ = ["anneal", "pad_square", "swap_delta"]
 
@@ -184,7 +184,7 @@ def anneal(
 
 def _complete_start(start: np.ndarray, n: int, m: int) -> np.ndarray:
     """Extend a facility assignment of length ``n`` to a permutation of ``m`` locations."""
-    from formulations.qap.qaplib import QAPError
+    from snnmap.formulations.qap.qaplib import QAPError
 
     if start.shape != (n,) or len(np.unique(start)) != n or start.min() < 0 or start.max() >= m:
         raise QAPError(f"start: expected {n} distinct locations in [0, {m})")

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
-from formulations.qap.qaplib import QAPError
+from snnmap.formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
+from snnmap.formulations.qap.qaplib import QAPError
 
 __all__ = ["SOLVER_OPTIONS", "build_cpsat", "build_milp", "solve_cpsat", "solve_milp"]
 

@@ -59,7 +59,7 @@ class QAPInstance:
 
     def objective(self, assignment: np.ndarray) -> float:
         """Cost of ``assignment`` (location of each facility), see `qap_objective`."""
-        from formulations.qap.core import qap_objective
+        from snnmap.formulations.qap.core import qap_objective
 
         return qap_objective(self.flow, self.dist, assignment, self.linear)
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from formulations.qap.core import QAPResult, check_data
-from formulations.qap.qaplib import QAPError
+from snnmap.formulations.qap.core import QAPResult, check_data
+from snnmap.formulations.qap.qaplib import QAPError
 
 __all__ = ["AUTO_BNB_MAX_N", "METHODS", "solve_qap"]
 
@@ -98,20 +98,20 @@ def solve_qap(
     if method == "auto":
         method = "bnb" if n <= AUTO_BNB_MAX_N else "anneal"
     if method == "bnb":
-        from formulations.qap.bnb import branch_and_bound
+        from snnmap.formulations.qap.bnb import branch_and_bound
 
         return branch_and_bound(F, D, L, time_limit=time_limit, start=start, seed=seed,
                                 log=lg, progress=progress)
     if method == "anneal":
-        from formulations.qap.heuristic import anneal
+        from snnmap.formulations.qap.heuristic import anneal
 
         return anneal(F, D, L, time_limit=time_limit, seed=seed, start=start, log=lg)
     if method == "milp":
-        from formulations.qap.models import solve_milp
+        from snnmap.formulations.qap.models import solve_milp
 
         return solve_milp(F, D, L, solver=solver, time_limit=time_limit, threads=threads,
                           seed=seed, start=start, log=lg)
-    from formulations.qap.models import solve_cpsat
+    from snnmap.formulations.qap.models import solve_cpsat
 
     return solve_cpsat(F, D, L, time_limit=time_limit, threads=threads, seed=seed,
                        start=start, log=lg)

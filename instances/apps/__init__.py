@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from threadpoolctl import threadpool_limits
 
-from instances.io import load_network_file, save_network
-from instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.io import load_network_file, save_network
+from snnmap.instances.network import NetworkError, SpikingNetwork
 
 APPS: tuple[str, ...] = (
     "LeNet", "AlexNet", "VGG16", "HeartClass", "DigitRecogMLP",
@@ -39,7 +39,7 @@ FULL_SUMMARY = DATA_DIR / "full_summary.json"
 
 def app_module(name: str) -> ModuleType:
     """The builder module of application ``name`` (case-insensitive)."""
-    return importlib.import_module(f"instances.apps.{_MODULES[canonical(name)]}")
+    return importlib.import_module(f"snnmap.instances.apps.{_MODULES[canonical(name)]}")
 
 
 def canonical(name: str) -> str:

@@ -8,10 +8,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import scipy.ndimage as ndi
 
-from instances.layers import NetBuilder, Population, conv2d_count, conv2d_edges, dense_edges
-from instances.network import NetworkError, SpikingNetwork
-from instances.simulator import simulate
-from instances.training import (
+from snnmap.instances.layers import NetBuilder, Population, conv2d_count, conv2d_edges, dense_edges
+from snnmap.instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.simulator import simulate
+from snnmap.instances.training import (
     Layer,
     converted_weights,
     forward_all,

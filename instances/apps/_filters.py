@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from instances.apps._common import DT, photo_crops, provenance
-from instances.layers import NetBuilder, conv2d_edges
-from instances.network import SpikingNetwork
-from instances.simulator import simulate
+from snnmap.instances.apps._common import DT, photo_crops, provenance
+from snnmap.instances.layers import NetBuilder, conv2d_edges
+from snnmap.instances.network import SpikingNetwork
+from snnmap.instances.simulator import simulate
 
 
 def filter_network(app: str, module: str, version: str, scale: str, seed: int, p: dict[str, Any],

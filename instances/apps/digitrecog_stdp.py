@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from instances.apps._common import DT, Progress, balanced, check_scale, digits, provenance, say
-from instances.layers import NetBuilder
-from instances.network import SpikingNetwork
-from instances.simulator import simulate
+from snnmap.instances.apps._common import DT, Progress, balanced, check_scale, digits, provenance, say
+from snnmap.instances.layers import NetBuilder
+from snnmap.instances.network import SpikingNetwork
+from snnmap.instances.simulator import simulate
 
 NAME = "DigitRecogSTDP"
 VERSION = "1"

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from instances.apps._common import Progress, check_scale, say
-from instances.apps._filters import filter_network
-from instances.layers import conv2d_count
-from instances.network import SpikingNetwork
+from snnmap.instances.apps._common import Progress, check_scale, say
+from snnmap.instances.apps._filters import filter_network
+from snnmap.instances.layers import conv2d_count
+from snnmap.instances.network import SpikingNetwork
 
 NAME = "EdgeDet"
 VERSION = "1"

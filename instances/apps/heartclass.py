@@ -17,9 +17,9 @@ Scales: ``mini`` is a 6-sample window -> conv 2@3 -> pooling 2 -> dense 2 ->
 
 from __future__ import annotations
 
-from instances.apps._common import LayerSpec, Progress, balanced, check_scale, ff_network, plan_sizes
-from instances.apps.signals import ecg_beats
-from instances.network import SpikingNetwork
+from snnmap.instances.apps._common import LayerSpec, Progress, balanced, check_scale, ff_network, plan_sizes
+from snnmap.instances.apps.signals import ecg_beats
+from snnmap.instances.network import SpikingNetwork
 
 NAME = "HeartClass"
 VERSION = "1"

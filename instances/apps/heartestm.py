@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from instances.apps._common import DT, Progress, check_scale, provenance, say
-from instances.apps.signals import ppg
-from instances.layers import NetBuilder
-from instances.network import SpikingNetwork
-from instances.simulator import simulate
+from snnmap.instances.apps._common import DT, Progress, check_scale, provenance, say
+from snnmap.instances.apps.signals import ppg
+from snnmap.instances.layers import NetBuilder
+from snnmap.instances.network import SpikingNetwork
+from snnmap.instances.simulator import simulate
 
 NAME = "HeartEstm"
 VERSION = "1"

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import sys
 
-from instances.apps._common import LayerSpec, Progress, build_photo_cnn, check_scale, plan_sizes
-from instances.network import SpikingNetwork
+from snnmap.instances.apps._common import LayerSpec, Progress, build_photo_cnn, check_scale, plan_sizes
+from snnmap.instances.network import SpikingNetwork
 
 NAME = "VGG16"
 VERSION = "1"

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from instances.apps._common import DT, Progress, check_scale, provenance, say
-from instances.layers import NetBuilder, conv2d_count, conv2d_edges
-from instances.network import SpikingNetwork
-from instances.simulator import simulate
+from snnmap.instances.apps._common import DT, Progress, check_scale, provenance, say
+from snnmap.instances.layers import NetBuilder, conv2d_count, conv2d_edges
+from snnmap.instances.network import SpikingNetwork
+from snnmap.instances.simulator import simulate
 
 NAME = "VisualPursuit"
 VERSION = "1"

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formulations.arrays import unique_ints
+from snnmap.formulations.arrays import unique_ints
 
 
 @given(st.lists(st.integers(-50, 50), max_size=200))

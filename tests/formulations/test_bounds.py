@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from formulations.bounds import (
+from snnmap.formulations.bounds import (
     combinatorial_lower_bound, communication_lower_bound, min_cores, min_destinations,
 )
-from formulations.energy import fixed_energy
-from hardware import EnergyCosts, Hardware, Limits
-from instances import SpikingNetwork
+from snnmap.formulations.energy import fixed_energy
+from snnmap.hardware import EnergyCosts, Hardware, Limits
+from snnmap.instances import SpikingNetwork
 from tests.formulations.test_exact import brute_force, instances
 
 
@@ -86,10 +86,10 @@ def test_bounds_never_exceed_the_optimum(case) -> None:
 def test_bound_on_a_large_chip_needs_no_cost_table():
     """Tens of thousands of cores: the bound prices packets from a central core
     instead of building a K x K table (gigabytes), and stays valid."""
-    from formulations.bounds import combinatorial_lower_bound
-    from formulations.energy import evaluate
-    from hardware import load_hardware
-    from heuristics.sequential import solve as sequential
+    from snnmap.formulations.bounds import combinatorial_lower_bound
+    from snnmap.formulations.energy import evaluate
+    from snnmap.hardware import load_hardware
+    from snnmap.heuristics.sequential import solve as sequential
     from tests.conftest import random_network
 
     net = random_network(3000, 20000, seed=11)
@@ -107,8 +107,8 @@ def test_central_core_prices_give_the_full_table_bound(preset, mesh, topology, c
     """The one-row prices used above BOUND_TABLE_CORES: the central core's sorted
     prices are element-wise below every core's, so its bound equals the minimum
     over every sender core of the full table."""
-    import formulations.bounds as bounds
-    from hardware import load_hardware
+    import snnmap.formulations.bounds as bounds
+    from snnmap.hardware import load_hardware
     from tests.conftest import random_network
 
     hw = load_hardware(preset, mesh=mesh, topology=topology, n_max=3)

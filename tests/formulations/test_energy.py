@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formulations import MappingError, evaluate
-from instances import SpikingNetwork
+from snnmap.formulations import MappingError, evaluate
+from snnmap.instances import SpikingNetwork
 from tests.conftest import toy_hardware
 
 

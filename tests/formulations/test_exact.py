@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from formulations import METHODS, ModelTooLargeError, Status, evaluate
-from formulations.bounds import combinatorial_lower_bound, lp_lower_bound
-from formulations.energy import fixed_energy
-from hardware import EnergyCosts, Hardware, Limits
-from instances import SpikingNetwork
+from snnmap.formulations import METHODS, ModelTooLargeError, Status, evaluate
+from snnmap.formulations.bounds import combinatorial_lower_bound, lp_lower_bound
+from snnmap.formulations.energy import fixed_energy
+from snnmap.hardware import EnergyCosts, Hardware, Limits
+from snnmap.instances import SpikingNetwork
 
 EXACT = ("milp-textbook", "milp", "cpsat")
 
@@ -173,7 +173,7 @@ def test_symmetry_breaking_keeps_the_optimum_off_the_anchor_orbit() -> None:
 
 
 def test_core_orbits_follow_the_cost_symmetries() -> None:
-    from formulations.exact_common import core_orbits
+    from snnmap.formulations.exact_common import core_orbits
 
     square = _mesh_hw(mesh=(3, 3))
     assert np.unique(core_orbits(square)).tolist() == [0, 1, 4]
@@ -233,7 +233,7 @@ def test_time_limit_returns_best_mapping_and_valid_bound(name: str) -> None:
 
 
 def METHODS_HEUR():  # noqa: N802
-    from heuristics import METHODS as H
+    from snnmap.heuristics import METHODS as H
 
     return H
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formulations.qap import QAPError, QAPInstance, qap_objective, read_qaplib, solve_qap, write_qaplib
+from snnmap.formulations.qap import QAPError, QAPInstance, qap_objective, read_qaplib, solve_qap, write_qaplib
 
 QAPLIB = Path(__file__).resolve().parents[3] / "shared" / "qaplib"
 

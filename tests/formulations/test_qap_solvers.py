@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from formulations.qap import brute_force_qap, qap_objective, read_qaplib, solve_qap
-from formulations.qap.bnb import gilmore_lawler_bound, lap_hungarian, location_automorphisms
-from formulations.qap.heuristic import pad_square, swap_delta
+from snnmap.formulations.qap import brute_force_qap, qap_objective, read_qaplib, solve_qap
+from snnmap.formulations.qap.bnb import gilmore_lawler_bound, lap_hungarian, location_automorphisms
+from snnmap.formulations.qap.heuristic import pad_square, swap_delta
 
 QAPLIB = Path(__file__).resolve().parents[3] / "shared" / "qaplib"
 needs_qaplib = pytest.mark.skipif(not QAPLIB.exists(), reason="shared QAPLIB folder not present")
@@ -95,7 +95,7 @@ def test_anneal_never_beats_optimum(seed, kind):
 
 def test_bnb_without_heuristic_or_symmetry_matches():
     rng = np.random.default_rng(7)
-    from formulations.qap.bnb import branch_and_bound
+    from snnmap.formulations.qap.bnb import branch_and_bound
 
     for _ in range(10):
         F, D, L = random_instance(rng, int(rng.integers(0, 4)))
@@ -189,7 +189,7 @@ def test_warm_start_is_used():
         # Whatever the time limit, a method handed the optimum keeps a solution that good.
         res = solve_qap(F, D, method=method, start=arg, time_limit=3)
         assert res.objective <= opt + 1e-9
-    from formulations.qap.bnb import branch_and_bound
+    from snnmap.formulations.qap.bnb import branch_and_bound
 
     res = branch_and_bound(F, D, heuristic=False, start=arg)
     assert res.info["heuristic_objective"] == opt  # the start is the first incumbent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardware import HardwareError, list_presets, load_hardware, mesh_for
+from snnmap.hardware import HardwareError, list_presets, load_hardware, mesh_for
 
 
 @pytest.mark.parametrize("name", ["crossbar128", "loihi", "truenorth", "dynapse"])

@@ -1,7 +1,7 @@
 import numpy as np
 
-from hardware import load_hardware
-from instances import SpikingNetwork
+from snnmap.hardware import load_hardware
+from snnmap.instances import SpikingNetwork
 
 
 def random_network(rng: np.random.Generator, n: int, density: float = 0.15, self_loops: bool = True) -> SpikingNetwork:

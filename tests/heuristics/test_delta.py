@@ -3,10 +3,10 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from formulations import evaluate
-from heuristics.common import CostModel, member_stride, state_from_mapping
-from heuristics.delta import apply_move, move_eval, state_energy, swap_try
-from hardware import load_hardware
+from snnmap.formulations import evaluate
+from snnmap.heuristics.common import CostModel, member_stride, state_from_mapping
+from snnmap.heuristics.delta import apply_move, move_eval, state_energy, swap_try
+from snnmap.hardware import load_hardware
 from tests.heuristics.helpers import random_network
 
 
@@ -65,7 +65,7 @@ def test_all_candidates_at_once_equal_one_by_one(seed, comm, gating):
     """moves_eval (one scan of the inputs' destinations for every candidate core)
     gives exactly move_eval's change and feasibility for each candidate, on
     neurons with wide fan-outs, as the state changes."""
-    from heuristics.delta import moves_eval
+    from snnmap.heuristics.delta import moves_eval
 
     rng = np.random.default_rng(seed)
     net = random_network(rng, 120, density=0.5)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from formulations import evaluate
-from hardware import load_hardware
-from heuristics import METHODS
+from snnmap.formulations import evaluate
+from snnmap.hardware import load_hardware
+from snnmap.heuristics import METHODS
 from tests.heuristics.helpers import random_network, slack_hardware
 
 NAMES = sorted(METHODS)
@@ -54,7 +54,7 @@ def test_too_few_cores_is_infeasible_and_named(name, rng):
 def test_axon_limit_no_packing_can_meet_is_infeasible_and_named(name):
     # Four neurons with three private inputs each: a core of a_max=3 holds one of them,
     # and the chip has two cores, though every single neuron fits and n_max leaves room.
-    from instances import SpikingNetwork
+    from snnmap.instances import SpikingNetwork
 
     pre = np.arange(12)
     net = SpikingNetwork.from_edges(16, pre, 12 + pre // 3, np.ones(16))
@@ -65,7 +65,7 @@ def test_axon_limit_no_packing_can_meet_is_infeasible_and_named(name):
 
 
 def test_partition_refine_not_worse_than_baselines(rng):
-    from instances.synthetic import layered
+    from snnmap.instances.synthetic import layered
 
     net = layered([200, 300, 200, 60], fan=6, window=6, seed=12345)
     hw = load_hardware("crossbar128", cores=16)
@@ -91,7 +91,7 @@ def test_dest_max_respected(rng):
 def test_interrupt_returns_best_so_far(rng, monkeypatch):
     import sys
 
-    refine_mod = sys.modules["heuristics.refine"]
+    refine_mod = sys.modules["snnmap.heuristics.refine"]
 
     net = random_network(rng, 40, density=0.1)
     hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from hardware import load_hardware
-from heuristics.placement import bisection_positions, initial_positions, place_clusters, placement_cost
+from snnmap.hardware import load_hardware
+from snnmap.heuristics.placement import bisection_positions, initial_positions, place_clusters, placement_cost
 
 
 def grid_flow(rows: int, cols: int) -> sp.csr_matrix:

@@ -4,9 +4,9 @@
 import numpy as np
 import pytest
 
-from hardware import load_hardware
-from heuristics import METHODS
-from instances import SpikingNetwork
+from snnmap.hardware import load_hardware
+from snnmap.heuristics import METHODS
+from snnmap.instances import SpikingNetwork
 
 
 @pytest.mark.slow

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from formulations import evaluate
-from hardware import load_hardware
-from heuristics.sequential import fill_order, solve
-from instances import SpikingNetwork
+from snnmap.formulations import evaluate
+from snnmap.hardware import load_hardware
+from snnmap.heuristics.sequential import fill_order, solve
+from snnmap.instances import SpikingNetwork
 from tests.conftest import random_network, toy_hardware
 
 

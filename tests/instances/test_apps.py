@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from hardware import load_hardware
-from instances.apps import APPS, FULL_SUMMARY, app_module, app_rows, build, cache_path, declared_sizes, load_app, mini_path
-from instances.io import save_network
-from instances.network import NetworkError
+from snnmap.hardware import load_hardware
+from snnmap.instances.apps import APPS, FULL_SUMMARY, app_module, app_rows, build, cache_path, declared_sizes, load_app, mini_path
+from snnmap.instances.io import save_network
+from snnmap.instances.network import NetworkError
 
 
 def _taps(n, k, s=1, p=0):
@@ -101,10 +101,13 @@ def test_mini_is_small_simulated_and_reproducible(app, minis, rebuilt):
         assert net.spikes[net.population == k].sum() > 0, f"{app}: population {name} is silent"
     for key in ("builder", "version", "seed", "data_source", "weight_source", "params", "scale"):
         assert key in net.provenance
-    # Shipped file == fresh build: byte-identical arrays.
-    for field in ("indptr", "indices", "spikes", "weights", "population"):
+    # Shipped file == fresh build: integer structure and spike counts identical everywhere; trained
+    # weights within a tolerance (BLAS kernels differ in the last bits between CPUs, e.g. Intel vs AMD).
+    for field in ("indptr", "indices", "spikes", "population"):
         a, b = getattr(net, field), getattr(again, field)
-        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f"{app}: {field} differs"
+        assert a.dtype == b.dtype and np.array_equal(a, b), f"{app}: {field} differs"
+    assert net.weights.dtype == again.weights.dtype
+    np.testing.assert_allclose(again.weights, net.weights, rtol=1e-9, atol=1e-12, err_msg=f"{app}: weights differ")
 
 
 def test_other_seed_changes_instance():

@@ -4,9 +4,9 @@ import nir
 import numpy as np
 import pytest
 
-from instances.edgelist import load_edgelist, save_edgelist
-from instances.network import NetworkError
-from instances.nir_import import load_nir
+from snnmap.instances.edgelist import load_edgelist, save_edgelist
+from snnmap.instances.network import NetworkError
+from snnmap.instances.nir_import import load_nir
 
 
 def _graph(rng=np.random.default_rng(0)):
@@ -76,7 +76,7 @@ def test_nir_bad_input():
 
 
 def test_edgelist_round_trip(tmp_path):
-    from instances.apps import build
+    from snnmap.instances.apps import build
 
     net = build("EdgeDet", "mini")
     e, s = tmp_path / "e.csv", tmp_path / "s.csv"

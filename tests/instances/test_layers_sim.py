@@ -5,9 +5,9 @@ import pytest
 import scipy.sparse as sp
 from scipy.signal import correlate2d
 
-from instances.layers import conv2d_count, conv2d_edges, dense_edges
-from instances.network import NetworkError
-from instances.simulator import simulate
+from snnmap.instances.layers import conv2d_count, conv2d_edges, dense_edges
+from snnmap.instances.network import NetworkError
+from snnmap.instances.simulator import simulate
 
 
 def _taps_1d(n, k, s, p):

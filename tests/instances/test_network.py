@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from instances import NetworkError, SpikingNetwork, load_network_file, save_network
+from snnmap.instances import NetworkError, SpikingNetwork, load_network_file, save_network
 from tests.conftest import random_network
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from instances.synthetic import conv_like, layered
+from snnmap.instances.synthetic import conv_like, layered
 
 
 def test_layered_joins_consecutive_layers_only_within_the_fan():

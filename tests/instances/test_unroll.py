@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hardware import load_hardware
-from heuristics.sequential import fill_order
-from instances import NetworkError, SpikingNetwork, unroll_fanin
+from snnmap.hardware import load_hardware
+from snnmap.heuristics.sequential import fill_order
+from snnmap.instances import NetworkError, SpikingNetwork, unroll_fanin
 
 
 def test_single_neuron_tree_by_hand():

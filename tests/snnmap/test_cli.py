@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from instances import save_network
+from snnmap.instances import save_network
 from snnmap.cli import main
 from tests.conftest import random_network
 

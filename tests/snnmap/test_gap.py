@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from formulations import evaluate, load_mapping
+from snnmap.formulations import evaluate, load_mapping
 from snnmap import api
 from snnmap.bks import BestKnown, hardware_of, instance_of
 from snnmap.cli import main
