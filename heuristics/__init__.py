@@ -1,20 +1,10 @@
 """Heuristic mappings, all scored by the one evaluator.
 
-``METHODS`` maps each method name to its ``solve(network, hardware, *,
-time_limit=None, seed=0, comm=None, progress=None, **options) -> Result``.
+Each method is a module with ``solve(network, hardware, *, time_limit=None, seed=0,
+comm=None, ...) -> Result``, registered (name, options) in :mod:`snnmap.registry`.
 """
 
-from snnmap.heuristics import greedy, partition_refine, random_map, sequential, sneap, spinemap
 from snnmap.heuristics.placement import place_clusters
 from snnmap.heuristics.refine import refine
 
-METHODS = {
-    "greedy": greedy.solve,
-    "sequential": sequential.solve,
-    "random": random_map.solve,
-    "spinemap": spinemap.solve,
-    "sneap": sneap.solve,
-    "partition-refine": partition_refine.solve,
-}
-
-__all__ = ["METHODS", "place_clusters", "refine"]
+__all__ = ["place_clusters", "refine"]

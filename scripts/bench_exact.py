@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from snnmap.formulations import METHODS
+from snnmap.registry import METHODS
 from snnmap.formulations.energy import fixed_energy
 from snnmap.hardware import load_hardware
 from snnmap.instances import SpikingNetwork

@@ -51,7 +51,7 @@ def instance(case: str):
 
 
 def one(case: str, method: str) -> dict:
-    from snnmap.heuristics import METHODS
+    from snnmap.registry import METHODS
 
     net, hw = instance(case)
     METHODS[method](conv_like(500, 9), hardware_for(conv_like(500, 9)))  # compile outside the timing

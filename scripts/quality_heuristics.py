@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from snnmap.heuristics import METHODS  # noqa: E402
+from snnmap.registry import METHODS  # noqa: E402
 from snnmap.instances import SpikingNetwork  # noqa: E402
 from snnmap.gap_evaluator import hardware_label, instance_hardware, prepared  # noqa: E402
 

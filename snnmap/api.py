@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import math
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from snnmap.formulations import METHODS as EXACT_METHODS
+from snnmap import registry
 from snnmap.formulations import EnergyReport, Result
 from snnmap.formulations import evaluate as _evaluate
 from snnmap.formulations.bounds import min_cores
 from snnmap.hardware import Hardware, load_hardware, mesh_for
-from snnmap.heuristics import METHODS as HEURISTIC_METHODS
 from snnmap.instances import NetworkError, SpikingNetwork, load_network_file
 
 NETWORK_SUFFIXES = (".npz", ".json")
+FORMATS = "a network file (.npz, .json, NIR .nir/.h5, edge-list .csv) or an application name (snnmap apps lists them)"
 
 
 AUTO_EXACT_SIZE = 256  # neurons x cores up to which `auto` tries to prove the optimum (the mini instances)
@@ -25,28 +25,49 @@ AUTO_EXACT_SECONDS = 60.0  # the exact stage's time limit when none is given
 
 
 def auto(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
-         **options: Any) -> Result:
+         comm: str | None = None, progress: Callable[..., None] | None = None, log_path: str | None = None,
+         threads: int | None = None) -> Result:
     """The default method: an exact model where it can prove the optimum, ``partition-refine`` elsewhere.
 
     Small instances (neurons x cores <= :data:`AUTO_EXACT_SIZE`) go to CP-SAT,
     hinted with the ``partition-refine`` mapping (CP-SAT proved most mini
     applications here fastest) and limited to ``time_limit`` or
     :data:`AUTO_EXACT_SECONDS`; larger ones to ``partition-refine``.
+    ``log_path`` and ``threads`` are the CP-SAT stage's; without one, the log
+    file says why.
     """
-    options.pop("start", None)
-    heuristic = HEURISTIC_METHODS["partition-refine"](network, hardware, time_limit=time_limit, seed=seed, **options)
-    if network.num_neurons * hardware.num_cores > AUTO_EXACT_SIZE or "cpsat" not in EXACT_METHODS:
+    heuristic = registry.get("partition-refine").function(network, hardware, time_limit=time_limit, seed=seed,
+                                                         comm=comm, progress=progress)
+    if network.num_neurons * hardware.num_cores > AUTO_EXACT_SIZE:
+        if log_path:
+            _write_text(log_path, f"auto: {network.num_neurons} neurons x {hardware.num_cores} cores > "
+                                  f"{AUTO_EXACT_SIZE}: no exact stage, partition-refine only\n")
         return dataclasses.replace(heuristic, method=f"auto:{heuristic.method}")
-    exact_options = {k: v for k, v in options.items() if k in ("comm", "progress", "log_path")}
-    exact = EXACT_METHODS["cpsat"](network, hardware, time_limit=time_limit or AUTO_EXACT_SECONDS, seed=seed,
-                                   start=heuristic.mapping, **exact_options)
+    exact = registry.get("cpsat").function(network, hardware, time_limit=time_limit or AUTO_EXACT_SECONDS,
+                                           seed=seed, start=heuristic.mapping, comm=comm, progress=progress,
+                                           log_path=log_path, threads=threads)
     chosen = exact if exact.energy <= heuristic.energy or exact.status == "infeasible" else heuristic
     return dataclasses.replace(chosen, method=f"auto:{chosen.method}")
 
 
-def methods() -> dict[str, Callable[..., Result]]:
-    """Every mapping method by name: heuristics, exact models and ``auto``."""
-    return {**HEURISTIC_METHODS, **EXACT_METHODS, "auto": auto}
+def _write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to a temporary name beside ``path``, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def methods() -> dict[str, registry.Method]:
+    """Every mapping method by name, in registry order: ``auto``, the exact models, the heuristics.
+
+    Each value is a :class:`snnmap.registry.Method` (``kind``, ``summary``,
+    ``options``); calling it runs the method with checked options.
+    """
+    return dict(registry.METHODS)
 
 
 def load_network(
@@ -68,6 +89,8 @@ def load_network(
         return path_or_app_name
     text = str(path_or_app_name)
     path = Path(text)
+    if path.is_dir():
+        raise NetworkError(f"{text}: is a directory; give {FORMATS}")
     if path.suffix.lower() in NETWORK_SUFFIXES:
         return load_network_file(path)
     if path.suffix.lower() == ".csv":
@@ -83,10 +106,12 @@ def load_network(
         from snnmap.instances.nir_import import load_nir
 
         return load_nir(path)
-    try:
-        from snnmap.instances.apps import load_app
-    except ImportError:
-        raise NetworkError(f"{text!r} is not a network file (.npz, .json, .csv)") from None
+    if path.is_file():
+        raise NetworkError(f"{text}: unknown network format {path.suffix!r}; give {FORMATS}")
+    from snnmap.instances.apps import APPS, load_app
+
+    if text.partition(":")[0].strip().lower() not in (a.lower() for a in APPS):
+        raise NetworkError(f"{text!r}: no such file or application; give {FORMATS}: {', '.join(APPS)}")
     return load_app(text, progress=progress)
 
 
@@ -117,20 +142,26 @@ def solve(
         One of :func:`methods` (``snnmap map --help`` lists them); the default
         ``auto`` proves small instances exactly and uses ``partition-refine`` otherwise.
     time_limit
-        Seconds; long methods return their best mapping when it expires.
+        Seconds (positive); ``None`` is the method's default. Long methods return
+        their best mapping when it expires.
     seed
-        Same seed, same mapping.
+        From 0 to ``2**31 - 1``. Same seed, same mapping.
     options
-        Passed to the method (e.g. ``comm="unicast"``, ``start=...``).
+        The method's own options (``methods()[method].options``, e.g. ``comm="unicast"``;
+        ``start=`` a mapping, a heuristic's name or a mapping file for the exact models).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, an option the method does not take (naming the ones
+        it does take), or a time limit or seed out of range; before any work.
     """
+    entry = registry.get(method)
+    entry.check(options)
+    registry.check_run_options(time_limit, seed)
     net = load_network(network)
     hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
-    table = methods()
-    if method not in table:
-        raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(sorted(table))}")
-    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
-        raise ValueError(f"time_limit={time_limit!r}: must be a positive number of seconds")
-    return table[method](net, hw, time_limit=time_limit, seed=int(seed), **options)
+    return entry(net, hw, time_limit=time_limit, seed=int(seed), **options)
 
 
 def fit_network(network: SpikingNetwork, hardware: Hardware | str) -> SpikingNetwork:

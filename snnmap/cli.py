@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import traceback
 
 import numpy as np
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from snnmap.formulations import load_mapping, save_mapping
 from snnmap.hardware import list_presets, load_hardware
-from snnmap import api
+from snnmap import api, registry
 from snnmap.progress import Progress
 from snnmap.report import joules, result_text, table, breakdown
 
-# Errors a user can cause (bad files, bad limits, impossible requests): shown
-# as one clear line, never as a traceback (use --debug to see one).
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, PermissionError, IsADirectoryError)
+# Errors a user can cause (bad files and paths, bad limits, sizes beyond this
+# machine, impossible requests): shown as one clear line, never as a traceback
+# (use --debug to see one). The domain errors (NetworkError, HardwareError,
+# MappingError, QAPError, OptionError) are ValueErrors.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, MemoryError, OverflowError)
+
+MAX_THREADS = 1024
+MAX_SLACK = 100.0  # --slack is a fraction of spare cores; 100 = 101 times the cores needed
+QAP_BNB_SECONDS = 300.0  # `qap -m bnb` time limit when none is given
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -39,14 +47,7 @@ def _hardware_from_args(args: argparse.Namespace) -> Any:
         if not _:
             raise ValueError(f"--set {item!r}: use FIELD=VALUE, e.g. --set n_max=64")
         overrides[key.strip()] = _parse_value(value.strip())
-    mesh = None
-    if getattr(args, "mesh", None):
-        try:
-            rows, cols = (int(v) for v in args.mesh.lower().split("x"))
-        except ValueError:
-            raise ValueError(f"--mesh {args.mesh!r}: use ROWSxCOLS, e.g. --mesh 4x4") from None
-        mesh = (rows, cols)
-    return load_hardware(args.hardware, mesh=mesh, **overrides)
+    return load_hardware(args.hardware, mesh=getattr(args, "mesh", None), **overrides)
 
 
 def _parse_value(text: str) -> Any:
@@ -61,6 +62,77 @@ def _parse_value(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+# ------------------------------------------------------- argument checking
+def _number(text: str, cast: Callable[[str], Any], what: str) -> Any:
+    try:
+        value = cast(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r}: {what}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+    return value
+
+
+def _ranged(cast: Callable[[str], Any], low: float, high: float, what: str) -> Callable[[str], Any]:
+    """An argparse type: ``cast(text)`` within ``[low, high]``, else one line saying ``what``."""
+    def parse(text: str) -> Any:
+        value = _number(text, cast, what)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float | None:
+    """``--time-limit``: positive seconds, or ``none`` for the method's default."""
+    if text.strip().lower() in ("none", "default"):
+        return None
+    what = "time_limit must be a positive number of seconds; 'none' (or leaving it out) gives the method's default"
+    value = _number(text, float, what)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+    return value
+
+
+def mesh(text: str) -> tuple[int, int]:
+    """``--mesh ROWSxCOLS`` with positive sizes."""
+    parts = text.lower().split("x")
+    what = "use ROWSxCOLS with whole numbers >= 1, e.g. --mesh 4x4"
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+    rows, cols = (_ranged(int, 1, math.inf, what)(p) for p in parts)
+    return rows, cols
+
+
+SEED = _ranged(int, 0, registry.MAX_SEED, f"the seed must be a whole number from 0 to {registry.MAX_SEED}")
+THREADS = _ranged(int, 1, MAX_THREADS, f"threads must be a whole number from 1 to {MAX_THREADS}")
+JOBS = _ranged(int, 1, MAX_THREADS, f"jobs must be a whole number from 1 to {MAX_THREADS}")
+GAP = _ranged(float, 0.0, math.inf, "the relative gap must be a number >= 0 (e.g. 0.01 for 1 %)")
+SLACK = _ranged(float, 0.0, MAX_SLACK, f"the slack must be a fraction from 0 to {MAX_SLACK:g} (e.g. 0.25)")
+
+
+def _writable(text: str | None, flag: str, directory: bool = False) -> None:
+    """Refuse, before any work, an output path that cannot be written.
+
+    A path that exists must be a regular file (a directory with ``directory``);
+    its nearest existing ancestor must be a writable directory.
+    """
+    if not text:
+        return
+    path = Path(text)
+    if path.exists() and not (path.is_dir() if directory else path.is_file()):
+        kind = "a directory" if directory else "a file"
+        raise ValueError(f"{flag} {text}: exists and is not {kind}; give {kind} path")
+    parent = path.parent if not path.exists() else path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {text}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{flag} {text}: {parent} is not writable")
 
 
 # ------------------------------------------------------------------ commands
@@ -99,6 +171,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from snnmap.instances.apps import APPS, build, cache_path, canonical
 
     names = APPS if args.app.lower() == "all" else [canonical(a) for a in args.app.split(",")]
+    _writable(args.cache, "--cache", directory=True)
     for name in names:
         net = build(name, scale=args.scale, seed=args.seed, cache_dir=args.cache, rebuild=args.rebuild,
                     progress=Progress(f"{name}:{args.scale}", delay=0.0))
@@ -108,29 +181,38 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# The method options of `snnmap map`: option name -> argparse dest (see registry.FLAGS for the flags).
+MAP_OPTIONS = {"time_limit": "time_limit", "seed": "seed", "comm": "comm", "start": "start", "log_path": "log",
+               "solver": "solver", "threads": "threads", "mip_gap": "mip_gap", "force": "force"}
+
+
+def _map_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The method options the user gave, checked against the method (before any work)."""
+    options = {name: getattr(args, dest) for name, dest in MAP_OPTIONS.items()
+               if getattr(args, dest) is not None and getattr(args, dest) is not False}
+    registry.get(args.method).check(options, spell=lambda o: registry.FLAGS.get(o) or "")
+    return options
+
+
 @command("map")
 def cmd_map(args: argparse.Namespace) -> int:
+    options = _map_options(args)
+    if args.slack is not None and not args.fit:
+        raise ValueError("--slack applies with --fit only (spare cores when resizing the mesh): add --fit")
+    if args.spikes and not str(args.network).lower().endswith(".csv"):
+        raise ValueError("--spikes applies to an edge-list network (.csv) only")
+    _writable(args.out, "--out")
+    _writable(args.log, "--log")
     net = api.load_network(args.network, spikes=args.spikes, progress=Progress("build", delay=0.0))
     hw = _hardware_from_args(args)
     if args.fit:
         net = api.fit_network(net, hw)
-        hw = api.fit_hardware(net, hw, slack=args.slack)
-    options: dict[str, Any] = {}
-    if args.comm:
-        options["comm"] = args.comm
-    if args.log:
-        options["log_path"] = args.log
-    if args.start:
-        options["start"] = args.start
-    for key in ("solver", "threads", "mip_gap"):
-        if getattr(args, key) is not None:
-            options[key] = getattr(args, key)
-    if args.force:
-        options["force"] = True
-    options["progress"] = Progress(args.method)
+        hw = api.fit_hardware(net, hw, slack=args.slack or 0.0)
+    if "progress" in registry.get(args.method).options:
+        options["progress"] = Progress(args.method)
     print(f"network {net.name}: {net.num_neurons} neurons, {net.num_synapses} synapses, {net.total_spikes:g} spikes")
     print(hw.describe())
-    result = api.solve(net, hw, method=args.method, time_limit=args.time_limit, seed=args.seed, **options)
+    result = api.solve(net, hw, method=args.method, **options)
     print(result_text(result))
     if result.mapping is not None and args.out:
         save_mapping(args.out, result.mapping, net, hw, method=result.method,
@@ -164,6 +246,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_gap(args: argparse.Namespace) -> int:
     from snnmap import gap_evaluator as gap_mod
 
+    _writable(args.out, "--out", directory=True)
     report = gap_mod.gap(
         args.apps.split(",") if args.apps else None,
         scale=args.scale,
@@ -190,8 +273,14 @@ def cmd_qap(args: argparse.Namespace) -> int:
     inst = read_qaplib(args.file)
     print(f"{inst.name}: n = {inst.n} facilities, m = {inst.m} locations")
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
-    res = solve_qap(inst.flow, inst.dist, linear=inst.linear, method=args.method, time_limit=args.time_limit,
-                    seed=args.seed, log=log)
+    limit = QAP_BNB_SECONDS if args.time_limit is None and args.method == "bnb" else args.time_limit
+    show = Progress(f"qap {args.method}")
+
+    def progress(info: dict[str, Any]) -> None:  # bnb's periodic report, when --verbose does not print it
+        show(f"{info['nodes']:,} nodes, incumbent {info['upper']:.10g}, bound {info['lower']:.10g}")
+
+    res = solve_qap(inst.flow, inst.dist, linear=inst.linear, method=args.method, time_limit=limit,
+                    seed=args.seed, log=log, progress=None if args.verbose else progress)
     bound = "-" if not np.isfinite(res.lower_bound) else f"{res.lower_bound:.10g}"
     print(table(["method", "status", "objective", "lower bound", "nodes", "time s"],
                 [[res.method, res.status, f"{res.objective:.10g}", bound, res.nodes, f"{res.runtime:.2f}"]]))
@@ -210,22 +299,47 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.mesh is None and mapping.mesh is not None and mapping.hardware == hw.name and hw.mesh != mapping.mesh:
         hw = hw.replace(mesh=mapping.mesh)
     out = Path(args.out or Path(args.mapping).with_suffix(".png"))
+    _writable(str(out), "--out")
     plots.mesh_heat_map(net, hw, mapping.core_of, out, title=f"{net.name} on {hw.name}")
     print(f"heat map written to {out}")
     return 0
 
 
 # -------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``snnmap map: error: ...``), no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_hardware_args(p: argparse.ArgumentParser, default: str | None = "crossbar128") -> None:
     p.add_argument("--hardware", "-H", default=default, help="preset name or TOML file (default: %(default)s)")
-    p.add_argument("--mesh", help="override the mesh as ROWSxCOLS, e.g. 8x8")
+    p.add_argument("--mesh", type=mesh, help="override the mesh as ROWSxCOLS, e.g. 8x8")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="override a limit or energy field, e.g. --set n_max=64 --set comm=unicast")
     p.add_argument("--comm", choices=["multicast", "unicast"], help="communication model (default: the hardware's)")
 
 
+def _method_name(text: str) -> str:
+    try:
+        return registry.get(text).name
+    except registry.OptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _methods_epilog() -> str:
+    width = max(len(name) for name in registry.METHODS)
+    lines = ["methods (-m), each with the options it takes besides --time-limit, --seed and --comm:"]
+    for m in registry.METHODS.values():
+        extra = [registry.FLAGS[o] for o in m.options if registry.FLAGS[o] and o not in ("time_limit", "seed", "comm")]
+        lines.append(f"  {m.name:<{width}}  {m.kind:<9}  {m.summary}" + (f" [{' '.join(extra)}]" if extra else ""))
+    lines.append("Any other pair is refused with the options the method takes. Python: snnmap.methods().")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="snnmap", description="Map spiking neural networks onto neuromorphic hardware with the least energy.")
+    parser = _Parser(prog="snnmap", description="Map spiking neural networks onto neuromorphic hardware with the least energy.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -237,26 +351,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build (simulate) an application and cache it")
     p.add_argument("app", help="application name, a comma-separated list, or 'all'")
     p.add_argument("--scale", choices=["mini", "full"], default="full")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--cache", help="cache directory (default: $SNNMAP_CACHE or ~/.cache/snnmap)")
     p.add_argument("--rebuild", action="store_true", help="build again even when cached")
 
-    p = sub.add_parser("map", help="map one network and show its energy breakdown")
+    p = sub.add_parser("map", help="map one network and show its energy breakdown", epilog=_methods_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("network", help="network file (.npz/.json/.nir/.csv) or application name, e.g. LeNet:mini")
-    p.add_argument("--spikes", help="spike-count CSV for an edge-list network")
+    p.add_argument("--spikes", help="spike-count CSV for an edge-list (.csv) network")
     _add_hardware_args(p)
     p.add_argument("--fit", action="store_true",
                    help="unroll fan-ins the cores cannot hold and resize the mesh to the smallest that holds the network")
-    p.add_argument("--slack", type=float, default=0.0, help="with --fit: spare cores, as a fraction (e.g. 0.25)")
-    p.add_argument("--method", "-m", default="auto", help="mapping method (default: %(default)s); one of: "
-                   + ", ".join(sorted(api.methods())))
-    p.add_argument("--time-limit", type=float, default=None, help="seconds")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--start", help="warm start for exact methods: a heuristic's name")
+    p.add_argument("--slack", type=SLACK, default=None,
+                   help=f"with --fit: spare cores, as a fraction from 0 to {MAX_SLACK:g} (e.g. 0.25; default 0)")
+    p.add_argument("--method", "-m", type=_method_name, default="auto",
+                   help="mapping method (default: %(default)s); the list is below")
+    p.add_argument("--time-limit", type=seconds, default=None,
+                   help="seconds, > 0 (default, or 'none': the method's own limit)")
+    p.add_argument("--seed", type=SEED, default=0, help=f"0 to {registry.MAX_SEED}; same seed, same mapping (default 0)")
+    p.add_argument("--start", help="warm start for exact methods: a heuristic's name or a mapping file (JSON)")
     p.add_argument("--log", help="write the solver log to this file")
     p.add_argument("--solver", help="Pyomo solver for the MILP methods (default: highs; e.g. gurobi, scip, cbc)")
-    p.add_argument("--threads", type=int, help="solver threads")
-    p.add_argument("--mip-gap", type=float, help="relative gap at which exact methods stop")
+    p.add_argument("--threads", type=THREADS, help=f"solver threads, 1 to {MAX_THREADS}")
+    p.add_argument("--mip-gap", type=GAP, help="relative gap (>= 0) at which exact methods stop")
     p.add_argument("--force", action="store_true", help="build exact models even when they look too large")
     p.add_argument("--out", "-o", help="write the mapping (JSON) here")
 
@@ -271,10 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["mini", "full", "both"], default="mini")
     p.add_argument("--hardware", "-H", default=None,
                    help="preset or TOML (default: crossbar-mini for mini, crossbar128 resized to fit for full)")
-    p.add_argument("--methods", help="comma-separated methods (default: milp, cpsat and every heuristic)")
-    p.add_argument("--time-limit", type=float, default=40.0, help="seconds per run (default: %(default)s)")
-    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel local processes (default: 2, or 1 on one core)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--methods", help="comma-separated methods (default: "
+                   + ", ".join((*registry.names(role="exact"), *registry.names(role=("ours", "baseline")))) + ")")
+    p.add_argument("--time-limit", type=seconds, default=40.0, help="seconds per run, > 0 (default: %(default)s)")
+    p.add_argument("--jobs", "-j", type=JOBS, default=None, help="parallel local processes (default: 2, or 1 on one core)")
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
     p.add_argument("--update-bks", action="store_true", help="store better mappings in instances/bks.csv")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
@@ -284,8 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="QAPLIB .dat file")
     p.add_argument("--method", "-m", default="auto", choices=["auto", "bnb", "milp", "cpsat", "anneal"],
                    help="auto: branch and bound up to n = 16, annealing above (default)")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-limit", type=seconds, default=None,
+                   help=f"seconds, > 0 (default, or 'none': bnb stops after {QAP_BNB_SECONDS:g} s, the others "
+                        "run to the end)")
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--verbose", "-v", action="store_true", help="show solver progress")
 
     p = sub.add_parser("plot", help="mesh heat map of core load and link traffic for a mapping")
@@ -297,8 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``snnmap``; returns the exit code (2 for a usage or input error, printed as one line)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or an argument refused by its type (one line)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
@@ -306,11 +430,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`
         return 0
+    except MemoryError:
+        if args.debug:
+            traceback.print_exc()
+        print("snnmap: error: out of memory: the network or the chip (--mesh, cores) is too large for this "
+              "machine; use a smaller one", file=sys.stderr)
+        return 2
     except USER_ERRORS as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"snnmap: error: {exc}", file=sys.stderr)
+        print(f"snnmap: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line; OS errors keep their file name and reason."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    if isinstance(exc, OverflowError):
+        return f"a number is too large ({exc})"
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,12 +26,13 @@ import numpy as np
 
 from snnmap.formulations import TERMS, Result, evaluate
 from snnmap.hardware import Hardware, load_hardware
-from snnmap import api
+from snnmap import api, registry
 
-EXACT = ("milp", "cpsat")
-HEURISTICS = ("greedy", "partition-refine", "spinemap", "sneap", "sequential", "random")
-BASELINES = ("sequential", "random", "spinemap", "sneap")
-OURS = ("greedy", "partition-refine")
+# The study's methods, from the registry (in its order): exact models run after the heuristics.
+EXACT = registry.names(role="exact")
+HEURISTICS = registry.names(role=("ours", "baseline"))
+BASELINES = registry.names(role="baseline")
+OURS = registry.names(role="ours")
 DEFAULT_HARDWARE = {"mini": "crossbar-mini", "full": "crossbar128"}
 COLUMNS = [
     "application", "scale", "hardware", "method", "energy", *[f"E_{t}" for t in TERMS], "lower_bound",

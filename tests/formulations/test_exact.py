@@ -10,11 +10,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from snnmap.formulations import METHODS, ModelTooLargeError, Status, evaluate
+from snnmap.formulations import ModelTooLargeError, Status, evaluate
 from snnmap.formulations.bounds import combinatorial_lower_bound, lp_lower_bound
 from snnmap.formulations.energy import fixed_energy
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
+from snnmap.registry import METHODS
 
 EXACT = ("milp-textbook", "milp", "cpsat")
 
@@ -228,14 +229,8 @@ def test_time_limit_returns_best_mapping_and_valid_bound(name: str) -> None:
     assert res.mapping is not None and res.report.feasible
     assert res.lower_bound is not None and res.lower_bound <= res.energy
     # The heuristic start is never lost: the answer is at least as good.
-    seq = METHODS_HEUR()["sequential"](net, hw).energy
+    seq = METHODS["sequential"](net, hw).energy
     assert res.energy <= seq * (1 + 1e-12)
-
-
-def METHODS_HEUR():  # noqa: N802
-    from snnmap.heuristics import METHODS as H
-
-    return H
 
 
 def test_too_large_model_is_refused_unless_forced() -> None:

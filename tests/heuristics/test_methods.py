@@ -6,10 +6,10 @@ from hypothesis import given, settings, strategies as st
 
 from snnmap.formulations import evaluate
 from snnmap.hardware import load_hardware
-from snnmap.heuristics import METHODS
+from snnmap.registry import METHODS, names
 from tests.heuristics.helpers import random_network, slack_hardware
 
-NAMES = sorted(METHODS)
+NAMES = sorted(names(kind="heuristic"))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from snnmap.hardware import load_hardware
-from snnmap.heuristics import METHODS
+from snnmap.registry import METHODS
 from snnmap.instances import SpikingNetwork
 
 

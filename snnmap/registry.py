@@ -1,0 +1,212 @@
+"""The one method registry: every mapping method, its kind, what it does and the options it takes.
+
+Adding a heuristic is one module with a ``solve(network, hardware, *, time_limit, seed,
+comm, ...) -> Result`` and one :class:`Method` line in :data:`METHODS`; ``snnmap map
+--help``, :func:`snnmap.methods`, the gap study's columns and the README's methods table
+(:func:`methods_table`) all read this list, and the front door refuses any option a
+method does not list here.
+
+The entries name their functions as ``"module:function"`` and import them on first
+call, so reading the registry (``snnmap map --help``) loads no solver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+KINDS = ("meta", "exact", "heuristic")
+MAX_SEED = 2**31 - 1  # CP-SAT's and HiGHS's random seeds are 32-bit signed integers
+
+# Every option a method may take, with its ``snnmap map`` flag (None: Python only).
+FLAGS: dict[str, str | None] = {
+    "time_limit": "--time-limit", "seed": "--seed", "comm": "--comm", "start": "--start", "log_path": "--log",
+    "solver": "--solver", "threads": "--threads", "mip_gap": "--mip-gap", "force": "--force", "progress": None,
+    "symmetry": None, "pair_cuts": None, "warmup": None, "max_nonzeros": None, "solver_options": None,
+    "resolution": None, "max_cand": None, "tries": None, "effort": None, "placement": None, "starts": None,
+    "ils_rounds": None, "max_passes": None, "p_random": None, "swap_tries": None, "min_gain": None,
+    "dissolve_tries": None, "moves_first": None,
+}
+
+_COMMON = ("time_limit", "seed", "comm")
+_REFINE = ("max_passes", "max_cand", "p_random", "swap_tries", "min_gain", "dissolve_tries", "moves_first")
+_EXACT = ("start", "threads", "mip_gap", "log_path", "force", "progress", "symmetry", "max_nonzeros",
+          "solver_options")
+
+
+class OptionError(ValueError):
+    """A method was given an option it does not take (or an unknown method was named)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """One registered mapping method.
+
+    Attributes
+    ----------
+    name
+        What users type (``-m NAME``, ``method=NAME``).
+    kind
+        ``heuristic``, ``exact`` (proves optima, reports a solver bound) or ``meta`` (chooses others).
+    summary
+        One line: what it does.
+    use_when
+        One line: when to choose it.
+    target
+        ``"module:function"``; the function is ``f(network, hardware, **options) -> Result``.
+    options
+        Every keyword option it takes; anything else is refused with :class:`OptionError`.
+    role
+        Its place in the gap study: ``exact`` (run by default, after the heuristics, warm
+        started by the best of them), ``ours`` / ``baseline`` (heuristics compared in the
+        reduction table) or ``None`` (run only when asked for).
+    """
+
+    name: str
+    kind: str
+    summary: str
+    use_when: str
+    target: str
+    options: tuple[str, ...]
+    role: str | None = None
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The method's function, imported on first use."""
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def check(self, options: Iterable[str], spell: Callable[[str], str] = str) -> None:
+        """Raise :class:`OptionError` for the first option this method does not take.
+
+        ``spell`` renders an option name for the message (the CLI gives its flags).
+        """
+        for key in options:
+            if key not in self.options:
+                takes = ", ".join(spell(o) for o in self.options if spell(o))
+                raise OptionError(f"method {self.name!r} does not take {spell(key) or key}; it takes {takes}")
+
+    def __call__(self, network: Any, hardware: Any, **options: Any) -> Any:
+        """Run the method on a loaded network and hardware, with checked options.
+
+        ``start`` may be a mapping array, a heuristic's name (that heuristic runs
+        first, with the same seed and communication model) or a mapping file.
+        """
+        self.check(options)
+        check_run_options(options.get("time_limit"), options.get("seed", 0))
+        note = ""
+        if options.get("start") is not None:
+            options["start"], note = start_mapping(options["start"], network, hardware, seed=options.get("seed", 0),
+                                                   comm=options.get("comm"))
+        result = self.function(network, hardware, **options)
+        if note:
+            result = dataclasses.replace(result, message="; ".join(m for m in (note, result.message) if m))
+        return result
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("auto", "meta", "CP-SAT hinted by partition-refine when neurons x cores <= 256, else partition-refine",
+           "you want the best answer without choosing", "snnmap.api:auto",
+           (*_COMMON, "progress", "log_path", "threads")),
+    Method("milp", "exact", "compact Pyomo MILP (HiGHS; --solver gurobi/scip/cbc)",
+           "small instances; a MIP solver's dual bound", "snnmap.formulations.milp:solve_compact",
+           (*_COMMON, *_EXACT, "solver", "pair_cuts", "warmup"), role="exact"),
+    Method("cpsat", "exact", "OR-Tools CP-SAT, integer-scaled costs (rounding bound reported)",
+           "small instances: fastest proofs here", "snnmap.formulations.cpsat:solve",
+           (*_COMMON, *_EXACT, "resolution"), role="exact"),
+    Method("milp-textbook", "exact", "the textbook MILP of FORMULATION.md",
+           "learning the model; tiny instances", "snnmap.formulations.milp:solve_textbook",
+           (*_COMMON, *_EXACT, "solver", "warmup")),
+    Method("greedy", "heuristic", "the seed paper's greedy, our reading",
+           "a fast answer, a warm start, the paper's baseline", "snnmap.heuristics.greedy:solve",
+           (*_COMMON, "max_cand"), role="ours"),
+    Method("partition-refine", "heuristic", "ours: partition + placement + local search on the true energy",
+           "any real-size network", "snnmap.heuristics.partition_refine:solve",
+           (*_COMMON, "progress", "placement", "starts", "effort", "ils_rounds", *_REFINE), role="ours"),
+    Method("spinemap", "heuristic", "SpiNeMap-style clustering + particle-swarm placement",
+           "a published baseline", "snnmap.heuristics.spinemap:solve", (*_COMMON, "progress"), role="baseline"),
+    Method("sneap", "heuristic", "SNEAP-style METIS partition + annealed placement",
+           "a published baseline", "snnmap.heuristics.sneap:solve", (*_COMMON, "progress", "effort"),
+           role="baseline"),
+    Method("sequential", "heuristic", "PACMAN-style fill (SpiNNaker)",
+           "the reference every traffic-aware method must beat", "snnmap.heuristics.sequential:solve", _COMMON,
+           role="baseline"),
+    Method("random", "heuristic", "random feasible", "the floor", "snnmap.heuristics.random_map:solve",
+           (*_COMMON, "tries"), role="baseline"),
+)}
+
+
+def get(name: str) -> Method:
+    """The registered method ``name``; :class:`OptionError` names the known ones otherwise."""
+    try:
+        return METHODS[name]
+    except (KeyError, TypeError):
+        raise OptionError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}") from None
+
+
+def names(*, kind: str | None = None, role: str | tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Registered names in registry order, optionally of one ``kind`` and/or gap-study ``role``(s)."""
+    roles = (role,) if isinstance(role, str) else role
+    return tuple(m.name for m in METHODS.values()
+                 if (kind is None or m.kind == kind) and (roles is None or m.role in roles))
+
+
+def check_run_options(time_limit: Any, seed: Any) -> None:
+    """Refuse a time limit that is not a positive finite number of seconds and a seed outside ``[0, 2**31)``."""
+    if time_limit is not None and not (isinstance(time_limit, (int, float, np.number)) and not isinstance(
+            time_limit, bool) and time_limit > 0 and math.isfinite(time_limit)):
+        raise OptionError(f"time_limit={time_limit!r}: must be a positive number of seconds (or None for the "
+                          "method's default)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise OptionError(f"seed={seed!r}: must be a whole number from 0 to {MAX_SEED}")
+
+
+def start_mapping(start: Any, network: Any, hardware: Any, *, seed: int = 0,
+                  comm: str | None = None) -> tuple[np.ndarray | None, str]:
+    """A warm start as a mapping array, and a note when none could be made.
+
+    Parameters
+    ----------
+    start
+        A mapping (array, list or :class:`~snnmap.formulations.Mapping`), a heuristic's
+        name (run with ``seed`` and ``comm``) or a mapping file written by ``snnmap map -o``
+        or any tool (checked against the network's fingerprint and the core count).
+    """
+    if isinstance(start, (str, Path)):
+        text = str(start)
+        method = METHODS.get(text)
+        if method is not None:
+            if method.kind != "heuristic":
+                raise OptionError(f"start={text!r} is not a heuristic: give a heuristic "
+                                  f"({', '.join(names(kind='heuristic'))}) or a mapping file")
+            res = method.function(network, hardware, seed=seed, comm=comm)
+            if res.mapping is None:
+                return None, f"start heuristic {text!r} found no mapping ({res.message})"
+            return np.asarray(res.mapping, dtype=np.int64), ""
+        if not Path(text).is_file():
+            raise OptionError(f"start={text!r}: neither a heuristic ({', '.join(names(kind='heuristic'))}) "
+                              "nor a mapping file")
+        from snnmap.formulations import load_mapping
+
+        mapping = load_mapping(text, network)
+        if mapping.num_cores is not None and mapping.num_cores != hardware.num_cores:
+            raise OptionError(f"start={text!r}: the mapping was made for {mapping.num_cores} cores "
+                              f"({mapping.hardware}) but {hardware.name} has {hardware.num_cores}")
+        start = mapping.core_of
+    return np.asarray(getattr(start, "core_of", start)), ""
+
+
+def methods_table() -> str:
+    """The README's methods table (Markdown), rendered from the registry."""
+    rows = ["| name | kind | what it does | choose it when | `snnmap map` options |",
+            "|------|------|--------------|----------------|----------------------|"]
+    for m in METHODS.values():
+        flags = " ".join(f"`{FLAGS[o]}`" for o in m.options if FLAGS[o])
+        name = f"`{m.name}` (default)" if m.name == "auto" else f"`{m.name}`"
+        rows.append(f"| {name} | {m.kind} | {m.summary} | {m.use_when} | {flags} |")
+    return "\n".join(rows)
