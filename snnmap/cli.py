@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
+import tempfile
 import traceback
 
 import numpy as np
@@ -26,6 +26,8 @@ from snnmap.report import joules, result_text, table, breakdown
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, MemoryError, OverflowError)
 
 MAX_THREADS = 1024
+MAX_INT = 2**63 - 1  # the kernels count in 64-bit integers
+MAX_CORES = 1_000_000  # a --mesh beyond this is refused up front: its per-core tables would exhaust memory
 MAX_SLACK = 100.0  # --slack is a fraction of spare cores; 100 = 101 times the cores needed
 QAP_BNB_SECONDS = 300.0  # `qap -m bnb` time limit when none is given
 
@@ -47,6 +49,8 @@ def _hardware_from_args(args: argparse.Namespace) -> Any:
         if not _:
             raise ValueError(f"--set {item!r}: use FIELD=VALUE, e.g. --set n_max=64")
         overrides[key.strip()] = _parse_value(value.strip())
+        if isinstance(overrides[key.strip()], int) and abs(overrides[key.strip()]) > MAX_INT:
+            raise ValueError(f"--set {item}: too large; whole numbers up to {MAX_INT} (2**63 - 1)")
     return load_hardware(args.hardware, mesh=getattr(args, "mesh", None), **overrides)
 
 
@@ -103,7 +107,9 @@ def mesh(text: str) -> tuple[int, int]:
     what = "use ROWSxCOLS with whole numbers >= 1, e.g. --mesh 4x4"
     if len(parts) != 2:
         raise argparse.ArgumentTypeError(f"{text!r}: {what}")
-    rows, cols = (_ranged(int, 1, math.inf, what)(p) for p in parts)
+    rows, cols = (_ranged(int, 1, MAX_CORES, what)(p) for p in parts)
+    if rows * cols > MAX_CORES:
+        raise argparse.ArgumentTypeError(f"{text!r}: at most {MAX_CORES} cores")
     return rows, cols
 
 
@@ -131,8 +137,10 @@ def _writable(text: str | None, flag: str, directory: bool = False) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise ValueError(f"{flag} {text}: {parent} is a file, not a directory")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"{flag} {text}: {parent} is not writable")
+    try:  # the one test that holds for every user, file system and /proc alike
+        tempfile.TemporaryFile(dir=parent).close()
+    except OSError as exc:
+        raise ValueError(f"{flag} {text}: cannot write in {parent} ({exc.strerror})") from None
 
 
 # ------------------------------------------------------------------ commands

@@ -203,10 +203,11 @@ def start_mapping(start: Any, network: Any, hardware: Any, *, seed: int = 0,
 
 def methods_table() -> str:
     """The README's methods table (Markdown), rendered from the registry."""
-    rows = ["| name | kind | what it does | choose it when | `snnmap map` options |",
-            "|------|------|--------------|----------------|----------------------|"]
+    rows = ["| name | kind | what it does | choose it when | `snnmap map` options | more options (Python) |",
+            "|------|------|--------------|----------------|----------------------|-----------------------|"]
     for m in METHODS.values():
         flags = " ".join(f"`{FLAGS[o]}`" for o in m.options if FLAGS[o])
+        more = " ".join(f"`{o}`" for o in m.options if not FLAGS[o])
         name = f"`{m.name}` (default)" if m.name == "auto" else f"`{m.name}`"
-        rows.append(f"| {name} | {m.kind} | {m.summary} | {m.use_when} | {flags} |")
+        rows.append(f"| {name} | {m.kind} | {m.summary} | {m.use_when} | {flags} | {more} |")
     return "\n".join(rows)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from snnmap import registry
 from snnmap.instances import save_network
-from snnmap.cli import main
+from snnmap.cli import MAP_OPTIONS, main
 from tests.conftest import random_network
 
 
@@ -64,3 +65,45 @@ def test_errors_are_one_line(argv, message, net_file, capsys):
 def test_map_reports_infeasible_with_cores_needed(net_file, capsys):
     assert main(["map", str(net_file), "--mesh", "1x1", "--set", "n_max=16", "--method", "sequential"]) == 1
     assert "needs" in capsys.readouterr().out
+
+
+def test_map_help_lists_every_method_with_its_summary(capsys):
+    assert main(["map", "--help"]) == 0
+    out = capsys.readouterr().out
+    for m in registry.METHODS.values():
+        assert any(line.split()[:2] == [m.name, m.kind] and m.summary in line for line in out.splitlines()), m.name
+
+
+@pytest.fixture(scope="module")
+def chain_file(tmp_path_factory):
+    from snnmap.instances import SpikingNetwork
+
+    net = SpikingNetwork.from_edges(6, [0, 1, 2, 3, 4], [1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 9], name="chain6")
+    return save_network(net, tmp_path_factory.mktemp("sweep") / "chain.npz")
+
+
+# One value per method option of `snnmap map` (cli.MAP_OPTIONS), each valid on its own.
+SWEEP_VALUES = {"time_limit": ["--time-limit", "5"], "seed": ["--seed", "3"], "comm": ["--comm", "unicast"],
+                "start": ["--start", "sequential"], "log_path": ["--log", "LOG"], "solver": ["--solver", "highs"],
+                "threads": ["--threads", "1"], "mip_gap": ["--mip-gap", "0"], "force": ["--force"]}
+
+
+def test_sweep_covers_every_map_option():
+    assert set(SWEEP_VALUES) == set(MAP_OPTIONS)
+
+
+@pytest.mark.parametrize("option", sorted(MAP_OPTIONS))
+@pytest.mark.parametrize("name", list(registry.METHODS))
+def test_every_method_option_pair_runs_or_is_refused_in_one_line(name, option, chain_file, tmp_path, capsys):
+    log = tmp_path / "solver.log"
+    flags = [str(log) if v == "LOG" else v for v in SWEEP_VALUES[option]]
+    code = main(["map", str(chain_file), "-H", "crossbar128", "--mesh", "2x2", "--set", "n_max=2", "-m", name,
+                 *flags])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if option in registry.METHODS[name].options:
+        assert code == 0, err
+        assert log.is_file() == (option == "log_path")
+    else:
+        assert code == 2 and len(err.strip().splitlines()) == 1
+        assert f"method {name!r} does not take {flags[0]}; it takes --time-limit, --seed, --comm" in err
