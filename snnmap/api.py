@@ -99,7 +99,8 @@ def load_network(
         spike_file = Path(spikes) if spikes is not None else path.with_suffix(".spikes.csv")
         if not spike_file.is_file():
             raise NetworkError(
-                f"{path}: an edge list needs its spike counts: give --spikes FILE (spikes=...) or put them in {spike_file}"
+                f"{path}: an edge list needs its spike counts: give --spikes FILE (spikes=...) "
+                f"or put them in {spike_file}"
             )
         return load_edgelist(path, spike_file)
     if path.suffix.lower() in (".nir", ".h5", ".hdf5"):
@@ -115,7 +116,8 @@ def load_network(
     return load_app(text, progress=progress)
 
 
-def evaluate(network: SpikingNetwork | str, hardware: Hardware | str, core_of: Any, comm: str | None = None) -> EnergyReport:
+def evaluate(network: SpikingNetwork | str, hardware: Hardware | str, core_of: Any,
+             comm: str | None = None) -> EnergyReport:
     """Score any mapping with the one evaluator (see :func:`formulations.evaluate`)."""
     net = load_network(network)
     hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)

@@ -8,16 +8,16 @@ import math
 import sys
 import tempfile
 import traceback
-
-import numpy as np
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
+import numpy as np
+
+from snnmap import api, registry
 from snnmap.formulations import load_mapping, save_mapping
 from snnmap.hardware import list_presets, load_hardware
-from snnmap import api, registry
 from snnmap.progress import Progress
-from snnmap.report import joules, result_text, table, breakdown
+from snnmap.report import breakdown, joules, result_text, table
 
 # Errors a user can cause (bad files and paths, bad limits, sizes beyond this
 # machine, impossible requests): shown as one clear line, never as a traceback
@@ -347,7 +347,8 @@ def _methods_epilog() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="snnmap", description="Map spiking neural networks onto neuromorphic hardware with the least energy.")
+    parser = _Parser(prog="snnmap",
+                     description="Map spiking neural networks onto neuromorphic hardware with the least energy.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -369,14 +370,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spikes", help="spike-count CSV for an edge-list (.csv) network")
     _add_hardware_args(p)
     p.add_argument("--fit", action="store_true",
-                   help="unroll fan-ins the cores cannot hold and resize the mesh to the smallest that holds the network")
+                   help="unroll fan-ins the cores cannot hold and resize the mesh to the smallest that holds the "
+                        "network")
     p.add_argument("--slack", type=SLACK, default=None,
                    help=f"with --fit: spare cores, as a fraction from 0 to {MAX_SLACK:g} (e.g. 0.25; default 0)")
     p.add_argument("--method", "-m", type=_method_name, default="auto",
                    help="mapping method (default: %(default)s); the list is below")
     p.add_argument("--time-limit", type=seconds, default=None,
                    help="seconds, > 0 (default, or 'none': the method's own limit)")
-    p.add_argument("--seed", type=SEED, default=0, help=f"0 to {registry.MAX_SEED}; same seed, same mapping (default 0)")
+    p.add_argument("--seed", type=SEED, default=0,
+                   help=f"0 to {registry.MAX_SEED}; same seed, same mapping (default 0)")
     p.add_argument("--start", help="warm start for exact methods: a heuristic's name or a mapping file (JSON)")
     p.add_argument("--log", help="write the solver log to this file")
     p.add_argument("--solver", help="Pyomo solver for the MILP methods (default: highs; e.g. gurobi, scip, cbc)")
@@ -399,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", help="comma-separated methods (default: "
                    + ", ".join((*registry.names(role="exact"), *registry.names(role=("ours", "baseline")))) + ")")
     p.add_argument("--time-limit", type=seconds, default=40.0, help="seconds per run, > 0 (default: %(default)s)")
-    p.add_argument("--jobs", "-j", type=JOBS, default=None, help="parallel local processes (default: 2, or 1 on one core)")
+    p.add_argument("--jobs", "-j", type=JOBS, default=None,
+                   help="parallel local processes (default: 2, or 1 on one core)")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
     p.add_argument("--update-bks", action="store_true", help="store better mappings in instances/bks.csv")

@@ -18,8 +18,8 @@ import pytest
 
 from snnmap import cli
 from snnmap.cli import main
-from snnmap.hardware import load_hardware
 from snnmap.formulations import save_mapping
+from snnmap.hardware import load_hardware
 from snnmap.instances import SpikingNetwork, save_network
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from snnmap import registry
-from snnmap.instances import save_network
 from snnmap.cli import MAP_OPTIONS, main
+from snnmap.instances import save_network
 from tests.conftest import random_network
 
 
