@@ -48,9 +48,10 @@ def _hardware_from_args(args: argparse.Namespace) -> Any:
         key, _, value = item.partition("=")
         if not _:
             raise ValueError(f"--set {item!r}: use FIELD=VALUE, e.g. --set n_max=64")
-        overrides[key.strip()] = _parse_value(value.strip())
-        if isinstance(overrides[key.strip()], int) and abs(overrides[key.strip()]) > MAX_INT:
+        parsed = _parse_value(value.strip())
+        if isinstance(parsed, int) and abs(parsed) > MAX_INT:
             raise ValueError(f"--set {item}: too large; whole numbers up to {MAX_INT} (2**63 - 1)")
+        overrides[key.strip()] = parsed
     return load_hardware(args.hardware, mesh=getattr(args, "mesh", None), **overrides)
 
 
@@ -132,7 +133,7 @@ def _writable(text: str | None, flag: str, directory: bool = False) -> None:
     if path.exists() and not (path.is_dir() if directory else path.is_file()):
         kind = "a directory" if directory else "a file"
         raise ValueError(f"{flag} {text}: exists and is not {kind}; give {kind} path")
-    parent = path.parent if not path.exists() else path
+    parent = path if directory and path.is_dir() else path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():

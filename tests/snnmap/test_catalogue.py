@@ -86,6 +86,9 @@ CASES = [
     Case(("gap", "--time-limit", "0"), 2, ("--time-limit", "positive")),
     Case(("map", NET, *HW, "-m", "sequential", "--time-limit", "none", "-o", "{tmp}/ok.json"), 0, (),
          exists=("{tmp}/ok.json",)),
+    Case(("map", NET, *HW, "-m", "sequential", "-o", "{tmp}/afile"), 0, ("mapping written",)),  # overwrites a file
+    Case(("map", NET, *HW, "-m", "sequential", "-o", "{tmp}/new/dir/m.json"), 0, (),
+         exists=("{tmp}/new/dir/m.json",)),
     Case(("qap", "{tmp}/small.dat", "-m", "bnb", "--time-limit", "none"), 0, ()),
     # networks that are not networks
     Case(("map", "{tmp}/adir"), 2, ("adir: is a directory", ".npz", "application name")),
@@ -124,7 +127,7 @@ def tmp(tmp_path_factory) -> Path:
     hw = load_hardware("crossbar128", mesh=(2, 2), n_max=2)
     save_mapping(root / "map.json", np.array([0, 0, 1, 1, 2, 2]), net, hw)
     save_mapping(root / "other.json", np.array([0, 0, 1, 1, 2, 2]), other, hw)
-    (root / "afile").write_text("a plain file\n")
+    (root / "afile").write_text("a plain file\n")  # a mapping is written over it by one case; stays a file
     (root / "notes.txt").write_text("not a network\n")
     (root / "adir").mkdir()
     _qaplib(root / "small.dat", 5, seed=1)
