@@ -4,12 +4,13 @@ numba compiles a kernel on its first call: on a fresh clone the heuristics'
 and the QAP solvers' kernels take about 30 s, which used to land inside the
 first method's time limit (LeNet:mini partition-refine then stopped 1.08 %
 above the optimum). :func:`warm_up` calls every kernel once on a tiny
-instance, with arguments built as a real run builds them (the drivers where
-they do not import this module), so it compiles exactly the signatures a run
-needs: numba keys a compiled kernel by its argument types, read-only arrays
-included. Every kernel has ``cache=True``: later processes
-load them from ``__pycache__`` (or ``NUMBA_CACHE_DIR``) in well under a second.
-Every heuristic's ``solve`` calls :func:`warm_up` before its timer starts.
+instance, with arguments built as a real run builds them (through the drivers,
+except those of the modules that import this one), so it compiles exactly the
+signatures a run needs: numba keys a compiled kernel by its argument types,
+read-only arrays included. Every kernel has ``cache=True``, so later processes
+load them from ``__pycache__`` (or ``NUMBA_CACHE_DIR``) in a fraction of a
+second. Every heuristic's ``solve`` calls :func:`warm_up` before its timer
+starts; a test checks that a full run compiles nothing after it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from numba.core import event
 
 from snnmap.formulations.qap.bnb import branch_and_bound
 from snnmap.formulations.qap.heuristic import anneal
-from snnmap.hardware import load_hardware
+from snnmap.hardware import Hardware, load_hardware
 from snnmap.heuristics.common import (
     CostModel,
     Progress,
@@ -27,9 +28,7 @@ from snnmap.heuristics.common import (
     new_state,
     report_progress,
     snake_order,
-    state_from_mapping,
 )
-from snnmap.heuristics.delta import state_energy
 from snnmap.heuristics.kernels import greedy_place, place_pins, random_place, seed_numba
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
 from snnmap.heuristics.placement import cluster_flow, place_clusters, placement_cost
@@ -82,12 +81,12 @@ def warm_up(progress: Progress = None) -> bool:
     return notice.compiled
 
 
-def _tiny_instance() -> tuple[SpikingNetwork, SpikingNetwork, object]:
+def _tiny_instance() -> tuple[SpikingNetwork, SpikingNetwork, Hardware]:
     """A 10-neuron chain-with-skips network (and a copy with one pinned neuron) on a 2 x 2 mesh
     with power gating, so that every driver branch that calls a kernel is taken."""
     n = 10
-    pre = np.array([i for i in range(n - 1)] + [i for i in range(n - 2)] + [3], dtype=np.int64)
-    post = np.array([i + 1 for i in range(n - 1)] + [i + 2 for i in range(n - 2)] + [3], dtype=np.int64)
+    pre = np.concatenate([np.arange(n - 1), np.arange(n - 2), [3]])
+    post = np.concatenate([np.arange(1, n), np.arange(2, n), [3]])  # and a self-synapse
     spikes = np.arange(1.0, n + 1.0)
     net = SpikingNetwork.from_edges(n, pre, post, spikes, t_run=1.0, name="warm-up")
     pins = np.full(n, -1, dtype=np.int64)
@@ -120,9 +119,8 @@ def _run_every_kernel() -> None:
     pos = place_clusters(flow, hw, method="anneal", seed=0, effort=0.01)
     place_clusters(flow, hw, method="pso", seed=0, iterations=1, particles=2)
     placement_cost(flow, hw, pos)
-    # Local search (moves, swaps, emptying cores) and the state's energy.
+    # Local search: the state's placement and energy, moves, swaps, emptying cores.
     refine(net, hw, core_of, max_passes=1)
-    state_energy(state_from_mapping(net, hw, core_of, comm).args(), C)
     # QAP on writable arrays (as placement passes them): branch and bound one node at a time,
     # on an instance whose root bound is not tight (so its search loop and open-node bound
     # run), and annealing.
