@@ -18,6 +18,7 @@ import numpy as np
 from snnmap.formulations.bounds import combinatorial_lower_bound
 from snnmap.formulations.result import Result, Status, result_from_mapping
 from snnmap.hardware import Hardware
+from snnmap.heuristics.delta import place_all
 from snnmap.instances import SpikingNetwork
 
 BIG = np.int64(1) << np.int64(60)  # "unlimited" for a limit given as None
@@ -62,8 +63,10 @@ class CostModel:
         ep = np.array([e.e_local, e.e_route, e.hop_x, e.hop_y, e.e_hop], dtype=np.float64)
         k = hardware.num_cores
         if hardware.topology == "matrix":
+            # A writable copy (the hardware's is read-only): numba types it like the mesh's dummy,
+            # so one compiled kernel serves every topology.
             return cls(np.array([2, 1, 1], np.int64), ep, np.zeros(k, np.int64), np.zeros(k, np.int64),
-                       np.ascontiguousarray(hardware.hop_matrix, dtype=np.float64))
+                       np.array(hardware.hop_matrix, dtype=np.float64, order="C"))
         rows, cols = hardware.mesh  # type: ignore[misc]
         topo = 0 if hardware.topology == "mesh" else 1
         co = np.asarray(hardware.coords, dtype=np.int64)
@@ -168,8 +171,6 @@ def member_stride(state: MapState) -> int:
 def state_from_mapping(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray,
                        comm: str | None = None) -> MapState:
     """A state holding a complete mapping ``core_of``."""
-    from snnmap.heuristics.delta import place_all
-
     st = new_state(network, hardware, comm)
     core_of = np.ascontiguousarray(core_of, dtype=np.int64)
     if np.bincount(core_of, minlength=hardware.num_cores).max() > hardware.limits.n_max:

@@ -3,7 +3,8 @@
 - :func:`cut_runs`: neurons in a given order cut into consecutive runs that
   respect ``n_max``, ``a_max`` and ``syn_max``, never spanning two groups
   (used to make any partition core-feasible, and as a fast partition of its
-  own on networks too large for METIS).
+  own on networks too large for METIS); :func:`fill_order` is the
+  sequential fill built on it (the ``sequential`` baseline's mapping).
 - :func:`metis_clusters`: METIS (pymetis) on the symmetrised synapse graph
   weighted by spike traffic, then split to core-feasible clusters.
 - :func:`merge_clusters`: SpiNeMap-style agglomeration: heaviest-traffic
@@ -17,11 +18,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from snnmap.formulations.arrays import unique_ints
+import pymetis
+import scipy.sparse as sp
 from numba import njit, types
 from numba.typed import Dict
 
+from snnmap.formulations.arrays import unique_ints
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import BIG, in_csr
 from snnmap.instances import SpikingNetwork
@@ -87,6 +89,37 @@ def cut_runs(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | No
     return out, int(k)
 
 
+def fill_order(network: SpikingNetwork, hardware: Hardware,
+               order: np.ndarray | None = None) -> tuple[np.ndarray, int, str]:
+    """Cut the neurons, taken in ``order``, into consecutive core-feasible runs.
+
+    Returns
+    -------
+    cluster_of
+        Run (0, 1, ...) of every neuron.
+    num_runs
+        How many runs (cores) the fill needs.
+    problem
+        Empty, or why a single neuron fits no core.
+
+    A run ends as soon as the next neuron would break ``n_max``, ``syn_max``
+    or ``a_max`` (distinct presynaptic neurons): the compiled next-fit of
+    :func:`cut_runs`, linear in the synapses.
+    """
+    n = network.num_neurons
+    lim = hardware.limits
+    order = np.arange(n, dtype=np.int64) if order is None else np.asarray(order, dtype=np.int64)
+    indeg = network.in_degree[order]
+    # Parallel synapses are forbidden, so a neuron's synapses are its distinct presynaptic neurons.
+    for cap, what in ((lim.syn_max, "synapses, more than syn_max"),
+                      (lim.a_max, "presynaptic neurons, more than a_max")):
+        if cap is not None and n and int(indeg.max()) > cap:
+            at = int(np.argmax(indeg > cap))
+            return np.zeros(n, dtype=np.int64), 0, f"neuron {int(order[at])} has {int(indeg[at])} {what}={cap}"
+    cluster_of, runs = cut_runs(network, hardware, order)
+    return cluster_of, runs, ""
+
+
 def traffic_graph(network: SpikingNetwork, comm: str, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Symmetric neuron graph (CSR ``xadj, adjncy, weights``) weighted by spike traffic.
 
@@ -96,8 +129,6 @@ def traffic_graph(network: SpikingNetwork, comm: str, n_max: int) -> tuple[np.nd
     ``s_pre * min(1, n_max / d)``: its targets need at least ``d / n_max``
     cores anyway, so each one matters less.
     """
-    import scipy.sparse as sp
-
     n = network.num_neurons
     w = network.spikes[network.pre].astype(np.float64)
     if comm == "multicast":
@@ -115,8 +146,6 @@ def traffic_graph(network: SpikingNetwork, comm: str, n_max: int) -> tuple[np.nd
 
 def metis_parts(network: SpikingNetwork, nparts: int, seed: int, comm: str, n_max: int) -> np.ndarray:
     """METIS k-way partition of the traffic graph into ``nparts`` balanced parts."""
-    import pymetis
-
     if nparts <= 1:
         return np.zeros(network.num_neurons, dtype=np.int64)
     xadj, adjncy, w = traffic_graph(network, comm, n_max)
@@ -284,8 +313,6 @@ def merge_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str) ->
     if k > hardware.num_cores:
         # Too many small clusters for the chip: pack them, in cluster order, into
         # core-feasible runs (clusters stay together unless a run must end inside one).
-        from snnmap.heuristics.sequential import fill_order
-
         packed, runs, problem = fill_order(network, hardware, np.argsort(out, kind="stable"))
         if not problem and runs < k:
             return packed, int(runs)

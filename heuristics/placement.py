@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from snnmap.formulations.arrays import unique_ints
+import pymetis
 import scipy.sparse as sp
 from numba import njit
 
+from snnmap.formulations.arrays import unique_ints
+from snnmap.formulations.qap import solve_qap
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import CostModel, Progress, Timer, report_progress, snake_order
 from snnmap.heuristics.delta import pcost
@@ -194,8 +195,6 @@ def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0,
     after 3 s, against 34.2 mJ for the snake and 9.6 mJ for 40 s of annealing
     from it). Without a mesh (``matrix`` topology) the snake order is returned.
     """
-    import pymetis
-
     p = flow.shape[0]
     if hardware.topology == "matrix" or hardware.mesh is None or p <= leaf:
         return initial_positions(p, hardware)
@@ -349,8 +348,6 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
     if method == "pso":
         return pso_positions(flow, hardware, timer=timer, seed=seed, start=pos, **options)
     if method == "qap":
-        from snnmap.formulations.qap import solve_qap  # provided by the exact-placement work
-
         # Clusters are facilities, cores are locations (m >= n: no padding needed).
         cost = np.array(hardware.cost_matrix, dtype=np.float64)
         res = solve_qap(flow.toarray(), cost, time_limit=time_limit, seed=seed, start=pos, **options)

@@ -1,12 +1,13 @@
 """Incremental deltas equal the evaluator's difference on random moves and swaps."""
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from snnmap.formulations import evaluate
+from snnmap.hardware import load_hardware
 from snnmap.heuristics.common import CostModel, member_stride, state_from_mapping
 from snnmap.heuristics.delta import apply_move, move_eval, state_energy, swap_try
-from snnmap.hardware import load_hardware
 from tests.heuristics.helpers import random_network
 
 

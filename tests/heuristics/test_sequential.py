@@ -7,7 +7,8 @@ import pytest
 
 from snnmap.formulations import evaluate
 from snnmap.hardware import load_hardware
-from snnmap.heuristics.sequential import fill_order, solve
+from snnmap.heuristics.partition import fill_order
+from snnmap.heuristics.sequential import solve
 from snnmap.instances import SpikingNetwork
 from tests.conftest import random_network, toy_hardware
 
