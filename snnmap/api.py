@@ -189,7 +189,7 @@ def fit_hardware(network: SpikingNetwork, hardware: Hardware | str, *, slack: fl
     The core count is what sequential fill needs (never below the limits' own
     minimum), plus ``slack`` (a fraction) of spare cores for better mappings.
     """
-    from snnmap.heuristics.sequential import fill_order
+    from snnmap.heuristics.partition import fill_order
 
     hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
     _, runs, problem = fill_order(network, hw)

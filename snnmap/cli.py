@@ -221,6 +221,10 @@ def cmd_map(args: argparse.Namespace) -> int:
         options["progress"] = Progress(args.method)
     print(f"network {net.name}: {net.num_neurons} neurons, {net.num_synapses} synapses, {net.total_spikes:g} spikes")
     print(hw.describe())
+    if registry.get(args.method).kind != "exact" or isinstance(options.get("start"), str):
+        from snnmap.heuristics import warm_up  # lazy: numba stays out of `snnmap --help`
+
+        warm_up(Progress("numba", delay=0.0))  # compile before any timer starts, and say so
     result = api.solve(net, hw, method=args.method, **options)
     print(result_text(result))
     if result.mapping is not None and args.out:

@@ -8,10 +8,13 @@ import sys
 import pytest
 
 from snnmap.hardware import load_hardware
-from snnmap.heuristics import METHODS, warm_up
+from snnmap import registry
+from snnmap.heuristics import warm_up
 from snnmap.heuristics.common import Timer
 from snnmap.heuristics.compile import COMPILING
 from snnmap.instances import SpikingNetwork
+
+METHODS = {name: registry.get(name).function for name in registry.names(kind="heuristic")}
 
 # Run in a fresh process: warm up, then map with a listener that records any
 # numba compilation (there must be none left), and print the results as JSON.
@@ -22,7 +25,10 @@ from numba.core import event
 import snnmap
 from snnmap.formulations.qap import solve_qap
 from snnmap.hardware import load_hardware
-from snnmap.heuristics import METHODS, place_clusters, warm_up
+from snnmap import registry
+from snnmap.heuristics import place_clusters, warm_up
+
+METHODS = {name: registry.get(name).function for name in registry.names(kind="heuristic")}
 
 class Compiles(event.Listener):
     def __init__(self):

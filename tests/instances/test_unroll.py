@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snnmap.hardware import load_hardware
-from snnmap.heuristics.sequential import fill_order
+from snnmap.heuristics.partition import fill_order
 from snnmap.instances import NetworkError, SpikingNetwork, unroll_fanin
 
 
