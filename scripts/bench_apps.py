@@ -6,7 +6,7 @@ into a fresh cache directory, ignoring any cached file; build time includes
 training, simulation, writing the ``.npz`` and reloading it. Results go to
 stdout as a table and, with ``--write``, to ``instances/data/full_summary.json``.
 
-Usage: ``PYTHONPATH=. python scripts/bench_apps.py [--write] [--cache DIR] [APP ...]``
+Usage: ``python scripts/bench_apps.py [--write] [--cache DIR] [APP ...]``
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def main() -> None:
         print(json.dumps(one(args.one, args.cache)))
         return
     from snnmap.instances.apps import APPS, FULL_SUMMARY
+    from snnmap.report import written
 
     apps = args.apps or list(APPS)
     cache = args.cache or tempfile.mkdtemp(prefix="snnmap-bench-")
@@ -67,7 +68,8 @@ def main() -> None:
     if args.write:
         doc = json.loads(FULL_SUMMARY.read_text()) if FULL_SUMMARY.is_file() else {}
         doc.update(results)
-        FULL_SUMMARY.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        with written(FULL_SUMMARY) as tmp:
+            tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         print(f"wrote {FULL_SUMMARY}")
 
 

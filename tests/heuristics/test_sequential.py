@@ -9,7 +9,7 @@ from snnmap.formulations import evaluate
 from snnmap.hardware import load_hardware
 from snnmap.heuristics.sequential import fill_order, solve
 from snnmap.instances import SpikingNetwork
-from tests.conftest import random_network, toy_hardware
+from tests.helpers import random_network, toy_hardware
 
 
 def test_fills_in_index_order_and_opens_cores_on_any_limit():

@@ -8,7 +8,7 @@ import pytest
 
 from snnmap.instances import save_network
 from snnmap.cli import main
-from tests.conftest import random_network
+from tests.helpers import random_network
 
 
 @pytest.fixture
