@@ -51,7 +51,8 @@ def main() -> None:
     apps = args.apps or list(APPS)
     cache = args.cache or tempfile.mkdtemp(prefix="snnmap-bench-")
     results = {}
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+          f"python {platform.python_version()}")
     print(f"{'app':15s} {'neurons':>9s} {'synapses':>11s} {'spikes':>11s} {'build s':>8s} {'peak MB':>8s}")
     t_all = time.perf_counter()
     for app in apps:
@@ -62,7 +63,8 @@ def main() -> None:
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         results[app] = r
-        print(f"{app:15s} {r['neurons']:9d} {r['synapses']:11d} {r['total_spikes']:11.0f} {r['build_s']:8.1f} {r['peak_rss_mb']:8d}",
+        print(f"{app:15s} {r['neurons']:9d} {r['synapses']:11d} {r['total_spikes']:11.0f} {r['build_s']:8.1f} "
+              f"{r['peak_rss_mb']:8d}",
               flush=True)
     print(f"total wall time: {time.perf_counter() - t_all:.0f} s")
     if args.write:

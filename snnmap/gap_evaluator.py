@@ -397,9 +397,8 @@ def _finish_rows(rows: list[GapRow], book: bks_mod.BestKnown) -> None:
 @functools.lru_cache(maxsize=1)
 def _provenance() -> tuple[str, str, str]:
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        ).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                                capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
     machine = (f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
@@ -503,7 +502,8 @@ def summary_tables(report: GapReport) -> str:
                                 "worst % (comm+static)", "feasible"], stats))
         red = reduction_table(rows)
         if red:
-            parts.append("energy reduction of the seed paper's greedy and of partition-refine against the baselines (%):")
+            parts.append("energy reduction of the seed paper's greedy and of partition-refine "
+                         "against the baselines (%):")
             parts.append(red)
     return "\n\n".join(parts)
 

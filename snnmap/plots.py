@@ -89,7 +89,8 @@ def gap_chart(rows: Sequence[Any], path: Path) -> Path:
     return path
 
 
-def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, path: Path, *, title: str = "") -> Path:
+def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, path: Path, *,
+                  title: str = "") -> Path:
     """Neurons per tile as a heat map, with link traffic (XY routing) drawn between tiles."""
     plt = _pyplot()
     if hardware.topology != "mesh":
@@ -105,7 +106,8 @@ def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
     peak = max(report.max_link_load, 1e-12)
     cmap = plt.get_cmap("inferno_r")
     # East/west links sit between columns, south/north between rows; offsets keep both directions visible.
-    for name, (dr, dc, off) in {"east": (0, 1, -0.12), "west": (0, 1, 0.12), "south": (1, 0, -0.12), "north": (1, 0, 0.12)}.items():
+    sides = {"east": (0, 1, -0.12), "west": (0, 1, 0.12), "south": (1, 0, -0.12), "north": (1, 0, 0.12)}
+    for name, (dr, dc, off) in sides.items():
         arr = loads.get(name)
         if arr is None:
             continue
@@ -122,7 +124,8 @@ def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
 
         fig.colorbar(ScalarMappable(Normalize(0, peak), cmap), ax=ax, fraction=0.046, pad=0.04,
                      label="packets on link (XY routing)")
-    ax.set_title((title + "\n" if title else "") + f"E = {report.total:.4g} J, max link load {report.max_link_load:.4g} packets",
+    ax.set_title((title + "\n" if title else "")
+                 + f"E = {report.total:.4g} J, max link load {report.max_link_load:.4g} packets",
                  fontsize=9)
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))

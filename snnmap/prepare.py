@@ -48,7 +48,8 @@ def instance_hardware(net: SpikingNetwork, name: str, scale: str, mesh: tuple[in
 
 
 @functools.lru_cache(maxsize=4)
-def prepared(app: str, scale: str, hardware: str, mesh: tuple[int, int] | None = None) -> tuple[SpikingNetwork, Hardware]:
+def prepared(app: str, scale: str, hardware: str,
+             mesh: tuple[int, int] | None = None) -> tuple[SpikingNetwork, Hardware]:
     """The network as mapped (fan-in unrolled where the cores need it) and its hardware.
 
     Raises ``ValueError`` when the application cannot be mapped on the preset at any size.

@@ -59,7 +59,8 @@ def result_text(result: Result) -> str:
     lines = [head]
     if result.lower_bound is not None:
         gap = result.certified_gap
-        lines.append(f"lower bound {joules(result.lower_bound)}" + (f"  certified gap {gap * 100:.2f}%" if gap is not None else ""))
+        shown = f"  certified gap {gap * 100:.2f}%" if gap is not None else ""
+        lines.append(f"lower bound {joules(result.lower_bound)}{shown}")
     if result.message:
         lines.append(result.message)
     if result.report is not None:
