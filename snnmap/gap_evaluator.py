@@ -258,10 +258,10 @@ def gap(
     jobs = min(2, os.cpu_count() or 1) if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs {jobs}: must be >= 1")
-    out = None if out is None else _writable_dir(Path(out))
     book = bks_mod.BestKnown.load(bks_path)
     if update_bks:
         bks_mod.check_writable(book.path, given=bks_path is not None)
+    out = None if out is None else _writable_dir(Path(out))  # last: the one check that creates something
 
     tasks = [
         Task(app, sc, hardware or DEFAULT_HARDWARE[sc], m, time_limit, seed)
