@@ -28,7 +28,7 @@ import numpy as np
 
 from snnmap.formulations import evaluate, load_mapping, save_mapping
 from snnmap.prepare import hardware_of, instance_of
-from snnmap.report import written
+from snnmap.report import writable_dir, written
 
 BKS_PATH = Path(str(importlib.resources.files("snnmap.instances").joinpath("bks.csv")))
 FIELDS = ["instance", "scale", "hardware", "energy", "lower_bound", "proven", "method", "date", "mapping"]
@@ -63,7 +63,10 @@ def installed_copy(path: Path) -> bool:
 
 
 def check_writable(path: Path, *, given: bool) -> None:
-    """Refuse to update the table at ``path`` when it is the installed package's (``given``: the user named it)."""
+    """Refuse to update the table at ``path`` when it is the installed package's or cannot be written.
+
+    ``given``: the user named the path (then it may be anywhere writable).
+    """
     if not given and installed_copy(path):
         raise ValueError(
             f"--update-bks: the shipped best-known table {path} is part of the installed package and is not "
@@ -71,6 +74,7 @@ def check_writable(path: Path, *, given: bool) -> None:
         )
     if path.exists() and not path.is_file():
         raise ValueError(f"best-known table {path}: not a file; give a CSV file path")
+    writable_dir(path.parent / "bks", "best-known mappings directory")
 
 
 class BestKnown:

@@ -19,7 +19,6 @@ import math
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -32,7 +31,7 @@ from snnmap.formulations import TERMS, Result, evaluate
 from snnmap.hardware import Hardware, load_hardware
 from snnmap.instances.apps import APPS, canonical
 from snnmap.prepare import hardware_label, network, prepared
-from snnmap.report import joules, table, written
+from snnmap.report import joules, table, writable_dir, written
 
 EXACT = ("milp", "cpsat")
 HEURISTICS = ("greedy", "partition-refine", "spinemap", "sneap", "sequential", "random")
@@ -261,7 +260,7 @@ def gap(
     book = bks_mod.BestKnown.load(bks_path)
     if update_bks:
         bks_mod.check_writable(book.path, given=bks_path is not None)
-    out = None if out is None else _writable_dir(Path(out))  # last: the one check that creates something
+    out = None if out is None else writable_dir(Path(out), "output directory")  # last: it creates the directory
 
     tasks = [
         Task(app, sc, hardware or DEFAULT_HARDWARE[sc], m, time_limit, seed)
@@ -295,19 +294,6 @@ def _each_once(what: str, names: list[str]) -> list[str]:
     if twice:
         raise ValueError(f"{what}: {', '.join(twice)} given more than once; name each once")
     return names
-
-
-def _writable_dir(out: Path) -> Path:
-    """``out``, created if missing, once a file could be made in it (so the study's results are not lost)."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"output directory {out}: a file of that name exists; give a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        raise ValueError(f"output directory {out}: cannot write there ({exc.strerror or exc})") from None
-    return out
 
 
 def _run_all(tasks: list[Task], jobs: int, progress: Callable[[str], None] | None) -> tuple[list[GapRow], dict]:

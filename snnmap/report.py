@@ -68,6 +68,22 @@ def result_text(result: Result) -> str:
     return "\n".join(lines)
 
 
+def writable_dir(path: Path, what: str) -> Path:
+    """``path``, created if missing, once a file could be made in it; else ``ValueError`` naming ``what``.
+
+    Checked before long work starts, so that its results are not lost at the end.
+    """
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {path}: a file of that name exists; give a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
 @contextlib.contextmanager
 def written(path: Path) -> Iterator[Path]:
     """A temporary name beside ``path`` to write to; renamed onto ``path`` only when the block succeeds.

@@ -167,6 +167,10 @@ def test_installed_table_is_never_updated_without_a_path(tmp_path, monkeypatch):
     check_writable(tmp_path / "mine.csv", given=True)  # a table of the user's own is fine
     with pytest.raises(ValueError, match="not a file"):
         check_writable(tmp_path, given=True)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ValueError, match="cannot write there"):
+        check_writable(afile / "bks.csv", given=True)
 
 
 def test_site_packages_counts_as_installed():
