@@ -68,6 +68,10 @@ def main() -> None:
               flush=True)
     print(f"total wall time: {time.perf_counter() - t_all:.0f} s")
     if args.write:
+        from snnmap.bks import installed_copy
+
+        if installed_copy(FULL_SUMMARY):
+            raise SystemExit(f"--write: {FULL_SUMMARY} belongs to an installed package; run in a source checkout")
         doc = json.loads(FULL_SUMMARY.read_text()) if FULL_SUMMARY.is_file() else {}
         doc.update(results)
         with written(FULL_SUMMARY) as tmp:

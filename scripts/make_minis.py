@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 
-from snnmap.instances.apps import APPS, build, mini_path
+from snnmap.bks import installed_copy
+from snnmap.instances.apps import APPS, DATA_DIR, build, mini_path
 from snnmap.instances.io import save_network
 
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    if installed_copy(DATA_DIR):
+        raise SystemExit(f"{DATA_DIR} belongs to an installed package; run this in a source checkout "
+                         "(pip install -e .)")
     for app in APPS:
         net = build(app, "mini", rebuild=True)
         save_network(net, mini_path(app))

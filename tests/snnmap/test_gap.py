@@ -7,6 +7,8 @@ import dataclasses
 import json
 import math
 import site
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,12 @@ def test_site_packages_counts_as_installed():
 
     assert installed_copy(Path(site.getsitepackages()[0]) / "snnmap" / "instances" / "bks.csv")
     assert not installed_copy(Path("/nonexistent-checkout/instances/bks.csv"))
+
+
+def test_plots_is_a_leaf():
+    """Drawing a figure loads nothing of the gap study (no gap_evaluator <-> plots cycle)."""
+    code = ("import sys, snnmap.plots; "
+            "bad = [m for m in ('snnmap.gap_evaluator', 'snnmap.bks', 'snnmap.cli') if m in sys.modules]; "
+            "sys.exit(', '.join(bad) or None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
