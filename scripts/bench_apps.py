@@ -45,8 +45,12 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one, args.cache)))
         return
+    from snnmap.bks import installed_copy
     from snnmap.instances.apps import APPS, FULL_SUMMARY
     from snnmap.report import written
+
+    if args.write and installed_copy(FULL_SUMMARY):  # checked before the builds, not after
+        raise SystemExit(f"--write: {FULL_SUMMARY} belongs to an installed package; run in a source checkout")
 
     apps = args.apps or list(APPS)
     cache = args.cache or tempfile.mkdtemp(prefix="snnmap-bench-")
@@ -68,10 +72,6 @@ def main() -> None:
               flush=True)
     print(f"total wall time: {time.perf_counter() - t_all:.0f} s")
     if args.write:
-        from snnmap.bks import installed_copy
-
-        if installed_copy(FULL_SUMMARY):
-            raise SystemExit(f"--write: {FULL_SUMMARY} belongs to an installed package; run in a source checkout")
         doc = json.loads(FULL_SUMMARY.read_text()) if FULL_SUMMARY.is_file() else {}
         doc.update(results)
         with written(FULL_SUMMARY) as tmp:
