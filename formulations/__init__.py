@@ -7,13 +7,19 @@ method, in :mod:`snnmap.registry`.
 
 from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores
 from snnmap.formulations.energy import (
-    TERMS, EnergyReport, Mapping, MappingError, Violation, check_mapping, evaluate,
-    fixed_energy, load_mapping, save_mapping,
+    TERMS,
+    EnergyReport,
+    Mapping,
+    MappingError,
+    Violation,
+    check_mapping,
+    evaluate,
+    fixed_energy,
+    load_mapping,
+    save_mapping,
 )
-from snnmap.formulations.result import Result, Status, result_from_mapping
-
 from snnmap.formulations.exact_common import ModelTooLargeError
-
+from snnmap.formulations.result import Result, Status, result_from_mapping
 
 __all__ = [
     "ModelTooLargeError", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status", "Violation",

@@ -33,8 +33,15 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from snnmap.formulations.exact_common import (
-    ExactData, ProgressFn, check_size, constant_infeasibility, energy_agrees, infeasible_result, prepare,
-    resolve_start, valid_lower_bound,
+    ExactData,
+    ProgressFn,
+    check_size,
+    constant_infeasibility,
+    energy_agrees,
+    infeasible_result,
+    prepare,
+    resolve_start,
+    valid_lower_bound,
 )
 from snnmap.formulations.result import Result, Status, result_from_mapping
 from snnmap.formulations.solver_options import translate

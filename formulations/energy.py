@@ -1,6 +1,6 @@
 """The energy formulation and the one evaluator that scores every method.
 
-``E = E_neuron + E_synapse + E_comm + E_static`` (FORMULATION.md):
+``E = E_neuron + E_synapse + E_comm + E_static`` (docs/formulation.md):
 
 - ``E_neuron  = sum_i s_i * e_spike``                          (mapping-independent)
 - ``E_synapse = sum_(i,j) s_i * e_syn``                        (mapping-independent)

@@ -1,6 +1,6 @@
 """Neuron-level MILP models of the mapping problem, in Pyomo, solved by HiGHS or any Pyomo solver.
 
-Two forms of the same model (FORMULATION.md, "Exact models"):
+Two forms of the same model (docs/formulation.md, "The exact models"):
 
 - **textbook** (:func:`build_textbook`): reads like the formulation, for
   teaching (``docs/textbook_milp.md`` puts each equation next to its code);
@@ -34,11 +34,19 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from snnmap.formulations.exact_common import (
-    ExactData, ModelTooLargeError, ProgressFn, check_size, constant_infeasibility, energy_agrees,
-    infeasible_result, prepare, resolve_start, valid_lower_bound,
-)
 from snnmap.formulations.energy import evaluate
+from snnmap.formulations.exact_common import (
+    ExactData,
+    ModelTooLargeError,
+    ProgressFn,
+    check_size,
+    constant_infeasibility,
+    energy_agrees,
+    infeasible_result,
+    prepare,
+    resolve_start,
+    valid_lower_bound,
+)
 from snnmap.formulations.result import Result, Status, result_from_mapping
 from snnmap.formulations.solver_options import solver_family, translate
 from snnmap.hardware import Hardware
@@ -150,7 +158,7 @@ def _coef(d: ExactData, i: int, k: int, c: int, scale: float) -> float:
 # ================================================================ textbook
 def build_textbook(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, *,
                    symmetry: bool = True, data: ExactData | None = None) -> pyo.ConcreteModel:
-    """The textbook MILP (FORMULATION.md, one row per product), for teaching and cross-checks.
+    """The textbook MILP (docs/textbook_milp.md, one row per product), for teaching and cross-checks.
 
     Variables: ``x[i,c]`` binary, ``u[c]`` binary, ``z[i,c]`` in [0, 1];
     multicast ``w[i,k,c] >= 0``, unicast ``y[i,j,k,c] >= 0``.
@@ -635,7 +643,7 @@ def solve(
     network, hardware
         The instance.
     form
-        ``"compact"`` (fast) or ``"textbook"`` (reads like FORMULATION.md).
+        ``"compact"`` (fast) or ``"textbook"`` (reads like docs/formulation.md).
     time_limit, mip_gap, threads, seed
         Generic solver options (translated by :mod:`formulations.solver_options`);
         ``mip_gap`` defaults to ``1e-9`` (HiGHS also stops at an absolute gap of 1e-6 packet energies).

@@ -53,7 +53,7 @@ class Limits:
 
 @dataclasses.dataclass(frozen=True)
 class EnergyCosts:
-    """Energy costs in joules (``p_static`` in watts), as in FORMULATION.md.
+    """Energy costs in joules (``p_static`` in watts), as in docs/formulation.md.
 
     ``e_hop_x`` / ``e_hop_y`` give separate east-west and north-south hop
     costs on a mesh; when ``None`` both equal ``e_hop``.

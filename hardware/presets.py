@@ -6,6 +6,7 @@ TOML file of the same shape (see ``crossbar128.toml`` for a commented example).
 
 from __future__ import annotations
 
+import importlib.resources
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ import numpy as np
 
 from snnmap.hardware.model import EnergyCosts, Hardware, HardwareError, Limits
 
-PRESET_DIR = Path(__file__).parent / "presets"
+# Package data: found the same way in a source checkout and in an installed wheel.
+PRESET_DIR = Path(str(importlib.resources.files("snnmap.hardware").joinpath("presets")))
 _TOP_KEYS = {
     "name", "description", "topology", "mesh", "cores_per_tile", "comm",
     "power_gating", "hop_matrix", "limits", "energy", "sources",

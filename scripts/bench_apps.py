@@ -6,7 +6,7 @@ into a fresh cache directory, ignoring any cached file; build time includes
 training, simulation, writing the ``.npz`` and reloading it. Results go to
 stdout as a table and, with ``--write``, to ``instances/data/full_summary.json``.
 
-Usage: ``PYTHONPATH=. python scripts/bench_apps.py [--write] [--cache DIR] [APP ...]``
+Usage: ``python scripts/bench_apps.py [--write] [--cache DIR] [APP ...]``
 """
 
 from __future__ import annotations
@@ -45,12 +45,18 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one, args.cache)))
         return
+    from snnmap.bks import installed_copy
     from snnmap.instances.apps import APPS, FULL_SUMMARY
+    from snnmap.report import written
+
+    if args.write and installed_copy(FULL_SUMMARY):  # checked before the builds, not after
+        raise SystemExit(f"--write: {FULL_SUMMARY} belongs to an installed package; run in a source checkout")
 
     apps = args.apps or list(APPS)
     cache = args.cache or tempfile.mkdtemp(prefix="snnmap-bench-")
     results = {}
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+          f"python {platform.python_version()}")
     print(f"{'app':15s} {'neurons':>9s} {'synapses':>11s} {'spikes':>11s} {'build s':>8s} {'peak MB':>8s}")
     t_all = time.perf_counter()
     for app in apps:
@@ -61,13 +67,15 @@ def main() -> None:
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         results[app] = r
-        print(f"{app:15s} {r['neurons']:9d} {r['synapses']:11d} {r['total_spikes']:11.0f} {r['build_s']:8.1f} {r['peak_rss_mb']:8d}",
+        print(f"{app:15s} {r['neurons']:9d} {r['synapses']:11d} {r['total_spikes']:11.0f} {r['build_s']:8.1f} "
+              f"{r['peak_rss_mb']:8d}",
               flush=True)
     print(f"total wall time: {time.perf_counter() - t_all:.0f} s")
     if args.write:
         doc = json.loads(FULL_SUMMARY.read_text()) if FULL_SUMMARY.is_file() else {}
         doc.update(results)
-        FULL_SUMMARY.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        with written(FULL_SUMMARY) as tmp:
+            tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         print(f"wrote {FULL_SUMMARY}")
 
 

@@ -36,7 +36,8 @@ def main() -> None:
     args = ap.parse_args()
     rows, cols = (int(v) for v in args.mesh.split("x"))
     n, m = args.neurons, args.synapses
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, numpy {np.__version__}")
+    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
+          f"numpy {np.__version__}")
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(args.seed)
@@ -48,7 +49,8 @@ def main() -> None:
     # A locality-preserving mapping: neurons fill cores in index order.
     core_of = np.arange(n) * hw.num_cores // n
     t_build = time.perf_counter() - t0
-    print(f"network: {net.num_neurons:,} neurons, {net.num_synapses:,} synapses, {hw.num_cores} cores; built in {t_build:.2f} s")
+    print(f"network: {net.num_neurons:,} neurons, {net.num_synapses:,} synapses, {hw.num_cores} cores; "
+          f"built in {t_build:.2f} s")
     _ = net.pre  # the CSR expansion is cached on the network, as in real use
     for comm in ("multicast", "unicast"):
         times = []
@@ -56,7 +58,8 @@ def main() -> None:
             t0 = time.perf_counter()
             report = evaluate(net, hw, core_of, comm)
             times.append(time.perf_counter() - t0)
-        print(f"evaluate ({comm:9s}): best {min(times):.2f} s, median {float(np.median(times)):.2f} s over {args.repeat}; "
+        print(f"evaluate ({comm:9s}): best {min(times):.2f} s, median {float(np.median(times)):.2f} s "
+              f"over {args.repeat}; "
               f"E = {report.total:.6g} J, max link load {report.max_link_load:.6g}")
     print(f"peak memory (RSS): {peak_rss_mib():.0f} MiB")
 

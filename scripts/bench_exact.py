@@ -15,9 +15,9 @@ static: what a mapping can change).
 
 Usage::
 
-    PYTHONPATH=. python scripts/bench_exact.py                 # 60 s per model
-    PYTHONPATH=. python scripts/bench_exact.py --sizes 48/8 --models milp --time-limit 600
-    PYTHONPATH=. python scripts/bench_exact.py --long          # adds 10 minutes for the largest size
+    python scripts/bench_exact.py                 # 60 s per model
+    python scripts/bench_exact.py --sizes 48/8 --models milp --time-limit 600
+    python scripts/bench_exact.py --long          # adds 10 minutes for the largest size
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import time
 
 import numpy as np
 
-from snnmap.registry import METHODS
 from snnmap.formulations.energy import fixed_energy
 from snnmap.hardware import load_hardware
 from snnmap.instances import SpikingNetwork
+from snnmap.registry import METHODS
 
 
 def layered_network(n: int, seed: int, density: float = 0.3) -> SpikingNetwork:

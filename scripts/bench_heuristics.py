@@ -10,7 +10,7 @@ unrolled to 128 (228,530 neurons, 29,241 crossbars). Default time limits.
 Every (case, method) runs in a fresh process so its peak RSS is its own
 (numba functions are compiled, or loaded from cache, before the timing).
 
-    PYTHONPATH=. python scripts/bench_heuristics.py [--sizes 1000 10000 ...] [--no-vgg] [--apps VGG16@loihi]
+    python scripts/bench_heuristics.py [--sizes 1000 10000 ...] [--no-vgg] [--apps VGG16@loihi]
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from snnmap.instances.synthetic import conv_like  # noqa: E402
+from snnmap.instances.synthetic import conv_like
 
 
 def hardware_for(net):
@@ -44,7 +42,7 @@ def instance(case: str):
         n, fan = (int(x) for x in rest.split(":"))
         net = conv_like(n, fan)
         return net, hardware_for(net)
-    from snnmap.gap_evaluator import prepared
+    from snnmap.prepare import prepared
 
     name, preset = rest.split("@")
     return prepared(name, "full", preset)

@@ -6,7 +6,7 @@ was proven, wall time, nodes and QAPLIB's proven optimum.
 
 Usage::
 
-    PYTHONPATH=. python scripts/bench_qap.py [QAPLIB_DIR] --time-limit 60 \
+    python scripts/bench_qap.py [QAPLIB_DIR] --time-limit 60 \
         --methods bnb,milp,cpsat,anneal --out qap_bench.csv
 """
 
@@ -21,8 +21,6 @@ import re
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from snnmap.formulations.qap import QAPError, read_qaplib, solve_qap
 

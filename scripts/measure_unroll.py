@@ -7,7 +7,7 @@ in-degree before, unroll time, and the cores ``fit_hardware`` gives on crossbar1
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 
 import snnmap
@@ -42,4 +42,6 @@ def main(F: int = 128) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 128)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("F", nargs="?", type=int, default=128, help="largest fan-in after unrolling (default 128)")
+    main(ap.parse_args().F)

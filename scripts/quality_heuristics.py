@@ -3,7 +3,7 @@
 Protocol: each network on each hardware, every method with seed 0 and the
 same ``--time-limit`` (default 40 s; greedy, sequential and random are one
 pass and ignore it). Applications are the gap evaluator's full instances
-(:func:`snnmap.gap_evaluator.prepared`): on ``crossbar128`` the fan-in is
+(:func:`snnmap.prepare.prepared`): on ``crossbar128`` the fan-in is
 unrolled to 128 and the mesh resized to a sequential fill plus 25 % spare
 cores; ``loihi`` is the preset (resized only if the network needs more than
 its 128 cores with that slack). Synthetic networks (:mod:`instances.synthetic`)
@@ -12,9 +12,9 @@ skipped with the reason). Reduction = (E_baseline - E_partition-refine) / E_base
 Where partition-refine only ties a baseline, the certified gap (energy over
 the combinatorial lower bound) says how much any mapping could still gain.
 
-    PYTHONPATH=. python scripts/quality_heuristics.py                 # synthetic networks
-    PYTHONPATH=. python scripts/quality_heuristics.py --apps all      # the 10 applications, full
-    PYTHONPATH=. python scripts/quality_heuristics.py --apps LeNet AlexNet --hardware loihi
+    python scripts/quality_heuristics.py                 # synthetic networks
+    python scripts/quality_heuristics.py --apps all      # the 10 applications, full
+    python scripts/quality_heuristics.py --apps LeNet AlexNet --hardware loihi
 """
 
 from __future__ import annotations
@@ -22,16 +22,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from snnmap.registry import METHODS  # noqa: E402
-from snnmap.instances import SpikingNetwork  # noqa: E402
-from snnmap.gap_evaluator import hardware_label, instance_hardware, prepared  # noqa: E402
+from snnmap.instances import SpikingNetwork
+from snnmap.prepare import hardware_label, instance_hardware, prepared
+from snnmap.registry import METHODS
 
 BASELINES = ["greedy", "sequential", "random", "spinemap", "sneap"]
 TIE_REL = 1e-9

@@ -1,3 +1,5 @@
-from snnmap.cli import main
 import sys
+
+from snnmap.cli import main
+
 sys.exit(main())

@@ -2,9 +2,14 @@
 
 Each row names an instance (application and scale), the hardware it was
 mapped on (preset and mesh), the energy, a valid lower bound, whether the
-energy is proven optimal, the method and the date. The mapping itself is a
-mapping file in ``instances/bks/``, so anyone can re-evaluate the row; an
-entry is replaced only by a mapping that the evaluator scores lower.
+energy is proven optimal (only an ``optimal`` status is a proof), the method
+and the date. The mapping itself is a mapping file in ``instances/bks/``, so
+anyone can re-evaluate the row; an entry is replaced only by a mapping that
+the evaluator scores lower.
+
+The shipped table is package data of ``snnmap.instances``. It is written
+only in a source checkout (``pip install -e``); an installed package's copy
+is read-only, and updates go to a table of the user's own.
 """
 
 from __future__ import annotations
@@ -12,16 +17,20 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as _dt
+import importlib.resources
 import math
+import site
+import sysconfig
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from snnmap.formulations import evaluate, load_mapping, save_mapping
-from snnmap.hardware import load_hardware
+from snnmap.prepare import hardware_of, instance_of
+from snnmap.report import writable_dir, written
 
-BKS_PATH = Path(__file__).resolve().parents[1] / "instances" / "bks.csv"
+BKS_PATH = Path(str(importlib.resources.files("snnmap.instances").joinpath("bks.csv")))
 FIELDS = ["instance", "scale", "hardware", "energy", "lower_bound", "proven", "method", "date", "mapping"]
 
 
@@ -45,21 +54,27 @@ class Entry:
         return out
 
 
-def instance_of(instance: str, scale: str, hardware: Any) -> Any:
-    """The network as mapped on ``hardware``: full instances get their fan-in unrolled as in ``snnmap gap``."""
-    from snnmap.api import fit_network, load_network
+def installed_copy(path: Path) -> bool:
+    """Whether ``path`` lies in an installed package (site-packages), where a table must not be written."""
+    paths = sysconfig.get_paths()
+    roots = {paths["purelib"], paths["platlib"], *site.getsitepackages(), site.getusersitepackages()}
+    where = path.resolve()
+    return any(where.is_relative_to(Path(r).resolve()) for r in roots)
 
-    net = load_network(f"{instance}:{scale}")
-    return fit_network(net, hardware) if scale == "full" else net
 
+def check_writable(path: Path, *, given: bool) -> None:
+    """Refuse to update the table at ``path`` when it is the installed package's or cannot be written.
 
-def hardware_of(label: str):
-    """The hardware a label like ``crossbar128@6x6`` names."""
-    name, _, mesh = label.partition("@")
-    if not mesh:
-        return load_hardware(name)
-    rows, cols = (int(v) for v in mesh.split("x"))
-    return load_hardware(name, mesh=(rows, cols))
+    ``given``: the user named the path (then it may be anywhere writable).
+    """
+    if not given and installed_copy(path):
+        raise ValueError(
+            f"--update-bks: the shipped best-known table {path} is part of the installed package and is not "
+            "written; give a table of your own: --update-bks PATH"
+        )
+    if path.exists() and not path.is_file():
+        raise ValueError(f"best-known table {path}: not a file; give a CSV file path")
+    writable_dir(path.parent / "bks", "best-known mappings directory")
 
 
 class BestKnown:
@@ -107,28 +122,30 @@ class BestKnown:
         report = evaluate(net, hw, mapping.core_of)
         return report.total if report.feasible else math.inf
 
-    def update(self, rows: list[dict[str, Any]], mappings: dict[tuple[str, str, str], np.ndarray]) -> list[str]:
-        """Store every row's mapping that beats its entry (re-evaluated first); returns what changed."""
+    def update(self, rows: Sequence[Any], mappings: dict[tuple[str, str, str], np.ndarray]) -> list[str]:
+        """Store every row's mapping that beats its entry (re-evaluated first); returns what changed.
+
+        ``rows`` are the gap study's (:class:`snnmap.gap_evaluator.GapRow`), ``mappings`` keyed by their ``key``.
+        """
         changed = []
-        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, str, str], list[Any]] = {}
         for r in rows:
-            groups.setdefault((r["application"], r["scale"], r["hardware"]), []).append(r)
+            groups.setdefault((r.application, r.scale, r.hardware), []).append(r)
         for key, group in groups.items():
             app, scale, hw_label = key
-            cands = [r for r in group if math.isfinite(r.get("energy", math.inf))
-                     and (app, scale, r["method"]) in mappings]
+            cands = [r for r in group if math.isfinite(r.energy) and r.key in mappings]
             if not cands:
                 continue
-            best = min(cands, key=lambda r: r["energy"])
+            best = min(cands, key=lambda r: r.energy)
             hw = hardware_of(hw_label)
             net = instance_of(app, scale, hw)
-            core_of = mappings[(app, scale, best["method"])]
+            core_of = mappings[best.key]
             report = evaluate(net, hw, core_of)  # never trust a row: score the mapping again
             if not report.feasible:
                 continue
             old = self.entries.get(key)
-            bound = max([r["lower_bound"] for r in group if r.get("lower_bound") is not None], default=None)
-            proven = any(r["status"] == "optimal" and math.isclose(r["energy"], report.total, rel_tol=1e-9)
+            bound = max([r.lower_bound for r in group if r.lower_bound is not None], default=None)
+            proven = any(r.status == "optimal" and math.isclose(r.energy, report.total, rel_tol=1e-9)
                          for r in group)
             if old is not None and report.total >= old.energy * (1 - 1e-12):
                 # Not better; a newly proven optimum or a tighter bound still counts.
@@ -141,11 +158,12 @@ class BestKnown:
                     changed.append(f"{app}:{scale} proven")
                 continue
             name = f"bks/{app}-{scale}-{hw_label.replace('@', '-')}.json"
-            save_mapping(self.path.parent / name, core_of, net, hw, method=best["method"],
-                         meta={"energy": report.total})
+            (self.path.parent / "bks").mkdir(parents=True, exist_ok=True)
+            with written(self.path.parent / name) as tmp:
+                save_mapping(tmp, core_of, net, hw, method=best.method, meta={"energy": report.total})
             self.entries[key] = Entry(
                 instance=app, scale=scale, hardware=hw_label, energy=report.total,
-                lower_bound=bound, proven=proven, method=best["method"],
+                lower_bound=bound, proven=proven, method=best.method,
                 date=_dt.date.today().isoformat(), mapping=name,
             )
             changed.append(f"{app}:{scale}")
@@ -154,8 +172,9 @@ class BestKnown:
         return changed
 
     def save(self) -> None:
+        """Write the table whole (temporary name, then renamed)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "w", newline="") as fh:
+        with written(self.path) as tmp, open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)
             writer.writeheader()
             for key in sorted(self.entries):

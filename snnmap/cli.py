@@ -269,11 +269,15 @@ def cmd_gap(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         seed=args.seed,
         out=args.out,
-        update_bks=args.update_bks,
+        update_bks=args.update_bks is not None,
+        bks_path=args.update_bks or None,
         figures=not args.no_figures,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.quiet else None,
     )
     print(gap_mod.summary_tables(report))
+    if report.write_error:  # the tables above are complete; only the files are missing
+        print(f"snnmap: error: {report.write_error}", file=sys.stderr)
+        return 1
     if report.out is not None:
         print(f"\nwrote {report.out / 'gap.csv'}, {report.out / 'gap.json'} and figures to {report.out}/")
     return 0
@@ -411,7 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel local processes (default: 2, or 1 on one core)")
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
-    p.add_argument("--update-bks", action="store_true", help="store better mappings in instances/bks.csv")
+    p.add_argument("--update-bks", nargs="?", const="", default=None, metavar="PATH",
+                   help="store better mappings in the best-known table PATH (without PATH: the shipped "
+                        "instances/bks.csv, in a source checkout only)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 

@@ -10,6 +10,7 @@ returned mapping.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import csv
 import dataclasses
 import datetime as _dt
 import functools
@@ -24,9 +25,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from snnmap import __version__, api, plots, registry
+from snnmap import bks as bks_mod
 from snnmap.formulations import TERMS, Result, evaluate
 from snnmap.hardware import Hardware, load_hardware
-from snnmap import api, registry
+from snnmap.instances.apps import APPS, canonical
+from snnmap.prepare import hardware_label, network, prepared
+from snnmap.report import joules, table, writable_dir, written
 
 # The study's methods, from the registry (in its order): exact models run after the heuristics.
 EXACT = registry.names(role="exact")
@@ -45,6 +50,51 @@ class GapMismatchError(RuntimeError):
     """A solver's objective disagrees with the evaluator, or a heuristic beats a proven optimum."""
 
 
+@dataclasses.dataclass
+class GapRow:
+    """One (application, scale, method) run of the gap study: a line of ``gap.csv`` and a record of ``gap.json``.
+
+    The run fills the fields up to ``optimality_tolerance``; the fields from
+    ``best_known`` on compare the row with the rest of its instance and the
+    best-known table. ``gap.json`` holds every field in this order, ``gap.csv``
+    the :data:`COLUMNS`.
+    """
+
+    application: str
+    scale: str
+    hardware: str  # label: preset@ROWSxCOLS once the instance is prepared
+    method: str
+    seed: int
+    neurons: int | None = None
+    synapses: int | None = None
+    energy: float = math.inf
+    lower_bound: float | None = None
+    status: str = ""
+    time_s: float = 0.0
+    message: str = ""
+    E_neuron: float | None = None
+    E_synapse: float | None = None
+    E_comm: float | None = None
+    E_static: float | None = None
+    cores_used: int | None = None
+    # How far from the true optimum an "optimal" answer may be (CP-SAT's rounded costs).
+    optimality_tolerance: float = 0.0
+    best_known: float | None = None
+    proven: bool = False
+    gap: float | None = None  # (energy - best known) / best known
+    gap_mapping: float | None = None  # the same gap on the energy a mapping can change (comm + static)
+    certified_gap: float | None = None  # (energy - best bound) / best bound
+    best_bound: float | None = None
+    version: str = ""
+    commit: str = ""
+    machine: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(application, scale, method)``: the key of the row's mapping in :attr:`GapReport.mappings`."""
+        return self.application, self.scale, self.method
+
+
 @dataclasses.dataclass(frozen=True)
 class Task:
     app: str
@@ -58,57 +108,18 @@ class Task:
 
 
 # ---------------------------------------------------------------- one run
-@functools.lru_cache(maxsize=4)
-def _network(app: str, scale: str):
-    return api.load_network(f"{app}:{scale}")
-
-
-FIT_SLACK = 0.25  # spare cores over a sequential fill when a preset must be resized
-
-
-def instance_hardware(network: Any, name: str, scale: str, mesh: tuple[int, int] | None = None) -> Hardware:
-    """The chip an application is mapped on.
-
-    The preset as it is when the network fits it with :data:`FIT_SLACK` spare
-    cores (e.g. Loihi's 128 cores); otherwise, for ``full`` instances, the
-    preset resized to the smallest near-square mesh that holds the network
-    with that slack (e.g. crossbar128's 5 x 5 mesh grows to fit LeNet).
-    """
-    hw = load_hardware(name, mesh=mesh)
-    if scale == "full" and mesh is None:
-        fitted = api.fit_hardware(network, hw, slack=FIT_SLACK)
-        if fitted.num_cores > hw.num_cores:
-            hw = fitted
-    return hw
-
-
-def hardware_label(hw: Hardware) -> str:
-    return f"{hw.name}@{hw.mesh[0]}x{hw.mesh[1]}" if hw.mesh else hw.name
-
-
-@functools.lru_cache(maxsize=4)
-def prepared(app: str, scale: str, hardware: str, mesh: tuple[int, int] | None = None) -> tuple[Any, Hardware]:
-    """The network as mapped (fan-in unrolled where the cores need it) and its hardware."""
-    net = _network(app, scale)
-    if scale == "full":
-        net = api.fit_network(net, load_hardware(hardware, mesh=mesh))
-    return net, instance_hardware(net, hardware, scale, mesh)
-
-
-def run_task(task: Task) -> tuple[dict[str, Any], np.ndarray | None]:
+def run_task(task: Task) -> tuple[GapRow, np.ndarray | None]:
     """Run one (application, scale, method); returns the row and the mapping."""
-    row: dict[str, Any] = {
-        "application": task.app, "scale": task.scale, "hardware": task.hardware, "method": task.method,
-        "seed": task.seed,
-    }
+    row = GapRow(application=task.app, scale=task.scale, hardware=task.hardware, method=task.method,
+                 seed=task.seed)
     try:
         net, hw = prepared(task.app, task.scale, task.hardware, task.mesh)
     except ValueError as exc:  # the application cannot fit this preset
-        net = _network(task.app, task.scale)
-        row.update(status="infeasible", energy=math.inf, time_s=0.0, message=str(exc),
-                   neurons=net.num_neurons, synapses=net.num_synapses)
+        net = network(task.app, task.scale)
+        row.status, row.message = "infeasible", str(exc)
+        row.neurons, row.synapses = net.num_neurons, net.num_synapses
         return row, None
-    row.update(hardware=hardware_label(hw), neurons=net.num_neurons, synapses=net.num_synapses)
+    row.hardware, row.neurons, row.synapses = hardware_label(hw), net.num_neurons, net.num_synapses
     t0 = time.perf_counter()
     try:
         options = {"start": task.start} if task.start is not None else {}
@@ -116,16 +127,14 @@ def run_task(task: Task) -> tuple[dict[str, Any], np.ndarray | None]:
     except GapMismatchError:
         raise
     except (ValueError, MemoryError) as exc:  # e.g. a model too large to build
-        row.update(status="error", energy=math.inf, time_s=time.perf_counter() - t0, message=str(exc))
+        row.status, row.time_s, row.message = "error", time.perf_counter() - t0, str(exc)
         return row, None
     _check_against_evaluator(net, hw, result)
-    row.update(_row_of(result))
-    # How far from the true optimum an "optimal" answer may be (CP-SAT's rounded costs).
-    row["optimality_tolerance"] = float(result.stats.get("optimality_tolerance", 0.0))
+    _fill_from_result(row, result)
     unrolled = net.provenance.get("unroll")
     if unrolled:
         note = f"fan-in unrolled to {unrolled['max_fanin']} (+{unrolled['added_neurons']} partial neurons)"
-        row["message"] = "; ".join(m for m in (note, row.get("message")) if m)
+        row.message = "; ".join(m for m in (note, row.message) if m)
     return row, result.mapping
 
 
@@ -147,33 +156,37 @@ def _check_against_evaluator(net: Any, hw: Hardware, result: Result) -> None:
             )
 
 
-def _row_of(result: Result) -> dict[str, Any]:
+def _fill_from_result(row: GapRow, result: Result) -> None:
+    row.energy = result.energy
+    row.lower_bound = result.lower_bound
+    row.status = str(result.status)
+    row.time_s = round(result.runtime, 4)
+    row.message = result.message or ""
+    row.optimality_tolerance = float(result.stats.get("optimality_tolerance", 0.0))
     rep = result.report
-    row: dict[str, Any] = {
-        "energy": result.energy,
-        "lower_bound": result.lower_bound,
-        "status": str(result.status),
-        "time_s": round(result.runtime, 4),
-        "message": result.message,
-    }
     if rep is not None:
-        row.update({f"E_{t}": rep.terms[t] for t in TERMS})
-        row["cores_used"] = rep.cores_used
-    return row
+        for t in TERMS:
+            setattr(row, f"E_{t}", rep.terms[t])
+        row.cores_used = rep.cores_used
 
 
 # ------------------------------------------------------------ the whole job
 @dataclasses.dataclass
 class GapReport:
-    """All rows of a gap run, with the best known energies and bounds."""
+    """All rows of a gap run, with the best known energies and bounds.
 
-    rows: list[dict[str, Any]]
+    ``out`` is where the files went; ``write_error`` says why they could not
+    be written (the rows and tables are complete either way).
+    """
+
+    rows: list[GapRow]
     mappings: dict[tuple[str, str, str], np.ndarray]
     hardware_specs: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     out: Path | None = None
+    write_error: str | None = None
 
-    def for_scale(self, scale: str) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["scale"] == scale]
+    def for_scale(self, scale: str) -> list[GapRow]:
+        return [r for r in self.rows if r.scale == scale]
 
 
 def gap(
@@ -193,42 +206,62 @@ def gap(
 ) -> GapReport:
     """Run the gap study and write its CSV, JSON and figures.
 
+    Every argument and the output directory are checked before any solver
+    starts: a bad one raises ``ValueError`` with one line naming it. Output
+    files are written whole (temporary name, then renamed); if writing fails
+    after the study, the report comes back with :attr:`GapReport.write_error`.
+
     Parameters
     ----------
     apps
-        Application names (default: all 10).
+        Application names, each once (default: all 10).
     scale
         ``mini`` (exact optimum available), ``full`` (certified gap to bounds) or ``both``.
     hardware
         Preset name or TOML path; default ``crossbar-mini`` for mini and
         ``crossbar128`` (resized to fit) for full.
     methods
-        Methods to run; default: the exact models (mini only) and every heuristic.
+        Methods to run, each once; default: the exact models (mini only) and every heuristic.
     time_limit
-        Seconds per run.
+        Seconds per run (positive), or ``None`` for each method's default.
     jobs
         Parallel local processes (default: 2, or 1 on a one-core machine).
+    seed
+        Seed of every method.
     out
-        Directory for ``gap.csv``, ``gap.json`` and the figures.
+        Directory for ``gap.csv``, ``gap.json`` and the figures (created if missing).
     update_bks
-        Store better mappings in the best-known-solutions table.
+        Store better mappings in the best-known table (``bks_path``; without
+        it, the shipped table, but only in a source checkout: an installed
+        package's table is never written).
+    bks_path
+        A best-known table of your own to compare with (and update); a
+        missing file is an empty table. Default: the shipped ``bks.csv``.
+    figures
+        Also draw the PNG figures.
+    progress
+        Called with one line per finished run (``None``: quiet).
     """
-    from snnmap.instances.apps import APPS, canonical
-    from snnmap import bks as bks_mod
-
-    apps = [canonical(a) for a in (apps or APPS)]
+    apps = _each_once("apps", [canonical(a) for a in (apps or APPS)])
     scales = ["mini", "full"] if scale == "both" else [scale]
+    if any(sc not in ("mini", "full") for sc in scales):
+        raise ValueError(f"scale={scale!r}: use mini, full or both")
     for sc in scales:
-        if sc not in ("mini", "full"):
-            raise ValueError(f"scale={scale!r}: use mini, full or both")
+        load_hardware(hardware or DEFAULT_HARDWARE[sc])  # an unknown preset names the known ones
     available = api.methods()
-    chosen = list(methods) if methods else [m for m in (*EXACT, *HEURISTICS) if m in available]
+    chosen = _each_once("methods", list(methods) if methods else [m for m in (*EXACT, *HEURISTICS) if m in available])
     unknown = [m for m in chosen if m not in available]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(sorted(available))}")
+    if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+        raise ValueError(f"time limit {time_limit!r}: must be a positive number of seconds")
     jobs = min(2, os.cpu_count() or 1) if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs {jobs}: must be >= 1")
+    book = bks_mod.BestKnown.load(bks_path)
+    if update_bks:
+        bks_mod.check_writable(book.path, given=bks_path is not None)
+    out = None if out is None else writable_dir(Path(out), "output directory")  # last: it creates the directory
 
     tasks = [
         Task(app, sc, hardware or DEFAULT_HARDWARE[sc], m, time_limit, seed)
@@ -238,37 +271,49 @@ def gap(
         if not (sc == "full" and m in EXACT and not methods)  # exact models on full sizes only when asked
     ]
     rows, mappings = _run_all(tasks, jobs, progress)
-    book = bks_mod.BestKnown.load(bks_path)
     _finish_rows(rows, book)
     report = GapReport(rows=rows, mappings=mappings, hardware_specs={(t.app, t.scale): t.hardware for t in tasks})
     if update_bks:
-        changed = book.update(rows, mappings)
+        try:
+            changed = book.update(rows, mappings)
+        except OSError as exc:
+            report.write_error = f"best-known table {book.path}: {exc.strerror or exc}"
+            changed = []
         if changed and progress:
             progress(f"best-known solutions improved: {', '.join(changed)}")
         _finish_rows(rows, book)
     if out is not None:
-        report.out = write_outputs(report, Path(out), figures=figures)
+        try:
+            report.out = write_outputs(report, out, figures=figures)
+        except OSError as exc:
+            report.write_error = f"{out}: the results could not be written ({exc.strerror or exc})"
     return report
 
 
-def _run_all(tasks: list[Task], jobs: int, progress: Callable[[str], None] | None) -> tuple[list[dict], dict]:
+def _each_once(what: str, names: list[str]) -> list[str]:
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{what}: {', '.join(twice)} given more than once; name each once")
+    return names
+
+
+def _run_all(tasks: list[Task], jobs: int, progress: Callable[[str], None] | None) -> tuple[list[GapRow], dict]:
     """Heuristics first; then the exact models, warm-started with the best heuristic mapping."""
-    rows: list[dict[str, Any]] = []
+    rows: list[GapRow] = []
     mappings: dict[tuple[str, str, str], np.ndarray] = {}
     t0 = time.perf_counter()
     done = 0
 
-    def record(task: Task, row: dict[str, Any], mapping: np.ndarray | None) -> None:
+    def record(task: Task, row: GapRow, mapping: np.ndarray | None) -> None:
         nonlocal done
         done += 1
         rows.append(row)
         if mapping is not None:
-            mappings[(task.app, task.scale, task.method)] = mapping
+            mappings[row.key] = mapping
         if progress:
-            e = row.get("energy", math.inf)
             progress(
                 f"[{done:3d}/{len(tasks)} {time.perf_counter() - t0:6.1f} s] {task.app}:{task.scale} {task.method:16s} "
-                f"{row['status']:10s} {e:.6g} J  {row.get('time_s', 0):.2f} s"
+                f"{row.status:10s} {row.energy:.6g} J  {row.time_s:.2f} s"
             )
 
     def run(batch: list[Task]) -> None:
@@ -283,7 +328,7 @@ def _run_all(tasks: list[Task], jobs: int, progress: Callable[[str], None] | Non
 
     first = [t for t in tasks if t.method not in EXACT]
     run(first)
-    energy = {(r["application"], r["scale"], r["method"]): r.get("energy", math.inf) for r in rows}
+    energy = {r.key: r.energy for r in rows}
     exact = []
     for t in tasks:
         if t.method in EXACT:
@@ -292,89 +337,88 @@ def _run_all(tasks: list[Task], jobs: int, progress: Callable[[str], None] | Non
             exact.append(dataclasses.replace(t, start=start))
     run(exact)
     order = {(t.app, t.scale, t.method): i for i, t in enumerate(tasks)}
-    rows.sort(key=lambda r: order[(r["application"], r["scale"], r["method"])])
+    rows.sort(key=lambda r: order[r.key])
     return rows, mappings
 
 
-def _finish_rows(rows: list[dict[str, Any]], book: Any) -> None:
-    """Best known energy, best bound, gaps, and the loud checks."""
+def _finish_rows(rows: list[GapRow], book: bks_mod.BestKnown) -> None:
+    """Best known energy, best bound, gaps, and the loud checks.
+
+    Only an ``optimal`` status is a proof: a run stopped at a gap tolerance or
+    a time limit contributes its energy and its bound, never a proven optimum.
+    """
     version, commit, machine = _provenance()
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[GapRow]] = {}
     for r in rows:
-        groups.setdefault((r["application"], r["scale"], r["hardware"]), []).append(r)
+        groups.setdefault((r.application, r.scale, r.hardware), []).append(r)
     for (app, scale, hw), group in groups.items():
-        energies = [r["energy"] for r in group if math.isfinite(r.get("energy", math.inf))]
-        bounds = [r["lower_bound"] for r in group if r.get("lower_bound") is not None]
+        energies = [r.energy for r in group if math.isfinite(r.energy)]
+        bounds = [r.lower_bound for r in group if r.lower_bound is not None]
         entry = book.get(app, scale, hw)
         best = min(energies + ([entry.energy] if entry else []), default=math.inf)
         bound = max(bounds + ([entry.lower_bound] if entry and entry.lower_bound else []), default=None)
-        proven = any(r["status"] == "optimal" for r in group) or bool(entry and entry.proven)
+        optimal_rows = [r for r in group if r.status == "optimal"]
+        proven = bool(optimal_rows) or bool(entry and entry.proven)
         if proven:
-            optimal_rows = [r for r in group if r["status"] == "optimal"]
-            optimum = min(r["energy"] for r in optimal_rows) if optimal_rows else entry.energy
-            tol = max([r.get("optimality_tolerance", 0.0) for r in optimal_rows], default=0.0) + 1e-9 * optimum
+            optimum = min(r.energy for r in optimal_rows) if optimal_rows else entry.energy
+            tol = max([r.optimality_tolerance for r in optimal_rows], default=0.0) + 1e-9 * optimum
             for r in group:
-                if r["energy"] < optimum - tol:
+                if r.energy < optimum - tol:
                     raise GapMismatchError(
-                        f"{app}:{scale}: {r['method']} reports {r['energy']} J below the proven optimum {optimum} J"
+                        f"{app}:{scale}: {r.method} reports {r.energy} J below the proven optimum {optimum} J"
                     )
             bound = optimum if bound is None else max(bound, optimum)
         for r in group:
-            e = r.get("energy", math.inf)
-            r["best_known"] = best
-            r["proven"] = proven
-            r["gap"] = (e - best) / best if math.isfinite(e) and best > 0 else None
+            e = r.energy
+            r.best_known = best
+            r.proven = proven
+            r.gap = (e - best) / best if math.isfinite(e) and best > 0 else None
             # The same gap on the energy a mapping can change (comm + static): fixed terms do not dilute it.
-            movable = best - (r.get("E_neuron") or 0.0) - (r.get("E_synapse") or 0.0)
-            r["gap_mapping"] = (e - best) / movable if r["gap"] is not None and movable > 0 else None
-            r["certified_gap"] = (e - bound) / bound if bound and math.isfinite(e) else None
-            r["best_bound"] = bound
-            r.setdefault("lower_bound", None)
-            r.setdefault("message", "")
-            r.update(version=version, commit=commit, machine=machine)
+            movable = best - (r.E_neuron or 0.0) - (r.E_synapse or 0.0)
+            r.gap_mapping = (e - best) / movable if r.gap is not None and movable > 0 else None
+            r.certified_gap = (e - bound) / bound if bound and math.isfinite(e) else None
+            r.best_bound = bound
+            r.version, r.commit, r.machine = version, commit, machine
 
 
 @functools.lru_cache(maxsize=1)
 def _provenance() -> tuple[str, str, str]:
-    from snnmap import __version__
-
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        ).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                                capture_output=True, text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
-    machine = f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} {platform.release()}, python {platform.python_version()}"
+    machine = (f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+               f"python {platform.python_version()}")
     return __version__, commit or "unknown", machine
 
 
 # ---------------------------------------------------------------- outputs
 def write_outputs(report: GapReport, out: Path, *, figures: bool = True) -> Path:
-    """``gap.csv``, ``gap.json`` and the PNG figures in ``out``."""
-    import csv
-
+    """``gap.csv``, ``gap.json`` and the PNG figures in ``out``, each written whole (temporary name, then renamed)."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "gap.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
+    with written(out / "gap.csv") as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
         for r in report.rows:
-            writer.writerow({k: _csv_value(r.get(k)) for k in COLUMNS})
+            writer.writerow([_csv_value(getattr(r, k)) for k in COLUMNS])
     doc = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "rows": [{k: _json_value(v) for k, v in r.items()} for r in report.rows],
+        "rows": [{k: _json_value(v) for k, v in dataclasses.asdict(r).items()} for r in report.rows],
     }
-    (out / "gap.json").write_text(json.dumps(doc, indent=1))
+    with written(out / "gap.json") as tmp:
+        tmp.write_text(json.dumps(doc, indent=1))
     if figures:
-        from snnmap import plots
-
-        plots.energy_breakdown(report.rows, out / "energy_breakdown.png")
-        plots.gap_chart(report.rows, out / "gap.png")
+        with written(out / "energy_breakdown.png") as tmp:
+            plots.energy_breakdown(report.rows, tmp)
+        with written(out / "gap.png") as tmp:
+            plots.gap_chart([r for r in report.rows if r.method not in EXACT], tmp)
         best = _heat_map_choice(report)
         if best is not None:
             app, scale, method = best
             net, hw = prepared(app, scale, report.hardware_specs[(app, scale)])
-            plots.mesh_heat_map(net, hw, report.mappings[best], out / f"heatmap_{app}_{scale}_{method}.png",
-                                title=f"{app}:{scale}, {method}")
+            with written(out / f"heatmap_{app}_{scale}_{method}.png") as tmp:
+                plots.mesh_heat_map(net, hw, report.mappings[best], tmp, title=f"{app}:{scale}, {method}")
     return out
 
 
@@ -383,7 +427,7 @@ def _heat_map_choice(report: GapReport) -> tuple[str, str, str] | None:
         keys = [k for k in report.mappings if k[2] == method]
         if keys:
             # The smallest instance makes the most readable picture.
-            return min(keys, key=lambda k: _network(k[0], k[1]).num_neurons)
+            return min(keys, key=lambda k: network(k[0], k[1]).num_neurons)
     return None
 
 
@@ -404,31 +448,28 @@ def _json_value(v: Any) -> Any:
 # ------------------------------------------------------------------ tables
 def summary_tables(report: GapReport) -> str:
     """The tables ``snnmap gap`` prints."""
-    from snnmap.report import joules, table
-
     parts: list[str] = []
     for scale in ("mini", "full"):
         rows = report.for_scale(scale)
         if not rows:
             continue
-        apps = list(dict.fromkeys(r["application"] for r in rows))
-        methods = list(dict.fromkeys(r["method"] for r in rows))
+        apps = list(dict.fromkeys(r.application for r in rows))
+        methods = list(dict.fromkeys(r.method for r in rows))
         heur = [m for m in methods if m not in EXACT]
         body = []
         for app in apps:
-            group = {r["method"]: r for r in rows if r["application"] == app}
+            group = {r.method: r for r in rows if r.application == app}
             any_row = next(iter(group.values()))
-            line: list[Any] = [app, any_row.get("neurons"), any_row["hardware"], joules(any_row.get("best_known")),
-                               "yes" if any_row.get("proven") else "no"]
+            line: list[Any] = [app, any_row.neurons, any_row.hardware, joules(any_row.best_known),
+                               "yes" if any_row.proven else "no"]
             for m in methods:
                 r = group.get(m)
                 if r is None:
                     line.append("-")
                 elif m in EXACT:
-                    line.append(f"{r['status']} {r.get('time_s', 0):.1f}s")
+                    line.append(f"{r.status} {r.time_s:.1f}s")
                 else:
-                    g = r.get("gap") if scale == "mini" else r.get("certified_gap")
-                    line.append(_status_or_gap(r, g))
+                    line.append(_status_or_gap(r, _shown_gap(r)))
             body.append(line)
         gap_kind = "gap to best known" if scale == "mini" else "certified gap to lower bound"
         head = ["application", "N", "hardware", "best known", "proven", *methods]
@@ -436,10 +477,9 @@ def summary_tables(report: GapReport) -> str:
         parts.append(table(head, body))
         stats = []
         for m in heur:
-            gs = [r.get("gap" if scale == "mini" else "certified_gap") for r in rows if r["method"] == m]
-            gs = [g for g in gs if g is not None]
-            movable = [r["gap_mapping"] for r in rows
-                       if scale == "mini" and r["method"] == m and r.get("gap_mapping") is not None]
+            gs = [g for r in rows if r.method == m and (g := _shown_gap(r)) is not None]
+            movable = [r.gap_mapping for r in rows
+                       if scale == "mini" and r.method == m and r.gap_mapping is not None]
             if gs:
                 stats.append([m, f"{np.mean(gs) * 100:.2f}", f"{np.median(gs) * 100:.2f}", f"{max(gs) * 100:.2f}",
                               f"{np.median(movable) * 100:.2f}" if movable else "-",
@@ -449,22 +489,26 @@ def summary_tables(report: GapReport) -> str:
                                 "worst % (comm+static)", "feasible"], stats))
         red = reduction_table(rows)
         if red:
-            parts.append("energy reduction of the seed paper's greedy and of partition-refine against the baselines (%):")
+            parts.append("energy reduction of the seed paper's greedy and of partition-refine "
+                         "against the baselines (%):")
             parts.append(red)
     return "\n\n".join(parts)
 
 
-def _status_or_gap(row: dict[str, Any], g: float | None) -> str:
+def _shown_gap(row: GapRow) -> float | None:
+    """The gap the tables show: to the best known on mini instances, certified (to the bound) on full ones."""
+    return row.gap if row.scale == "mini" else row.certified_gap
+
+
+def _status_or_gap(row: GapRow, g: float | None) -> str:
     if g is None:
-        return row["status"]
+        return row.status
     return f"{g * 100:.2f}"
 
 
-def reduction_table(rows: list[dict[str, Any]]) -> str:
-    from snnmap.report import table
-
-    apps = list(dict.fromkeys(r["application"] for r in rows))
-    energy = {(r["application"], r["method"]): r["energy"] for r in rows}
+def reduction_table(rows: list[GapRow]) -> str:
+    apps = list(dict.fromkeys(r.application for r in rows))
+    energy = {(r.application, r.method): r.energy for r in rows}
     cols = [(o, b) for o in OURS for b in BASELINES if (apps and (apps[0], o) in energy and (apps[0], b) in energy)]
     if not cols:
         return ""

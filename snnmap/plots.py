@@ -1,4 +1,7 @@
-"""Figures: energy breakdowns, gaps, and a mesh heat map of one mapping (matplotlib, PNG)."""
+"""Figures: energy breakdowns, gaps, and a mesh heat map of one mapping (matplotlib, PNG).
+
+A leaf of the front door: it draws what it is given and imports nothing of the gap study.
+"""
 
 from __future__ import annotations
 
@@ -24,20 +27,23 @@ def _pyplot():
     return plt
 
 
-def energy_breakdown(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    """Stacked bars by energy term, one group per application, one bar per method."""
+def energy_breakdown(rows: Sequence[Any], path: Path) -> Path:
+    """Stacked bars by energy term, one group per application, one bar per method.
+
+    ``rows`` are gap-study rows (:class:`snnmap.gap_evaluator.GapRow`); rows without a mapping are left out.
+    """
     plt = _pyplot()
-    rows = [r for r in rows if math.isfinite(r.get("energy", math.inf)) and r.get("E_comm") is not None]
-    keys = list(dict.fromkeys((r["application"], r["scale"]) for r in rows))
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    rows = [r for r in rows if math.isfinite(r.energy) and r.E_comm is not None]
+    keys = list(dict.fromkeys((r.application, r.scale) for r in rows))
+    methods = list(dict.fromkeys(r.method for r in rows))
     fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(max(4, 2.2 * len(keys)), 4.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        group = {r["method"]: r for r in rows if (r["application"], r["scale"]) == key}
+        group = {r.method: r for r in rows if (r.application, r.scale) == key}
         x = np.arange(len(methods))
         bottom = np.zeros(len(methods))
-        scale = max(r["energy"] for r in group.values())
+        scale = max(r.energy for r in group.values())
         for term in TERMS:
-            vals = np.array([group[m][f"E_{term}"] / scale if m in group else 0.0 for m in methods])
+            vals = np.array([getattr(group[m], f"E_{term}") / scale if m in group else 0.0 for m in methods])
             ax.bar(x, vals, bottom=bottom, color=TERM_COLOURS[term], label=term)
             bottom += vals
         ax.set_xticks(x, methods, rotation=90, fontsize=7)
@@ -53,24 +59,25 @@ def energy_breakdown(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def gap_chart(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    """Gap (mini: to the best known; full: certified, to the bound) per application and heuristic."""
-    plt = _pyplot()
-    from snnmap.gap_evaluator import EXACT
+def gap_chart(rows: Sequence[Any], path: Path) -> Path:
+    """Gap (mini: to the best known; full: certified, to the bound) per application and method.
 
-    rows = [r for r in rows if r["method"] not in EXACT]
-    keys = list(dict.fromkeys((r["application"], r["scale"]) for r in rows))
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    ``rows`` are gap-study rows (:class:`snnmap.gap_evaluator.GapRow`) of the methods to draw (the heuristics).
+    """
+    plt = _pyplot()
+    keys = list(dict.fromkeys((r.application, r.scale) for r in rows))
+    methods = list(dict.fromkeys(r.method for r in rows))
     width = 0.8 / max(len(methods), 1)
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(keys)), 4))
     for k, m in enumerate(methods):
         vals = []
         for key in keys:
-            r = next((r for r in rows if (r["application"], r["scale"]) == key and r["method"] == m), None)
-            g = None if r is None else (r.get("gap") if key[1] == "mini" else r.get("certified_gap"))
+            r = next((r for r in rows if (r.application, r.scale) == key and r.method == m), None)
+            g = None if r is None else (r.gap if key[1] == "mini" else r.certified_gap)
             vals.append(np.nan if g is None else g * 100)
         ax.bar(np.arange(len(keys)) + k * width, vals, width, label=m)
-    ax.set_xticks(np.arange(len(keys)) + 0.4 - width / 2, [f"{a}:{s}" for a, s in keys], rotation=45, ha="right", fontsize=7)
+    ax.set_xticks(np.arange(len(keys)) + 0.4 - width / 2, [f"{a}:{s}" for a, s in keys], rotation=45, ha="right",
+                  fontsize=7)
     ax.set_ylabel("gap (%)")
     ax.set_title("mini: gap to the best known (proven optimum where marked); full: certified gap to the bound",
                  fontsize=8)
@@ -82,7 +89,8 @@ def gap_chart(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, path: Path, *, title: str = "") -> Path:
+def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, path: Path, *,
+                  title: str = "") -> Path:
     """Neurons per tile as a heat map, with link traffic (XY routing) drawn between tiles."""
     plt = _pyplot()
     if hardware.topology != "mesh":
@@ -98,7 +106,8 @@ def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
     peak = max(report.max_link_load, 1e-12)
     cmap = plt.get_cmap("inferno_r")
     # East/west links sit between columns, south/north between rows; offsets keep both directions visible.
-    for name, (dr, dc, off) in {"east": (0, 1, -0.12), "west": (0, 1, 0.12), "south": (1, 0, -0.12), "north": (1, 0, 0.12)}.items():
+    sides = {"east": (0, 1, -0.12), "west": (0, 1, 0.12), "south": (1, 0, -0.12), "north": (1, 0, 0.12)}
+    for name, (dr, dc, off) in sides.items():
         arr = loads.get(name)
         if arr is None:
             continue
@@ -115,7 +124,8 @@ def mesh_heat_map(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
 
         fig.colorbar(ScalarMappable(Normalize(0, peak), cmap), ax=ax, fraction=0.046, pad=0.04,
                      label="packets on link (XY routing)")
-    ax.set_title((title + "\n" if title else "") + f"E = {report.total:.4g} J, max link load {report.max_link_load:.4g} packets",
+    ax.set_title((title + "\n" if title else "")
+                 + f"E = {report.total:.4g} J, max link load {report.max_link_load:.4g} packets",
                  fontsize=9)
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))

@@ -1,9 +1,13 @@
-"""Plain-text tables for the command line."""
+"""Plain-text tables for the command line, and files written whole or not at all."""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Sequence
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 from snnmap.formulations import TERMS, EnergyReport, Result
 
@@ -55,9 +59,48 @@ def result_text(result: Result) -> str:
     lines = [head]
     if result.lower_bound is not None:
         gap = result.certified_gap
-        lines.append(f"lower bound {joules(result.lower_bound)}" + (f"  certified gap {gap * 100:.2f}%" if gap is not None else ""))
+        shown = f"  certified gap {gap * 100:.2f}%" if gap is not None else ""
+        lines.append(f"lower bound {joules(result.lower_bound)}{shown}")
     if result.message:
         lines.append(result.message)
     if result.report is not None:
         lines.append(breakdown(result.report))
     return "\n".join(lines)
+
+
+def writable_dir(path: Path, what: str) -> Path:
+    """``path``, created if missing, once a file could be made in it; else ``ValueError`` naming ``what``.
+
+    Checked before long work starts, so that its results are not lost at the end.
+    """
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {path}: a file of that name exists; give a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+@contextlib.contextmanager
+def written(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` to write to; renamed onto ``path`` only when the block succeeds.
+
+    A reader never sees a half-written file, and a failed write leaves any
+    previous file in place. The temporary name keeps the suffix, so writers
+    that infer the format from it (matplotlib) still do.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -12,6 +12,7 @@ the same builders when missing or for other seeds.
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import json
 import os
 from pathlib import Path
@@ -33,7 +34,8 @@ _MODULES = {
     "DigitRecogMLP": "digitrecog_mlp", "DigitRecogSTDP": "digitrecog_stdp", "EdgeDet": "edgedet",
     "ImgSmooth": "imgsmooth", "HeartEstm": "heartestm", "VisualPursuit": "visualpursuit",
 }
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# Package data of snnmap.instances: found the same way in a source checkout and in an installed wheel.
+DATA_DIR = Path(str(importlib.resources.files("snnmap.instances").joinpath("data")))
 FULL_SUMMARY = DATA_DIR / "full_summary.json"
 
 

@@ -9,12 +9,15 @@ import pytest
 from hypothesis import given, settings
 
 from snnmap.formulations.bounds import (
-    combinatorial_lower_bound, communication_lower_bound, min_cores, min_destinations,
+    combinatorial_lower_bound,
+    communication_lower_bound,
+    min_cores,
+    min_destinations,
 )
 from snnmap.formulations.energy import fixed_energy
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
-from tests.formulations.test_exact import brute_force, instances
+from tests.helpers import brute_force, instances, random_network
 
 
 def _line(cores: int = 4, **limits) -> Hardware:
@@ -90,7 +93,6 @@ def test_bound_on_a_large_chip_needs_no_cost_table():
     from snnmap.formulations.energy import evaluate
     from snnmap.hardware import load_hardware
     from snnmap.heuristics.sequential import solve as sequential
-    from tests.conftest import random_network
 
     net = random_network(3000, 20000, seed=11)
     hw = load_hardware("crossbar128", mesh=(50, 50), n_max=4)
@@ -109,7 +111,6 @@ def test_central_core_prices_give_the_full_table_bound(preset, mesh, topology, c
     over every sender core of the full table."""
     import snnmap.formulations.bounds as bounds
     from snnmap.hardware import load_hardware
-    from tests.conftest import random_network
 
     hw = load_hardware(preset, mesh=mesh, topology=topology, n_max=3)
     cost = np.asarray(hw.cost_matrix)

@@ -1,6 +1,6 @@
 """The evaluator, pinned by tiny networks worked out by hand, and by properties.
 
-Costs of ``toy_hardware`` (tests/conftest.py): e_spike=1, e_syn=2, e_local=3,
+Costs of ``toy_hardware`` (tests/helpers.py): e_spike=1, e_syn=2, e_local=3,
 e_route=10, e_hop=100, p_static=1000, t_run=1; 2 x 2 mesh with cores
 0=(0,0), 1=(0,1), 2=(1,0), 3=(1,1).
 """
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from snnmap.formulations import MappingError, evaluate
 from snnmap.instances import SpikingNetwork
-from tests.conftest import toy_hardware
+from tests.helpers import toy_hardware
 
 
 def chain() -> SpikingNetwork:

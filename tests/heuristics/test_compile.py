@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from snnmap.hardware import load_hardware
 from snnmap import registry
+from snnmap.hardware import load_hardware
 from snnmap.heuristics import warm_up
 from snnmap.heuristics.common import Timer
 from snnmap.heuristics.compile import COMPILING

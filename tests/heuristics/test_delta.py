@@ -8,7 +8,7 @@ from snnmap.formulations import evaluate
 from snnmap.hardware import load_hardware
 from snnmap.heuristics.common import CostModel, member_stride, state_from_mapping
 from snnmap.heuristics.delta import apply_move, move_eval, state_energy, swap_try
-from tests.heuristics.helpers import random_network
+from tests.helpers import random_dense_network
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
@@ -16,7 +16,7 @@ from tests.heuristics.helpers import random_network
        preset=st.sampled_from(["crossbar128", "loihi"]))
 def test_deltas_match_evaluator(seed, comm, gating, preset):
     rng = np.random.default_rng(seed)
-    net = random_network(rng, int(rng.integers(3, 30)))
+    net = random_dense_network(rng, int(rng.integers(3, 30)))
     hw = load_hardware(preset, mesh=(2, 3), n_max=net.num_neurons, power_gating=gating)
     k = hw.num_cores
     core = rng.integers(0, k, net.num_neurons)
@@ -45,7 +45,7 @@ def test_deltas_match_evaluator(seed, comm, gating, preset):
 @given(seed=st.integers(0, 10**6))
 def test_checked_moves_keep_limits(seed):
     rng = np.random.default_rng(seed)
-    net = random_network(rng, int(rng.integers(6, 24)))
+    net = random_dense_network(rng, int(rng.integers(6, 24)))
     m = int(net.in_degree.max()) or 1
     hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8, a_max=2 * m, syn_max=3 * m, dest_max=3)
     core = np.arange(net.num_neurons) % hw.num_cores
@@ -69,7 +69,7 @@ def test_all_candidates_at_once_equal_one_by_one(seed, comm, gating):
     from snnmap.heuristics.delta import moves_eval
 
     rng = np.random.default_rng(seed)
-    net = random_network(rng, 120, density=0.5)
+    net = random_dense_network(rng, 120, density=0.5)
     m = int(net.in_degree.max())
     hw = load_hardware("crossbar128", mesh=(6, 6), n_max=12, a_max=m + 20, syn_max=8 * m, dest_max=30,
                        power_gating=gating)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from snnmap.formulations import evaluate
 from snnmap.hardware import load_hardware
 from snnmap.registry import METHODS, names
-from tests.heuristics.helpers import random_network, slack_hardware
+from tests.helpers import random_dense_network, slack_hardware
 
 NAMES = sorted(names(kind="heuristic"))
 
@@ -23,7 +23,7 @@ def rng():
 @given(seed=st.integers(0, 10**6), comm=st.sampled_from(["multicast", "unicast"]))
 def test_feasible_with_slack_and_scored_by_evaluator(name, seed, comm):
     rng = np.random.default_rng(seed)
-    net = random_network(rng, int(rng.integers(6, 25)))
+    net = random_dense_network(rng, int(rng.integers(6, 25)))
     hw = slack_hardware(net)
     res = METHODS[name](net, hw, seed=seed, comm=comm, time_limit=5)
     assert res.status in ("feasible", "time_limit", "optimal"), res.message
@@ -35,7 +35,7 @@ def test_feasible_with_slack_and_scored_by_evaluator(name, seed, comm):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_same_seed_same_mapping(name, rng):
-    net = random_network(rng, 40, density=0.1)
+    net = random_dense_network(rng, 40, density=0.1)
     hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8)
     a = METHODS[name](net, hw, seed=7)
     b = METHODS[name](net, hw, seed=7)
@@ -44,7 +44,7 @@ def test_same_seed_same_mapping(name, rng):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_too_few_cores_is_infeasible_and_named(name, rng):
-    net = random_network(rng, 30)
+    net = random_dense_network(rng, 30)
     hw = load_hardware("crossbar128", mesh=(1, 2), n_max=8)
     res = METHODS[name](net, hw)
     assert res.status == "infeasible"
@@ -79,7 +79,7 @@ def test_partition_refine_not_worse_than_baselines(rng):
 
 
 def test_dest_max_respected(rng):
-    net = random_network(rng, 20, density=0.2)
+    net = random_dense_network(rng, 20, density=0.2)
     hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8, dest_max=4)
     for name in NAMES:
         res = METHODS[name](net, hw)
@@ -94,7 +94,7 @@ def test_interrupt_returns_best_so_far(rng, monkeypatch):
 
     refine_mod = sys.modules["snnmap.heuristics.refine"]
 
-    net = random_network(rng, 40, density=0.1)
+    net = random_dense_network(rng, 40, density=0.1)
     hw = load_hardware("crossbar128", mesh=(2, 4), n_max=8)
     calls = {"n": 0}
     real = refine_mod.refine_chunk

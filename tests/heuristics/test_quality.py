@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from snnmap.hardware import load_hardware
-from snnmap.registry import METHODS
 from snnmap.instances import SpikingNetwork
+from snnmap.registry import METHODS
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_mini_against_multistart():
 @pytest.mark.parametrize("preset", ["crossbar128", "loihi"])
 def test_full_lenet_partition_refine_below_every_baseline(preset):
     """The issue's full-scale criterion on one application (all ten: scripts/quality_heuristics.py)."""
-    from snnmap.gap_evaluator import prepared
+    from snnmap.prepare import prepared
 
     net, hw = prepared("LeNet", "full", preset)
     energy = {m: METHODS[m](net, hw, seed=0, time_limit=20).energy

@@ -10,7 +10,7 @@ from snnmap.hardware import load_hardware
 from snnmap.heuristics.partition import fill_order
 from snnmap.heuristics.sequential import solve
 from snnmap.instances import SpikingNetwork
-from tests.conftest import random_network, toy_hardware
+from tests.helpers import random_network, toy_hardware
 
 
 def test_fills_in_index_order_and_opens_cores_on_any_limit():

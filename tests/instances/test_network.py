@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snnmap.instances import NetworkError, SpikingNetwork, load_network_file, save_network
-from tests.conftest import random_network
+from tests.helpers import random_network
 
 
 def test_from_edges_sorts_into_csr():

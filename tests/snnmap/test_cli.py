@@ -9,7 +9,7 @@ import pytest
 from snnmap import registry
 from snnmap.cli import MAP_OPTIONS, main
 from snnmap.instances import save_network
-from tests.conftest import random_network
+from tests.helpers import random_network
 
 
 @pytest.fixture

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
+import site
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from snnmap.formulations import evaluate, load_mapping
 from snnmap import api
-from snnmap.bks import BestKnown, hardware_of, instance_of
+from snnmap.bks import BestKnown, check_writable
 from snnmap.cli import main
-from snnmap.gap_evaluator import COLUMNS, EXACT
+from snnmap.formulations import evaluate, load_mapping
+from snnmap.gap_evaluator import COLUMNS, EXACT, GapRow, gap
+from snnmap.prepare import hardware_of, instance_of
 
 
 def _methods() -> list[str]:
@@ -49,26 +55,25 @@ def test_gap_on_two_mini_apps(tmp_path, capsys):
                 == pytest.approx(energy)
     doc = json.loads((out / "gap.json").read_text())
     assert len(doc["rows"]) == len(rows)
+    assert all(list(r) == [f.name for f in dataclasses.fields(GapRow)] for r in doc["rows"])
+    assert not list(out.glob(".*tmp*")), "temporary files left behind"
     for name in ("energy_breakdown.png", "gap.png"):
         assert (out / name).stat().st_size > 1000
     assert list(out.glob("heatmap_*.png"))
 
 
 def test_row_energies_are_the_evaluators(tmp_path):
-    from snnmap import gap  # the one-call API
-
     report = gap(["VisualPursuit"], methods=["greedy", "sequential"], time_limit=10, out=None, progress=None,
                  bks_path=tmp_path / "bks.csv")
     net = api.load_network("VisualPursuit:mini")
+    assert [r.method for r in report.rows] == ["greedy", "sequential"]
     for r in report.rows:
-        hw = hardware_of(r["hardware"])
-        mapping = report.mappings[("VisualPursuit", "mini", r["method"])]
-        assert evaluate(net, hw, mapping).total == r["energy"]
+        hw = hardware_of(r.hardware)
+        mapping = report.mappings[("VisualPursuit", "mini", r.method)]
+        assert evaluate(net, hw, mapping).total == r.energy
 
 
 def test_update_bks_stores_only_better_mappings(tmp_path):
-    from snnmap.gap_evaluator import gap
-
     path = tmp_path / "bks.csv"
     gap(["ImgSmooth"], methods=["sequential"], time_limit=10, progress=None, update_bks=True, bks_path=path)
     first = BestKnown.load(path).get("ImgSmooth", "mini", "crossbar-mini@2x4")
@@ -94,3 +99,93 @@ def test_shipped_best_known_mappings_reevaluate():
         assert report.total == pytest.approx(entry.energy, rel=1e-9), entry.instance
         if entry.lower_bound is not None:
             assert entry.lower_bound <= entry.energy * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"apps": ["LeNet", "lenet"]}, ["apps", "LeNet", "more than once"]),
+        ({"apps": ["NoSuchApp"]}, ["unknown application", "NoSuchApp", "LeNet"]),
+        ({"hardware": "nochip"}, ["unknown hardware", "nochip", "crossbar-mini"]),
+        ({"methods": ["greedy", "greedy"]}, ["methods", "greedy", "more than once"]),
+        ({"methods": ["nosuch"]}, ["unknown method", "nosuch", "greedy"]),
+        ({"time_limit": 0}, ["time limit", "positive"]),
+        ({"time_limit": float("nan")}, ["time limit", "positive"]),
+        ({"jobs": 0}, ["jobs", ">= 1"]),
+        ({"scale": "huge"}, ["scale", "mini, full or both"]),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_run(kwargs, words, monkeypatch):
+    import snnmap.gap_evaluator as gap_mod
+
+    def no_runs(*_args, **_kwargs):
+        raise AssertionError("a run started before the arguments were checked")
+
+    monkeypatch.setattr(gap_mod, "_run_all", no_runs)
+    args = {"apps": ["LeNet"], "methods": ["greedy"], "progress": None, **kwargs}
+    with pytest.raises(ValueError) as err:
+        gap(**args)
+    message = str(err.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+def test_unwritable_output_is_refused_before_any_run(tmp_path, monkeypatch):
+    import snnmap.gap_evaluator as gap_mod
+
+    monkeypatch.setattr(gap_mod, "_run_all", lambda *a: pytest.fail("ran before checking --out"))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for out, words in ((afile, ["file of that name exists"]), (afile / "sub", ["cannot write there"]),
+                       (Path("/proc/snnmap-gap"), ["cannot write there"])):
+        with pytest.raises(ValueError, match="output directory") as err:
+            gap(["LeNet"], methods=["greedy"], out=out, progress=None)
+        assert all(w in str(err.value) for w in words), str(err.value)
+    assert afile.read_text() == "x"
+
+
+def test_cli_prints_tables_when_writing_fails(tmp_path, capsys, monkeypatch):
+    import snnmap.gap_evaluator as gap_mod
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gap_mod, "write_outputs", full_disk)
+    rc = main(["gap", "--apps", "LeNet", "--methods", "greedy", "--out", str(tmp_path / "o"), "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert "LeNet" in captured.out and "greedy" in captured.out  # the tables survive
+    assert "No space left on device" in captured.err and "Traceback" not in captured.err
+
+
+def test_installed_table_is_never_updated_without_a_path(tmp_path, monkeypatch):
+    import snnmap.bks as bks_mod
+
+    shipped = tmp_path / "site-packages" / "snnmap" / "instances" / "bks.csv"
+    monkeypatch.setattr(bks_mod, "installed_copy", lambda path: path == shipped)
+    with pytest.raises(ValueError, match="--update-bks PATH"):
+        check_writable(shipped, given=False)
+    check_writable(tmp_path / "mine.csv", given=True)  # a table of the user's own is fine
+    with pytest.raises(ValueError, match="not a file"):
+        check_writable(tmp_path, given=True)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ValueError, match="cannot write there"):
+        check_writable(afile / "bks.csv", given=True)
+
+
+def test_site_packages_counts_as_installed():
+    from snnmap.bks import installed_copy
+
+    assert installed_copy(Path(site.getsitepackages()[0]) / "snnmap" / "instances" / "bks.csv")
+    assert not installed_copy(Path("/nonexistent-checkout/instances/bks.csv"))
+
+
+def test_plots_is_a_leaf():
+    """Drawing a figure loads nothing of the gap study (no gap_evaluator <-> plots cycle)."""
+    code = ("import sys, snnmap.plots; "
+            "bad = [m for m in ('snnmap.gap_evaluator', 'snnmap.bks', 'snnmap.cli') if m in sys.modules]; "
+            "sys.exit(', '.join(bad) or None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
