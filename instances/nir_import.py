@@ -20,8 +20,9 @@ ignored (recorded in the provenance).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,7 +103,8 @@ def load_nir(
     shapes: dict[str, tuple[int, ...]] = {}
     for key, node in nodes.items():
         if type(node).__name__ == "Input":
-            shapes[key] = tuple(int(v) for v in np.asarray(node.input_type["input"]).ravel())
+            with _node(where, key, node):
+                shapes[key] = tuple(int(v) for v in np.asarray(node.input_type["input"]).ravel())
     # Fixed point: recurrent edges make a plain topological order impossible.
     for _ in range(len(nodes) + 1):
         changed = False
@@ -113,13 +115,15 @@ def load_nir(
             ins = [shapes[p] for p in pred[key] if p in shapes]
             if kind in _NEURON_NODES:
                 try:
-                    shapes[key] = _neuron_shape(key, node, ins, where)
+                    with _node(where, key, node):
+                        shapes[key] = _neuron_shape(key, node, ins, where)
                 except NetworkError:
                     if ins:
                         raise
                     continue
             elif ins:
-                shapes[key] = _out_shape(key, node, ins[0], where)
+                with _node(where, key, node):
+                    shapes[key] = _out_shape(key, node, ins[0], where)
             else:
                 continue
             changed = True
@@ -144,7 +148,8 @@ def load_nir(
     gains: dict[str, float | np.ndarray] = {}
     for key in pops:
         node = nodes[key]
-        th, leak, gain = _neuron_params(node, dt)
+        with _node(where, key, node):
+            th, leak, gain = _neuron_params(node, dt)
         if key not in shapes:
             raise NetworkError(f"{where}: cannot infer the size of node {key!r}: connect it to an Input")
         pop_of[key] = nb.add(key, shapes[key], v_th=float(np.mean(th)), leak=float(np.mean(leak)))
@@ -161,7 +166,8 @@ def load_nir(
                 continue
             if kind == "Output":
                 continue
-            step = _weight_matrix(key, nodes[key], shapes[pred[key][0]], where)
+            with _node(where, key, nodes[key]):
+                step = _weight_matrix(key, nodes[key], shapes[pred[key][0]], where)
             stack.extend((s, (mat @ step).tocsr()) for s in succ[key])
         for dst, mat in mats.items():
             coo = sp.coo_matrix(mat)
@@ -196,6 +202,26 @@ def load_nir(
 
 
 # ------------------------------------------------------------------ helpers
+@contextlib.contextmanager
+def _node(where: str, key: str, node: Any) -> Iterator[None]:
+    """Turn any failure while reading one node into an error naming that node."""
+    try:
+        yield
+    except NetworkError:
+        raise
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, OverflowError) as exc:
+        raise NetworkError(
+            f"{where}: node {key!r} ({type(node).__name__}) cannot be imported ({type(exc).__name__}: {exc}): "
+            "check the types and shapes of its parameters"
+        ) from None
+
+
+def _per_neuron(values: Any) -> np.ndarray | float:
+    """A parameter as one float or one value per neuron (exporters write scalars as shape () or (1,))."""
+    arr = np.asarray(values, dtype=float)
+    return float(arr.ravel()[0]) if arr.size == 1 else arr.ravel()
+
+
 def _neuron_shape(key: str, node: Any, ins: list[tuple[int, ...]], where: str) -> tuple[int, ...]:
     for attr in ("v_threshold", "tau", "tau_mem", "r"):
         val = np.asarray(getattr(node, attr, 1.0))
@@ -218,12 +244,12 @@ def _neuron_params(node: Any, dt: float) -> tuple[np.ndarray, np.ndarray, np.nda
         return np.ones(1), np.ones(1), 1.0
     r = np.asarray(node.r, dtype=float)
     if kind == "IF":
-        return np.asarray(node.v_threshold, float), np.ones(1), r.ravel() if r.size > 1 else float(r)
+        return np.asarray(node.v_threshold, float), np.ones(1), _per_neuron(r)
     tau = np.asarray(node.tau_mem if kind == "CubaLIF" else node.tau, dtype=float)
     leak = np.clip(1.0 - dt / tau, 0.0, 1.0)
     gain = r * dt / tau * (np.asarray(node.w_in, float) if kind == "CubaLIF" else 1.0)
     th = np.asarray(node.v_threshold, float) if kind != "LI" else np.full(1, np.inf)
-    return th, leak, gain.ravel() if gain.size > 1 else float(gain)
+    return th, leak, _per_neuron(gain)
 
 
 def _out_shape(key: str, node: Any, shape: tuple[int, ...], where: str) -> tuple[int, ...]:

@@ -35,11 +35,11 @@ def test_lossless_round_trip(tmp_path, suffix):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(spikes=[1, -2, 0]), "neuron 1 is -2"),
-        (dict(spikes=[1, float("nan"), 0]), "must be finite"),
+        (dict(spikes=[1, -2, 0]), "field 'spikes', entry 1: -2 is not allowed"),
+        (dict(spikes=[1, float("nan"), 0]), "must be a finite number"),
         (dict(spikes=[1, 2]), "2 entries for 3 neurons"),
-        (dict(post=[1, 3]), "post index 3 is out of range"),
-        (dict(pre=[-1, 0]), "pre index -1 is out of range"),
+        (dict(post=[1, 3]), "field 'post', entry 1: 3 is out of range; a neuron index must be a whole number in 0..2"),
+        (dict(pre=[-1, 0]), "field 'pre', entry 0: -1 is out of range"),
         (dict(pre=[0, 0], post=[1, 1]), "duplicate synapse \\(0, 1\\)"),
         (dict(t_run=0.0), "t_run"),
     ],
@@ -55,7 +55,7 @@ def test_bad_networks_are_refused(kwargs, message):
 def test_malformed_files(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(NetworkError, match="bad.npz: not a readable"):
+    with pytest.raises(NetworkError, match="bad.npz: not an snnmap .npz network"):
         load_network_file(bad)
     j = tmp_path / "bad.json"
     j.write_text("{")
@@ -63,7 +63,7 @@ def test_malformed_files(tmp_path):
         load_network_file(j)
     j.write_text(json.dumps({"format": "snnmap-network", "num_neurons": 2, "t_run": 1.0, "pre": [0], "post": [1],
                              "spikes": [1, -1]}))
-    with pytest.raises(NetworkError, match="bad.json: spike count of neuron 1"):
+    with pytest.raises(NetworkError, match="bad.json: field 'spikes', entry 1: -1"):
         load_network_file(j)
     with pytest.raises(NetworkError, match="no such network file"):
         load_network_file(tmp_path / "missing.npz")
