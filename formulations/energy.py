@@ -267,7 +267,8 @@ def _check_finite(terms: dict[str, float], total: float, hardware: Hardware) -> 
 def fixed_energy(network: SpikingNetwork, hardware: Hardware) -> float:
     """The mapping-independent part: ``E_neuron + E_synapse``."""
     e = hardware.energy
-    return float(network.spikes.sum() * e.e_spike + np.dot(network.spikes, network.out_degree) * e.e_syn)
+    with np.errstate(over="ignore"):  # an overflow makes inf here and is refused by evaluate()
+        return float(network.spikes.sum() * e.e_spike + np.dot(network.spikes, network.out_degree) * e.e_syn)
 
 
 def _violations(
