@@ -392,8 +392,9 @@ def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Map
         raise MappingError(f"{path}: field 'core_of' (a list with the core of every neuron) is missing")
     try:
         core_of = whole_numbers(doc["core_of"], "core_of", meaning="a core index", error=MappingError)
-        sizes = {key: whole_number(doc[key], key, low=1, meaning=f"{key}", error=MappingError)
-                 for key in ("num_cores", "num_neurons") if doc.get(key) is not None}
+        sizes = {key: whole_number(doc[key], key, low=1, meaning=meaning, error=MappingError)
+                 for key, meaning in (("num_cores", "the core count"), ("num_neurons", "the neuron count"))
+                 if doc.get(key) is not None}
         mesh = doc.get("mesh")
         if mesh is not None:
             if not isinstance(mesh, list) or len(mesh) != 2:

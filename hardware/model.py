@@ -285,8 +285,8 @@ def _check_size(num_cores: int, where: str) -> None:
     need = num_cores * _BYTES_PER_CORE
     if need > memory:
         raise HardwareError(
-            f"{where}: {num_cores:,} cores need about {need / 2**30:,.0f} GiB of memory for their arrays, more than "
-            f"this machine's {memory / 2**30:,.0f} GiB: give a smaller mesh"
+            f"{where}: {num_cores:,} cores need about {need / 2**30:,.1f} GiB of memory for their arrays, more than "
+            f"this machine's {memory / 2**30:,.1f} GiB: give a smaller mesh"
         )
 
 

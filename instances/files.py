@@ -129,18 +129,19 @@ def whole_numbers(
     locate
         Names the place of entry ``k`` (default ``"entry k"``; CSV readers give line numbers).
     """
-    arr = _numeric(values, field, error, locate, meaning)
     hi = INT64_MAX if high is None else min(int(high), INT64_MAX)
     lo = -INT64_MAX if low is None else int(low)
     bound = f"in {lo}..{hi}" if high is not None else f">= {lo}" if low is not None else "within int64"
+    rule = f"{meaning} must be a whole number {bound}"
+    arr = _numeric(values, field, error, locate, rule)
 
     def fail(k: int, problem: str) -> None:
-        raise error(f"field {field!r}, {_where(k, locate)}: {problem}; {meaning} must be a whole number {bound}")
+        raise error(f"field {field!r}, {_where(k, locate)}: {problem}; {rule}")
 
     if arr.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(arr) | (arr != np.floor(arr)))
         if bad.size:
-            fail(int(bad[0]), f"{_show(arr[bad[0]])} is not a whole number")
+            fail(int(bad[0]), f"{show_value(arr[bad[0]])} is not a whole number")
         # float(2**63) rounds to 2**63 itself, one beyond int64: compare against it, not hi.
         out = (arr < lo) | (arr > hi) | (arr >= 2.0**63)
     elif arr.dtype.kind == "u":
@@ -151,7 +152,7 @@ def whole_numbers(
         k = int(np.flatnonzero(out)[0])
         v = arr[k]
         beyond = v >= 2.0**63 if arr.dtype.kind in "fu" else False
-        fail(k, f"{_show(v)} is {'beyond the 64-bit integer range' if beyond else 'out of range'}")
+        fail(k, f"{show_value(v)} is {'beyond the 64-bit integer range' if beyond else 'out of range'}")
     return arr.astype(np.int64, copy=False)
 
 
@@ -171,23 +172,23 @@ def finite_numbers(
     locate: Callable[[int], str] | None = None,
 ) -> np.ndarray:
     """``values`` as a 1-D float64 array of finite numbers ``>= low`` (no booleans, no text)."""
-    arr = _numeric(values, field, error, locate, meaning)
+    rule = f"{meaning} must be a finite number" + (f" >= {low:g}" if low is not None else "")
+    arr = _numeric(values, field, error, locate, rule)
     with np.errstate(over="ignore"):
         arr = arr.astype(np.float64, copy=False)
-    bound = f"a finite number >= {low:g}" if low is not None else "a finite number"
     bad = np.flatnonzero(~np.isfinite(arr) | ((arr < low) if low is not None else False))
     if bad.size:
         k = int(bad[0])
-        raise error(f"field {field!r}, {_where(k, locate)}: {_show(arr[k])} is not allowed; {meaning} must be {bound}")
+        raise error(f"field {field!r}, {_where(k, locate)}: {show_value(arr[k])} is not allowed; {rule}")
     return arr
 
 
 def _numeric(values: Any, field: str, error: type[ValueError], locate: Callable[[int], str] | None,
-             meaning: str) -> np.ndarray:
+             rule: str) -> np.ndarray:
     """A 1-D numeric array (int, uint or float kind) from a list or array, or ``error`` naming the bad entry."""
 
     def fail(k: int, problem: str) -> None:
-        raise error(f"field {field!r}, {_where(k, locate)}: {problem}; {meaning} must be a number")
+        raise error(f"field {field!r}, {_where(k, locate)}: {problem}; {rule}")
 
     if isinstance(values, (list, tuple)):
         # numpy reads True as 1: find booleans before it does.
@@ -197,9 +198,9 @@ def _numeric(values: Any, field: str, error: type[ValueError], locate: Callable[
     try:
         arr = np.asarray(values)
     except (TypeError, ValueError, OverflowError):
-        raise error(f"field {field!r}: must be a flat list of numbers") from None
+        raise error(f"field {field!r}: must be a flat list of numbers; {rule}") from None
     if arr.ndim != 1:
-        raise error(f"field {field!r}: must be a flat list of numbers, got {arr.ndim} dimension(s)")
+        raise error(f"field {field!r}: must be a flat list of numbers, got {arr.ndim} dimension(s); {rule}")
     if arr.dtype.kind in "iuf":
         return arr
     if arr.dtype.kind == "b":
@@ -209,7 +210,7 @@ def _numeric(values: Any, field: str, error: type[ValueError], locate: Callable[
         for k, v in enumerate(arr):
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                 if not -INT64_MAX <= v <= INT64_MAX:
-                    fail(k, f"{_show(v)} is beyond the 64-bit integer range")
+                    fail(k, f"{show_value(v)} is beyond the 64-bit integer range")
             elif not isinstance(v, (float, np.floating)):
                 fail(k, f"{json_text(v)} is not a number")
         return arr.astype(np.float64)
@@ -218,14 +219,14 @@ def _numeric(values: Any, field: str, error: type[ValueError], locate: Callable[
         if isinstance(values, (list, tuple)):
             k = next(i for i, v in enumerate(values) if isinstance(v, (str, bytes)))
         fail(k, f"{json_text(arr[k].item())} is text, not a number")
-    raise error(f"field {field!r}: holds {arr.dtype} values; {meaning} must be a number")
+    raise error(f"field {field!r}: holds {arr.dtype} values; {rule}")
 
 
 def _where(k: int, locate: Callable[[int], str] | None) -> str:
     return locate(k) if locate is not None else f"entry {k}"
 
 
-def _show(v: Any) -> str:
+def show_value(v: Any) -> str:
     """A number as the user wrote it: ``2.5``, ``1e+23``, ``12`` (never a wrapped int64)."""
     if isinstance(v, (float, np.floating)):
         f = float(v)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from snnmap.instances.files import atomic_write, read_text, whole_numbers
+from snnmap.instances.files import atomic_write, read_text, show_value, whole_numbers
 from snnmap.instances.network import NetworkError, SpikingNetwork, check_num_neurons
 
 FORMAT_VERSION = 1
@@ -153,7 +153,7 @@ def _check_meta(meta: Any) -> None:
     check_num_neurons(meta["num_neurons"])
     t_run = meta["t_run"]
     if isinstance(t_run, bool) or not isinstance(t_run, (int, float)) or not 0 < t_run <= sys.float_info.max:
-        raise NetworkError(f"field 't_run'={t_run!r}: must be a positive number of seconds")
+        raise NetworkError(f"field 't_run'={show_value(t_run)}: must be a positive number of seconds")
     names = meta.get("population_names", ["all"])
     if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
         raise NetworkError(f"field 'population_names'={names!r}: must be a list of names")
