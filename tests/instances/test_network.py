@@ -71,3 +71,33 @@ def test_malformed_files(tmp_path):
     np.savez(other, a=np.zeros(3))
     with pytest.raises(NetworkError, match="missing array"):
         load_network_file(other)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(indices=np.array([1.0, 2.5, 3.0])), "field 'indices', entry 1: 2.5 is not a whole number"),
+        (dict(indices=np.array([1, 1, 3]), indptr=np.array([0, 2, 2, 3, 3])), "duplicate synapse \\(0, 1\\)"),
+        (dict(indices=np.array([2, 1, 3]), indptr=np.array([0, 2, 2, 3, 3])), "targets of neuron 0 are not sorted"),
+        (dict(indptr=np.array([0, 1, 2, 3, 3.5])), "field 'indptr', entry 4"),
+        (dict(spikes=np.array([1.0, np.inf, 0.0, 0.0])), "field 'spikes', entry 1: inf"),
+        (dict(spikes=np.array([True, False, True, True])), "true/false"),
+        (dict(pins=np.array([0, -2, -1, -1])), "field 'pins', entry 1: -2 is out of range"),
+        (dict(population=np.array([0, 0, 1, 0])), "field 'population', entry 2: 1 is out of range"),
+        (dict(weights=np.array([1.0, np.nan, 1.0])), "field 'weights', entry 1: nan"),
+        (dict(num_neurons=True), "'num_neurons', value: true"),
+        (dict(t_run=True), "t_run=True"),
+    ],
+)
+def test_constructor_checks_every_array(changes, message):
+    """The one validation path: the constructor, whatever reader or builder made the arrays."""
+    net = SpikingNetwork.from_edges(4, [0, 1, 2], [1, 2, 3], [1.0, 2.0, 0.0, 0.0])
+    with pytest.raises(NetworkError, match=message):
+        net.replace(**changes)
+
+
+def test_constructor_normalises_dtypes():
+    net = SpikingNetwork(num_neurons=np.int32(3), indptr=np.array([0, 1, 2, 2], dtype=np.int32),
+                         indices=np.array([1.0, 2.0]), spikes=np.array([1, 2, 0], dtype=np.int16))
+    assert net.indptr.dtype == net.indices.dtype == np.int64 and net.spikes.dtype == np.float64
+    assert type(net.num_neurons) is int and net.indices.tolist() == [1, 2]

@@ -8,6 +8,7 @@ must contain, that no traceback is shown, and which files must or must not exist
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import json
 from pathlib import Path
 from typing import Callable
@@ -16,7 +17,6 @@ import numpy as np
 import pytest
 
 from snnmap.cli import main
-from snnmap.hardware import PRESET_DIR
 from snnmap.instances import SpikingNetwork, save_network
 from snnmap.instances.edgelist import save_edgelist
 
@@ -41,7 +41,7 @@ def mapping_doc(**changes) -> dict:
 
 
 def preset_text(**replace: str) -> str:
-    text = (PRESET_DIR / "crossbar-mini.toml").read_text()
+    text = (importlib.resources.files("snnmap.hardware") / "presets" / "crossbar-mini.toml").read_text()
     for old, new in replace.items():
         assert old in text
         text = text.replace(old, new)
