@@ -318,7 +318,8 @@ def _validate(hw: Hardware) -> None:
         if value < 1:
             raise HardwareError(f"{where}: limit {name}={value}: must be >= 1 (omit it for no limit)")
         if value > _INT64_MAX:
-            raise HardwareError(f"{where}: limit {name}={value}: beyond the 64-bit integer range (omit it for no limit)")
+            raise HardwareError(f"{where}: limit {name}={value}: beyond the 64-bit integer range "
+                                "(omit it for no limit)")
     for name, value in hw.energy.items():
         if value is None:
             continue

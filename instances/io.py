@@ -91,7 +91,8 @@ def _load_npz(path: Path) -> SpikingNetwork:
             raise NetworkError("not an snnmap .npz network: it holds Python objects, not plain arrays") from None
         raise NetworkError(f"not a readable .npz network file ({exc})") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise NetworkError(f"not a readable .npz network file ({exc}): write it again with snnmap.save_network") from None
+        raise NetworkError(f"not a readable .npz network file ({exc}): "
+                           "write it again with snnmap.save_network") from None
     missing = [k for k in ("indptr", "indices", "spikes", "meta") if k not in arrays]
     if missing:
         raise NetworkError(f"missing array(s) {', '.join(missing)}: not an snnmap network file")
