@@ -27,6 +27,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from snnmap.instances.files import whole_numbers
 from snnmap.instances.layers import NetBuilder, conv2d_edges
 from snnmap.instances.network import NetworkError, SpikingNetwork
 from snnmap.instances.simulator import simulate
@@ -104,7 +105,7 @@ def load_nir(
     for key, node in nodes.items():
         if type(node).__name__ == "Input":
             with _node(where, key, node):
-                shapes[key] = tuple(int(v) for v in np.asarray(node.input_type["input"]).ravel())
+                shapes[key] = _sizes(node.input_type["input"], "input_type", low=1)
     # Fixed point: recurrent edges make a plain topological order impossible.
     for _ in range(len(nodes) + 1):
         changed = False
@@ -207,13 +208,21 @@ def _node(where: str, key: str, node: Any) -> Iterator[None]:
     """Turn any failure while reading one node into an error naming that node."""
     try:
         yield
-    except NetworkError:
-        raise
+    except NetworkError as exc:
+        if f"node {key!r}" in str(exc):
+            raise
+        raise NetworkError(f"{where}: node {key!r} ({type(node).__name__}): {exc}") from None
     except (TypeError, ValueError, AttributeError, IndexError, KeyError, OverflowError) as exc:
         raise NetworkError(
             f"{where}: node {key!r} ({type(node).__name__}) cannot be imported ({type(exc).__name__}: {exc}): "
             "check the types and shapes of its parameters"
         ) from None
+
+
+def _sizes(values: Any, field: str, low: int) -> tuple[int, ...]:
+    """Sizes, strides or paddings: whole numbers (a 2.5 is refused, never truncated)."""
+    arr = np.asarray(values).ravel()
+    return tuple(int(v) for v in whole_numbers(arr, field, low=low, meaning=f"each {field} entry", error=NetworkError))
 
 
 def _per_neuron(values: Any) -> np.ndarray | float:
@@ -274,15 +283,15 @@ def _conv_like(key: str, node: Any, shape: tuple[int, ...], where: str):
             if pad != "valid":
                 raise NetworkError(f"{where}: node {key!r}: padding {pad!r} unsupported; give integers or 'valid'")
             pad = 0
-        pad = tuple(int(v) for v in np.broadcast_to(np.asarray(pad), (2,)))
-        stride = tuple(int(v) for v in np.broadcast_to(np.asarray(node.stride), (2,)))
+        pad = _sizes(np.broadcast_to(np.asarray(pad), (2,)), "padding", low=0)
+        stride = _sizes(np.broadcast_to(np.asarray(node.stride), (2,)), "stride", low=1)
         if w.shape[1] != shape[0]:
             raise NetworkError(f"{where}: node {key!r}: weight expects {w.shape[1]} input channels, input has {shape[0]}")
         pre, post, kidx, out = conv2d_edges(shape, w.shape[0], w.shape[2:], stride, pad)
         return pre, post, w.ravel()[kidx], out
-    k = tuple(int(v) for v in np.broadcast_to(np.asarray(node.kernel_size), (2,)))
-    stride = tuple(int(v) for v in np.broadcast_to(np.asarray(node.stride), (2,)))
-    pad = tuple(int(v) for v in np.broadcast_to(np.asarray(node.padding), (2,)))
+    k = _sizes(np.broadcast_to(np.asarray(node.kernel_size), (2,)), "kernel_size", low=1)
+    stride = _sizes(np.broadcast_to(np.asarray(node.stride), (2,)), "stride", low=1)
+    pad = _sizes(np.broadcast_to(np.asarray(node.padding), (2,)), "padding", low=0)
     pre, post, _, out = conv2d_edges(shape, 0, k, stride, pad, depthwise=True)
     val = 1.0 / (k[0] * k[1]) if kind == "AvgPool2d" else 1.0
     return pre, post, np.full(pre.size, val), out

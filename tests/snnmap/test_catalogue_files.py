@@ -62,14 +62,14 @@ def npz_arrays(**changes) -> dict:
     return arrays
 
 
-def nir_graph(tau, *, weight=None, type_check=True):
+def nir_graph(tau, *, weight=None, type_check=True, input_size=2):
     """Input(2) -> Affine -> LIF -> Output, LIF parameters of tau's shape (Norse writes shape (1,))."""
     import nir
 
     w = np.array([[1.0, 0.5]]) if weight is None else weight
     like = np.ones_like(tau, dtype=float)
     return nir.NIRGraph(
-        nodes={"in": nir.Input(input_type={"input": np.array([2])}),
+        nodes={"in": nir.Input(input_type={"input": np.array([input_size])}),
                "fc": nir.Affine(weight=w, bias=np.zeros(w.shape[0])),
                "lif": nir.LIF(tau=tau, r=like * 10, v_leak=like * 0, v_threshold=like),
                "out": nir.Output(output_type={"output": np.array([w.shape[0]])})},
@@ -233,6 +233,8 @@ CASES = [
     Case("nir-shape-1-params-api", None, load_nir_graph(tau=np.array([0.02]), weight=np.ones((3, 2))), 0),
     Case("nir-weight-shape", None, load_nir_graph(tau=np.array([0.02]), weight=np.ones((3, 5))), 2,
          ("node 'fc'", "(outputs, inputs)")),
+    Case("nir-fractional-input-size", None, load_nir_graph(tau=np.array([0.02]), input_size=2.5), 2,
+         ("node 'in'", "'input_type'", "2.5 is not a whole number")),
     Case("nir-text-parameter", None, load_nir_graph(tau=np.array(["fast"])), 2, ("node 'lif'", "LIF", "fast")),
     # Item 7: required energies, non-finite totals.
     Case("toml-missing-energy", toml_without("e_syn"),
