@@ -136,9 +136,10 @@ class SpikingNetwork:
             dup = np.flatnonzero(key[1:] == key[:-1])
             if dup.size:
                 k = int(key[dup[0]])
+                first, second = sorted(int(order[j]) for j in (dup[0], dup[0] + 1))
                 raise NetworkError(
-                    f"duplicate synapse ({k // n}, {k % n}): merge parallel synapses into one "
-                    "(their weights add) before building the network"
+                    f"duplicate synapse ({k // n}, {k % n}) at entries {first} and {second} of pre/post: "
+                    "merge parallel synapses into one (their weights add) before building the network"
                 )
         indices = post_a[order]
         indptr = np.zeros(n + 1, dtype=np.int64)

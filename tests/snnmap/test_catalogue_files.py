@@ -175,7 +175,7 @@ CASES = [
     Case("json-pre-text", net_json(pre=[0, "0", 1, 2]), MAP, 2, ("net.json", "'pre'", "entry 1", "'0' is text")),
     Case("json-post-out-of-range", net_json(post=[1, 2, 2, 4]), MAP, 2, ("net.json", "'post'", "entry 3", "0..3")),
     Case("json-duplicate-synapse", net_json(pre=[0, 0, 1, 1], post=[1, 2, 2, 2]), MAP, 2,
-         ("net.json", "duplicate synapse (1, 2)")),
+         ("net.json", "duplicate synapse (1, 2) at entries 2 and 3")),
     Case("json-spikes-nan", net_json(spikes=[3.0, float("nan"), 2.0, 0.0]), MAP, 2,
          ("net.json", "'spikes'", "entry 1", "nan")),
     Case("json-spikes-negative", net_json(spikes=[3.0, -1.0, 2.0, 0.0]), MAP, 2, ("net.json", "'spikes'", "entry 1")),
