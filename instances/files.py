@@ -46,6 +46,9 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     if path.exists() and not path.is_file():
         raise FileError(f"{path}: exists and is not a regular file (a directory or device): choose a file path")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise FileError(f"{path}: cannot write the file: {blocker} is a file, not a directory: choose another path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # os.open with mode 0o666 lets the umask set the permissions, as for any new file.

@@ -51,8 +51,10 @@ def test_atomic_write_refuses_directories_and_devices(tmp_path):
     with pytest.raises(FileError, match="not a regular file"):
         atomic_write("/dev/null", lambda fh: fh.write(b"x"))
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(FileError, match="cannot write"):
-        atomic_write(tmp_path / "afile" / "m.json", lambda fh: fh.write(b"x"))
+    with pytest.raises(FileError, match="afile is a file, not a directory"):
+        atomic_write(tmp_path / "afile" / "sub" / "m.json", lambda fh: fh.write(b"x"))
+    with pytest.raises(FileError, match="cannot write the file"):
+        atomic_write("/proc/snnmap-test.json", lambda fh: fh.write(b"x"))
 
 
 def test_read_text_strips_a_bom_and_names_the_file(tmp_path):

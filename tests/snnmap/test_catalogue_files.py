@@ -256,6 +256,11 @@ CASES = [
     Case("bom-qaplib", bom_files, ["qap", "q.dat"], 0, ("n = 2",)),
     # Item 4: outputs are written whole, through a temporary name.
     Case("map-writes-output", net_json(), MAP, 0, ("mapping written to out.json",), exist=("out.json",)),
+    Case("output-under-a-file", lambda d: (d / "afile").write_text("x"),
+         ["map", "net.json", "-H", "crossbar-mini", "-m", "greedy", "-o", "afile/m.json"], 2, ("afile",),
+         absent=("afile/m.json",)),
+    Case("output-to-a-device", None, ["map", "net.json", "-H", "crossbar-mini", "-m", "greedy", "-o", "/dev/full"], 2,
+         ("/dev/full",)),
 ]
 
 
@@ -265,7 +270,7 @@ def test_catalogue(case, tmp_path, monkeypatch, capsys):
     if case.setup is not None:
         case.setup(tmp_path)
     if not callable(case.argv) and "net.json" in case.argv and not (tmp_path / "net.json").exists():
-        save_network(chain(), tmp_path / "net.json")  # a good network for hardware cases
+        save_network(chain(), tmp_path / "net.json")  # a good network for hardware and output cases
     if callable(case.argv):
         try:
             case.argv(tmp_path)
