@@ -231,6 +231,8 @@ def _where(k: int, locate: Callable[[int], str] | None) -> str:
 
 def show_value(v: Any) -> str:
     """A number as the user wrote it: ``2.5``, ``1e+23``, ``12`` (never a wrapped int64)."""
+    if isinstance(v, (bool, np.bool_)):
+        return json_text(v)
     if isinstance(v, (float, np.floating)):
         f = float(v)
         return str(int(f)) if np.isfinite(f) and f == int(f) and abs(f) < 1e16 else repr(f)

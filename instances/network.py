@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from snnmap.instances.files import check_memory, finite_numbers, whole_number, whole_numbers
+from snnmap.instances.files import check_memory, finite_numbers, show_value, whole_number, whole_numbers
 
 # Bytes of the per-neuron arrays a network and a mapping run hold (CSR pointer,
 # spikes, populations, pins, degrees, mapping, scratch): the size guard's estimate.
@@ -292,9 +293,10 @@ def _validated(net: SpikingNetwork) -> dict[str, Any]:
     if spikes.shape != (n,):
         raise NetworkError(f"spikes has {spikes.size} entries for {n} neurons: give one spike count per neuron")
     t_run = net.t_run
-    if isinstance(t_run, (bool, np.bool_)) or not isinstance(t_run, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(t_run) or t_run <= 0:
-        raise NetworkError(f"t_run={t_run!r}: must be a positive number of seconds")
+    number = not isinstance(t_run, (bool, np.bool_)) and isinstance(t_run, (int, float, np.integer, np.floating))
+    # Python ints compare exactly (10**400 is refused, not an OverflowError); numpy scalars as floats.
+    if not number or not 0 < (t_run if isinstance(t_run, int) else float(t_run)) <= sys.float_info.max:
+        raise NetworkError(f"t_run={show_value(t_run)}: must be a positive number of seconds")
     names = tuple(net.population_names)
     if not names or not all(isinstance(x, str) for x in names):
         raise NetworkError(f"population_names={list(names)!r}: must be a non-empty list of names")

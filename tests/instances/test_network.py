@@ -86,7 +86,9 @@ def test_malformed_files(tmp_path):
         (dict(population=np.array([0, 0, 1, 0])), "field 'population', entry 2: 1 is out of range"),
         (dict(weights=np.array([1.0, np.nan, 1.0])), "field 'weights', entry 1: nan"),
         (dict(num_neurons=True), "'num_neurons', value: true"),
-        (dict(t_run=True), "t_run=True"),
+        (dict(t_run=True), "t_run=true"),
+        (dict(t_run=10**400), "t_run=100000...\\(401 digits\\)"),
+        (dict(t_run=float("nan")), "t_run=nan"),
     ],
 )
 def test_constructor_checks_every_array(changes, message):
