@@ -148,7 +148,7 @@ def whole_numbers(
         # float(2**63) rounds to 2**63 itself, one beyond int64: compare against it, not hi.
         out = (arr < lo) | (arr > hi) | (arr >= 2.0**63)
     elif arr.dtype.kind == "u":
-        out = arr > np.uint64(hi)
+        out = (arr > np.uint64(hi)) | ((arr < np.uint64(lo)) if lo > 0 else False)
     else:
         out = (arr < lo) | (arr > hi)
     if arr.size and out.any():

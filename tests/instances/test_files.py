@@ -74,7 +74,7 @@ def test_read_text_strips_a_bom_and_names_the_file(tmp_path):
     ([0, 2.5], "entry 1: 2.5 is not a whole number"),
     ([float("nan")], "nan is not a whole number"),
     ([float("inf")], "inf is not a whole number"),
-    ([-1], "-1 is out of range"),
+    ([0], "0 is out of range"),
     ([2**63], "beyond the 64-bit integer range"),
     ([10**30, 1], "beyond the 64-bit integer range"),
     ([None], "null is not a number"),
@@ -82,10 +82,11 @@ def test_read_text_strips_a_bom_and_names_the_file(tmp_path):
     (np.array([1e19]), "beyond the 64-bit integer range"),
     (np.array([2**63], dtype=np.uint64), "beyond the 64-bit integer range"),
     (np.array([True]), "true/false"),
+    (np.array([1, 0], dtype=np.uint8), "entry 1: 0 is out of range; an id must be a whole number >= 1"),
 ])
 def test_whole_numbers_refuse(values, message):
     with pytest.raises(FileError, match=message):
-        whole_numbers(values, "ids", meaning="an id")
+        whole_numbers(values, "ids", low=1, meaning="an id")
 
 
 def test_whole_numbers_accept_whole_floats_and_ints():
