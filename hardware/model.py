@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 from functools import cached_property
 from typing import Any
 
@@ -326,5 +327,5 @@ def _validate(hw: Hardware) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise HardwareError(f"{where}: energy {name}={value!r}: must be a number (joules; watts for p_static)")
         # A whole number beyond the float range (e_syn = 10**400) is as unusable as inf.
-        if not value <= 1.7976931348623157e308 or not math.isfinite(float(value)) or value < 0:
+        if not value <= sys.float_info.max or not math.isfinite(float(value)) or value < 0:
             raise HardwareError(f"{where}: energy {name}={value!r:.40}: must be finite and >= 0")
