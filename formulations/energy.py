@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from snnmap.formulations.arrays import unique_ints
-from snnmap.hardware import COMM_MODELS, Hardware
+from snnmap.hardware import COMM_MODELS, Hardware, HardwareError
 from snnmap.instances import SpikingNetwork
+from snnmap.instances.files import read_text, whole_number, whole_numbers, write_text
 
 TERMS = ("neuron", "synapse", "comm", "static")
 _TABLE_CORES = 2048  # up to this many cores the K x K cost tables (<= 32 MiB) are used
@@ -216,22 +217,23 @@ def evaluate(
         hops = hardware.hops(src, dst)
         cost = hardware.packet_cost(src, dst)
     local = src == dst
-    e_comm = float(np.dot(w, cost))
-
     core_neurons = np.bincount(core_of, minlength=k)
     used = int(np.count_nonzero(core_neurons))
     cores_powered = used if hardware.power_gating else k
-    terms = {
-        "neuron": float(s.sum() * e.e_spike),
-        "synapse": float(np.dot(s, network.out_degree) * e.e_syn),
-        "comm": e_comm,
-        "static": float(network.t_run * e.p_static * cores_powered),
-    }
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with its cause
+        terms = {
+            "neuron": float(s.sum() * e.e_spike),
+            "synapse": float(np.dot(s, network.out_degree) * e.e_syn),
+            "comm": float(np.dot(w, cost)),
+            "static": float(network.t_run * e.p_static * cores_powered),
+        }
+        total = float(sum(terms.values()))
+    _check_finite(terms, total, hardware)
     core_axons = np.bincount(pair_core, minlength=k)
     core_synapses = np.bincount(core_of[post], minlength=k)
     dest_count = np.bincount(pair_neuron, minlength=network.num_neurons)
     return EnergyReport(
-        total=float(sum(terms.values())),
+        total=total,
         terms=terms,
         comm_model=comm,
         packets=float(w[~local].sum()),
@@ -246,10 +248,27 @@ def evaluate(
     )
 
 
+_TERM_FIELDS = {"neuron": "e_spike", "synapse": "e_syn", "comm": "e_local, e_route, e_hop", "static": "p_static"}
+
+
+def _check_finite(terms: dict[str, float], total: float, hardware: Hardware) -> None:
+    """Refuse an energy beyond the float range: an infinite total must never be reported as feasible."""
+    if np.isfinite(total):
+        return
+    bad = [k for k, v in terms.items() if not np.isfinite(v)] or list(terms)
+    fields = ", ".join(_TERM_FIELDS[k] for k in bad)
+    raise HardwareError(
+        f"{hardware.source if hardware.source != 'code' else hardware.name}: energy "
+        f"{', '.join('E_' + k for k in bad)} overflows to {total} (beyond the float range): "
+        f"check {fields} (joules per event; p_static in watts) and the network's spike counts"
+    )
+
+
 def fixed_energy(network: SpikingNetwork, hardware: Hardware) -> float:
     """The mapping-independent part: ``E_neuron + E_synapse``."""
     e = hardware.energy
-    return float(network.spikes.sum() * e.e_spike + np.dot(network.spikes, network.out_degree) * e.e_syn)
+    with np.errstate(over="ignore"):  # an overflow makes inf here and is refused by evaluate()
+        return float(network.spikes.sum() * e.e_spike + np.dot(network.spikes, network.out_degree) * e.e_syn)
 
 
 def _violations(
@@ -339,8 +358,6 @@ def save_mapping(
     meta: dict[str, Any] | None = None,
 ) -> Path:
     """Write a mapping file (JSON) carrying the network's fingerprint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "format": "snnmap-mapping",
         "version": 1,
@@ -354,27 +371,37 @@ def save_mapping(
         "meta": meta or {},
         "core_of": np.asarray(core_of, dtype=np.int64).tolist(),
     }
-    path.write_text(json.dumps(doc))
-    return path
+    return write_text(path, json.dumps(doc))
 
 
 def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Mapping:
-    """Read a mapping file; with ``network``, refuse one made for another network."""
+    """Read a mapping file; with ``network``, refuse one made for another network.
+
+    A file is a JSON object written by :func:`save_mapping` or a bare list of
+    cores. Cores, ``num_cores``, ``num_neurons`` and ``mesh`` must be whole
+    numbers (not ``true``, ``"2"`` or ``2.6``); errors name the file, the field and the entry.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise MappingError(f"{path}: no such mapping file")
     try:
-        doc = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(read_text(path, "mapping", MappingError))
+    except json.JSONDecodeError as exc:
         raise MappingError(f"{path}: not valid JSON ({exc})") from None
     if isinstance(doc, list):  # a bare list of cores, e.g. from another tool
         doc = {"core_of": doc}
     if not isinstance(doc, dict) or not isinstance(doc.get("core_of"), list):
         raise MappingError(f"{path}: field 'core_of' (a list with the core of every neuron) is missing")
     try:
-        core_of = np.asarray(doc["core_of"], dtype=np.int64)
-    except (TypeError, ValueError):
-        raise MappingError(f"{path}: field 'core_of' must hold whole core indices") from None
+        core_of = whole_numbers(doc["core_of"], "core_of", meaning="a core index", error=MappingError)
+        sizes = {key: whole_number(doc[key], key, low=1, meaning=meaning, error=MappingError)
+                 for key, meaning in (("num_cores", "the core count"), ("num_neurons", "the neuron count"))
+                 if doc.get(key) is not None}
+        mesh = doc.get("mesh")
+        if mesh is not None:
+            if not isinstance(mesh, list) or len(mesh) != 2:
+                raise MappingError(f"field 'mesh'={mesh!r}: must be [rows, cols]")
+            mesh = tuple(int(v) for v in whole_numbers(mesh, "mesh", low=1, meaning="a mesh size", error=MappingError))
+    except MappingError as exc:
+        raise MappingError(f"{path}: {exc}") from None
     fp = doc.get("network_fingerprint")
     if network is not None and fp is not None and fp != network.fingerprint:
         raise MappingError(
@@ -385,8 +412,8 @@ def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Map
         core_of=core_of,
         network_fingerprint=fp,
         hardware=doc.get("hardware"),
-        num_cores=doc.get("num_cores"),
-        mesh=tuple(doc["mesh"]) if isinstance(doc.get("mesh"), list) and len(doc["mesh"]) == 2 else None,
+        num_cores=sizes.get("num_cores"),
+        mesh=mesh,
         method=doc.get("method"),
         meta=doc.get("meta") or {},
     )

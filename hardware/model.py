@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
 from functools import cached_property
 from typing import Any
 
@@ -16,6 +18,9 @@ import numpy as np
 
 COMM_MODELS = ("multicast", "unicast")
 TOPOLOGIES = ("mesh", "torus", "matrix")
+_INT64_MAX = 2**63 - 1
+# Bytes of the per-core arrays a mapping run holds (loads, cost rows, scratch): the size guard's estimate.
+_BYTES_PER_CORE = 64
 
 
 class HardwareError(ValueError):
@@ -261,12 +266,29 @@ def mesh_for(cores: int) -> tuple[int, int]:
 
 def _mesh_tuple(value: Any, where: str) -> tuple[int, int]:
     try:
-        rows, cols = (int(v) for v in value)
+        rows, cols = value
     except (TypeError, ValueError):
         raise HardwareError(f"{where}={value!r}: give [rows, cols], e.g. mesh = [4, 4]") from None
+    for v in (rows, cols):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise HardwareError(f"{where}={value!r}: rows and cols must be whole numbers, e.g. mesh = [4, 4]")
     if rows < 1 or cols < 1:
         raise HardwareError(f"{where}={value!r}: rows and cols must be >= 1")
-    return rows, cols
+    return int(rows), int(cols)
+
+
+def _check_size(num_cores: int, where: str) -> None:
+    """Refuse a chip whose per-core arrays cannot fit in this machine's memory."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    need = num_cores * _BYTES_PER_CORE
+    if need > memory:
+        raise HardwareError(
+            f"{where}: {num_cores:,} cores need about {need / 2**30:,.1f} GiB of memory for their arrays, more than "
+            f"this machine's {memory / 2**30:,.1f} GiB: give a smaller mesh"
+        )
 
 
 def _validate(hw: Hardware) -> None:
@@ -282,9 +304,11 @@ def _validate(hw: Hardware) -> None:
         if not np.all(np.isfinite(m)) or np.any(m < 0) or np.any(np.diag(m) != 0):
             raise HardwareError(f"{where}: hop_matrix must be finite, >= 0, with a zero diagonal")
     else:
-        _mesh_tuple(hw.mesh, f"{where}: mesh")
-        if isinstance(hw.cores_per_tile, bool) or not isinstance(hw.cores_per_tile, (int, np.integer)) or hw.cores_per_tile < 1:
-            raise HardwareError(f"{where}: cores_per_tile={hw.cores_per_tile!r}: must be a whole number >= 1")
+        rows, cols = _mesh_tuple(hw.mesh, f"{where}: mesh")
+        cpt = hw.cores_per_tile
+        if isinstance(cpt, bool) or not isinstance(cpt, (int, np.integer)) or not 1 <= cpt <= _INT64_MAX:
+            raise HardwareError(f"{where}: cores_per_tile={cpt!r}: must be a whole number >= 1")
+        _check_size(rows * cols * int(cpt), where)
     for name, value in hw.limits.items():
         if value is None:
             if name == "n_max":
@@ -294,10 +318,14 @@ def _validate(hw: Hardware) -> None:
             raise HardwareError(f"{where}: limit {name}={value!r}: must be a whole number >= 1")
         if value < 1:
             raise HardwareError(f"{where}: limit {name}={value}: must be >= 1 (omit it for no limit)")
+        if value > _INT64_MAX:
+            raise HardwareError(f"{where}: limit {name}={value}: beyond the 64-bit integer range "
+                                "(omit it for no limit)")
     for name, value in hw.energy.items():
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise HardwareError(f"{where}: energy {name}={value!r}: must be a number (joules; watts for p_static)")
-        if not math.isfinite(value) or value < 0:
-            raise HardwareError(f"{where}: energy {name}={value!r}: must be finite and >= 0")
+        # A whole number beyond the float range (e_syn = 10**400) is as unusable as inf.
+        if not value <= sys.float_info.max or not math.isfinite(float(value)) or value < 0:
+            raise HardwareError(f"{where}: energy {name}={value!r:.40}: must be finite and >= 0")

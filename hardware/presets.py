@@ -23,6 +23,9 @@ _TOP_KEYS = {
 }
 _LIMIT_KEYS = {"n_max", "a_max", "syn_max", "fanin_max", "dest_max"}
 _ENERGY_KEYS = {"e_spike", "e_syn", "e_local", "e_route", "e_hop", "e_hop_x", "e_hop_y", "p_static"}
+# Every cost changes the answer, so a file must give each one (0.0 where the chip has no such cost);
+# only e_hop_x / e_hop_y are optional (they default to e_hop).
+_REQUIRED_ENERGY = ("e_spike", "e_syn", "e_local", "e_route", "e_hop", "p_static")
 
 
 def list_presets() -> list[str]:
@@ -79,7 +82,8 @@ def _load(name_or_path: str | Path) -> Hardware:
     if not path.is_file():
         raise HardwareError(f"{path}: no such hardware file")
     try:
-        doc = tomllib.loads(path.read_text())
+        # utf-8-sig: a byte-order mark (as some Windows editors write) is allowed.
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise HardwareError(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError:
@@ -88,7 +92,15 @@ def _load(name_or_path: str | Path) -> Hardware:
 
 
 def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware:
-    """Build a :class:`Hardware` from a parsed TOML document, checking every key."""
+    """Build a :class:`Hardware` from a parsed TOML document, checking every key.
+
+    Required: ``mesh`` (or ``hop_matrix``), ``[limits] n_max`` and every
+    ``[energy]`` cost except ``e_hop_x`` / ``e_hop_y`` (which default to
+    ``e_hop``). Optional, with these defaults: ``name`` (the file stem),
+    ``topology`` (``"mesh"``, or ``"matrix"`` with a hop matrix),
+    ``cores_per_tile = 1``, ``comm = "multicast"``, ``power_gating = true``
+    and no limit for the other ``[limits]`` fields.
+    """
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise HardwareError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_TOP_KEYS))}")
@@ -96,13 +108,22 @@ def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware
     energy = _table(doc, "energy", _ENERGY_KEYS, source)
     if "n_max" not in limits:
         raise HardwareError(f"{source}: [limits] n_max is required (neurons per core)")
+    missing = [k for k in _REQUIRED_ENERGY if k not in energy]
+    if missing:
+        raise HardwareError(
+            f"{source}: [energy] {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required "
+            "(joules per event, p_static in watts): give 0.0 where the chip has no such cost"
+        )
     hop_matrix = doc.get("hop_matrix")
     if hop_matrix is not None:
         try:
             hop_matrix = np.asarray(hop_matrix, dtype=np.float64)
         except (TypeError, ValueError):
             raise HardwareError(f"{source}: hop_matrix must be a K x K list of numbers") from None
-    mesh = doc.get("mesh", (1, 1))
+    if hop_matrix is None and "mesh" not in doc:
+        raise HardwareError(f"{source}: mesh is required (rows, cols of routers, e.g. mesh = [4, 4]), "
+                            "or give hop_matrix = [[...]]")
+    mesh = doc.get("mesh")
     if isinstance(mesh, list):
         mesh = tuple(mesh)
     for key in ("name", "topology", "comm"):

@@ -9,21 +9,18 @@ neuron ``i``), with an optional header.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
-from snnmap.instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.files import atomic_write, finite_numbers, read_text, whole_numbers
+from snnmap.instances.network import NetworkError, SpikingNetwork, check_num_neurons
 
 
 def _read_table(path: Path, what: str, columns: tuple[int, ...]) -> tuple[list[str] | None, np.ndarray, np.ndarray]:
     """Rows of a small CSV as strings: ``(header or None, fields (rows, cols), line numbers)``."""
-    if not path.is_file():
-        raise NetworkError(f"{path}: no such {what} file")
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NetworkError(f"{path}: cannot read the {what} file ({exc})") from None
+    lines = read_text(path, what, NetworkError).splitlines()
     keep = [(i + 1, ln.strip()) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
     if not keep:
         raise NetworkError(f"{path}: the {what} file is empty: write one row per line")
@@ -57,22 +54,19 @@ def _is_number(text: str) -> bool:
 
 
 def _column(path: Path, fields: np.ndarray, lines: np.ndarray, col: int, name: str, integer: bool) -> np.ndarray:
+    """Column ``col`` as numbers: neuron indices (whole, >= 0) or finite values; errors name file and line."""
     try:
         vals = fields[:, col].astype(np.float64)
     except ValueError:
         bad = next(k for k, v in enumerate(fields[:, col]) if not _is_number(v))  # error path only
         raise NetworkError(f"{path}: line {lines[bad]}, field {name!r}: {str(fields[bad, col])!r} is not a number") from None
-    if not np.all(np.isfinite(vals)):
-        bad = int(np.flatnonzero(~np.isfinite(vals))[0])
-        raise NetworkError(f"{path}: line {lines[bad]}, field {name!r}: value must be finite")
-    if integer:
-        bad = np.flatnonzero((vals != np.round(vals)) | (vals < 0))
-        if bad.size:
-            k = int(bad[0])
-            raise NetworkError(f"{path}: line {lines[k]}, field {name!r}: {str(fields[k, col])!r} must be a neuron index "
-                               "(a whole number >= 0)")
-        return vals.astype(np.int64)
-    return vals
+    try:
+        if integer:
+            return whole_numbers(vals, name, meaning="a neuron index", error=NetworkError,
+                                 locate=lambda k: f"line {lines[k]}")
+        return finite_numbers(vals, name, meaning="the value", error=NetworkError, locate=lambda k: f"line {lines[k]}")
+    except NetworkError as exc:
+        raise NetworkError(f"{path}: {exc}") from None
 
 
 def load_edgelist(
@@ -121,7 +115,10 @@ def load_edgelist(
         dup = int(idx[np.flatnonzero(np.bincount(idx) > 1)[0]])
         raise NetworkError(f"{sp_}: neuron {dup} is listed twice: give one spike count per neuron")
     seen = max(int(pre.max(initial=-1)), int(post.max(initial=-1)), int(idx.max(initial=-1))) + 1
-    n = seen if num_neurons is None else int(num_neurons)
+    try:
+        n = check_num_neurons(seen if num_neurons is None else num_neurons)
+    except NetworkError as exc:
+        raise NetworkError(f"{ep}: {exc} (the largest neuron index in the files is {seen - 1})") from None
     if n < seen:
         raise NetworkError(f"num_neurons={n} but the files use neuron index {seen - 1}: raise num_neurons")
     counts = np.zeros(n)
@@ -140,6 +137,12 @@ def save_edgelist(net: SpikingNetwork, edges: str | Path, spikes: str | Path) ->
     cols = [net.pre, net.post] + ([net.weights] if net.weights is not None else [])
     head = "pre,post,weight" if net.weights is not None else "pre,post"
     fmt = ["%d", "%d"] + (["%.17g"] if net.weights is not None else [])
-    np.savetxt(edges, np.column_stack(cols), delimiter=",", header=head, comments="", fmt=fmt)
-    np.savetxt(spikes, np.column_stack([np.arange(net.num_neurons), net.spikes]), delimiter=",",
-               header="neuron,spikes", comments="", fmt=["%d", "%.17g"])
+    _write_csv(edges, np.column_stack(cols), head, fmt)
+    _write_csv(spikes, np.column_stack([np.arange(net.num_neurons), net.spikes]), "neuron,spikes", ["%d", "%.17g"])
+
+
+def _write_csv(path: str | Path, table: np.ndarray, header: str, fmt: list[str]) -> None:
+    buf = io.StringIO()
+    np.savetxt(buf, table, delimiter=",", header=header, comments="", fmt=fmt)
+    data = buf.getvalue().encode()
+    atomic_write(path, lambda fh: fh.write(data))

@@ -1,15 +1,21 @@
-"""Network files: a compact ``.npz`` and a readable ``.json``, both lossless."""
+"""Network files: a compact ``.npz`` and a readable ``.json``, both lossless.
+
+Both are written atomically (:func:`instances.files.atomic_write`) and read
+through the one validation path of :class:`SpikingNetwork`.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from snnmap.instances.network import NetworkError, SpikingNetwork
+from snnmap.instances.files import atomic_write, read_text, show_value, whole_numbers
+from snnmap.instances.network import NetworkError, SpikingNetwork, check_num_neurons
 
 FORMAT_VERSION = 1
 
@@ -20,7 +26,6 @@ def save_network(network: SpikingNetwork, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".json"):
         raise NetworkError(f"{path}: unknown network file type {suffix!r}; use .npz or .json")
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "format": "snnmap-network",
         "version": FORMAT_VERSION,
@@ -41,9 +46,7 @@ def save_network(network: SpikingNetwork, path: str | Path) -> Path:
             value = getattr(network, key)
             if value is not None:
                 arrays[key] = value
-        # Write through a file handle so numpy does not append a second suffix.
-        with open(path, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+        atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
     else:
         doc = dict(meta)
         doc["pre"] = network.pre.tolist()
@@ -53,7 +56,8 @@ def save_network(network: SpikingNetwork, path: str | Path) -> Path:
         for key in ("population", "weights", "pins"):
             value = getattr(network, key)
             doc[key] = None if value is None else value.tolist()
-        path.write_text(json.dumps(doc, sort_keys=True))
+        text = json.dumps(doc, sort_keys=True).encode()
+        atomic_write(path, lambda fh: fh.write(text))
     return path
 
 
@@ -74,11 +78,21 @@ def load_network_file(path: str | Path) -> SpikingNetwork:
 
 
 def _load_npz(path: Path) -> SpikingNetwork:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise NetworkError("not an snnmap .npz network (not a zip archive; is it a text file named .npz?): "
+                           "write networks with snnmap.save_network, or give a .json network")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise NetworkError("not an snnmap .npz network: it holds Python objects, not plain arrays") from None
         raise NetworkError(f"not a readable .npz network file ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise NetworkError(f"not a readable .npz network file ({exc}): "
+                           "write it again with snnmap.save_network") from None
     missing = [k for k in ("indptr", "indices", "spikes", "meta") if k not in arrays]
     if missing:
         raise NetworkError(f"missing array(s) {', '.join(missing)}: not an snnmap network file")
@@ -87,16 +101,17 @@ def _load_npz(path: Path) -> SpikingNetwork:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NetworkError(f"metadata is not valid JSON ({exc})") from None
     _check_meta(meta)
+    # The constructor checks every array (whole numbers, ranges, sorted rows without duplicates).
     return SpikingNetwork(
-        num_neurons=int(meta["num_neurons"]),
-        indptr=arrays["indptr"].astype(np.int64),
-        indices=arrays["indices"].astype(np.int64),
-        spikes=arrays["spikes"].astype(np.float64),
+        num_neurons=meta["num_neurons"],
+        indptr=arrays["indptr"],
+        indices=arrays["indices"],
+        spikes=arrays["spikes"],
         t_run=float(meta["t_run"]),
-        population=arrays["population"].astype(np.int64) if "population" in arrays else None,
+        population=arrays.get("population"),
         population_names=tuple(meta.get("population_names", ["all"])),
         weights=arrays.get("weights"),
-        pins=arrays["pins"].astype(np.int64) if "pins" in arrays else None,
+        pins=arrays.get("pins"),
         name=str(meta.get("name", path.stem)),
         provenance=meta.get("provenance", {}),
     )
@@ -104,8 +119,8 @@ def _load_npz(path: Path) -> SpikingNetwork:
 
 def _load_json(path: Path) -> SpikingNetwork:
     try:
-        doc = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(read_text(path, "network", NetworkError))
+    except json.JSONDecodeError as exc:
         raise NetworkError(f"not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise NetworkError("a network file must hold a JSON object")
@@ -115,12 +130,13 @@ def _load_json(path: Path) -> SpikingNetwork:
             raise NetworkError(f"field {key!r} is missing or not a list")
     pop = doc.get("population")
     return SpikingNetwork.from_edges(
-        int(doc["num_neurons"]),
-        np.asarray(doc["pre"], dtype=np.int64) if doc["pre"] else np.zeros(0, np.int64),
-        np.asarray(doc["post"], dtype=np.int64) if doc["post"] else np.zeros(0, np.int64),
-        _float_list(doc["spikes"], "spikes"),
+        doc["num_neurons"],
+        doc["pre"],
+        doc["post"],
+        doc["spikes"],
         t_run=float(doc["t_run"]),
-        populations=None if pop is None else np.asarray(pop, dtype=np.int64),
+        populations=None if pop is None else whole_numbers(pop, "population", meaning="a population index",
+                                                           error=NetworkError),
         population_names=doc.get("population_names"),
         weights=doc.get("weights"),
         pins=doc.get("pins"),
@@ -129,20 +145,16 @@ def _load_json(path: Path) -> SpikingNetwork:
     )
 
 
-def _float_list(values: list[Any], label: str) -> np.ndarray:
-    try:
-        return np.asarray([float(v) for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise NetworkError(f"field {label!r} must hold numbers") from None
-
-
 def _check_meta(meta: Any) -> None:
     if not isinstance(meta, dict) or meta.get("format") != "snnmap-network":
         raise NetworkError("field 'format' must be 'snnmap-network': not an snnmap network file")
     for key in ("num_neurons", "t_run"):
         if key not in meta:
             raise NetworkError(f"field {key!r} is missing")
-    if not isinstance(meta["num_neurons"], int):
-        raise NetworkError(f"field 'num_neurons'={meta['num_neurons']!r}: must be a whole number")
-    if not isinstance(meta["t_run"], (int, float)):
-        raise NetworkError(f"field 't_run'={meta['t_run']!r}: must be a number of seconds")
+    check_num_neurons(meta["num_neurons"])
+    t_run = meta["t_run"]
+    if isinstance(t_run, bool) or not isinstance(t_run, (int, float)) or not 0 < t_run <= sys.float_info.max:
+        raise NetworkError(f"field 't_run'={show_value(t_run)}: must be a positive number of seconds")
+    names = meta.get("population_names", ["all"])
+    if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+        raise NetworkError(f"field 'population_names'={names!r}: must be a list of names")

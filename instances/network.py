@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from snnmap.instances.files import check_memory, finite_numbers, show_value, whole_number, whole_numbers
+
+# Bytes of the per-neuron arrays a network and a mapping run hold (CSR pointer,
+# spikes, populations, pins, degrees, mapping, scratch): the size guard's estimate.
+_BYTES_PER_NEURON = 128
 
 
 class NetworkError(ValueError):
@@ -66,7 +73,9 @@ class SpikingNetwork:
     provenance: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _validate(self)
+        # The one validation path of every reader: arrays come back as int64 / float64 or are refused.
+        for key, value in _validated(self).items():
+            object.__setattr__(self, key, value)
         for arr in (self.indptr, self.indices, self.spikes, self.population, self.weights, self.pins):
             if arr is not None:
                 arr.setflags(write=False)
@@ -108,27 +117,16 @@ class SpikingNetwork:
         pins
             Optional per-neuron core (``-1`` = free).
         """
-        try:
-            n = int(num_neurons)
-        except (TypeError, ValueError):
-            raise NetworkError(f"num_neurons={num_neurons!r}: must be a whole number >= 1") from None
-        if n < 1:
-            raise NetworkError(f"num_neurons={n}: a network needs at least one neuron")
-        pre_a = _int_array(pre, "pre")
-        post_a = _int_array(post, "post")
+        n = check_num_neurons(num_neurons)
+        pre_a = _neuron_ids(pre, "pre", n)
+        post_a = _neuron_ids(post, "post", n)
         if pre_a.shape != post_a.shape:
             raise NetworkError(
                 f"pre has {pre_a.size} entries but post has {post_a.size}: give one pair per synapse"
             )
-        for label, arr in (("pre", pre_a), ("post", post_a)):
-            if arr.size and (arr.min() < 0 or arr.max() >= n):
-                bad = arr[(arr < 0) | (arr >= n)][0]
-                raise NetworkError(
-                    f"synapse {label} index {int(bad)} is out of range: neurons are numbered 0..{n - 1}"
-                )
         w = None
         if weights is not None:
-            w = np.asarray(weights, dtype=np.float64).ravel()
+            w = finite_numbers(weights, "weights", meaning="a synaptic weight", error=NetworkError)
             if w.shape != pre_a.shape:
                 raise NetworkError(f"weights has {w.size} entries for {pre_a.size} synapses")
         # Sort synapses by (pre, post): the CSR order every consumer relies on.
@@ -139,27 +137,25 @@ class SpikingNetwork:
             dup = np.flatnonzero(key[1:] == key[:-1])
             if dup.size:
                 k = int(key[dup[0]])
+                first, second = sorted(int(order[j]) for j in (dup[0], dup[0] + 1))
                 raise NetworkError(
-                    f"duplicate synapse ({k // n}, {k % n}): merge parallel synapses into one "
-                    "(their weights add) before building the network"
+                    f"duplicate synapse ({k // n}, {k % n}) at entries {first} and {second} of pre/post: "
+                    "merge parallel synapses into one (their weights add) before building the network"
                 )
         indices = post_a[order]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(pre_a, minlength=n), out=indptr[1:])
         pop, names = _populations(populations, population_names, n)
-        pins_a = None
-        if pins is not None:
-            pins_a = _int_array(pins, "pins")
         return cls(
             num_neurons=n,
             indptr=indptr,
             indices=indices,
-            spikes=np.asarray(spikes, dtype=np.float64).ravel().copy(),
+            spikes=finite_numbers(spikes, "spikes", low=0, meaning="a spike count", error=NetworkError).copy(),
             t_run=t_run,
             population=pop,
             population_names=names,
             weights=None if w is None else w[order],
-            pins=pins_a,
+            pins=None if pins is None else np.asarray(pins),
             name=name,
             provenance=dict(provenance or {}),
         )
@@ -236,16 +232,15 @@ class SpikingNetwork:
 
 
 # ---------------------------------------------------------------- validation
-def _int_array(values: Any, label: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise NetworkError(f"{label} must hold whole neuron indices; found a non-integer value")
-    elif arr.dtype.kind not in "iub":
-        raise NetworkError(f"{label} must be an integer array, got dtype {arr.dtype}")
-    return arr.astype(np.int64).ravel()
+def check_num_neurons(value: Any) -> int:
+    """``value`` as a neuron count: a whole number >= 1 whose arrays fit in this machine's memory."""
+    n = whole_number(value, "num_neurons", low=1, meaning="the neuron count", error=NetworkError)
+    check_memory(n * _BYTES_PER_NEURON, f"num_neurons={n}", "check the neuron count", NetworkError)
+    return n
+
+
+def _neuron_ids(values: Any, label: str, n: int) -> np.ndarray:
+    return whole_numbers(values, label, high=n - 1, meaning="a neuron index", error=NetworkError)
 
 
 def _populations(
@@ -270,40 +265,55 @@ def _populations(
     return rank[inverse].astype(np.int64), tuple(str(x) for x in uniq[order])
 
 
-def _validate(net: SpikingNetwork) -> None:
-    n = net.num_neurons
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise NetworkError(f"num_neurons={n!r}: must be a whole number >= 1")
-    if net.indptr.shape != (n + 1,) or net.indptr[0] != 0 or net.indptr[-1] != net.indices.size:
+def _validated(net: SpikingNetwork) -> dict[str, Any]:
+    """Every field of ``net`` checked, arrays as int64 (indices) or float64 (values)."""
+    n = check_num_neurons(net.num_neurons)
+    indices = _neuron_ids(net.indices, "indices", n)
+    m = indices.size
+    indptr = whole_numbers(net.indptr, "indptr", high=m, meaning="a CSR row pointer", error=NetworkError)
+    if indptr.shape != (n + 1,) or indptr[0] != 0 or indptr[-1] != m:
         raise NetworkError("indptr must have num_neurons + 1 entries, start at 0 and end at the synapse count")
-    if np.any(np.diff(net.indptr) < 0):
+    if np.any(np.diff(indptr) < 0):
         raise NetworkError("indptr must be non-decreasing")
-    if net.indices.size and (net.indices.min() < 0 or net.indices.max() >= n):
-        raise NetworkError(f"a synapse targets a neuron outside 0..{n - 1}")
-    s = net.spikes
-    if s.shape != (n,):
-        raise NetworkError(f"spikes has {s.size} entries for {n} neurons: give one spike count per neuron")
-    if not np.all(np.isfinite(s)):
-        bad = int(np.flatnonzero(~np.isfinite(s))[0])
-        raise NetworkError(f"spike count of neuron {bad} is {s[bad]}: spike counts must be finite numbers >= 0")
-    if np.any(s < 0):
-        bad = int(np.flatnonzero(s < 0)[0])
-        raise NetworkError(f"spike count of neuron {bad} is {s[bad]:g}: spike counts must be >= 0")
-    try:
-        t_run = float(net.t_run)
-    except (TypeError, ValueError):
-        raise NetworkError(f"t_run={net.t_run!r}: must be a positive number of seconds") from None
-    if not np.isfinite(t_run) or t_run <= 0:
-        raise NetworkError(f"t_run={net.t_run!r}: must be a positive number of seconds")
+    if m > 1:
+        # Within a row the targets must strictly increase: a repeat is a duplicate synapse,
+        # whose energy would be counted twice.
+        row_start = np.zeros(m, dtype=bool)
+        row_start[indptr[:-1][indptr[:-1] < m]] = True
+        bad = np.flatnonzero(~row_start[1:] & (indices[1:] <= indices[:-1]))
+        if bad.size:
+            j = int(bad[0]) + 1
+            i = int(np.searchsorted(indptr, j, side="right")) - 1
+            if indices[j] == indices[j - 1]:
+                raise NetworkError(f"duplicate synapse ({i}, {int(indices[j])}) at indices entry {j}: merge parallel "
+                                   "synapses into one (their weights add)")
+            raise NetworkError(f"indices entry {j}: the targets of neuron {i} are not sorted: "
+                               "build the network with SpikingNetwork.from_edges")
+    spikes = finite_numbers(net.spikes, "spikes", low=0, meaning="a spike count", error=NetworkError)
+    if spikes.shape != (n,):
+        raise NetworkError(f"spikes has {spikes.size} entries for {n} neurons: give one spike count per neuron")
+    t_run = net.t_run
+    number = not isinstance(t_run, (bool, np.bool_)) and isinstance(t_run, (int, float, np.integer, np.floating))
+    # Python ints compare exactly (10**400 is refused, not an OverflowError); numpy scalars as floats.
+    if not number or not 0 < (t_run if isinstance(t_run, int) else float(t_run)) <= sys.float_info.max:
+        raise NetworkError(f"t_run={show_value(t_run)}: must be a positive number of seconds")
+    names = tuple(net.population_names)
+    if not names or not all(isinstance(x, str) for x in names):
+        raise NetworkError(f"population_names={list(names)!r}: must be a non-empty list of names")
+    out: dict[str, Any] = {"num_neurons": n, "indptr": indptr, "indices": indices, "spikes": spikes,
+                           "population_names": names}
     if net.population is not None:
-        if net.population.shape != (n,):
+        out["population"] = whole_numbers(net.population, "population", high=len(names) - 1,
+                                          meaning="a population index (into population_names)", error=NetworkError)
+        if out["population"].shape != (n,):
             raise NetworkError("population must hold one population index per neuron")
-        if net.population.size and (net.population.min() < 0 or net.population.max() >= len(net.population_names)):
-            raise NetworkError("population index outside population_names")
-    if net.weights is not None and net.weights.shape != net.indices.shape:
-        raise NetworkError("weights must hold one value per synapse")
+    if net.weights is not None:
+        out["weights"] = finite_numbers(net.weights, "weights", meaning="a synaptic weight", error=NetworkError)
+        if out["weights"].shape != indices.shape:
+            raise NetworkError("weights must hold one value per synapse")
     if net.pins is not None:
-        if net.pins.shape != (n,):
-            raise NetworkError(f"pins has {net.pins.size} entries for {n} neurons: give one per neuron (-1 = free)")
-        if net.pins.size and net.pins.min() < -1:
-            raise NetworkError("pins must be a core index or -1 (free)")
+        out["pins"] = whole_numbers(net.pins, "pins", low=-1, meaning="a pin (a core index, or -1 = free)",
+                                    error=NetworkError)
+        if out["pins"].shape != (n,):
+            raise NetworkError(f"pins has {out['pins'].size} entries for {n} neurons: give one per neuron (-1 = free)")
+    return out

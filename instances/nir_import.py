@@ -20,12 +20,14 @@ ignored (recorded in the provenance).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import scipy.sparse as sp
 
+from snnmap.instances.files import whole_numbers
 from snnmap.instances.layers import NetBuilder, conv2d_edges
 from snnmap.instances.network import NetworkError, SpikingNetwork
 from snnmap.instances.simulator import simulate
@@ -102,7 +104,8 @@ def load_nir(
     shapes: dict[str, tuple[int, ...]] = {}
     for key, node in nodes.items():
         if type(node).__name__ == "Input":
-            shapes[key] = tuple(int(v) for v in np.asarray(node.input_type["input"]).ravel())
+            with _node(where, key, node):
+                shapes[key] = _sizes(node.input_type["input"], "input_type", low=1)
     # Fixed point: recurrent edges make a plain topological order impossible.
     for _ in range(len(nodes) + 1):
         changed = False
@@ -113,13 +116,15 @@ def load_nir(
             ins = [shapes[p] for p in pred[key] if p in shapes]
             if kind in _NEURON_NODES:
                 try:
-                    shapes[key] = _neuron_shape(key, node, ins, where)
+                    with _node(where, key, node):
+                        shapes[key] = _neuron_shape(key, node, ins, where)
                 except NetworkError:
                     if ins:
                         raise
                     continue
             elif ins:
-                shapes[key] = _out_shape(key, node, ins[0], where)
+                with _node(where, key, node):
+                    shapes[key] = _out_shape(key, node, ins[0], where)
             else:
                 continue
             changed = True
@@ -144,7 +149,8 @@ def load_nir(
     gains: dict[str, float | np.ndarray] = {}
     for key in pops:
         node = nodes[key]
-        th, leak, gain = _neuron_params(node, dt)
+        with _node(where, key, node):
+            th, leak, gain = _neuron_params(node, dt)
         if key not in shapes:
             raise NetworkError(f"{where}: cannot infer the size of node {key!r}: connect it to an Input")
         pop_of[key] = nb.add(key, shapes[key], v_th=float(np.mean(th)), leak=float(np.mean(leak)))
@@ -161,7 +167,8 @@ def load_nir(
                 continue
             if kind == "Output":
                 continue
-            step = _weight_matrix(key, nodes[key], shapes[pred[key][0]], where)
+            with _node(where, key, nodes[key]):
+                step = _weight_matrix(key, nodes[key], shapes[pred[key][0]], where)
             stack.extend((s, (mat @ step).tocsr()) for s in succ[key])
         for dst, mat in mats.items():
             coo = sp.coo_matrix(mat)
@@ -196,6 +203,34 @@ def load_nir(
 
 
 # ------------------------------------------------------------------ helpers
+@contextlib.contextmanager
+def _node(where: str, key: str, node: Any) -> Iterator[None]:
+    """Turn any failure while reading one node into an error naming that node."""
+    try:
+        yield
+    except NetworkError as exc:
+        if f"node {key!r}" in str(exc):
+            raise
+        raise NetworkError(f"{where}: node {key!r} ({type(node).__name__}): {exc}") from None
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError, OverflowError) as exc:
+        raise NetworkError(
+            f"{where}: node {key!r} ({type(node).__name__}) cannot be imported ({type(exc).__name__}: {exc}): "
+            "check the types and shapes of its parameters"
+        ) from None
+
+
+def _sizes(values: Any, field: str, low: int) -> tuple[int, ...]:
+    """Sizes, strides or paddings: whole numbers (a 2.5 is refused, never truncated)."""
+    arr = np.asarray(values).ravel()
+    return tuple(int(v) for v in whole_numbers(arr, field, low=low, meaning=f"each {field} entry", error=NetworkError))
+
+
+def _per_neuron(values: Any) -> np.ndarray | float:
+    """A parameter as one float or one value per neuron (exporters write scalars as shape () or (1,))."""
+    arr = np.asarray(values, dtype=float)
+    return float(arr.ravel()[0]) if arr.size == 1 else arr.ravel()
+
+
 def _neuron_shape(key: str, node: Any, ins: list[tuple[int, ...]], where: str) -> tuple[int, ...]:
     for attr in ("v_threshold", "tau", "tau_mem", "r"):
         val = np.asarray(getattr(node, attr, 1.0))
@@ -218,12 +253,12 @@ def _neuron_params(node: Any, dt: float) -> tuple[np.ndarray, np.ndarray, np.nda
         return np.ones(1), np.ones(1), 1.0
     r = np.asarray(node.r, dtype=float)
     if kind == "IF":
-        return np.asarray(node.v_threshold, float), np.ones(1), r.ravel() if r.size > 1 else float(r)
+        return np.asarray(node.v_threshold, float), np.ones(1), _per_neuron(r)
     tau = np.asarray(node.tau_mem if kind == "CubaLIF" else node.tau, dtype=float)
     leak = np.clip(1.0 - dt / tau, 0.0, 1.0)
     gain = r * dt / tau * (np.asarray(node.w_in, float) if kind == "CubaLIF" else 1.0)
     th = np.asarray(node.v_threshold, float) if kind != "LI" else np.full(1, np.inf)
-    return th, leak, gain.ravel() if gain.size > 1 else float(gain)
+    return th, leak, _per_neuron(gain)
 
 
 def _out_shape(key: str, node: Any, shape: tuple[int, ...], where: str) -> tuple[int, ...]:
@@ -248,15 +283,15 @@ def _conv_like(key: str, node: Any, shape: tuple[int, ...], where: str):
             if pad != "valid":
                 raise NetworkError(f"{where}: node {key!r}: padding {pad!r} unsupported; give integers or 'valid'")
             pad = 0
-        pad = tuple(int(v) for v in np.broadcast_to(np.asarray(pad), (2,)))
-        stride = tuple(int(v) for v in np.broadcast_to(np.asarray(node.stride), (2,)))
+        pad = _sizes(np.broadcast_to(np.asarray(pad), (2,)), "padding", low=0)
+        stride = _sizes(np.broadcast_to(np.asarray(node.stride), (2,)), "stride", low=1)
         if w.shape[1] != shape[0]:
             raise NetworkError(f"{where}: node {key!r}: weight expects {w.shape[1]} input channels, input has {shape[0]}")
         pre, post, kidx, out = conv2d_edges(shape, w.shape[0], w.shape[2:], stride, pad)
         return pre, post, w.ravel()[kidx], out
-    k = tuple(int(v) for v in np.broadcast_to(np.asarray(node.kernel_size), (2,)))
-    stride = tuple(int(v) for v in np.broadcast_to(np.asarray(node.stride), (2,)))
-    pad = tuple(int(v) for v in np.broadcast_to(np.asarray(node.padding), (2,)))
+    k = _sizes(np.broadcast_to(np.asarray(node.kernel_size), (2,)), "kernel_size", low=1)
+    stride = _sizes(np.broadcast_to(np.asarray(node.stride), (2,)), "stride", low=1)
+    pad = _sizes(np.broadcast_to(np.asarray(node.padding), (2,)), "padding", low=0)
     pre, post, _, out = conv2d_edges(shape, 0, k, stride, pad, depthwise=True)
     val = 1.0 / (k[0] * k[1]) if kind == "AvgPool2d" else 1.0
     return pre, post, np.full(pre.size, val), out

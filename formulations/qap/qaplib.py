@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from snnmap.instances.files import read_text, whole_numbers, write_text
+
 __all__ = ["QAPError", "QAPInstance", "read_qaplib", "write_qaplib"]
 
 
@@ -84,11 +86,7 @@ def read_qaplib(path: str | Path) -> QAPInstance:
         or not exactly ``1 + 2 n^2`` numbers.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise QAPError(f"{path}: cannot read QAPLIB file ({exc.strerror})") from exc
-    tokens = text.split()
+    tokens = read_text(path, "QAPLIB", QAPError).split()
     if not tokens:
         raise QAPError(f"{path}: empty file, expected the size n and two n x n matrices")
     values = []
@@ -109,7 +107,11 @@ def read_qaplib(path: str | Path) -> QAPInstance:
             f"{path}: found {len(values) - 1} matrix entries after n={n}, "
             f"expected 2*n*n={2 * n * n} (two square {n} x {n} matrices)"
         )
-    body = np.asarray(values[1:], dtype=np.int64)
+    try:
+        body = whole_numbers(values[1:], "matrix entries", low=None, meaning="a QAPLIB entry", error=QAPError,
+                             locate=lambda k: f"token {k + 2}")
+    except QAPError as exc:
+        raise QAPError(f"{path}: {exc}") from None
     dist = body[: n * n].reshape(n, n)
     flow = body[n * n :].reshape(n, n)
     return QAPInstance(name=path.stem, flow=flow, dist=dist)
@@ -132,4 +134,4 @@ def write_qaplib(instance: QAPInstance, path: str | Path) -> None:
     for mat in (instance.dist, instance.flow):
         lines += [" ".join(str(int(v)) for v in row) for row in mat]
         lines.append("")
-    Path(path).write_text("\n".join(lines))
+    write_text(path, "\n".join(lines))

@@ -4,7 +4,8 @@
 >>> net = load_app("LeNet:mini")          # scale defaults to mini
 
 Full instances are written to a cache directory (``~/.cache/snnmap``, or
-``$SNNMAP_CACHE``, or ``cache_dir=``) on first build and reloaded from there.
+``$SNNMAP_CACHE``, or ``cache_dir=``) on first build and reloaded from there;
+files are written atomically, and a corrupt cached file is built again.
 Mini instances ship in ``instances/data/`` (seed 0) and are rebuilt from
 the same builders when missing or for other seeds.
 """
@@ -21,6 +22,7 @@ from typing import Any, Callable
 
 from threadpoolctl import threadpool_limits
 
+from snnmap.instances.files import FileError
 from snnmap.instances.io import load_network_file, save_network
 from snnmap.instances.network import NetworkError, SpikingNetwork
 
@@ -105,11 +107,20 @@ def build(
             return mod.build(scale, seed=seed, progress=progress)
     path = cache_path(app, scale, seed, cache_dir)
     if path.is_file() and not rebuild:
-        return load_network_file(path)
+        try:
+            return load_network_file(path)
+        except NetworkError as exc:
+            # A corrupt cached file (torn by a crash, or edited) is never used: build it again.
+            if progress is not None:
+                progress(f"cached file unreadable, building again ({exc})")
     # Single-threaded BLAS: faster for these small products on a shared machine, and reproducible.
     with threadpool_limits(1):
         net = mod.build(scale, seed=seed, progress=progress)
-    save_network(net, path)
+    try:
+        # Written atomically: a concurrent build or reader never sees a half-written file.
+        save_network(net, path)
+    except FileError as exc:
+        raise FileError(f"{exc} (the cache of full instances: set $SNNMAP_CACHE or cache_dir)") from None
     return load_network_file(path)
 
 

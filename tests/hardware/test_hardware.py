@@ -52,7 +52,7 @@ def test_mesh_distances_and_torus():
 
 def test_matrix_topology(tmp_path):
     f = tmp_path / "bus.toml"
-    f.write_text('name = "bus"\nhop_matrix = [[0, 1, 2], [1, 0, 1], [2, 1, 0]]\n[limits]\nn_max = 4\n[energy]\ne_hop = 1.0\n')
+    f.write_text('name = "bus"\nhop_matrix = [[0, 1, 2], [1, 0, 1], [2, 1, 0]]\n[limits]\nn_max = 4\n' + ENERGY)
     hw = load_hardware(f)
     assert hw.topology == "matrix" and hw.num_cores == 3 and hw.distance[0, 2] == 2
 
@@ -61,18 +61,32 @@ def test_mesh_for():
     assert mesh_for(1) == (1, 1) and mesh_for(5) == (2, 3) and mesh_for(16) == (4, 4) and mesh_for(17) == (4, 5)
 
 
+# The [energy] table every chip file must give (after its [limits] table).
+ENERGY = "[energy]\ne_spike = 1.0\ne_syn = 1.0\ne_local = 0.0\ne_route = 1.0\ne_hop = 1.0\np_static = 0.0\n"
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[limits]\nn_max = 0\n", "n_max=0: must be >= 1"),
-        ("[limits]\nn_max = 4\na_max = -2\n", "a_max=-2"),
-        ("[limits]\nn_max = 4\n[energy]\ne_hop = -1.0\n", "e_hop=-1.0"),
-        ("[limits]\nn_max = 4\nfoo = 1\n", "unknown \\[limits\\] field"),
-        ("[energy]\ne_hop = 1.0\n", "n_max is required"),
-        ("mesh = [0, 3]\n[limits]\nn_max = 4\n", "rows and cols must be >= 1"),
-        ("comm = 'broadcast'\n[limits]\nn_max = 4\n", "comm='broadcast'"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 0\n" + ENERGY, "n_max=0: must be >= 1"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 4\na_max = -2\n" + ENERGY, "a_max=-2"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 4\n" + ENERGY.replace("e_hop = 1.0", "e_hop = -1.0"), "e_hop=-1.0"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 4\nfoo = 1\n" + ENERGY, "unknown \\[limits\\] field"),
+        ("mesh = [2, 2]\n" + ENERGY, "n_max is required"),
+        ("mesh = [0, 3]\n[limits]\nn_max = 4\n" + ENERGY, "rows and cols must be >= 1"),
+        ("mesh = [2.5, 3]\n[limits]\nn_max = 4\n" + ENERGY, "must be whole numbers"),
+        ("mesh = [true, 3]\n[limits]\nn_max = 4\n" + ENERGY, "must be whole numbers"),
+        ("[limits]\nn_max = 4\n" + ENERGY, "mesh is required"),
+        ("mesh = [2, 2]\ncomm = 'broadcast'\n[limits]\nn_max = 4\n" + ENERGY, "comm='broadcast'"),
         ("n_max = [\n", "not valid TOML"),
-        ("[limits]\nn_max = 'many'\n", "must be a whole number"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 'many'\n" + ENERGY, "must be a whole number"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 4\n", "e_spike, e_syn, e_local, e_route, e_hop, p_static are required"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 4\n" + ENERGY.replace("e_syn = 1.0\n", ""), "e_syn is required"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 4\n" + ENERGY.replace("e_syn = 1.0", "e_syn = inf"), "e_syn=inf"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 4\n" + ENERGY.replace("e_syn = 1.0", "e_syn = 1" + "0" * 400),
+         "e_syn=1000"),
+        ("mesh = [2, 2]\n[limits]\nn_max = 1" + "0" * 30 + "\n" + ENERGY, "beyond the 64-bit integer range"),
+        ("mesh = [100000, 100000]\n[limits]\nn_max = 4\n" + ENERGY, "10,000,000,000 cores need about"),
     ],
 )
 def test_bad_files_name_the_field(tmp_path, text, message):

@@ -35,11 +35,11 @@ def test_lossless_round_trip(tmp_path, suffix):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(spikes=[1, -2, 0]), "neuron 1 is -2"),
-        (dict(spikes=[1, float("nan"), 0]), "must be finite"),
+        (dict(spikes=[1, -2, 0]), "field 'spikes', entry 1: -2 is not allowed"),
+        (dict(spikes=[1, float("nan"), 0]), "must be a finite number"),
         (dict(spikes=[1, 2]), "2 entries for 3 neurons"),
-        (dict(post=[1, 3]), "post index 3 is out of range"),
-        (dict(pre=[-1, 0]), "pre index -1 is out of range"),
+        (dict(post=[1, 3]), "field 'post', entry 1: 3 is out of range; a neuron index must be a whole number in 0..2"),
+        (dict(pre=[-1, 0]), "field 'pre', entry 0: -1 is out of range"),
         (dict(pre=[0, 0], post=[1, 1]), "duplicate synapse \\(0, 1\\)"),
         (dict(t_run=0.0), "t_run"),
     ],
@@ -55,7 +55,7 @@ def test_bad_networks_are_refused(kwargs, message):
 def test_malformed_files(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(NetworkError, match="bad.npz: not a readable"):
+    with pytest.raises(NetworkError, match="bad.npz: not an snnmap .npz network"):
         load_network_file(bad)
     j = tmp_path / "bad.json"
     j.write_text("{")
@@ -63,7 +63,7 @@ def test_malformed_files(tmp_path):
         load_network_file(j)
     j.write_text(json.dumps({"format": "snnmap-network", "num_neurons": 2, "t_run": 1.0, "pre": [0], "post": [1],
                              "spikes": [1, -1]}))
-    with pytest.raises(NetworkError, match="bad.json: spike count of neuron 1"):
+    with pytest.raises(NetworkError, match="bad.json: field 'spikes', entry 1: -1"):
         load_network_file(j)
     with pytest.raises(NetworkError, match="no such network file"):
         load_network_file(tmp_path / "missing.npz")
@@ -71,3 +71,35 @@ def test_malformed_files(tmp_path):
     np.savez(other, a=np.zeros(3))
     with pytest.raises(NetworkError, match="missing array"):
         load_network_file(other)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(indices=np.array([1.0, 2.5, 3.0])), "field 'indices', entry 1: 2.5 is not a whole number"),
+        (dict(indices=np.array([1, 1, 3]), indptr=np.array([0, 2, 2, 3, 3])), "duplicate synapse \\(0, 1\\)"),
+        (dict(indices=np.array([2, 1, 3]), indptr=np.array([0, 2, 2, 3, 3])), "targets of neuron 0 are not sorted"),
+        (dict(indptr=np.array([0, 1, 2, 3, 3.5])), "field 'indptr', entry 4"),
+        (dict(spikes=np.array([1.0, np.inf, 0.0, 0.0])), "field 'spikes', entry 1: inf"),
+        (dict(spikes=np.array([True, False, True, True])), "true/false"),
+        (dict(pins=np.array([0, -2, -1, -1])), "field 'pins', entry 1: -2 is out of range"),
+        (dict(population=np.array([0, 0, 1, 0])), "field 'population', entry 2: 1 is out of range"),
+        (dict(weights=np.array([1.0, np.nan, 1.0])), "field 'weights', entry 1: nan"),
+        (dict(num_neurons=True), "'num_neurons', value: true"),
+        (dict(t_run=True), "t_run=true"),
+        (dict(t_run=10**400), "t_run=100000...\\(401 digits\\)"),
+        (dict(t_run=float("nan")), "t_run=nan"),
+    ],
+)
+def test_constructor_checks_every_array(changes, message):
+    """The one validation path: the constructor, whatever reader or builder made the arrays."""
+    net = SpikingNetwork.from_edges(4, [0, 1, 2], [1, 2, 3], [1.0, 2.0, 0.0, 0.0])
+    with pytest.raises(NetworkError, match=message):
+        net.replace(**changes)
+
+
+def test_constructor_normalises_dtypes():
+    net = SpikingNetwork(num_neurons=np.int32(3), indptr=np.array([0, 1, 2, 2], dtype=np.int32),
+                         indices=np.array([1.0, 2.0]), spikes=np.array([1, 2, 0], dtype=np.int16))
+    assert net.indptr.dtype == net.indices.dtype == np.int64 and net.spikes.dtype == np.float64
+    assert type(net.num_neurons) is int and net.indices.tolist() == [1, 2]
