@@ -15,10 +15,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 
@@ -30,12 +31,15 @@ class FileError(ValueError):
 
 
 # ------------------------------------------------------------------- writing
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file through ``write(binary_handle)`` under a temporary name, then rename it into place.
+@contextlib.contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` to write to, renamed onto ``path`` only when the block succeeds.
 
-    The temporary file sits in the target's directory (a rename is atomic only
-    within one file system) and is removed when writing fails. Writing through
-    a handle also stops numpy from appending ``.npz`` to the name.
+    The one way snnmap writes a file: a reader (or a second writer) sees the old
+    file or the complete new one, never a torn one, and a failed or interrupted
+    write leaves the old file in place. The temporary file sits in the target's
+    directory (a rename is atomic only within one file system) and keeps the
+    suffix, so writers that infer the format from the name (matplotlib) still do.
 
     Raises
     ------
@@ -45,25 +49,33 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     path = Path(path)
     if path.exists() and not path.is_file():
         raise FileError(f"{path}: exists and is not a regular file (a directory or device): choose a file path")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     blocker = next((p for p in path.parents if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
         raise FileError(f"{path}: cannot write the file: {blocker} is a file, not a directory: choose another path")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # os.open with mode 0o666 lets the umask set the permissions, as for any new file.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
+            yield tmp
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise FileError(f"{path}: cannot write the file ({exc.strerror or exc}): choose a writable path") from None
-    return path
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file through ``write(binary_handle)`` and rename it into place (see :func:`replacing`).
+
+    Writing through a handle also stops numpy from appending ``.npz`` to the name.
+    """
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Path(path)
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -47,7 +47,7 @@ def main() -> None:
         return
     from snnmap.bks import installed_copy
     from snnmap.instances.apps import APPS, FULL_SUMMARY
-    from snnmap.report import written
+    from snnmap.instances.files import replacing
 
     if args.write and installed_copy(FULL_SUMMARY):  # checked before the builds, not after
         raise SystemExit(f"--write: {FULL_SUMMARY} belongs to an installed package; run in a source checkout")
@@ -74,7 +74,7 @@ def main() -> None:
     if args.write:
         doc = json.loads(FULL_SUMMARY.read_text()) if FULL_SUMMARY.is_file() else {}
         doc.update(results)
-        with written(FULL_SUMMARY) as tmp:
+        with replacing(FULL_SUMMARY) as tmp:
             tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         print(f"wrote {FULL_SUMMARY}")
 

@@ -27,8 +27,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from snnmap.formulations import evaluate, load_mapping, save_mapping
+from snnmap.instances.files import replacing
 from snnmap.prepare import hardware_of, instance_of
-from snnmap.report import writable_dir, written
+from snnmap.report import writable_dir
 
 BKS_PATH = Path(str(importlib.resources.files("snnmap.instances").joinpath("bks.csv")))
 FIELDS = ["instance", "scale", "hardware", "energy", "lower_bound", "proven", "method", "date", "mapping"]
@@ -159,7 +160,7 @@ class BestKnown:
                 continue
             name = f"bks/{app}-{scale}-{hw_label.replace('@', '-')}.json"
             (self.path.parent / "bks").mkdir(parents=True, exist_ok=True)
-            with written(self.path.parent / name) as tmp:
+            with replacing(self.path.parent / name) as tmp:
                 save_mapping(tmp, core_of, net, hw, method=best.method, meta={"energy": report.total})
             self.entries[key] = Entry(
                 instance=app, scale=scale, hardware=hw_label, energy=report.total,
@@ -174,7 +175,7 @@ class BestKnown:
     def save(self) -> None:
         """Write the table whole (temporary name, then renamed)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with written(self.path) as tmp, open(tmp, "w", newline="") as fh:
+        with replacing(self.path) as tmp, open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)
             writer.writeheader()
             for key in sorted(self.entries):

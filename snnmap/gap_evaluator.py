@@ -30,8 +30,9 @@ from snnmap import bks as bks_mod
 from snnmap.formulations import TERMS, Result, evaluate
 from snnmap.hardware import Hardware, load_hardware
 from snnmap.instances.apps import APPS, canonical
+from snnmap.instances.files import FileError, replacing
 from snnmap.prepare import hardware_label, network, prepared
-from snnmap.report import joules, table, writable_dir, written
+from snnmap.report import joules, table, writable_dir
 
 # The study's methods, from the registry (in its order): exact models run after the heuristics.
 EXACT = registry.names(role="exact")
@@ -276,8 +277,8 @@ def gap(
     if update_bks:
         try:
             changed = book.update(rows, mappings)
-        except OSError as exc:
-            report.write_error = f"best-known table {book.path}: {exc.strerror or exc}"
+        except (OSError, FileError) as exc:
+            report.write_error = f"best-known table {book.path}: {getattr(exc, 'strerror', None) or exc}"
             changed = []
         if changed and progress:
             progress(f"best-known solutions improved: {', '.join(changed)}")
@@ -285,8 +286,8 @@ def gap(
     if out is not None:
         try:
             report.out = write_outputs(report, out, figures=figures)
-        except OSError as exc:
-            report.write_error = f"{out}: the results could not be written ({exc.strerror or exc})"
+        except (OSError, FileError) as exc:
+            report.write_error = f"{out}: the results could not be written ({getattr(exc, 'strerror', None) or exc})"
     return report
 
 
@@ -397,7 +398,7 @@ def _provenance() -> tuple[str, str, str]:
 def write_outputs(report: GapReport, out: Path, *, figures: bool = True) -> Path:
     """``gap.csv``, ``gap.json`` and the PNG figures in ``out``, each written whole (temporary name, then renamed)."""
     out.mkdir(parents=True, exist_ok=True)
-    with written(out / "gap.csv") as tmp, open(tmp, "w", newline="") as fh:
+    with replacing(out / "gap.csv") as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
         for r in report.rows:
@@ -406,18 +407,18 @@ def write_outputs(report: GapReport, out: Path, *, figures: bool = True) -> Path
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "rows": [{k: _json_value(v) for k, v in dataclasses.asdict(r).items()} for r in report.rows],
     }
-    with written(out / "gap.json") as tmp:
+    with replacing(out / "gap.json") as tmp:
         tmp.write_text(json.dumps(doc, indent=1))
     if figures:
-        with written(out / "energy_breakdown.png") as tmp:
+        with replacing(out / "energy_breakdown.png") as tmp:
             plots.energy_breakdown(report.rows, tmp)
-        with written(out / "gap.png") as tmp:
+        with replacing(out / "gap.png") as tmp:
             plots.gap_chart([r for r in report.rows if r.method not in EXACT], tmp)
         best = _heat_map_choice(report)
         if best is not None:
             app, scale, method = best
             net, hw = prepared(app, scale, report.hardware_specs[(app, scale)])
-            with written(out / f"heatmap_{app}_{scale}_{method}.png") as tmp:
+            with replacing(out / f"heatmap_{app}_{scale}_{method}.png") as tmp:
                 plots.mesh_heat_map(net, hw, report.mappings[best], tmp, title=f"{app}:{scale}, {method}")
     return out
 

@@ -1,13 +1,11 @@
-"""Plain-text tables for the command line, and files written whole or not at all."""
+"""Plain-text tables for the command line, and the check that an output directory is writable."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from snnmap.formulations import TERMS, EnergyReport, Result
 
@@ -84,23 +82,3 @@ def writable_dir(path: Path, what: str) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def written(path: Path) -> Iterator[Path]:
-    """A temporary name beside ``path`` to write to; renamed onto ``path`` only when the block succeeds.
-
-    A reader never sees a half-written file, and a failed write leaves any
-    previous file in place. The temporary name keeps the suffix, so writers
-    that infer the format from it (matplotlib) still do.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -11,8 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from snnmap.instances import SpikingNetwork, load_network_file, save_network
-from snnmap.instances import apps
+from snnmap.instances import SpikingNetwork, apps, load_network_file, save_network
 from snnmap.instances.files import FileError, atomic_write, read_text, whole_numbers
 from snnmap.instances.network import NetworkError
 
