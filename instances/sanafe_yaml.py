@@ -3,7 +3,7 @@
 SANA-FE (SLAM-Lab) describes a mapped network in one YAML file with a
 ``network`` section (neuron ``groups`` and ``edges``) and a ``mappings``
 section placing every neuron on a core written ``tile.core``. This reader
-supports the group edge types ``conv2d`` and ``dense`` and single
+supports the group edge types ``conv2d``, ``dense`` and ``sparse`` and single
 neuron-to-neuron edges (``g.i -> h.j``); any other type is refused by name.
 
 Numbering. Neurons are numbered group by group in file order, and by offset
@@ -31,7 +31,7 @@ from snnmap.instances.network import SpikingNetwork
 
 LOIHI_MESH = (4, 8)  # tile rows x columns of SANA-FE's loihi.yaml (height 4, width 8)
 LOIHI_CORES_PER_TILE = 4
-SUPPORTED_EDGE_TYPES = ("conv2d", "dense")
+SUPPORTED_EDGE_TYPES = ("conv2d", "dense", "sparse")
 _CONV_KEYS = (
     "input_width", "input_height", "input_channels", "kernel_width", "kernel_height",
     "kernel_count", "stride_width", "stride_height",
@@ -276,6 +276,9 @@ def _parse_edges(
                 p = np.repeat(np.arange(sizes[gs]), sizes[gd])
                 q = np.tile(np.arange(sizes[gd]), int(sizes[gs]))
                 filt = np.arange(p.size)
+            elif kind == "sparse":
+                p, q = _pairs(attrs.get("source_target_pairs"), int(sizes[gs]), int(sizes[gd]), label)
+                filt = np.arange(p.size)
             else:
                 shown = kind or "(none)"
                 raise SanafeYamlError(
@@ -336,6 +339,17 @@ def _conv2d(attrs: dict[str, Any], n_in: int, n_out: int, label: str) -> tuple[n
         np.broadcast_to(dst, shape).ravel().astype(np.int64),
         np.broadcast_to(filt, shape).ravel().astype(np.int64),
     )
+
+
+def _pairs(value: Any, n_in: int, n_out: int, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """Source and target offsets of a ``sparse`` edge's ``source_target_pairs``."""
+    try:
+        arr = np.asarray(value if value is not None else [], dtype=np.int64).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise SanafeYamlError(f"{label}: source_target_pairs must be a list of [source, target] pairs") from None
+    if arr.size and (arr.min() < 0 or arr[:, 0].max() >= n_in or arr[:, 1].max() >= n_out):
+        raise SanafeYamlError(f"{label}: a source_target_pair lies outside its groups ({n_in} and {n_out} neurons)")
+    return arr[:, 0], arr[:, 1]
 
 
 def _weights(value: Any, filt: np.ndarray, label: str) -> np.ndarray:
