@@ -258,7 +258,8 @@ class SanafeResult:
     ``energy`` holds ``total`` and SANA-FE's terms ``synapse``, ``dendrite``,
     ``soma``, ``network``; ``messages`` counts spike messages (one per
     destination core, own included), ``hops`` message-hops; ``step_time``
-    is simulated seconds per time step.
+    is simulated seconds per time step; ``updates`` counts soma updates
+    (charged ``e_update``; in a replay only firing neurons update).
     """
 
     steps: int
@@ -267,7 +268,17 @@ class SanafeResult:
     hops: int
     step_time: float
     spikes: int
+    updates: int
     timing_model: str
+
+    @classmethod
+    def from_sim(cls, res: dict[str, Any], steps: int, timing_model: str) -> "SanafeResult":
+        """From the dict ``SpikingChip.sim`` returns (run with ``perf_trace=True``)."""
+        return cls(
+            steps=int(res["timesteps_executed"]), energy=dict(res["energy"]), messages=int(res["packets_sent"]),
+            hops=int(np.sum(res["perf_trace"]["hops"])), step_time=float(res["sim_time"]) / steps,
+            spikes=int(res["neurons_fired"]), updates=int(res["neurons_updated"]), timing_model=timing_model,
+        )
 
     def relative_to(self, other: "SanafeResult") -> dict[str, float]:
         """Relative difference of total energy and step time against ``other``."""
@@ -333,19 +344,25 @@ def loihi_formula(
     per_step = np.maximum(neuron_side.max(axis=0), message_side.max(axis=0)) + c.sync_time(tiles_used)
     return SanafeResult(
         steps=steps, energy=energy, messages=int(np.dot(s, routes)), hops=int(round(float(np.dot(s, hops)))),
-        step_time=float(per_step.mean()), spikes=int(s.sum()), timing_model="simple",
+        step_time=float(per_step.mean()), spikes=int(s.sum()), updates=int(s.sum()), timing_model="simple",
     )
 
 
 # ---------------------------------------------------------------- SANA-FE runs
+def _check_run(steps: int, timing_model: str) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise SanafeError(f"steps={steps!r}: give a whole number of time steps >= 1")
+    if timing_model not in TIMING_MODELS:
+        raise SanafeError(f"timing_model={timing_model!r}: choose {' or '.join(TIMING_MODELS)}")
+
+
 def replay(
     network: SpikingNetwork, hardware: Hardware, core_of: Any, steps: int, *,
     synapse: str = "dense", timing_model: str = "simple",
 ) -> SanafeResult:
     """Rebuild ``network`` on ``core_of`` in SANA-FE, replay its spike counts, simulate ``steps`` steps."""
     sanafe = require_sanafe()
-    if timing_model not in TIMING_MODELS:
-        raise SanafeError(f"timing_model={timing_model!r}: choose {' or '.join(TIMING_MODELS)}")
+    _check_run(steps, timing_model)
     cores = check_expressible(network, hardware, core_of, steps)
     c = loihi_constants()
     with tempfile.TemporaryDirectory(prefix="snnmap-sanafe-") as tmp:
@@ -368,12 +385,7 @@ def replay(
     chip = sanafe.SpikingChip(arch)
     chip.load(net)
     res = chip.sim(steps, timing_model=timing_model, processing_threads=1, perf_trace=True)
-    hops = int(np.sum(res["perf_trace"]["hops"])) if "hops" in (res.get("perf_trace") or {}) else -1
-    return SanafeResult(
-        steps=int(res["timesteps_executed"]), energy=dict(res["energy"]), messages=int(res["packets_sent"]),
-        hops=hops, step_time=float(res["sim_time"]) / steps, spikes=int(res["neurons_fired"]),
-        timing_model=timing_model,
-    )
+    return SanafeResult.from_sim(res, steps, timing_model)
 
 
 def _slots(cores: np.ndarray) -> np.ndarray:
@@ -397,6 +409,7 @@ def simulate_file(
     time) and SANA-FE's result.
     """
     sanafe = require_sanafe()
+    _check_run(steps, timing_model)
     path = Path(path)
     read = read_sanafe_yaml(path)
     target = path
@@ -424,13 +437,7 @@ def simulate_file(
         np.add.at(counts, read.offsets[g] + off, 1)
     prov = dict(read.network.provenance, spikes=f"SANA-FE {sanafe_version()} simulation", time_steps=steps)
     network = read.network.replace(spikes=counts, t_run=float(res["sim_time"]), provenance=prov)
-    hops = int(np.sum(res["perf_trace"]["hops"])) if "hops" in (res.get("perf_trace") or {}) else -1
-    result = SanafeResult(
-        steps=int(res["timesteps_executed"]), energy=dict(res["energy"]), messages=int(res["packets_sent"]),
-        hops=hops, step_time=float(res["sim_time"]) / steps, spikes=int(res["neurons_fired"]),
-        timing_model=timing_model,
-    )
-    return dataclasses.replace(read, network=network), result
+    return dataclasses.replace(read, network=network), SanafeResult.from_sim(res, steps, timing_model)
 
 
 def _mappings_yaml(read: SanafeFile, cores: np.ndarray) -> str:

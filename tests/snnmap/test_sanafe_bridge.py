@@ -219,3 +219,17 @@ def test_refusals():
     big = SpikingNetwork.from_edges(1025, [0], [1], np.zeros(1025))
     with pytest.raises(sb.SanafeError, match="1024 input somas"):
         sb.check_expressible(big, hw, np.zeros(1025, np.int64))
+
+
+@needs_sanafe
+@pytest.mark.slow
+@pytest.mark.skipif(not DVS.is_file(), reason="shared/external/sanafe/dvs.yaml not present")
+def test_dvs_own_simulation_network_terms_match_formula():
+    # SANA-FE's own LIF simulation: its messages, hops and network energy follow from the spike
+    # counts and the mapping alone, exactly as in the closed form.
+    read, res = sb.simulate_file(DVS, 16)
+    net = read.network
+    assert net.total_spikes == res.spikes and net.provenance["time_steps"] == 16
+    formula = sb.loihi_formula(net, read.core_of, 16)
+    assert (res.messages, res.hops) == (formula.messages, formula.hops)
+    assert abs(res.energy["network"] - formula.energy["network"]) <= 1e-12 * res.energy["network"]
