@@ -26,6 +26,7 @@ What SANA-FE cannot express is refused up front (:func:`check_expressible`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.metadata
 import os
@@ -45,7 +46,6 @@ from snnmap.instances.sanafe_yaml import (
     read_sanafe_yaml,
 )
 
-SANAFE_VERSION = "2.2.9"  # the release these constants and behaviours were checked against
 MAX_INPUT_SOMAS = 1024  # loihi.yaml: loihi_inputs[0..1023]; an input soma unit holds one spike train
 SYNAPSE_UNITS = {"dense": "loihi_dense_synapse", "sparse": "loihi_sparse_synapse", "conv": "loihi_conv_synapse"}
 TIMING_MODELS = ("simple", "detailed")
@@ -105,15 +105,19 @@ class LoihiConstants:
     max_neurons: int
 
     def sync_time(self, tiles_used: int) -> float:
+        """Barrier time of one step with ``tiles_used`` tiles holding neurons."""
         keys = sorted(self.sync)
         below = [k for k in keys if k <= tiles_used]
         return self.sync[below[-1] if below else keys[0]]
 
 
+@functools.lru_cache(maxsize=1)
 def loihi_constants() -> LoihiConstants:
     """Read SANA-FE's installed ``examples/loihi.yaml`` (its calibrated Loihi)."""
-    import yaml
-
+    try:
+        import yaml
+    except ImportError:
+        raise SanafeError("reading SANA-FE's architecture needs PyYAML: pip install pyyaml") from None
     path = Path(require_sanafe().__file__).parent / "examples" / "loihi.yaml"
     arch = yaml.safe_load(path.read_text())["architecture"]
     tile = arch["tile"][0]
@@ -197,18 +201,21 @@ def check_expressible(
 ) -> np.ndarray:
     """The mapping as ``int64`` cores when SANA-FE can replay it; else a one-line :class:`SanafeError`.
 
-    Refused: a chip that is not a Loihi mesh (4 cores per tile, at most
-    SANA-FE's 8 x 4 tiles), unicast, ``e_local != e_route`` (SANA-FE charges a
+    Refused: a chip that is not a Loihi (named ``loihi...``, a mesh of 4-core
+    tiles within SANA-FE's 8 x 4), unicast, ``e_local != e_route`` (SANA-FE charges a
     message to the own core like any other), a mapping of another length or
     off the chip, more than 1,024 neurons (input somas) on a core, and spike
     counts that are not whole numbers or exceed ``steps``.
     """
     mesh = hardware.mesh if hardware.topology == "mesh" else None
-    lmesh = LOIHI_MESH
-    if mesh is None or hardware.cores_per_tile != LOIHI_CORES_PER_TILE or mesh[0] > lmesh[0] or mesh[1] > lmesh[1]:
+    rows, cols = LOIHI_MESH
+    if (
+        not hardware.name.lower().startswith("loihi") or mesh is None
+        or hardware.cores_per_tile != LOIHI_CORES_PER_TILE or mesh[0] > rows or mesh[1] > cols
+    ):
         raise SanafeError(
-            f"chip {hardware.name!r} ({hardware.describe()}) is not one SANA-FE models: use a Loihi mesh "
-            f"(mesh topology, {LOIHI_CORES_PER_TILE} cores per tile, at most {lmesh[0]}x{lmesh[1]} tiles)"
+            f"chip {hardware.name!r} ({hardware.describe()}) is not one SANA-FE models: use loihi "
+            f"(a mesh of at most {rows}x{cols} tiles with {LOIHI_CORES_PER_TILE} cores each)"
         )
     if hardware.comm != "multicast":
         raise SanafeError(f"chip {hardware.name!r} is unicast: SANA-FE sends one message per destination core")

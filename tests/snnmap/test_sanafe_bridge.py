@@ -208,6 +208,8 @@ def test_refusals():
         sb.check_expressible(net, hw.replace(e_local=0.0), core)
     with pytest.raises(sb.SanafeError, match="not one SANA-FE models"):
         sb.check_expressible(net, load_hardware("truenorth"), core)
+    with pytest.raises(sb.SanafeError, match="not one SANA-FE models"):
+        sb.check_expressible(net, load_hardware("dynapse"), core)
     with pytest.raises(sb.SanafeError, match="unicast"):
         sb.check_expressible(net, hw.replace(comm="unicast"), core)
     with pytest.raises(sb.SanafeError, match="another network"):
