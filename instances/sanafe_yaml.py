@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from snnmap.instances.network import SpikingNetwork
+from snnmap.instances.network import NetworkError, SpikingNetwork
 
 LOIHI_MESH = (4, 8)  # tile rows x columns of SANA-FE's loihi.yaml (height 4, width 8)
 LOIHI_CORES_PER_TILE = 4
@@ -143,17 +143,20 @@ def read_sanafe_yaml(
     n = int(offsets[-1])
     core_of = _parse_mappings(doc.get("mappings") or [], groups, index, sizes, offsets, mesh, cores_per_tile, where)
     population = np.repeat(np.arange(len(groups)), sizes)
-    net = SpikingNetwork.from_edges(
-        n, pre, post, np.zeros(n),
-        populations=population, population_names=groups,
-        weights=weights, name=str(network.get("name") or path.stem).rsplit("/", 1)[-1],
-        provenance={
-            "builder": "snnmap.instances.sanafe_yaml",
-            "source": str(path),
-            "format": "SANA-FE YAML network",
-            "spikes": "placeholder: zero until simulated (snnmap.sanafe_bridge.simulate_file)",
-        },
-    )
+    try:
+        net = SpikingNetwork.from_edges(
+            n, pre, post, np.zeros(n),
+            populations=population, population_names=groups,
+            weights=weights, name=str(network.get("name") or path.stem).rsplit("/", 1)[-1],
+            provenance={
+                "builder": "snnmap.instances.sanafe_yaml",
+                "source": str(path),
+                "format": "SANA-FE YAML network",
+                "spikes": "placeholder: zero until simulated (snnmap.sanafe_bridge.simulate_file)",
+            },
+        )
+    except NetworkError as exc:  # e.g. two edges joining the same pair of neurons
+        raise SanafeYamlError(f"{where}: {exc}") from None
     per_neuron_hw = np.repeat(np.asarray(synapse_hw, dtype=object), sizes)
     return SanafeFile(net, core_of, tuple(mesh), cores_per_tile, groups, offsets, per_neuron_hw)
 

@@ -120,6 +120,16 @@ def test_reader_refuses_bad_files(tmp_path, change, message):
         read_sanafe_yaml(_write(tmp_path, VALID.replace(*change)))
 
 
+def test_reader_sparse_edges_and_parallel_synapses(tmp_path):
+    sparse = "  - last -> in: {type: sparse, source_target_pairs: [[0, 3], [1, 17]], weight: [5, 6]}\n"
+    text = VALID.replace("mappings:", sparse + "mappings:", 1)
+    net = read_sanafe_yaml(_write(tmp_path, text)).network
+    assert net.num_synapses == 64 + 16 + 1 + 2
+    assert net.weights[(net.pre == 27) & (net.post == 17)][0] == 6
+    with pytest.raises(SanafeYamlError, match="duplicate synapse"):
+        read_sanafe_yaml(_write(tmp_path, text.replace("[1, 17]", "[1, 4]")))
+
+
 def test_reader_keeps_core_addresses_textual(tmp_path):
     # 1.10 unquoted would be the float 1.1; the reader must see tile 1, core 10 (and refuse it on Loihi).
     with pytest.raises(SanafeYamlError, match="core 1.10 is outside"):
