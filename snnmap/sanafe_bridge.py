@@ -409,6 +409,9 @@ def simulate_file(
 ) -> tuple[SanafeFile, SanafeResult]:
     """SANA-FE's own simulation of its network file for ``steps`` steps on its Loihi.
 
+    For ``dvs.yaml`` use 128 steps, the frame length of its authors' DVS-gesture
+    runs (SANA-FE ``scripts/tcad2025/dvs_gesture.py``).
+
     The network is SANA-FE's, neurons and all (e.g. ``dvs.yaml``'s LIF
     neurons driven by bias). ``core_of`` (snnmap cores) replaces the file's
     ``mappings``. Returns the file read by snnmap with spike counts set from the
