@@ -63,8 +63,9 @@ class SanafeFile:
     offsets
         First neuron index of every group, with the neuron count appended.
     synapse_hw
-        Synapse unit of every neuron's incoming synapses (its group's ``synapse_hw_name``,
-        ``""`` when unset): SANA-FE charges a synapse by the unit of its postsynaptic neuron.
+        Synapse unit of every neuron's incoming synapses (its own or its group's
+        ``synapse_hw_name``, ``""`` when unset): SANA-FE charges a synapse by the unit
+        of its postsynaptic neuron.
     """
 
     network: SpikingNetwork
@@ -157,8 +158,7 @@ def read_sanafe_yaml(
         )
     except NetworkError as exc:  # e.g. two edges joining the same pair of neurons
         raise SanafeYamlError(f"{where}: {exc}") from None
-    per_neuron_hw = np.repeat(np.asarray(synapse_hw, dtype=object), sizes)
-    return SanafeFile(net, core_of, tuple(mesh), cores_per_tile, groups, offsets, per_neuron_hw)
+    return SanafeFile(net, core_of, tuple(mesh), cores_per_tile, groups, offsets, np.concatenate(synapse_hw))
 
 
 def _load_yaml(path: Path) -> Any:
@@ -198,12 +198,12 @@ def _attributes(value: Any, where: str) -> dict[str, Any]:
     raise SanafeYamlError(f"{where}: attributes must be a mapping or a list of 'name: value' entries")
 
 
-def _parse_groups(groups: Any, where: str) -> tuple[tuple[str, ...], np.ndarray, list[str]]:
+def _parse_groups(groups: Any, where: str) -> tuple[tuple[str, ...], np.ndarray, list[np.ndarray]]:
     if not isinstance(groups, list) or not groups:
         raise SanafeYamlError(f"{where}: network.groups must be a non-empty list of neuron groups")
     names: list[str] = []
     sizes: list[int] = []
-    synapse_hw: list[str] = []
+    synapse_hw: list[np.ndarray] = []
     for group in groups:
         if not isinstance(group, dict) or "name" not in group:
             raise SanafeYamlError(f"{where}: every group needs a 'name' and a 'neurons' list")
@@ -212,15 +212,19 @@ def _parse_groups(groups: Any, where: str) -> tuple[tuple[str, ...], np.ndarray,
             raise SanafeYamlError(f"{where}: group {name!r} is defined twice")
         attrs = _attributes(group.get("attributes"), f"{where}: group {name}")
         seen: list[tuple[int, int]] = []
+        own_hw: list[tuple[int, int, str]] = []  # neurons that name their own synapse unit
         for entry in group.get("neurons") or []:
-            keys = entry.keys() if isinstance(entry, dict) else [entry]
-            for key in keys:
+            items = entry.items() if isinstance(entry, dict) else [(entry, None)]
+            for key, value in items:
                 m = _RANGE.match(str(key))
                 if not m:
                     raise SanafeYamlError(f"{where}: group {name}: neuron id {key!r} is not N or N..M")
                 first = int(m["first"])
                 last = int(m["last"]) if m["last"] is not None else first
                 seen.append((first, last))
+                hw = _attributes(value, f"{where}: group {name} neuron {key}").get("synapse_hw_name")
+                if hw is not None:
+                    own_hw.append((first, last, str(hw)))
         if not seen:
             raise SanafeYamlError(f"{where}: group {name} lists no neurons")
         spans = np.array(sorted(seen), dtype=np.int64)
@@ -231,7 +235,10 @@ def _parse_groups(groups: Any, where: str) -> tuple[tuple[str, ...], np.ndarray,
             )
         names.append(name)
         sizes.append(count)
-        synapse_hw.append(str(attrs.get("synapse_hw_name", "")))
+        units = np.full(count, str(attrs.get("synapse_hw_name", "")), dtype=object)
+        for first, last, hw in own_hw:
+            units[first: last + 1] = hw
+        synapse_hw.append(units)
     return tuple(names), np.asarray(sizes, dtype=np.int64), synapse_hw
 
 

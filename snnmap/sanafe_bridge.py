@@ -257,6 +257,30 @@ def spike_trains(spikes: np.ndarray, steps: int) -> np.ndarray:
     return out
 
 
+def synapse_kinds(synapse: str | np.ndarray | SanafeFile, n: int) -> np.ndarray:
+    """Per-neuron synapse kind (``dense``, ``sparse`` or ``conv``) of each neuron's incoming synapses.
+
+    ``synapse`` is one kind for all, a per-neuron array of kinds, or a
+    :class:`SanafeFile` (its groups' ``synapse_hw_name``, e.g. ``loihi_conv_synapse``;
+    unset means dense). SANA-FE charges a synapse by its postsynaptic neuron's unit.
+    """
+    if isinstance(synapse, SanafeFile):
+        by_unit = {unit: kind for kind, unit in SYNAPSE_UNITS.items()} | {k: k for k in SYNAPSE_UNITS} | {"": "dense"}
+        unknown = sorted(set(synapse.synapse_hw) - set(by_unit))
+        if unknown:
+            raise SanafeError(f"synapse unit(s) {', '.join(unknown)} are not Loihi's ({', '.join(SYNAPSE_UNITS.values())})")
+        kinds = np.array([by_unit[u] for u in synapse.synapse_hw], dtype=object)
+    else:
+        kinds = np.asarray(synapse, dtype=object)
+        kinds = np.full(n, kinds.item(), dtype=object) if kinds.ndim == 0 else kinds
+    if kinds.shape != (n,):
+        raise SanafeError(f"synapse kinds: {kinds.size} given for {n} neurons")
+    bad = sorted(set(kinds.tolist()) - set(SYNAPSE_UNITS))
+    if bad:
+        raise SanafeError(f"synapse kind(s) {', '.join(map(str, bad))}: choose from {', '.join(SYNAPSE_UNITS)}")
+    return kinds
+
+
 # ------------------------------------------------------------------- formula
 @dataclasses.dataclass(frozen=True)
 class SanafeResult:
@@ -297,14 +321,15 @@ class SanafeResult:
 
 def loihi_formula(
     network: SpikingNetwork, core_of: np.ndarray, steps: int, *,
-    mesh: tuple[int, int] = LOIHI_MESH, synapse: str = "dense", constants: LoihiConstants | None = None,
+    mesh: tuple[int, int] = LOIHI_MESH, synapse: str | np.ndarray | SanafeFile = "dense",
+    constants: LoihiConstants | None = None,
 ) -> SanafeResult:
     """SANA-FE's energy and simple-model time per step of a replay, in closed form (numpy).
 
     Energy (``D(i)`` = cores of ``i``'s targets, own core included; ``s_i`` spikes):
 
     - soma: ``N * steps * e_access + sum_i s_i * (e_update + e_spike_out)``
-    - synapse: ``sum_i s_i * outdeg(i) * e_syn``
+    - synapse: ``sum_(i->j) s_i * e_syn[kind(j)]`` (one kind: ``sum_i s_i * outdeg(i) * e_syn``)
     - network: ``sum_i s_i * |D(i)| * (e_message_out + e_message_in)
       + sum_i s_i * sum_{d in D(i)} (dx * e_hop_ew + dy * e_hop_ns)``
 
@@ -322,8 +347,11 @@ def loihi_formula(
     n = network.num_neurons
     s = np.asarray(network.spikes, dtype=np.int64)
     pre, post = network.pre, network.post
+    kinds = synapse_kinds(synapse, n)
+    e_syn = np.array([c.synapse[x] for x in kinds.tolist()])
+    t_syn = np.array([c.latency_synapse[x] for x in kinds.tolist()])
     # One (neuron, destination core) pair per message route.
-    route = np.unique(pre * k + core_of[post])
+    route, route_of_synapse = np.unique(pre * k + core_of[post], return_inverse=True)
     r_pre, r_dst = route // k, route % k
     src_tile, dst_tile = core_of[r_pre] // c.cores_per_tile, r_dst // c.cores_per_tile
     dx = np.abs(src_tile % cols - dst_tile % cols)
@@ -333,7 +361,7 @@ def loihi_formula(
     hop_e = np.bincount(r_pre, weights=dx * c.e_hop_ew + dy * c.e_hop_ns, minlength=n)
     e_msg = c.e_message_out + c.e_message_in
     soma = n * steps * c.e_access + float(s.sum()) * (c.e_update + c.e_spike_out)
-    syn = float(np.dot(s, network.out_degree)) * c.synapse[synapse]
+    syn = float(np.dot(s[pre], e_syn[post]))
     net = float(np.dot(s, routes)) * e_msg + float(np.dot(s, hop_e))
     energy = {"total": soma + syn + net, "synapse": syn, "dendrite": 0.0, "soma": soma, "network": net}
 
@@ -344,8 +372,7 @@ def loihi_formula(
     np.add.at(neuron_side, core_of, fire * per_neuron[:, None])
     neuron_side += (np.bincount(core_of, minlength=k) * c.t_access)[:, None]
     # Each route delivers one message: message-in plus its synapses on that core.
-    syn_on_route = np.unique(pre * k + core_of[post], return_counts=True)[1]
-    route_cost = c.t_message_in + syn_on_route * c.latency_synapse[synapse]
+    route_cost = c.t_message_in + np.bincount(route_of_synapse, weights=t_syn[post], minlength=route.size)
     message_side = np.zeros((k, steps))
     np.add.at(message_side, r_dst, fire[r_pre] * route_cost[:, None])
     per_step = np.maximum(neuron_side.max(axis=0), message_side.max(axis=0)) + c.sync_time(tiles_used)
@@ -365,26 +392,33 @@ def _check_run(steps: int, timing_model: str) -> None:
 
 def replay(
     network: SpikingNetwork, hardware: Hardware, core_of: Any, steps: int, *,
-    synapse: str = "dense", timing_model: str = "simple",
+    synapse: str | np.ndarray | SanafeFile = "dense", timing_model: str = "simple",
 ) -> SanafeResult:
-    """Rebuild ``network`` on ``core_of`` in SANA-FE, replay its spike counts, simulate ``steps`` steps."""
+    """Rebuild ``network`` on ``core_of`` in SANA-FE, replay its spike counts, simulate ``steps`` steps.
+
+    ``synapse``: the synapse kind(s), see :func:`synapse_kinds`.
+    """
     sanafe = require_sanafe()
     _check_run(steps, timing_model)
     cores = check_expressible(network, hardware, core_of, steps)
     c = loihi_constants()
     with tempfile.TemporaryDirectory(prefix="snnmap-sanafe-") as tmp:
         arch_path = Path(tmp) / "arch.yaml"
-        arch_path.write_text(architecture_yaml(hardware.mesh, synapse, c))
+        arch_path.write_text(architecture_yaml(hardware.mesh, c))
         arch = sanafe.load_arch(str(arch_path))
     net = sanafe.Network()
-    group = net.create_neuron_group("snnmap", network.num_neurons, {}, default_synapse_hw_name="synapse")
+    kinds = synapse_kinds(synapse, network.num_neurons).tolist()
+    group = net.create_neuron_group("snnmap", network.num_neurons, {})
     trains = spike_trains(network.spikes, steps)
     slot = _slots(cores)
     tile, offset = address_from_core(cores, hardware.mesh, hardware.cores_per_tile)
     arch_cores = arch.cores()
     per_tile = hardware.cores_per_tile
     for i, neuron in enumerate(group.neurons):
-        neuron.set_attributes(soma_hw_name=f"replay[{slot[i]}]", model_attributes={"spikes": trains[i].tolist()})
+        neuron.set_attributes(
+            soma_hw_name=f"replay[{slot[i]}]", default_synapse_hw_name=kinds[i],
+            model_attributes={"spikes": trains[i].tolist()},
+        )
         neuron.map_to_core(arch_cores[int(tile[i]) * per_tile + int(offset[i])])
     pairs = list(zip(network.pre.tolist(), network.post.tolist()))
     if pairs:
@@ -462,12 +496,19 @@ def _mappings_yaml(read: SanafeFile, cores: np.ndarray) -> str:
 
 
 # --------------------------------------------------------------------- export
-def architecture_yaml(mesh: tuple[int, int], synapse: str = "dense", constants: LoihiConstants | None = None) -> str:
-    """SANA-FE architecture text for a replay: Loihi tiles and costs, input somas priced as the LIF soma."""
+def architecture_yaml(mesh: tuple[int, int], constants: LoihiConstants | None = None) -> str:
+    """SANA-FE architecture text for a replay: Loihi tiles and costs, input somas priced as the LIF soma.
+
+    Its synapse units are named by kind (``dense``, ``sparse``, ``conv``).
+    """
     c = constants or loihi_constants()
-    if synapse not in c.synapse:
-        raise SanafeError(f"synapse={synapse!r}: choose one of {', '.join(c.synapse)}")
     rows, cols = mesh
+    synapses = "\n".join(
+        f"            - name: {kind}\n"
+        f"              attributes: {{model: current_based, energy_process_spike: {c.synapse[kind]!r}, "
+        f"latency_process_spike: {c.latency_synapse[kind]!r}}}"
+        for kind in SYNAPSE_UNITS
+    )
     sync = ", ".join(f"{k}: {v!r}" for k, v in sorted(c.sync.items()))
     return f"""# SANA-FE architecture written by snnmap: SANA-FE {c.version}'s Loihi ({c.source})
 #  on {cols} x {rows} tiles, with input somas that cost what its LIF soma costs.
@@ -511,26 +552,26 @@ architecture:
             - name: dendrite
               attributes: {{model: accumulator, energy_update: 0.0, latency_update: 0.0}}
           synapse:
-            - name: synapse
-              attributes:
-                model: current_based
-                energy_process_spike: {c.synapse[synapse]!r}
-                latency_process_spike: {c.latency_synapse[synapse]!r}
+{synapses}
           axon_out:
             - name: axon_out
               attributes: {{energy_message_out: {c.e_message_out!r}, latency_message_out: {c.t_message_out!r}}}
 """
 
 
-def network_yaml(network: SpikingNetwork, core_of: np.ndarray, steps: int, mesh: tuple[int, int]) -> str:
+def network_yaml(
+    network: SpikingNetwork, core_of: np.ndarray, steps: int, mesh: tuple[int, int],
+    synapse: str | np.ndarray | SanafeFile = "dense",
+) -> str:
     """SANA-FE network text of a replay: one group, spike trains, a sparse edge of weight 0, the mapping."""
     cores = np.asarray(core_of, dtype=np.int64)
+    kinds = synapse_kinds(synapse, network.num_neurons).tolist()
     trains = spike_trains(network.spikes, steps).astype(np.int8)
     slot = _slots(cores)
     tile, offset = address_from_core(cores, mesh, LOIHI_CORES_PER_TILE)
     neurons = [
-        f"      - {i}: {{soma_hw_name: 'replay[{s}]', spikes: [{','.join(map(str, row))}]}}"
-        for i, (s, row) in enumerate(zip(slot.tolist(), trains.tolist()))
+        f"      - {i}: {{soma_hw_name: 'replay[{s}]', synapse_hw_name: {kind}, spikes: [{','.join(map(str, row))}]}}"
+        for i, (s, kind, row) in enumerate(zip(slot.tolist(), kinds, trains.tolist()))
     ]
     pairs = np.stack([network.pre, network.post], axis=1)
     pair_text = ",".join(f"[{a},{b}]" for a, b in pairs.tolist())
@@ -546,7 +587,7 @@ def network_yaml(network: SpikingNetwork, core_of: np.ndarray, steps: int, mesh:
         f"  name: {network.name}\n"
         "  groups:\n"
         "  - name: snnmap\n"
-        "    attributes: {synapse_hw_name: synapse, log_spikes: false, log_potential: false}\n"
+        "    attributes: {log_spikes: false, log_potential: false}\n"
         "    neurons:\n" + "\n".join(neurons) + "\n"
         "  edges:\n" + (edges or "  []\n") + "mappings:\n" + "\n".join(maps) + "\n"
     )
@@ -554,7 +595,7 @@ def network_yaml(network: SpikingNetwork, core_of: np.ndarray, steps: int, mesh:
 
 def export(
     network: SpikingNetwork, hardware: Hardware, core_of: Any, steps: int, out_dir: str | Path, *,
-    synapse: str = "dense",
+    synapse: str | np.ndarray | SanafeFile = "dense",
 ) -> tuple[Path, Path]:
     """Write ``arch.yaml`` and ``network.yaml`` for SANA-FE into ``out_dir`` (temporary names, then renamed).
 
@@ -566,8 +607,8 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in (
-        ("arch.yaml", architecture_yaml(hardware.mesh, synapse)),
-        ("network.yaml", network_yaml(network, cores, steps, hardware.mesh)),
+        ("arch.yaml", architecture_yaml(hardware.mesh)),
+        ("network.yaml", network_yaml(network, cores, steps, hardware.mesh, synapse)),
     ):
         final = out / name
         fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")

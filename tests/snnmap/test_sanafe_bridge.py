@@ -192,21 +192,39 @@ def test_replay_matches_formula_and_evaluator(seed, mesh):
 
 
 @needs_sanafe
+def test_replay_with_synapse_kinds_per_neuron():
+    net = _random_network(5, 36, 300)
+    hw = sb.sanafe_loihi_hardware(mesh=(2, 2))
+    core = np.random.default_rng(5).integers(0, hw.num_cores, 36)
+    kinds = np.array(["conv", "dense", "sparse"], dtype=object)[np.arange(36) % 3]
+    sim = sb.replay(net, hw, core, STEPS, synapse=kinds)
+    formula = sb.loihi_formula(net, core, STEPS, mesh=(2, 2), synapse=kinds)
+    assert formula.relative_to(sim)["energy"] < 1e-12 and formula.relative_to(sim)["step_time"] < 1e-12
+    one_kind = sb.loihi_formula(net, core, STEPS, mesh=(2, 2), synapse="dense")
+    assert one_kind.energy["synapse"] != formula.energy["synapse"]
+    with pytest.raises(sb.SanafeError, match="synapse kind"):
+        sb.synapse_kinds(np.array(["dense", "analog"] * 18, dtype=object), 36)
+
+
+@needs_sanafe
 def test_export_files_load_in_sanafe_and_read_back(tmp_path):
     import sanafe
 
     net = _random_network(3, 30, 150)
     hw = sb.sanafe_loihi_hardware(mesh=(2, 3))
     core = np.random.default_rng(3).integers(0, hw.num_cores, 30)
-    arch_path, net_path = sb.export(net, hw, core, STEPS, tmp_path)
+    kinds = np.array(["dense", "sparse", "conv"], dtype=object)[np.arange(30) % 3]
+    arch_path, net_path = sb.export(net, hw, core, STEPS, tmp_path, synapse=kinds)
     back = read_sanafe_yaml(net_path, mesh=(2, 3))
     assert np.array_equal(back.network.indices, net.indices) and np.array_equal(back.core_of, core)
+    assert np.array_equal(sb.synapse_kinds(back, 30), kinds)
     arch = sanafe.load_arch(str(arch_path))
     chip = sanafe.SpikingChip(arch)
     chip.load(sanafe.load_net(str(net_path), arch))
     res = chip.sim(STEPS, timing_model="simple", processing_threads=1)
-    expected = sb.loihi_formula(net, core, STEPS, mesh=(2, 3))
+    expected = sb.loihi_formula(net, core, STEPS, mesh=(2, 3), synapse=kinds)
     assert abs(res["energy"]["total"] - expected.energy["total"]) <= 1e-12 * expected.energy["total"]
+    assert abs(res["sim_time"] / STEPS - expected.step_time) <= 1e-12 * expected.step_time
 
 
 @needs_sanafe
