@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from snnmap.formulations.bounds import precheck
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import (
-    CostModel, MapState, Progress, Timer, finish, infeasible, member_stride, new_state, precheck, snake_order,
+    CostModel, MapState, Progress, Timer, finish, member_stride, new_state, snake_order,
 )
 from snnmap.heuristics.kernels import FAIL_NONE, FAIL_PIN, greedy_place, place_pins
 from snnmap.instances import SpikingNetwork
@@ -130,6 +131,6 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     timer = Timer(time_limit)
     core_of, note = greedy_mapping(network, hardware, comm, max_cand)
     if core_of is None:
-        return infeasible(network, hardware, note, method="greedy", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="greedy", timer=timer, seed=seed, comm=comm, message=note)
     return finish(network, hardware, core_of, method="greedy", timer=timer, seed=seed, comm=comm,
                   message=note, stats={"greedy_attempt": note or "traffic order"})
