@@ -38,6 +38,28 @@ def min_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
     return need
 
 
+def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, str]]:
+    """Least core counts forced by each limit, with the reason (see :func:`min_cores`)."""
+    lim = hardware.limits
+    n = network.num_neurons
+    needs = [(math.ceil(n / lim.n_max), f"n_max={lim.n_max}: {n} neurons need at least {{}} cores")]
+    if lim.syn_max is not None:
+        needs.append((math.ceil(network.num_synapses / lim.syn_max),
+                      f"syn_max={lim.syn_max}: {network.num_synapses} synapses need at least {{}} cores"))
+    dests = min_destinations(network, hardware)
+    if dests.size:
+        i = int(np.argmax(dests))
+        needs.append((int(dests.max()), f"neuron {i}'s targets need at least {{}} distinct cores "
+                                        f"(n_max={lim.n_max}, syn_max={lim.syn_max})"))
+    if lim.a_max is not None:
+        needs.append((math.ceil(int(dests.sum()) / lim.a_max),
+                      f"a_max={lim.a_max}: the neurons need at least {int(dests.sum())} input axons, "
+                      "which fill at least {} cores"))
+    if network.pins is not None:
+        needs.append((int(np.unique(network.pins[network.pins >= 0]).size), "the pins use {} distinct cores"))
+    return needs
+
+
 def min_cores(network: SpikingNetwork, hardware: Hardware) -> int:
     """The fewest cores any feasible mapping can use, from the per-core limits alone.
 
@@ -46,19 +68,7 @@ def min_cores(network: SpikingNetwork, hardware: Hardware) -> int:
     a neuron's destination cores are distinct cores, and pinned neurons use
     their pinned cores.
     """
-    lim = hardware.limits
-    need = math.ceil(network.num_neurons / lim.n_max)
-    if lim.syn_max is not None:
-        need = max(need, math.ceil(network.num_synapses / lim.syn_max))
-    dests = min_destinations(network, hardware)
-    if dests.size:
-        need = max(need, int(dests.max()))
-    if lim.a_max is not None:
-        need = max(need, math.ceil(int(dests.sum()) / lim.a_max))
-    if network.pins is not None:
-        need = max(need, int(np.unique(network.pins[network.pins >= 0]).size))
-    return max(need, 1)
-
+    return max(1, *(need for need, _ in core_needs(network, hardware)))
 
 def precheck(network: SpikingNetwork, hardware: Hardware) -> str:
     """Why no mapping can be feasible, from the limits alone (``""`` when no check applies).
@@ -79,9 +89,9 @@ def precheck(network: SpikingNetwork, hardware: Hardware) -> str:
         j = int(np.argmax(network.in_degree))
         return (f"neuron {j} has {int(network.in_degree[j])} presynaptic neurons, more than "
                 f"a_max={lim.a_max} input axons per core")
-    need = min_cores(network, hardware)
+    need, why = max(core_needs(network, hardware), key=lambda t: t[0])
     if need > k:
-        return (f"the limits need at least {need} cores but {hardware.name} has {k}: "
+        return (f"{why.format(need)} but {hardware.name} has {k}: "
                 f"use a larger mesh, e.g. load_hardware({hardware.name!r}, cores={need})")
     if lim.dest_max is not None:
         dests = min_destinations(network, hardware)
