@@ -7,16 +7,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from snnmap.formulations.qap.qaplib import QAPError
 from snnmap.formulations.result import Status
 
 __all__ = [
+    "QAPError",
     "QAPResult",
     "brute_force_qap",
     "check_data",
     "is_integral",
     "qap_objective",
 ]
+
+class QAPError(ValueError):
+    """Invalid QAP data: a malformed file or inconsistent matrices."""
+
 
 @dataclass
 class QAPResult:

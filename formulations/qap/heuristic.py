@@ -13,8 +13,7 @@ import time
 import numpy as np
 from numba import njit
 
-from snnmap.formulations.qap.core import QAPResult, check_data, qap_objective
-from snnmap.formulations.qap.qaplib import QAPError
+from snnmap.formulations.qap.core import QAPError, QAPResult, check_data, qap_objective
 from snnmap.formulations.result import Status
 
 __all__ = ["anneal", "complete_start", "full_cost", "pad_square", "swap_delta"]

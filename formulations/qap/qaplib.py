@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from snnmap.formulations.qap.core import QAPError, qap_objective
+
 __all__ = ["QAPError", "QAPInstance", "read_qaplib", "write_qaplib"]
-
-
-class QAPError(ValueError):
-    """Invalid QAP data: a malformed file or inconsistent matrices."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,6 @@ class QAPInstance:
 
     def objective(self, assignment: np.ndarray) -> float:
         """Cost of ``assignment`` (location of each facility), see `qap_objective`."""
-        from snnmap.formulations.qap.core import qap_objective
-
         return qap_objective(self.flow, self.dist, assignment, self.linear)
 
 
