@@ -3,12 +3,12 @@
 ``METHODS`` maps each exact method name to its ``solve(...) -> Result`` function.
 """
 
-from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores
+from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores, precheck
 from snnmap.formulations.energy import (
     TERMS, EnergyReport, Mapping, MappingError, Violation, check_mapping, evaluate,
     fixed_energy, load_mapping, save_mapping,
 )
-from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
 
 from snnmap.formulations.exact_common import ModelTooLargeError
 
@@ -42,7 +42,7 @@ METHODS: dict = {
 }
 
 __all__ = [
-    "METHODS", "ModelTooLargeError", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status", "Violation",
-    "check_mapping", "combinatorial_lower_bound", "evaluate", "fixed_energy", "load_mapping",
-    "min_cores", "result_from_mapping", "save_mapping",
+    "METHODS", "ModelTooLargeError", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status",
+    "Violation", "check_mapping", "combinatorial_lower_bound", "evaluate", "fixed_energy", "infeasible_result",
+    "load_mapping", "min_cores", "precheck", "result_from_mapping", "save_mapping",
 ]

@@ -191,7 +191,7 @@ def _settle(cm: CpSatModel, units: float, seed: int, time_limit: float | None) -
     objective (find any mapping of at most ``units``) gives the same mapping
     every time; ``None`` if it finds none in ``time_limit`` or is interrupted.
     """
-    model = cm.model
+    model = cm.model.clone()  # same variable indices: cm.x reads the clone's solution
     model.ClearHints()
     model.Add(cm.objective <= int(round(units)))
     model.ClearObjective()

@@ -519,7 +519,10 @@ def finish(run: StartUp, out: SolverOutcome, *, method: str, seed: int, stats: d
     """
     d = run.data
     network, hardware, comm = d.network, d.hardware, d.comm
-    runtime = lambda: time.perf_counter() - run.t0  # noqa: E731
+
+    def runtime() -> float:
+        return time.perf_counter() - run.t0
+
     stats = {**stats, "termination": out.termination, "solver_objective": out.objective}
     notes = [n for n in [run.note, *notes] if n]
     core_of, solver_energy, status = out.mapping, out.objective, out.status

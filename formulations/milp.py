@@ -571,12 +571,15 @@ def solve_model(
         set_start(m, d, run.start)
     stats: dict[str, Any] = {"form": m.form, "solver": solver, "build_time": build_time, "symmetry": d.symmetry,
                              "objective_scale": m.objective_scale, **run.size}
+    def joules(value: float | None) -> float | None:
+        """Model units -> joules including the constant energy."""
+        return None if value is None else value / m.objective_scale + d.constant
+
     on_solution = None
     if progress is not None:
         combinatorial = valid_lower_bound(network, hardware, comm, None)
 
         def on_solution(elapsed: float, objective: float, bound: float) -> None:
-            joules = (lambda v: v / m.objective_scale + d.constant)
             lb = max(combinatorial, joules(bound)) if math.isfinite(bound) else combinatorial
             progress(elapsed, joules(objective), lb)
 
@@ -589,13 +592,11 @@ def solve_model(
     except Exception as exc:  # so is a solver failure
         return finish(run, SolverOutcome(Status.ERROR, "failed"), method=method, seed=seed, stats=stats,
                       notes=[f"{solver} failed: {type(exc).__name__}: {exc}"])
-    scale = m.objective_scale
     stats.update(solve_time=raw["solve_time"], nodes=raw["nodes"])
     status = raw["status"]
     if status == Status.OPTIMAL and raw["objective"] is not None:
         # Stopped at its gap: a proof only at the default (proof) gap or when the bound meets the objective.
         status = proof_status(asks_for_proof(mip_gap), raw["objective"], raw["bound"])
-    joules = (lambda v: None if v is None else v / scale + d.constant)  # noqa: E731
     out = SolverOutcome(status=status, termination=raw["termination"],
                         mapping=_mapping_of(m, d) if raw["has_solution"] else None,
                         objective=joules(raw["objective"]), bound=joules(raw["bound"]))

@@ -118,7 +118,7 @@ def build_milp(flow, dist, linear=None):
                  if lin_c[a, k] != 0)
         + sum(float(c / scale) * mdl.y[key] for key, c in pair_c.items() if c != 0),
         sense=pe.minimize)
-    mdl._qap = (F, D, L, pairs, scale)
+    mdl.qap_data = (F, D, L, pairs, scale)
     return mdl
 
 
@@ -161,7 +161,7 @@ def solve_milp(
 
     t0 = time.perf_counter()
     mdl = build_milp(flow, dist, linear)
-    F, D, L, pairs, scale = mdl._qap
+    F, D, L, pairs, scale = mdl.qap_data
     n, m = F.shape[0], D.shape[0]
     try:
         opt = pyomo_solver(solver)

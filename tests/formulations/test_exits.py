@@ -112,7 +112,8 @@ def test_ctrl_c_keeps_the_incumbent_and_bound(name: str) -> None:
     assert res.status == Status.INTERRUPTED, res.message
     assert res.mapping is not None and res.report.feasible
     assert res.lower_bound is not None and res.lower_bound <= res.energy
-    assert res.energy <= seen[-1][1] * (1 + 1e-9)  # the last incumbent reported, or better
+    # The last incumbent reported, or better (CP-SAT reports its rounded objective: within its tolerance).
+    assert res.energy <= seen[-1][1] * (1 + 1e-9) + res.stats.get("optimality_tolerance", 0.0)
     assert stopped - seen[0][0] < 5.0  # stops soon after Ctrl-C (generous: a shared CI machine)
 
 
