@@ -9,16 +9,16 @@ Generic options are translated into each solver's names by the one table in
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from snnmap.formulations.exact_common import run_interruptible
+from snnmap.formulations.pyomo_solve import solve_highs, solve_pyomo
 from snnmap.formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
 from snnmap.formulations.result import Status, asks_for_proof, proof_status
-from snnmap.formulations.solver_options import SolverUnavailableError, pyomo_solver, translate
+from snnmap.formulations.solver_options import SolverUnavailableError, solver_family, translate
 
 __all__ = ["build_cpsat", "build_milp", "solve_cpsat", "solve_milp"]
 
@@ -157,21 +157,13 @@ def solve_milp(
         ``lower_bound`` is the solver's dual bound; ``nodes`` is 0 (Pyomo does not
         report node counts uniformly). Ctrl-C gives status ``interrupted``.
     """
-    from pyomo.opt import TerminationCondition as TC  # Pyomo is heavy: loaded by the MILP only
-
     t0 = time.perf_counter()
     mdl = build_milp(flow, dist, linear)
     F, D, L, pairs, scale = mdl.qap_data
     n, m = F.shape[0], D.shape[0]
-    try:
-        opt = pyomo_solver(solver)
-    except SolverUnavailableError as exc:
-        return QAPResult(np.full(n, -1, np.int64), np.inf, -np.inf, Status.ERROR, 0, time.perf_counter() - t0,
-                         "milp", seed, info={"solver": solver}, message=str(exc))
     # A tight relative gap: the default of most solvers (1e-4) would stop short of a proof.
-    opt.options.update(translate(solver, time_limit=None if time_limit is None else max(float(time_limit), 0.01),
-                                 threads=threads, seed=seed, mip_gap=gap))
-    warm = False
+    opts = translate(solver, time_limit=None if time_limit is None else max(float(time_limit), 0.01),
+                     threads=threads, seed=seed, mip_gap=gap)
     if start is not None:
         s = np.asarray(start, dtype=np.int64)
         for a in range(n):
@@ -179,55 +171,38 @@ def solve_milp(
                 mdl.x[a, k].value = 1.0 if s[a] == k else 0.0
         for (a, k, b, l) in mdl.y:
             mdl.y[a, k, b, l].value = 1.0 if (s[a] == k and s[b] == l) else 0.0
-        warm = True
-    kwargs = {"load_solutions": False}
-    if warm and opt.warm_start_capable():
-        kwargs["warmstart"] = True
     try:
-        res = opt.solve(mdl, tee=log is not None, **kwargs)
-    except KeyboardInterrupt:
-        return QAPResult(np.full(n, -1, np.int64), np.inf, -np.inf, Status.INTERRUPTED, 0,
-                         time.perf_counter() - t0, "milp", seed, info={"solver": solver},
-                         message="interrupted before the solver had an assignment to return")
-    tc = res.solver.termination_condition
-    has_sol = len(res.solution) > 0 if hasattr(res, "solution") else False
-    quiet = logging.getLogger("pyomo.core")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # loading a time-limited incumbent is intended, not a warning
-    try:
-        if has_sol:
-            mdl.solutions.load_from(res)
-        elif hasattr(opt, "load_vars"):
-            opt.load_vars()
-            has_sol = True
-    except (RuntimeError, ValueError):  # no incumbent to load (time limit before the first one)
-        has_sol = False
-    finally:
-        quiet.setLevel(level)
+        if solver_family(solver) == "highs":
+            raw = solve_highs(mdl, opts, start is not None, log=log)
+        else:
+            raw = solve_pyomo(mdl, solver, opts, start is not None, tee=log is not None)
+    except SolverUnavailableError as exc:
+        return QAPResult(np.full(n, -1, np.int64), np.inf, -np.inf, Status.ERROR, 0, time.perf_counter() - t0,
+                         "milp", seed, info={"solver": solver}, message=str(exc))
     assign = np.full(n, -1, np.int64)
-    if has_sol:
+    if raw["has_solution"]:
         for a in range(n):
             vals = [mdl.x[a, k].value or 0.0 for k in range(m)]
             assign[a] = int(np.argmax(vals))
-    lb = res.problem.lower_bound
-    lb = -np.inf if lb is None or not np.isfinite(float(lb)) else float(lb) * scale
-    if tc == TC.infeasible:
+    lb = -np.inf if raw["bound"] is None else raw["bound"] * scale
+    info = {"solver": solver, "termination": raw["termination"], "pairs": len(pairs)}
+    if raw["status"] == Status.INFEASIBLE:
         return QAPResult(assign, np.inf, np.inf, Status.INFEASIBLE, 0, time.perf_counter() - t0,
-                         "milp", seed, info={"solver": solver})
-    valid = has_sol and assign.min() >= 0 and len(np.unique(assign)) == n
+                         "milp", seed, info=info)
+    valid = raw["has_solution"] and assign.min() >= 0 and len(np.unique(assign)) == n
     obj = qap_objective(F, D, assign, L) if valid else np.inf
-    if tc == TC.optimal and valid:
+    if raw["status"] == Status.OPTIMAL and valid:
         status = proof_status(asks_for_proof(gap), obj, lb if np.isfinite(lb) else None)
         if status == Status.OPTIMAL:
             lb = obj if not np.isfinite(lb) else min(lb, obj)
-    elif tc == TC.userInterrupt:
+    elif raw["status"] == Status.INTERRUPTED:
         status = Status.INTERRUPTED
     else:
         status = Status.TIME_LIMIT
     return QAPResult(
         assignment=assign, objective=obj, lower_bound=min(lb, obj), status=status, nodes=0,
         runtime=time.perf_counter() - t0, method="milp", seed=seed,
-        info={"solver": solver, "termination": str(tc), "pairs": len(pairs)},
+        info=info,
     )
 
 

@@ -88,9 +88,9 @@ def test_a_missing_solver_is_an_error_result_saying_how_to_install() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "nosuchsolver" has no option table either
         res = METHODS["milp"](net, hw, solver="nosuchsolver", time_limit=5)
+        q = qap_milp(np.ones((2, 2)), np.ones((2, 2)), solver="nosuchsolver")
     assert res.status == Status.ERROR and "'nosuchsolver' is not installed" in res.message
     assert "install it with `apt-get install coinor-cbc`" in unavailable_message("cbc")
-    q = qap_milp(np.ones((2, 2)), np.ones((2, 2)), solver="nosuchsolver")
     assert q.status == Status.ERROR and "not installed" in q.message
 
 
