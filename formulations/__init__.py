@@ -5,7 +5,7 @@ import Pyomo / OR-Tools on first use only; they are registered, with every other
 method, in :mod:`snnmap.registry`.
 """
 
-from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores
+from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores, precheck
 from snnmap.formulations.energy import (
     TERMS,
     EnergyReport,
@@ -19,10 +19,10 @@ from snnmap.formulations.energy import (
     save_mapping,
 )
 from snnmap.formulations.exact_common import ModelTooLargeError
-from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
 
 __all__ = [
-    "ModelTooLargeError", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status", "Violation",
-    "check_mapping", "combinatorial_lower_bound", "evaluate", "fixed_energy", "load_mapping",
-    "min_cores", "result_from_mapping", "save_mapping",
+    "ModelTooLargeError", "TERMS", "EnergyReport", "Mapping", "MappingError", "Result", "Status",
+    "Violation", "check_mapping", "combinatorial_lower_bound", "evaluate", "fixed_energy", "infeasible_result",
+    "load_mapping", "min_cores", "precheck", "result_from_mapping", "save_mapping",
 ]

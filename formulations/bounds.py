@@ -1,9 +1,12 @@
 """Lower bounds on the evaluator's total energy that hold for every feasible mapping.
 
 - :func:`combinatorial_lower_bound`: instant, from the limits alone;
-- :func:`lp_lower_bound`: the LP relaxation of the compact MILP (seconds on
-  small and medium instances).
+- :func:`formulations.milp.lp_lower_bound`: the LP relaxation of the compact
+  MILP (seconds on small and medium instances).
 Every exact run reports ``max(solver bound, combinatorial bound)``.
+
+:func:`precheck` proves from the same limits that no mapping exists; every
+method (exact and heuristic) runs it first.
 """
 
 from __future__ import annotations
@@ -35,6 +38,28 @@ def min_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
     return need
 
 
+def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, str]]:
+    """Least core counts forced by each limit, with the reason (see :func:`min_cores`)."""
+    lim = hardware.limits
+    n = network.num_neurons
+    needs = [(math.ceil(n / lim.n_max), f"n_max={lim.n_max}: {n} neurons need at least {{}} cores")]
+    if lim.syn_max is not None:
+        needs.append((math.ceil(network.num_synapses / lim.syn_max),
+                      f"syn_max={lim.syn_max}: {network.num_synapses} synapses need at least {{}} cores"))
+    dests = min_destinations(network, hardware)
+    if dests.size:
+        i = int(np.argmax(dests))
+        needs.append((int(dests.max()), f"neuron {i}'s targets need at least {{}} distinct cores "
+                                        f"(n_max={lim.n_max}, syn_max={lim.syn_max})"))
+    if lim.a_max is not None:
+        needs.append((math.ceil(int(dests.sum()) / lim.a_max),
+                      f"a_max={lim.a_max}: the neurons need at least {int(dests.sum())} input axons, "
+                      "which fill at least {} cores"))
+    if network.pins is not None:
+        needs.append((int(np.unique(network.pins[network.pins >= 0]).size), "the pins use {} distinct cores"))
+    return needs
+
+
 def min_cores(network: SpikingNetwork, hardware: Hardware) -> int:
     """The fewest cores any feasible mapping can use, from the per-core limits alone.
 
@@ -43,18 +68,48 @@ def min_cores(network: SpikingNetwork, hardware: Hardware) -> int:
     a neuron's destination cores are distinct cores, and pinned neurons use
     their pinned cores.
     """
+    return max(1, *(need for need, _ in core_needs(network, hardware)))
+
+def precheck(network: SpikingNetwork, hardware: Hardware) -> str:
+    """Why no mapping can be feasible, from the limits alone (``""`` when no check applies).
+
+    Every method runs this first, so an instance without a feasible mapping gets
+    the same message from each of them.
+    """
     lim = hardware.limits
-    need = math.ceil(network.num_neurons / lim.n_max)
-    if lim.syn_max is not None:
-        need = max(need, math.ceil(network.num_synapses / lim.syn_max))
-    dests = min_destinations(network, hardware)
-    if dests.size:
-        need = max(need, int(dests.max()))
-    if lim.a_max is not None:
-        need = max(need, math.ceil(int(dests.sum()) / lim.a_max))
-    if network.pins is not None:
-        need = max(need, int(np.unique(network.pins[network.pins >= 0]).size))
-    return max(need, 1)
+    k = hardware.num_cores
+    if lim.fanin_max is not None and network.num_synapses and network.in_degree.max() > lim.fanin_max:
+        j = int(np.argmax(network.in_degree))
+        return (f"neuron {j} has {int(network.in_degree[j])} presynaptic neurons, more than "
+                f"fanin_max={lim.fanin_max} (no mapping changes a fan-in)")
+    if lim.syn_max is not None and network.num_synapses and network.in_degree.max() > lim.syn_max:
+        j = int(np.argmax(network.in_degree))
+        return f"neuron {j} has {int(network.in_degree[j])} synapses, more than syn_max={lim.syn_max}"
+    if lim.a_max is not None and network.num_synapses and network.in_degree.max() > lim.a_max:
+        j = int(np.argmax(network.in_degree))
+        return (f"neuron {j} has {int(network.in_degree[j])} presynaptic neurons, more than "
+                f"a_max={lim.a_max} input axons per core")
+    need, why = max(core_needs(network, hardware), key=lambda t: t[0])
+    if need > k:
+        return (f"{why.format(need)} but {hardware.name} has {k}: "
+                f"use a larger mesh, e.g. load_hardware({hardware.name!r}, cores={need})")
+    if lim.dest_max is not None:
+        dests = min_destinations(network, hardware)
+        if dests.size and dests.max() > lim.dest_max:
+            i = int(np.argmax(dests))
+            return (f"neuron {i} must reach at least {int(dests[i])} destination cores "
+                    f"(its targets do not fit fewer cores), more than dest_max={lim.dest_max}")
+    pins = network.pins
+    if pins is not None:
+        bad = np.flatnonzero(pins >= k)
+        if bad.size:
+            return (f"neuron {int(bad[0])} is pinned to core {int(pins[bad[0]])}, "
+                    f"which does not exist (cores 0..{k - 1})")
+        counts = np.bincount(pins[pins >= 0], minlength=k)
+        if counts.size and counts.max() > lim.n_max:
+            c = int(np.argmax(counts))
+            return f"{int(counts[c])} neurons are pinned to core {c}, more than n_max={lim.n_max}"
+    return ""
 
 
 BOUND_TABLE_CORES = 2048  # above this many cores the bound prices packets without a K x K table
@@ -155,24 +210,3 @@ def combinatorial_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     cores = min_cores(network, hardware) if hardware.power_gating else hardware.num_cores
     static = network.t_run * e.p_static * cores
     return fixed_energy(network, hardware) + static + communication_lower_bound(network, hardware, comm)
-
-
-def lp_lower_bound(
-    network: SpikingNetwork,
-    hardware: Hardware,
-    comm: str | None = None,
-    *,
-    time_limit: float | None = 60.0,
-    max_nonzeros: int | None = None,
-) -> float:
-    """The LP relaxation of the compact MILP (with symmetry breaking) plus the constant energy.
-
-    Returns the combinatorial bound instead when the LP is too large
-    (see :class:`formulations.exact_common.ModelTooLargeError`) or does not
-    finish within ``time_limit``; always the larger of the two.
-    """
-    from snnmap.formulations.milp import lp_relaxation_bound  # lazy: milp imports this module
-
-    lb = combinatorial_lower_bound(network, hardware, comm)
-    value = lp_relaxation_bound(network, hardware, comm, time_limit=time_limit, max_nonzeros=max_nonzeros)
-    return lb if value is None else max(lb, value)

@@ -35,15 +35,15 @@ from ortools.sat.python import cp_model
 from snnmap.formulations.exact_common import (
     ExactData,
     ProgressFn,
-    check_size,
-    constant_infeasibility,
-    energy_agrees,
-    infeasible_result,
+    SolverOutcome,
+    StartUp,
+    finish,
+    interrupted_result,
     prepare,
-    resolve_start,
-    valid_lower_bound,
+    run_interruptible,
+    start_up,
 )
-from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.result import Result, Status, asks_for_proof, proof_status
 from snnmap.formulations.solver_options import translate
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
@@ -63,6 +63,7 @@ class CpSatModel:
     u: list[Any]
     z: dict[tuple[int, int], Any]
     t: dict[int, Any]
+    objective: Any
     scale: float
     error_bound: float
     data: ExactData
@@ -147,14 +148,15 @@ def build(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, 
             model.Add(t[i] == expr).OnlyEnforceIf(x[i][kk])
 
     # Objective: communication plus static energy of powered cores.
-    model.Minimize(sum(t.values()) + static_q * sum(u))
+    objective = sum(t.values()) + static_q * sum(u)
+    model.Minimize(objective)
 
     if d.comm == "multicast":
         terms = float(np.minimum(d.out_degree, k).sum())
     else:
         terms = float(d.pre.size)
     error_bound = 0.5 / scale * (terms + (k if static_q else 0))
-    return CpSatModel(model, x, u, z, t, scale, error_bound, d)
+    return CpSatModel(model, x, u, z, t, objective, scale, error_bound, d)
 
 
 def _hint(cm: CpSatModel, core_of: np.ndarray) -> None:
@@ -183,23 +185,58 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self._fn(self.WallTime(), inc, bound)
 
 
-def solve_model(cm: CpSatModel, *, method: str = "cpsat", time_limit: float | None = None,
-                mip_gap: float | None = None, threads: int | None = None, seed: int = 0,
-                start: np.ndarray | None = None, log_path: str | None = None, progress: ProgressFn | None = None,
-                build_time: float = 0.0, size: dict[str, int] | None = None, t_start: float | None = None,
-                note: str = "", solver_options: dict[str, Any] | None = None) -> Result:
-    """Solve a built CP-SAT model and score its mapping with the evaluator."""
-    t_start = time.perf_counter() if t_start is None else t_start
+def _mapping(solver: cp_model.CpSolver, cm: CpSatModel) -> np.ndarray:
     d = cm.data
-    network, hardware, comm = d.network, d.hardware, d.comm
-    if start is not None:
-        _hint(cm, start)
+    return np.array([next(c for c in range(d.k) if solver.BooleanValue(cm.x[i][c])) for i in range(d.n)],
+                    dtype=np.int64)
+
+
+def _settle(cm: CpSatModel, units: float, seed: int, time_limit: float | None) -> np.ndarray | None:
+    """One optimal mapping chosen deterministically, given the proven optimum ``units``.
+
+    Parallel CP-SAT workers race, so which of several equally good mappings
+    a proof ends with varies between runs. One worker, the same seed and no
+    objective (find any mapping of at most ``units``) gives the same mapping
+    every time; ``None`` if it finds none in ``time_limit`` or is interrupted.
+    """
+    model = cm.model.clone()  # same variable indices: cm.x reads the clone's solution
+    model.ClearHints()
+    model.Add(cm.objective <= int(round(units)))
+    model.ClearObjective()
     solver = cp_model.CpSolver()
-    params = translate("cpsat", time_limit=time_limit, mip_gap=mip_gap,
-                       threads=DEFAULT_WORKERS if threads is None else threads, seed=seed)
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    solver.parameters.catch_sigint_signal = False
+    if time_limit is not None:
+        solver.parameters.max_time_in_seconds = max(time_limit, 0.01)
+    code, interrupted = run_interruptible(lambda: solver.Solve(model), solver.StopSearch)
+    if interrupted or code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return _mapping(solver, cm)
+
+
+def solve_model(cm: CpSatModel, run: StartUp, *, method: str = "cpsat", time_limit: float | None = None,
+                mip_gap: float | None = None, threads: int | None = None, seed: int = 0,
+                log_path: str | None = None, progress: ProgressFn | None = None, build_time: float = 0.0,
+                solver_options: dict[str, Any] | None = None) -> Result:
+    """Solve a built CP-SAT model and score its mapping with the evaluator (:func:`exact_common.finish`).
+
+    Ctrl-C stops the search within a fraction of a second and returns the
+    incumbent with status ``interrupted``. A proof with several parallel
+    workers ends with a deterministic pick among the optimal mappings
+    (:func:`_settle`), so the same seed gives the same mapping.
+    """
+    d = cm.data
+    if run.start is not None:
+        _hint(cm, run.start)
+    solver = cp_model.CpSolver()
+    workers = DEFAULT_WORKERS if threads is None else threads
+    params = translate("cpsat", time_limit=time_limit, mip_gap=mip_gap, threads=workers, seed=seed)
     params.update(solver_options or {})
     for key, value in params.items():
         setattr(solver.parameters, key, value)
+    # Ctrl-C is handled by run_interruptible (CP-SAT's own handler would hide it from us).
+    solver.parameters.catch_sigint_signal = False
     log_file = None
     if log_path:
         log_file = open(log_path, "w")
@@ -208,54 +245,39 @@ def solve_model(cm: CpSatModel, *, method: str = "cpsat", time_limit: float | No
         solver.log_callback = lambda line: log_file.write(line + "\n")
     callback = _Progress(progress, cm.scale, d.constant, cm.error_bound) if progress else None
     try:
-        code = solver.Solve(cm.model, callback)
+        code, interrupted = run_interruptible(lambda: solver.Solve(cm.model, callback), solver.StopSearch)
     finally:
         if log_file is not None:
             log_file.close()
     name = solver.StatusName(code)
     stats: dict[str, Any] = {
-        "solver": "cp-sat", "termination": name, "build_time": build_time, "solve_time": solver.WallTime(),
+        "solver": "cp-sat", "build_time": build_time, "solve_time": solver.WallTime(),
         "symmetry": d.symmetry, "scale": cm.scale, "rounding_error_bound": cm.error_bound,
-        "optimality_tolerance": 2 * cm.error_bound, "branches": solver.NumBranches(), **(size or {}),
+        "optimality_tolerance": 2 * cm.error_bound, "branches": solver.NumBranches(), **run.size,
     }
-    runtime = lambda: time.perf_counter() - t_start  # noqa: E731
-    if code == cp_model.INFEASIBLE:
-        return infeasible_result(network, hardware, method, "; ".join(
-            [n for n in (note,) if n] + ["CP-SAT proved that no mapping meets the limits"]), runtime(), seed, comm,
-            stats, log_path)
     bound_units = solver.BestObjectiveBound()
     solver_bound = bound_units / cm.scale - cm.error_bound + d.constant if math.isfinite(bound_units) else None
-    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        status = Status.TIME_LIMIT if code == cp_model.UNKNOWN else Status.ERROR
-        core_of = start
-        msg = "no mapping found" + (": returning the start" if start is not None else "")
-        lb = valid_lower_bound(network, hardware, comm, solver_bound)
-        return result_from_mapping(network, hardware, core_of, method=method, status=status, runtime=runtime(),
-                                   seed=seed, lower_bound=lb, comm=comm, log_path=log_path, stats=stats,
-                                   message="; ".join([n for n in (note, msg) if n]))
-    core_of = np.array([next(c for c in range(d.k) if solver.BooleanValue(cm.x[i][c])) for i in range(d.n)],
-                       dtype=np.int64)
-    from snnmap.formulations.energy import evaluate
-
-    energy = evaluate(network, hardware, core_of, comm, link_loads=False).total
-    solver_energy = solver.ObjectiveValue() / cm.scale + d.constant
-    stats["solver_objective"] = solver_energy
-    notes = [n for n in (note,) if n]
-    agrees = energy_agrees(solver_energy, energy, rtol=1e-9, atol=cm.error_bound * (1 + 1e-9))
-    if code == cp_model.OPTIMAL and agrees:
-        status = Status.OPTIMAL
-        solver_bound = min(solver_bound, energy) if solver_bound is not None else None
-    elif code == cp_model.OPTIMAL:
-        status = Status.FEASIBLE
-        notes.append(f"CP-SAT objective {solver_energy:.9g} J differs from the evaluator's {energy:.9g} J "
-                     f"by more than the rounding bound {cm.error_bound:.3g} J: not reported as optimal")
-    else:
+    core_of = objective = None
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        core_of = _mapping(solver, cm)
+        objective = solver.ObjectiveValue() / cm.scale + d.constant
+    if code == cp_model.OPTIMAL:
+        status = proof_status(asks_for_proof(mip_gap), solver.ObjectiveValue(), bound_units)
+    elif code == cp_model.INFEASIBLE:
+        status = Status.INFEASIBLE
+    elif interrupted:
+        status = Status.INTERRUPTED
+    elif code in (cp_model.FEASIBLE, cp_model.UNKNOWN):
         status = Status.TIME_LIMIT
-    lb = valid_lower_bound(network, hardware, comm, solver_bound)
-    stats["gap"] = (energy - lb) / energy if energy > 0 else 0.0
-    return result_from_mapping(network, hardware, core_of, method=method, status=status, runtime=runtime(),
-                               seed=seed, lower_bound=lb, comm=comm, log_path=log_path, stats=stats,
-                               message="; ".join(notes))
+    else:
+        status = Status.ERROR
+    if status == Status.OPTIMAL and solver.parameters.num_workers != 1:
+        settled = _settle(cm, solver.ObjectiveValue(), seed, run.remaining(time_limit))
+        if settled is not None:
+            core_of = settled
+    out = SolverOutcome(status=status, termination=name, mapping=core_of, objective=objective, bound=solver_bound,
+                        rtol=1e-9, atol=cm.error_bound * (1 + 1e-9))
+    return finish(run, out, method=method, seed=seed, stats=stats, notes=[], log_path=log_path)
 
 
 def solve(
@@ -285,9 +307,12 @@ def solve(
     network, hardware, comm
         The instance and communication model.
     time_limit, seed, threads, mip_gap
-        Generic options (``threads`` -> ``num_workers``, default 2).
+        Generic options (``threads`` -> ``num_workers``, default 2). A run that
+        stops at a ``mip_gap`` above 1e-9 is ``gap_limit``, not ``optimal``.
     start
-        A mapping array or a heuristic name, given to CP-SAT as hints.
+        A start mapping (array of cores, or a :class:`~formulations.energy.Mapping`),
+        given to CP-SAT as hints. Heuristic names are resolved by the front door
+        (``snnmap.solve(..., start="greedy")``).
     solver
         Only ``"cpsat"`` (accepted for a uniform signature).
     log_path
@@ -306,21 +331,16 @@ def solve(
     if solver not in ("cpsat", "cp-sat", "ortools"):
         raise ValueError(f"solver={solver!r}: the CP-SAT method only runs CP-SAT")
     method = "cpsat"
-    t0 = time.perf_counter()
-    problem = constant_infeasibility(network, hardware)
-    if problem:
-        return infeasible_result(network, hardware, method, problem, time.perf_counter() - t0, seed, comm)
-    d = prepare(network, hardware, comm, symmetry=symmetry)
-    size = check_size(d, "cpsat", method, force, max_nonzeros)
-    start_map, note = resolve_start(start, network, hardware, seed, comm)
-    if start_map is not None:
-        from snnmap.formulations.milp import _canonical
-
-        start_map = _canonical(start_map, d)
+    run = start_up(network, hardware, method=method, form="cpsat", comm=comm, seed=seed, start=start,
+                   symmetry=symmetry, force=force, max_nonzeros=max_nonzeros)
+    if isinstance(run, Result):
+        return run
     t_build = time.perf_counter()
-    cm = build(network, hardware, comm, data=d, resolution=resolution)
+    try:
+        cm = build(network, hardware, comm, data=run.data, resolution=resolution)
+    except KeyboardInterrupt:
+        return interrupted_result(run, method=method, seed=seed)
     build_time = time.perf_counter() - t_build
-    remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
-    return solve_model(cm, method=method, time_limit=remaining, mip_gap=mip_gap, threads=threads, seed=seed,
-                       start=start_map, log_path=log_path, progress=progress, build_time=build_time, size=size,
-                       t_start=t0, note=note, solver_options=solver_options)
+    return solve_model(cm, run, method=method, time_limit=run.remaining(time_limit), mip_gap=mip_gap,
+                       threads=threads, seed=seed, log_path=log_path, progress=progress, build_time=build_time,
+                       solver_options=solver_options)

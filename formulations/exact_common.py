@@ -1,22 +1,28 @@
-"""What every neuron-level exact model shares: instance data, checks, symmetries, starts, sizes.
+"""What every neuron-level exact model shares: instance data, symmetries, starts, sizes, start-up and scoring.
 
 The MILP forms (:mod:`formulations.milp`) and the CP-SAT model
-(:mod:`formulations.cpsat`) read the instance through :class:`ExactData`, so
-they all see the same costs, the same forced infeasibilities and the same
-symmetry breaking.
+(:mod:`formulations.cpsat`) begin with :func:`start_up` (precheck, instance
+data, size ceiling, start mapping), read the instance through
+:class:`ExactData`, so they all see the same costs, the same forced
+infeasibilities and the same symmetry breaking, run their solver through
+:func:`run_interruptible` (Ctrl-C keeps the incumbent), and score the answer
+with :func:`finish`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+import signal
+import threading
+import time
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
-from snnmap.formulations.bounds import combinatorial_lower_bound, min_cores, min_destinations
+from snnmap.formulations.bounds import combinatorial_lower_bound, min_destinations, precheck
 from snnmap.formulations.energy import evaluate, fixed_energy
-from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -24,6 +30,7 @@ from snnmap.instances import SpikingNetwork
 MAX_NONZEROS = 2_000_000
 
 ProgressFn = Callable[[float, float, float], Any]
+T = TypeVar("T")
 
 
 class ModelTooLargeError(ValueError):
@@ -111,45 +118,6 @@ class ExactData:
         if big <= 0:
             big = self.static_per_core
         return 1.0 / big if big > 0 else 1.0
-
-
-# ------------------------------------------------------------------ checks
-def constant_infeasibility(network: SpikingNetwork, hardware: Hardware) -> str:
-    """Why no mapping can be feasible, from constant checks alone ("" when none applies)."""
-    lim = hardware.limits
-    k = hardware.num_cores
-    if lim.fanin_max is not None and network.num_synapses and network.in_degree.max() > lim.fanin_max:
-        j = int(np.argmax(network.in_degree))
-        return (f"neuron {j} has {int(network.in_degree[j])} presynaptic neurons, more than "
-                f"fanin_max={lim.fanin_max} (no mapping changes a fan-in)")
-    if lim.syn_max is not None and network.num_synapses and network.in_degree.max() > lim.syn_max:
-        j = int(np.argmax(network.in_degree))
-        return f"neuron {j} has {int(network.in_degree[j])} synapses, more than syn_max={lim.syn_max}"
-    if lim.a_max is not None and network.num_synapses and network.in_degree.max() > lim.a_max:
-        j = int(np.argmax(network.in_degree))
-        return (f"neuron {j} has {int(network.in_degree[j])} presynaptic neurons, more than "
-                f"a_max={lim.a_max} input axons per core")
-    need = min_cores(network, hardware)
-    if need > k:
-        return (f"the limits need at least {need} cores but {hardware.name} has {k}: "
-                f"use a larger mesh, e.g. load_hardware({hardware.name!r}, cores={need})")
-    if lim.dest_max is not None:
-        dests = min_destinations(network, hardware)
-        if dests.size and dests.max() > lim.dest_max:
-            i = int(np.argmax(dests))
-            return (f"neuron {i} must reach at least {int(dests[i])} destination cores "
-                    f"(its targets do not fit fewer cores), more than dest_max={lim.dest_max}")
-    pins = network.pins
-    if pins is not None:
-        bad = np.flatnonzero(pins >= k)
-        if bad.size:
-            return (f"neuron {int(bad[0])} is pinned to core {int(pins[bad[0]])}, "
-                    f"which does not exist (cores 0..{k - 1})")
-        counts = np.bincount(pins[pins >= 0], minlength=k)
-        if counts.size and counts.max() > lim.n_max:
-            c = int(np.argmax(counts))
-            return f"{int(counts[c])} neurons are pinned to core {c}, more than n_max={lim.n_max}"
-    return ""
 
 
 # --------------------------------------------------------------- symmetries
@@ -278,31 +246,121 @@ def prepare(network: SpikingNetwork, hardware: Hardware, comm: str | None = None
 
 
 # ------------------------------------------------------------------- starts
-def resolve_start(start: Any, network: SpikingNetwork, hardware: Hardware, seed: int,
-                  comm: str | None) -> tuple[np.ndarray | None, str]:
-    """A feasible start mapping from an array or a heuristic name, or ``None`` with the reason.
+def check_start(start: Any, network: SpikingNetwork, hardware: Hardware,
+                comm: str | None) -> tuple[np.ndarray | None, str]:
+    """A feasible start mapping (array, :class:`~formulations.energy.Mapping` or ``None``), or ``None`` with the reason.
 
     An infeasible start is dropped (with a note) rather than passed to a
-    solver that would reject or repair it silently.
+    solver that would reject or repair it silently. A heuristic's *name* is
+    refused: the exact models sit below the heuristics, so the front door
+    turns names into mappings.
     """
     if start is None:
         return None, ""
-    name = ""
     if isinstance(start, str):
-        from snnmap.heuristics import METHODS as HEURISTICS  # lazy: heuristics import formulations
-
-        if start not in HEURISTICS:
-            raise ValueError(f"start={start!r}: unknown heuristic; known: {', '.join(sorted(HEURISTICS))}")
-        name = start
-        res = HEURISTICS[start](network, hardware, seed=seed, comm=comm)
-        if res.mapping is None:
-            return None, f"start heuristic {start!r} found no mapping ({res.message})"
-        start = res.mapping
+        raise ValueError(
+            f"start={start!r}: the exact models take a start mapping (array of cores), not a method name; "
+            f"pass a mapping, or use the front door snnmap.solve(..., start={start!r}), which resolves heuristic names"
+        )
     core_of = np.asarray(getattr(start, "core_of", start))
     report = evaluate(network, hardware, core_of, comm, link_loads=False)
     if not report.feasible:
-        return None, f"start {name or 'mapping'} ignored: " + "; ".join(str(v) for v in report.violations)
+        return None, "start mapping ignored: " + "; ".join(str(v) for v in report.violations)
     return core_of.astype(np.int64), ""
+
+
+def canonical_start(core_of: np.ndarray, d: ExactData) -> np.ndarray | None:
+    """The start moved by a cost-preserving symmetry so it obeys the symmetry breaking (``None`` if none does)."""
+    def ok(cm: np.ndarray) -> bool:
+        return all(a is None or int(cm[i]) in set(a.tolist()) for i, a in enumerate(d.allowed))
+
+    if ok(core_of):
+        return core_of
+    if d.symmetry.startswith("interchangeable"):
+        # Relabel cores in order of first use along the neurons' traffic order.
+        order = np.argsort(-neuron_traffic(d.network), kind="stable")
+        label: dict[int, int] = {}
+        for i in order.tolist():
+            label.setdefault(int(core_of[i]), len(label))
+        rest = [c for c in range(d.k) if c not in label]
+        for c in rest:
+            label[c] = len(label)
+        out = np.array([label[int(c)] for c in core_of])
+        return out if ok(out) else None
+    # Anchor: search the group generated by the cost-preserving permutations.
+    cost = d.cost
+    gens = [p for p in _candidate_permutations(d.hardware) if np.array_equal(cost[np.ix_(p, p)], cost)]
+    seen = {tuple(range(d.k))}
+    frontier = [np.arange(d.k)]
+    while frontier:
+        nxt = []
+        for g in frontier:
+            for p in gens:
+                h = p[g]
+                key = tuple(h.tolist())
+                if key in seen:
+                    continue
+                seen.add(key)
+                cand = h[core_of]
+                if ok(cand):
+                    return cand
+                nxt.append(h)
+        frontier = nxt
+        if len(seen) > 10_000:
+            break
+    return None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StartUp:
+    """An exact run after the steps every exact model shares (:func:`start_up`).
+
+    Attributes
+    ----------
+    data
+        The instance as the models see it.
+    size
+        The model's size estimate.
+    start
+        The feasible start mapping, moved to obey the symmetry breaking (or ``None``).
+    note
+        Why a given start was dropped ("" otherwise).
+    t0
+        ``time.perf_counter()`` when the run began.
+    """
+
+    data: ExactData
+    size: dict[str, int]
+    start: np.ndarray | None
+    note: str
+    t0: float
+
+    def remaining(self, time_limit: float | None) -> float | None:
+        """Seconds of ``time_limit`` left (``None`` without a limit)."""
+        return None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - self.t0))
+
+
+def start_up(network: SpikingNetwork, hardware: Hardware, *, method: str, form: str, comm: str | None,
+             seed: int, start: Any, symmetry: bool, force: bool, max_nonzeros: int | None) -> StartUp | Result:
+    """The shared first steps of an exact run, or the ``infeasible`` Result that ends it.
+
+    :func:`~formulations.bounds.precheck`, :func:`prepare`, the size ceiling
+    (:func:`check_size`), and the start: checked (:func:`check_start`) and
+    moved to obey the symmetry breaking (:func:`canonical_start`).
+    """
+    t0 = time.perf_counter()
+    problem = precheck(network, hardware)
+    if problem:
+        return infeasible_result(network, hardware, problem, method=method, runtime=time.perf_counter() - t0,
+                                 seed=seed, comm=comm)
+    d = prepare(network, hardware, comm, symmetry=symmetry)
+    size = check_size(d, form, method, force, max_nonzeros)
+    start_map, note = check_start(start, network, hardware, comm)
+    if start_map is not None:
+        start_map = canonical_start(start_map, d)
+        if start_map is None:
+            note = "start mapping ignored: no symmetric image of it obeys the symmetry breaking"
+    return StartUp(data=d, size=size, start=start_map, note=note, t0=t0)
 
 
 # -------------------------------------------------------------------- sizes
@@ -356,6 +414,51 @@ def check_size(data: ExactData, form: str, method: str, force: bool, max_nonzero
     return size
 
 
+# ------------------------------------------------------------- interrupts
+def run_interruptible(run: Callable[[], T], stop: Callable[[], Any]) -> tuple[T, bool]:
+    """Run a blocking solver call so that Ctrl-C stops it and keeps its incumbent.
+
+    The call runs in a worker thread while the main thread waits; SIGINT
+    (Ctrl-C) calls ``stop()`` (the solver's own cancel, which makes it return
+    its best solution soon) instead of raising ``KeyboardInterrupt`` inside the
+    solver. Outside the main thread (where Python cannot take signals) ``run``
+    simply runs.
+
+    Returns
+    -------
+    tuple
+        ``run()``'s value and whether Ctrl-C was pressed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return run(), False
+    box: dict[str, Any] = {}
+    done = threading.Event()
+    pressed = threading.Event()
+
+    def work() -> None:
+        try:
+            box["value"] = run()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        pressed.set()
+        stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        threading.Thread(target=work, name="snnmap-solver", daemon=True).start()
+        while not done.wait(0.1):
+            pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if "error" in box:
+        raise box["error"]
+    return box["value"], pressed.is_set()
+
+
 # ------------------------------------------------------------------ results
 def valid_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None,
                       solver_bound: float | None) -> float:
@@ -366,16 +469,100 @@ def valid_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | N
     return lb
 
 
-def infeasible_result(network: SpikingNetwork, hardware: Hardware, method: str, message: str, runtime: float,
-                      seed: int, comm: str | None, stats: dict[str, Any] | None = None,
-                      log_path: str | None = None) -> Result:
-    """A :class:`Result` for an instance without a feasible mapping."""
-    return result_from_mapping(network, hardware, None, method=method, status=Status.INFEASIBLE, runtime=runtime,
-                               seed=seed, comm=comm, message=message, stats=stats, log_path=log_path)
-
-
 def energy_agrees(solver_energy: float | None, evaluated: float, rtol: float = 1e-6, atol: float = 0.0) -> bool:
     """Whether a solver's own energy matches the evaluator's (relative ``rtol``, plus ``atol`` joules)."""
     if solver_energy is None or not math.isfinite(solver_energy):
         return False
     return abs(solver_energy - evaluated) <= rtol * max(abs(evaluated), 1e-300) + atol
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SolverOutcome:
+    """How a solver run ended, in joules, for :func:`finish`.
+
+    Attributes
+    ----------
+    status
+        How the solver stopped: ``optimal`` (proved at its proof tolerances),
+        ``gap_limit``, ``time_limit``, ``interrupted``, ``infeasible`` (proved),
+        ``feasible`` (stopped otherwise) or ``error``.
+    termination
+        The solver's own word for it (for ``stats`` and messages).
+    mapping
+        The solver's mapping (``None`` if it has none).
+    objective, bound
+        The solver's objective of ``mapping`` and its lower bound, in joules
+        including the constant energy (``None`` when unknown).
+    rtol, atol
+        How closely ``objective`` must match the evaluator for ``optimal``.
+    """
+
+    status: Status
+    termination: str
+    mapping: np.ndarray | None = None
+    objective: float | None = None
+    bound: float | None = None
+    rtol: float = 1e-6
+    atol: float = 0.0
+
+
+def finish(run: StartUp, out: SolverOutcome, *, method: str, seed: int, stats: dict[str, Any],
+           notes: list[str], log_path: str | None = None) -> Result:
+    """Score a solver's answer with the evaluator: the one scoring path of the exact models.
+
+    - without a solver mapping the start (if any) is returned; a start better
+      than the solver's mapping replaces it (a solver may drop its MIP start);
+    - ``optimal`` stands only if the solver's objective matches the
+      evaluator's energy (else ``feasible`` with a note);
+    - the bound is ``max(solver bound, combinatorial bound)``, clipped to the
+      energy of a proven optimum (solver tolerances may lift it a hair above).
+    """
+    d = run.data
+    network, hardware, comm = d.network, d.hardware, d.comm
+
+    def runtime() -> float:
+        return time.perf_counter() - run.t0
+
+    stats = {**stats, "termination": out.termination, "solver_objective": out.objective}
+    notes = [n for n in [run.note, *notes] if n]
+    core_of, solver_energy, status = out.mapping, out.objective, out.status
+    if core_of is None and status == Status.INFEASIBLE:
+        why = "; ".join(notes + ["the solver proved that no mapping meets the limits"])
+        return infeasible_result(network, hardware, why, method=method, runtime=runtime(), seed=seed, comm=comm,
+                                 stats=stats, log_path=log_path)
+    if core_of is None and run.start is not None:
+        core_of, solver_energy = run.start, None
+        notes.append("no better mapping than the start was found")
+        if status in (Status.OPTIMAL, Status.GAP_LIMIT):
+            status = Status.FEASIBLE
+    if core_of is None:
+        if status not in (Status.TIME_LIMIT, Status.INTERRUPTED):
+            status = Status.ERROR
+        return result_from_mapping(network, hardware, None, method=method, status=status, runtime=runtime(),
+                                   seed=seed, lower_bound=valid_lower_bound(network, hardware, comm, out.bound),
+                                   comm=comm, log_path=log_path, stats=stats,
+                                   message="; ".join(notes + [f"no mapping found (solver: {out.termination})"]))
+    energy = evaluate(network, hardware, core_of, comm, link_loads=False).total
+    if run.start is not None and core_of is not run.start:
+        start_energy = evaluate(network, hardware, run.start, comm, link_loads=False).total
+        if start_energy < energy:  # the solver dropped its MIP start: never return worse than it
+            core_of, energy, solver_energy = run.start, start_energy, None
+            notes.append("the solver's mapping was worse than the start; returning the start")
+    if status == Status.OPTIMAL and not energy_agrees(solver_energy, energy, out.rtol, out.atol):
+        status = Status.FEASIBLE
+        notes.append(f"solver objective {solver_energy} J differs from the evaluator's {energy:.9g} J "
+                     "by more than the solver's tolerance: not reported as optimal")
+    bound = out.bound
+    if bound is not None and status == Status.OPTIMAL:
+        bound = min(bound, energy)
+    lb = valid_lower_bound(network, hardware, comm, bound)
+    stats["gap"] = (energy - lb) / energy if energy > 0 else 0.0
+    return result_from_mapping(network, hardware, core_of, method=method, status=status, runtime=runtime(),
+                               seed=seed, lower_bound=lb, comm=comm, message="; ".join(notes), log_path=log_path,
+                               stats=stats)
+
+
+def interrupted_result(run: StartUp, *, method: str, seed: int) -> Result:
+    """Ctrl-C before the solver started: the start mapping (if any) with status ``interrupted``."""
+    out = SolverOutcome(status=Status.INTERRUPTED, termination="interrupted before the solver started")
+    return finish(run, out, method=method, seed=seed, stats=dict(run.size), notes=[])

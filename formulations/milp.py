@@ -31,29 +31,34 @@ import math
 import time
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pyomo.environ as pyo
 
+from snnmap.formulations import cpsat
+from snnmap.formulations.bounds import combinatorial_lower_bound, precheck
 from snnmap.formulations.energy import evaluate
 from snnmap.formulations.exact_common import (
     ExactData,
     ModelTooLargeError,
     ProgressFn,
+    SolverOutcome,
+    StartUp,
     check_size,
-    constant_infeasibility,
-    energy_agrees,
-    infeasible_result,
+    finish,
+    interrupted_result,
     prepare,
-    resolve_start,
+    start_up,
     valid_lower_bound,
 )
-from snnmap.formulations.result import Result, Status, result_from_mapping
-from snnmap.formulations.solver_options import solver_family, translate
+from snnmap.formulations.pyomo_solve import solve_highs, solve_pyomo
+from snnmap.formulations.result import Result, Status, asks_for_proof, proof_status
+from snnmap.formulations.solver_options import SolverUnavailableError, solver_family, translate
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
 __all__ = [
-    "ModelTooLargeError", "build_compact", "build_textbook", "lp_relaxation_bound", "solve",
+    "ModelTooLargeError", "build_compact", "build_textbook", "lp_lower_bound", "solve",
     "solve_compact", "solve_model", "solve_textbook",
 ]
 
@@ -284,8 +289,6 @@ def max_pairs_within(pairs: np.ndarray, n: int, size: int) -> int:
     graph is bipartite (layered networks are, between even and odd layers),
     and half the sum of the ``size`` largest degrees capped at ``size - 1``.
     """
-    import networkx as nx
-
     best = size * (size - 1) // 2
     deg = np.bincount(pairs.ravel(), minlength=n)
     top = np.sort(np.minimum(deg, size - 1))[::-1][:size]
@@ -402,117 +405,9 @@ def set_start(m: pyo.ConcreteModel, d: ExactData, core_of: np.ndarray) -> None:
             v.set_value(float(core_of[pairs[q, 0]] == c and core_of[pairs[q, 1]] == c))
 
 
-def _solve_highs(m: pyo.ConcreteModel, opts: dict[str, Any], start: bool, relax: bool,
-                 on_solution: Any = None) -> dict[str, Any]:
-    """Solve with HiGHS: Pyomo's persistent interface builds the highspy model, which we run directly.
-
-    Running the ``highspy.Highs`` object ourselves lets us pass a MIP start
-    (Pyomo has no warm start for HiGHS) and read the dual bound and status.
-    """
-    import highspy
-    from pyomo.contrib.solver.solvers.highs import Highs
-
-    opt = Highs()
-    opt.set_instance(m)
-    h = opt._solver_model
-    var_of = [(v, opt._pyomo_var_to_solver_var_map.get(id(v))) for v in m.component_data_objects(pyo.Var)]
-    var_of = [(v, j) for v, j in var_of if j is not None]
-    n_col = h.getNumCol()
-    if relax:
-        h.changeColsIntegrality(n_col, np.arange(n_col, dtype=np.int32), np.zeros(n_col, dtype=np.uint8))
-    h.setOptionValue("output_flag", "log_file" in opts)
-    h.setOptionValue("log_to_console", False)
-    if "threads" in opts:
-        # HiGHS keeps one global thread pool; a different thread count needs a fresh one.
-        h.resetGlobalScheduler(True)
-    for key, value in opts.items():
-        h.setOptionValue(key, value)
-    if start:
-        col = np.zeros(n_col)
-        for v, j in var_of:
-            if v.value is not None:
-                col[j] = v.value
-        sol = highspy.HighsSolution()
-        sol.col_value = col.tolist()
-        sol.value_valid = True
-        h.setSolution(sol)
-    if on_solution is not None:
-        # Every improving MIP solution: (elapsed, objective, dual bound) in the model's units.
-        def report(event: Any) -> None:
-            out = event.data_out
-            on_solution(out.running_time, out.objective_function_value, out.mip_dual_bound)
-
-        h.cbMipImprovingSolution.subscribe(report)
-    t0 = time.perf_counter()
-    h.run()
-    t = time.perf_counter() - t0
-    status = h.getModelStatus()
-    tc = h.modelStatusToString(status)
-    info = h.getInfo()
-    has_sol = bool(info.primal_solution_status >= 2)  # 2 = feasible
-    if has_sol:
-        values = np.asarray(h.getSolution().col_value)
-        for v, j in var_of:
-            v.set_value(float(values[j]), skip_validation=True)
-    ms = highspy.HighsModelStatus
-    proven = status == ms.kOptimal
-    if relax:
-        bound = info.objective_function_value if proven else None
-    else:
-        bound = info.mip_dual_bound
-    return {
-        "termination": tc,
-        "proven": proven,
-        "infeasible": status in (ms.kInfeasible, ms.kUnboundedOrInfeasible),
-        "timed_out": status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt, ms.kSolutionLimit),
-        "has_solution": has_sol,
-        "objective": info.objective_function_value if has_sol else None,
-        "bound": None if bound is None or not math.isfinite(bound) else float(bound),
-        "solve_time": t,
-        "nodes": int(info.mip_node_count) if not relax else 0,
-        "note": "",
-    }
-
-
-def _solve_generic(m: pyo.ConcreteModel, solver: str, opts: dict[str, Any], start: bool,
-                   log_path: str | None) -> dict[str, Any]:
-    """Solve with any Pyomo solver by name (gurobi, scip, cbc, glpk, cplex ...)."""
-    from pyomo.opt import TerminationCondition as TC
-
-    opt = pyo.SolverFactory(solver)
-    if opt is None or not opt.available(exception_flag=False):
-        raise RuntimeError(f"solver {solver!r} is not available to Pyomo on this machine")
-    kwargs: dict[str, Any] = {"load_solutions": False, "options": opts}
-    if log_path:
-        kwargs["logfile"] = log_path
-    if start and opt.warm_start_capable():
-        kwargs["warmstart"] = True
-    t0 = time.perf_counter()
-    res = opt.solve(m, **kwargs)
-    t = time.perf_counter() - t0
-    tc = res.solver.termination_condition
-    has_sol = len(res.solution) > 0
-    if has_sol:
-        m.solutions.load_from(res)
-    lb = res.problem.lower_bound
-    bound = float(lb) if lb is not None and math.isfinite(float(lb)) else None
-    return {
-        "termination": str(tc),
-        "proven": tc == TC.optimal,
-        "timed_out": tc in (TC.maxTimeLimit, TC.maxIterations, TC.userInterrupt),
-        "infeasible": tc in (TC.infeasible, TC.infeasibleOrUnbounded),
-        "has_solution": has_sol,
-        "objective": pyo.value(m.energy) if has_sol else None,
-        "bound": bound,
-        "solve_time": t,
-        "nodes": 0,
-        "note": "",
-    }
-
-
 def solve_model(
     m: pyo.ConcreteModel,
-    d: ExactData,
+    run: StartUp,
     *,
     method: str,
     solver: str = "highs",
@@ -520,98 +415,63 @@ def solve_model(
     mip_gap: float | None = None,
     threads: int | None = None,
     seed: int = 0,
-    start: np.ndarray | None = None,
     log_path: str | None = None,
     solver_options: dict[str, Any] | None = None,
     build_time: float = 0.0,
-    size: dict[str, int] | None = None,
-    t_start: float | None = None,
-    note: str = "",
     progress: ProgressFn | None = None,
 ) -> Result:
     """Solve a model from :func:`build_textbook` or :func:`build_compact` and score its mapping.
 
     The solver objective (``stats["solver_objective"]``, in joules including
     the constant part) must equal the evaluator's energy for ``optimal``;
-    otherwise the status drops to ``feasible`` with a message. Without a
-    solver mapping, the start mapping (if any) is returned.
+    otherwise the status drops to ``feasible`` with a message. A run that
+    stops at a requested ``mip_gap`` above 1e-9 is ``gap_limit``; Ctrl-C
+    returns the incumbent as ``interrupted``. Without a solver mapping, the
+    start mapping (if any) is returned (:func:`exact_common.finish`).
     """
-    t_start = time.perf_counter() if t_start is None else t_start
+    d = run.data
     network, hardware, comm = d.network, d.hardware, d.comm
     gap = DEFAULT_GAP if mip_gap is None else mip_gap
-    family = solver_family(solver)
-    highs = family == "highs"
+    highs = solver_family(solver) == "highs"
     opts = translate(solver, time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed,
                      log_path=log_path if highs else None)
     if highs:
         opts["mip_abs_gap"] = DEFAULT_ABS_GAP
     opts.update(solver_options or {})
-    if start is not None:
-        set_start(m, d, start)
+    if run.start is not None:
+        set_start(m, d, run.start)
+    stats: dict[str, Any] = {"form": m.form, "solver": solver, "build_time": build_time, "symmetry": d.symmetry,
+                             "objective_scale": m.objective_scale, **run.size}
+    def joules(value: float | None) -> float | None:
+        """Model units -> joules including the constant energy."""
+        return None if value is None else value / m.objective_scale + d.constant
+
+    on_solution = None
+    if progress is not None:
+        combinatorial = valid_lower_bound(network, hardware, comm, None)
+
+        def on_solution(elapsed: float, objective: float, bound: float) -> None:
+            lb = max(combinatorial, joules(bound)) if math.isfinite(bound) else combinatorial
+            progress(elapsed, joules(objective), lb)
+
     try:
-        on_solution = None
-        if progress is not None:
-            combinatorial = valid_lower_bound(network, hardware, comm, None)
-
-            def on_solution(elapsed: float, objective: float, bound: float) -> None:
-                joules = (lambda v: v / m.objective_scale + d.constant)
-                lb = max(combinatorial, joules(bound)) if math.isfinite(bound) else combinatorial
-                progress(elapsed, joules(objective), lb)
-
-        out = _solve_highs(m, opts, start is not None, relax=False, on_solution=on_solution) if highs else \
-            _solve_generic(m, solver, opts, start is not None, log_path)
-    except Exception as exc:  # a solver failure is a result (status error), not a crash of the caller
-        return result_from_mapping(network, hardware, start, method=method, status=Status.ERROR,
-                                   runtime=time.perf_counter() - t_start, seed=seed, comm=comm,
-                                   lower_bound=valid_lower_bound(network, hardware, comm, None),
-                                   message=f"{solver} failed: {type(exc).__name__}: {exc}")
-    scale = m.objective_scale
-    stats: dict[str, Any] = {
-        "form": m.form, "solver": solver, "termination": out["termination"], "build_time": build_time,
-        "solve_time": out["solve_time"], "nodes": out["nodes"], "symmetry": d.symmetry,
-        "objective_scale": scale, **(size or {}),
-    }
-    solver_bound = None if out["bound"] is None else out["bound"] / scale + d.constant
-    notes = [t for t in (note, out["note"]) if t]
-    core_of = _mapping_of(m, d) if out["has_solution"] else None
-    solver_energy = None if out["objective"] is None else out["objective"] / scale + d.constant
-    stats["solver_objective"] = solver_energy
-    if core_of is None and start is not None:
-        core_of, solver_energy = start, None
-        notes.append("no better mapping than the start was found")
-    timed_out = out["timed_out"]
-    if core_of is None:
-        runtime = time.perf_counter() - t_start
-        if out["infeasible"]:
-            return infeasible_result(network, hardware, method, "; ".join(
-                notes + ["the solver proved that no mapping meets the limits"]), runtime, seed, comm, stats, log_path)
-        lb = valid_lower_bound(network, hardware, comm, solver_bound)
-        return result_from_mapping(network, hardware, None, method=method,
-                                   status=Status.TIME_LIMIT if timed_out else Status.ERROR, runtime=runtime,
-                                   seed=seed, lower_bound=lb, comm=comm, log_path=log_path, stats=stats,
-                                   message="; ".join(notes + [f"no mapping found (solver: {out['termination']})"]))
-    energy = evaluate(network, hardware, core_of, comm, link_loads=False).total
-    if start is not None and core_of is not start:
-        start_energy = evaluate(network, hardware, start, comm, link_loads=False).total
-        if start_energy < energy:  # the solver dropped its MIP start: never return worse than it
-            core_of, energy, solver_energy = start, start_energy, None
-            notes.append("the solver's mapping was worse than the start; returning the start")
-    if out["proven"]:
-        agrees = solver_energy is not None and energy_agrees(solver_energy, energy)
-        status = Status.OPTIMAL if agrees else Status.FEASIBLE
-        if not agrees:
-            notes.append(f"solver objective {solver_energy} J differs from the evaluator's {energy:.9g} J: "
-                         "not reported as optimal")
-    else:
-        status = Status.TIME_LIMIT if timed_out else Status.FEASIBLE
-    if solver_bound is not None and status == Status.OPTIMAL:
-        # Solver tolerances may lift a proven bound a hair above the optimum it proved.
-        solver_bound = min(solver_bound, energy)
-    lb = valid_lower_bound(network, hardware, comm, solver_bound)
-    stats["gap"] = (energy - lb) / energy if energy > 0 else 0.0
-    return result_from_mapping(network, hardware, core_of, method=method, status=status,
-                               runtime=time.perf_counter() - t_start, seed=seed, lower_bound=lb, comm=comm,
-                               message="; ".join(notes), log_path=log_path, stats=stats)
+        raw = solve_highs(m, opts, run.start is not None, relax=False, on_solution=on_solution) if highs else \
+            solve_pyomo(m, solver, opts, run.start is not None, log_path)
+    except SolverUnavailableError as exc:  # a missing solver is a result (status error), not a crash
+        return finish(run, SolverOutcome(Status.ERROR, "not available"), method=method, seed=seed, stats=stats,
+                      notes=[str(exc)])
+    except Exception as exc:  # so is a solver failure
+        return finish(run, SolverOutcome(Status.ERROR, "failed"), method=method, seed=seed, stats=stats,
+                      notes=[f"{solver} failed: {type(exc).__name__}: {exc}"])
+    stats.update(solve_time=raw["solve_time"], nodes=raw["nodes"])
+    status = raw["status"]
+    if status == Status.OPTIMAL and raw["objective"] is not None:
+        # Stopped at its gap: a proof only at the default (proof) gap or when the bound meets the objective.
+        status = proof_status(asks_for_proof(mip_gap), raw["objective"], raw["bound"])
+    out = SolverOutcome(status=status, termination=raw["termination"],
+                        mapping=_mapping_of(m, d) if raw["has_solution"] else None,
+                        objective=joules(raw["objective"]), bound=joules(raw["bound"]))
+    return finish(run, out, method=method, seed=seed, stats=stats, notes=[], log_path=log_path)
 
 
 def solve(
@@ -647,12 +507,16 @@ def solve(
     time_limit, mip_gap, threads, seed
         Generic solver options (translated by :mod:`formulations.solver_options`);
         ``mip_gap`` defaults to ``1e-9`` (HiGHS also stops at an absolute gap of 1e-6 packet energies).
+        A run that stops at a larger requested ``mip_gap`` is ``gap_limit``, not ``optimal``.
     comm
         ``"multicast"`` or ``"unicast"`` (default: the hardware's).
     start
-        A mapping array or a heuristic name: the MIP start (and, for HiGHS, a cutoff).
+        A start mapping (array of cores, or a :class:`~formulations.energy.Mapping`): the MIP
+        start (and, for HiGHS, a cutoff). Heuristic names are resolved by the front door
+        (``snnmap.solve(..., start="greedy")``).
     solver
         Any Pyomo solver name; ``"highs"`` (default) uses HiGHS through Pyomo's persistent interface.
+        A solver that is not installed gives an ``error`` Result saying how to install it.
     log_path
         Write the solver log there.
     force
@@ -676,92 +540,45 @@ def solve(
     -------
     Result
         Scored by the evaluator; ``lower_bound = max(solver bound, combinatorial bound)``.
+        Ctrl-C stops the solver and returns its incumbent with status ``interrupted``.
     """
     if options:
         raise TypeError(f"unknown option(s) for the MILP: {', '.join(sorted(options))}")
     if form not in ("compact", "textbook"):
         raise ValueError(f"form={form!r}: must be 'compact' or 'textbook'")
     method = "milp" if form == "compact" else "milp-textbook"
-    t0 = time.perf_counter()
-    problem = constant_infeasibility(network, hardware)
-    if problem:
-        return infeasible_result(network, hardware, method, problem, time.perf_counter() - t0, seed, comm)
-    d = prepare(network, hardware, comm, symmetry=symmetry)
-    size = check_size(d, form, method, force, max_nonzeros)
-    start_map, note = resolve_start(start, network, hardware, seed, comm)
+    run = start_up(network, hardware, method=method, form=form, comm=comm, seed=seed, start=start,
+                   symmetry=symmetry, force=force, max_nonzeros=max_nonzeros)
+    if isinstance(run, Result):
+        return run
     warm_bound = None
     if time_limit is not None:
         warmup = min(warmup, 0.5 * time_limit)
     if warmup > 0:
-        from snnmap.formulations import cpsat
-
-        warm = cpsat.solve(network, hardware, time_limit=warmup, seed=seed, comm=comm, start=start_map,
+        warm = cpsat.solve(network, hardware, time_limit=warmup, seed=seed, comm=comm, start=run.start,
                            threads=threads, symmetry=symmetry, force=True)
+        if warm.status == Status.INTERRUPTED:
+            return dataclasses.replace(warm, method=method)
         warm_bound = warm.lower_bound
         if warm.mapping is not None and warm.report.feasible and (
-                start_map is None or warm.energy < evaluate(network, hardware, start_map, comm).total):
-            start_map = warm.mapping
-    if start_map is not None and network.pins is None and d.symmetry.startswith(("anchor", "interchangeable")):
-        start_map = _canonical(start_map, d)
+                run.start is None or warm.energy < evaluate(network, hardware, run.start, comm).total):
+            # CP-SAT's mapping obeys the same symmetry breaking: it is a canonical start already.
+            run = dataclasses.replace(run, start=warm.mapping)
     t_build = time.perf_counter()
-    if form == "compact":
-        m = build_compact(network, hardware, comm, data=d, pair_cuts=pair_cuts)
-    else:
-        m = build_textbook(network, hardware, comm, data=d)
+    try:
+        if form == "compact":
+            m = build_compact(network, hardware, comm, data=run.data, pair_cuts=pair_cuts)
+        else:
+            m = build_textbook(network, hardware, comm, data=run.data)
+    except KeyboardInterrupt:
+        return interrupted_result(run, method=method, seed=seed)
     build_time = time.perf_counter() - t_build
-    remaining = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
-    res = solve_model(m, d, method=method, solver=solver, time_limit=remaining, mip_gap=mip_gap, threads=threads,
-                      seed=seed, start=start_map, log_path=log_path, solver_options=solver_options,
-                      build_time=build_time, size=size, t_start=t0, note=note, progress=progress)
+    res = solve_model(m, run, method=method, solver=solver, time_limit=run.remaining(time_limit), mip_gap=mip_gap,
+                      threads=threads, seed=seed, log_path=log_path, solver_options=solver_options,
+                      build_time=build_time, progress=progress)
     if warm_bound is not None and res.lower_bound is not None and warm_bound > res.lower_bound:
         res = dataclasses.replace(res, lower_bound=warm_bound)
     return res
-
-
-def _canonical(core_of: np.ndarray, d: ExactData) -> np.ndarray | None:
-    """The start moved by a symmetry so it obeys the symmetry breaking (``None`` if none does)."""
-    from snnmap.formulations.exact_common import _candidate_permutations
-
-    def ok(cm: np.ndarray) -> bool:
-        return all(a is None or int(cm[i]) in set(a.tolist()) for i, a in enumerate(d.allowed))
-
-    if ok(core_of):
-        return core_of
-    if d.symmetry.startswith("interchangeable"):
-        # Relabel cores in order of first use along the neurons' traffic order.
-        from snnmap.formulations.exact_common import neuron_traffic
-
-        order = np.argsort(-neuron_traffic(d.network), kind="stable")
-        label: dict[int, int] = {}
-        for i in order.tolist():
-            label.setdefault(int(core_of[i]), len(label))
-        rest = [c for c in range(d.k) if c not in label]
-        for c in rest:
-            label[c] = len(label)
-        out = np.array([label[int(c)] for c in core_of])
-        return out if ok(out) else None
-    # Anchor: search the group generated by the cost-preserving permutations.
-    cost = d.cost
-    gens = [p for p in _candidate_permutations(d.hardware) if np.array_equal(cost[np.ix_(p, p)], cost)]
-    seen = {tuple(range(d.k))}
-    frontier = [np.arange(d.k)]
-    while frontier:
-        nxt = []
-        for g in frontier:
-            for p in gens:
-                h = p[g]
-                key = tuple(h.tolist())
-                if key in seen:
-                    continue
-                seen.add(key)
-                cand = h[core_of]
-                if ok(cand):
-                    return cand
-                nxt.append(h)
-        frontier = nxt
-        if len(seen) > 10_000:
-            break
-    return None
 
 
 def solve_compact(network: SpikingNetwork, hardware: Hardware, **kwargs: Any) -> Result:
@@ -774,23 +591,24 @@ def solve_textbook(network: SpikingNetwork, hardware: Hardware, **kwargs: Any) -
     return solve(network, hardware, form="textbook", **kwargs)
 
 
-def lp_relaxation_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, *,
-                        time_limit: float | None = 60.0, max_nonzeros: int | None = None) -> float | None:
-    """The compact model's LP relaxation value plus the constant energy, or ``None``.
+def lp_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, *,
+                   time_limit: float | None = 60.0, max_nonzeros: int | None = None) -> float:
+    """The LP relaxation of the compact MILP (with symmetry breaking) plus the constant energy.
 
-    ``None`` when the instance is trivially infeasible, the model is above
-    the size ceiling, or the LP does not finish within ``time_limit``.
+    Returns the combinatorial bound instead when the instance is trivially
+    infeasible, the LP is too large (see :class:`ModelTooLargeError`) or does
+    not finish within ``time_limit``; always the larger of the two.
     """
-    if constant_infeasibility(network, hardware):
-        return None
+    lb = combinatorial_lower_bound(network, hardware, comm)
+    if precheck(network, hardware):
+        return lb
     d = prepare(network, hardware, comm, symmetry=True)
     try:
         check_size(d, "compact", "lp bound", False, max_nonzeros)
     except ModelTooLargeError:
-        return None
+        return lb
     m = build_compact(network, hardware, comm, data=d)
-    opts = translate("highs", time_limit=time_limit)
-    out = _solve_highs(m, opts, start=False, relax=True)
+    out = solve_highs(m, translate("highs", time_limit=time_limit), start=False, relax=True)
     if out["bound"] is None:
-        return None
-    return out["bound"] / m.objective_scale + d.constant
+        return lb
+    return max(lb, out["bound"] / m.objective_scale + d.constant)

@@ -15,16 +15,51 @@ from snnmap.instances import SpikingNetwork
 
 
 class Status(str, enum.Enum):
-    """How a run ended. Compares equal to its string value (``status == "optimal"``)."""
+    """How a run ended. Compares equal to its string value (``status == "optimal"``).
+
+    - ``optimal``: the solver proved the optimum (at its proof tolerances, see :func:`proof_status`);
+    - ``feasible``: a mapping, no proof attempted (heuristics) or none reached;
+    - ``infeasible``: no mapping meets the limits (proved, or the returned one breaks a limit);
+    - ``gap_limit``: stopped at a requested relative gap: the bound holds, the optimum is not proved;
+    - ``time_limit``: stopped by the time limit with the best mapping so far;
+    - ``interrupted``: stopped by Ctrl-C (SIGINT) with the best mapping so far;
+    - ``error``: the method failed (the message says why).
+    """
 
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"
     INFEASIBLE = "infeasible"
+    GAP_LIMIT = "gap_limit"
     TIME_LIMIT = "time_limit"
+    INTERRUPTED = "interrupted"
     ERROR = "error"
 
     def __str__(self) -> str:
         return self.value
+
+
+#: Relative gap at or below which a solver's stop counts as a proof of optimality.
+PROOF_GAP = 1e-9
+
+
+def proof_status(gap_is_proof: bool, objective: float, bound: float | None) -> Status:
+    """The status of a run whose solver stopped because it met its stopping gap.
+
+    ``optimal`` when that gap was a proof tolerance (``gap_is_proof``: none
+    was requested, or one of at most :data:`PROOF_GAP`) or when ``bound``
+    meets ``objective`` within :data:`PROOF_GAP` relative; otherwise
+    ``gap_limit`` (a looser requested gap proves nothing).
+    """
+    if gap_is_proof:
+        return Status.OPTIMAL
+    if bound is not None and math.isfinite(bound) and objective - bound <= PROOF_GAP * abs(objective):
+        return Status.OPTIMAL
+    return Status.GAP_LIMIT
+
+
+def asks_for_proof(mip_gap: float | None) -> bool:
+    """Whether a requested relative gap (``None``: the method's default) asks for a proof."""
+    return mip_gap is None or mip_gap <= PROOF_GAP
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -40,7 +75,7 @@ class Result:
     lower_bound
         A valid lower bound on the total energy of any feasible mapping, or ``None``.
     status
-        ``optimal``, ``feasible``, ``infeasible``, ``time_limit`` or ``error``.
+        A :class:`Status`.
     runtime
         Wall time in seconds.
     method, seed
@@ -119,10 +154,11 @@ def result_from_mapping(
     if core_of is not None:
         core_of = np.asarray(core_of, dtype=np.int64)
         report = evaluate(network, hardware, core_of, comm)
-        if not report.feasible and status in (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT):
+        if not report.feasible and status in (Status.OPTIMAL, Status.FEASIBLE, Status.GAP_LIMIT,
+                                              Status.TIME_LIMIT, Status.INTERRUPTED):
             status = Status.INFEASIBLE
             message = "; ".join([message] * bool(message) + [str(v) for v in report.violations])
-    elif status in (Status.OPTIMAL, Status.FEASIBLE):
+    elif status in (Status.OPTIMAL, Status.FEASIBLE, Status.GAP_LIMIT):
         status = Status.ERROR
     if lower_bound is not None and report is not None and report.feasible:
         # A bound above the evaluator's energy of a feasible mapping is a bug, never a result.
@@ -143,3 +179,20 @@ def result_from_mapping(
         log_path=log_path,
         stats=dict(stats or {}),
     )
+
+
+def infeasible_result(
+    network: SpikingNetwork,
+    hardware: Hardware,
+    message: str,
+    *,
+    method: str,
+    runtime: float,
+    seed: int = 0,
+    comm: str | None = None,
+    stats: dict[str, Any] | None = None,
+    log_path: str | None = None,
+) -> Result:
+    """A :class:`Result` for an instance without a feasible mapping; ``message`` says why."""
+    return result_from_mapping(network, hardware, None, method=method, status=Status.INFEASIBLE, runtime=runtime,
+                               seed=seed, comm=comm, message=message, stats=stats, log_path=log_path)

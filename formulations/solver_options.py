@@ -4,23 +4,32 @@ Every exact method takes the same generic options (``time_limit`` in seconds,
 ``mip_gap`` relative, ``threads``, ``seed``, ``log_path``); this module is the
 only place that knows what each solver calls them.
 
-=================  ==============  ================  ==============  ===================  ============
-generic            HiGHS           Gurobi            SCIP            CBC                  CP-SAT
-=================  ==============  ================  ==============  ===================  ============
-time_limit         time_limit      TimeLimit         limits/time     seconds              max_time_in_seconds
-mip_gap            mip_rel_gap     MIPGap            limits/gap      ratioGap             relative_gap_limit
-threads            threads         Threads           parallel/...    threads              num_workers
-seed               random_seed     Seed              randomization/  randomSeed           random_seed
-                                                     randomseedshift
-log_path           log_file        LogFile           (pyomo logfile) (pyomo logfile)      log callback
-=================  ==============  ================  ==============  ===================  ============
+Both the neuron-level MILP (:mod:`formulations.milp`) and the QAP MILP
+(:mod:`formulations.qap.models`) read this table.
 
-``None`` means "leave the solver's default"; SCIP has no thread option in its
-sequential build, so ``threads`` is dropped there.
+==========  ===========  =========  ===============  =====================  ==========  ===================
+generic     HiGHS        Gurobi     SCIP             CPLEX                  CBC         CP-SAT
+==========  ===========  =========  ===============  =====================  ==========  ===================
+time_limit  time_limit   TimeLimit  limits/time      timelimit              seconds     max_time_in_seconds
+mip_gap     mip_rel_gap  MIPGap     limits/gap       mip_tolerances_mipgap  ratioGap    relative_gap_limit
+threads     threads      Threads    (none)           threads                threads     num_workers
+seed        random_seed  Seed       randomization/   randomseed             randomSeed  random_seed
+                                    randomseedshift
+log_path    log_file     LogFile    (Pyomo logfile)  (Pyomo logfile)        (Pyomo)     log callback
+==========  ===========  =========  ===============  =====================  ==========  ===================
+
+CPLEX's gap is ``mip_tolerances_mipgap``: Pyomo's CPLEX interfaces turn the
+underscores into the parameter path ``mip.tolerances.mipgap`` (``set mip
+tolerances mipgap`` in the shell). ``None`` means "leave the solver's
+default"; SCIP has no thread option in its sequential build, so ``threads`` is
+dropped there. A solver outside the table runs with no generic options (and a
+warning); give its own as ``solver_options={...}``.
 """
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import Any
 
 #: generic name -> solver's option name (``None``: the solver has no such option).
@@ -41,7 +50,7 @@ OPTION_NAMES: dict[str, dict[str, str | None]] = {
     },
     "cplex": {
         "time_limit": "timelimit",
-        "mip_gap": "mipgap",
+        "mip_gap": "mip_tolerances_mipgap",
         "threads": "threads",
         "seed": "randomseed",
         "log_path": None,
@@ -108,14 +117,17 @@ def translate(
     Returns
     -------
     dict
-        Option name -> value, ready to hand to the solver.
+        Option name -> value, ready to hand to the solver; empty (with a
+        warning) for a solver outside the table.
     """
     family = solver_family(solver)
     if family not in OPTION_NAMES:
-        raise ValueError(
-            f"solver {solver!r} has no option table; known: {', '.join(sorted(OPTION_NAMES))}. "
-            "Generic options are not passed to it; give solver-specific ones as solver_options={...}"
+        warnings.warn(
+            f"solver {solver!r} has no option table (known: {', '.join(sorted(OPTION_NAMES))}): it runs without "
+            "the generic options (time limit, gap, threads, seed); give its own as solver_options={...}",
+            stacklevel=2,
         )
+        return {}
     table = OPTION_NAMES[family]
     generic = {"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed, "log_path": log_path}
     out: dict[str, Any] = {}
@@ -129,3 +141,49 @@ def translate(
             value = int(value)
         out[name] = value
     return out
+
+
+#: How to install each solver family (for the error of a solver that is not there).
+INSTALL = {
+    "highs": "pip install highspy",
+    "gurobi": "pip install gurobipy",
+    "cplex": "pip install cplex",
+    "scip": "conda install -c conda-forge scip",
+    "cbc": "apt-get install coinor-cbc",
+    "glpk": "apt-get install glpk-utils",
+    "cpsat": "pip install ortools",
+}
+
+
+class SolverUnavailableError(RuntimeError):
+    """A solver that is not installed (the message says how to install it)."""
+
+
+def unavailable_message(solver: str) -> str:
+    """One line naming ``solver`` and how to install it."""
+    how = INSTALL.get(solver_family(solver))
+    fix = f"install it with `{how}`" if how else "install it where Pyomo finds it"
+    return f"solver {solver!r} is not installed or not available to Pyomo: {fix}, or choose another solver"
+
+
+def pyomo_solver(solver: str) -> Any:
+    """Pyomo's solver object for ``solver``.
+
+    Raises
+    ------
+    SolverUnavailableError
+        When Pyomo cannot run it here (:func:`unavailable_message`).
+    """
+    import pyomo.environ as pyo  # Pyomo is heavy: loaded only by the MILP methods that need it
+
+    quiet = logging.getLogger("pyomo.opt")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # an unknown name logs a traceback; the error below says it in one line
+    try:
+        opt = pyo.SolverFactory(solver)
+        ok = opt is not None and opt.available(exception_flag=False)
+    finally:
+        quiet.setLevel(level)
+    if not ok:
+        raise SolverUnavailableError(unavailable_message(solver))
+    return opt

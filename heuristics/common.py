@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from snnmap.formulations.bounds import combinatorial_lower_bound
-from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
 from snnmap.hardware import Hardware
 from snnmap.heuristics.delta import place_all
 from snnmap.instances import SpikingNetwork
@@ -214,45 +214,17 @@ def finish(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray | No
 
     A mapping that breaks a limit comes back ``infeasible`` naming the limit
     (``result_from_mapping`` does that); an interrupted or timed-out run is
-    ``time_limit``.
+    ``time_limit``. Without a mapping (``core_of=None``) the run is
+    ``infeasible`` with ``message`` as the reason.
     """
     if core_of is None:
-        return result_from_mapping(network, hardware, None, method=method, status=Status.INFEASIBLE,
-                                   runtime=timer.elapsed(), seed=seed, comm=comm, message=message, stats=stats)
+        return infeasible_result(network, hardware, message, method=method, runtime=timer.elapsed(), seed=seed,
+                                 comm=comm, stats=stats)
     status = Status.TIME_LIMIT if interrupted else Status.FEASIBLE
     lb = combinatorial_lower_bound(network, hardware, comm)
     return result_from_mapping(network, hardware, core_of, method=method, status=status,
                                runtime=timer.elapsed(), seed=seed, lower_bound=lb, comm=comm,
                                message=message, stats=stats)
-
-
-def infeasible(network: SpikingNetwork, hardware: Hardware, message: str, *, method: str, timer: Timer,
-               seed: int, comm: str | None) -> Result:
-    return result_from_mapping(network, hardware, None, method=method, status=Status.INFEASIBLE,
-                               runtime=timer.elapsed(), seed=seed, comm=comm, message=message)
-
-
-def precheck(network: SpikingNetwork, hardware: Hardware) -> str:
-    """Why no mapping can exist from single-neuron limits alone (empty if none found)."""
-    lim = hardware.limits
-    n, k = network.num_neurons, hardware.num_cores
-    if n > k * lim.n_max:
-        return (f"n_max={lim.n_max}: {n} neurons need at least {-(-n // lim.n_max)} cores but "
-                f"{hardware.name} has {k}")
-    if lim.syn_max is not None and network.in_degree.max(initial=0) > lim.syn_max:
-        j = int(np.argmax(network.in_degree))
-        return f"syn_max={lim.syn_max}: neuron {j} alone has {int(network.in_degree[j])} synapses"
-    if lim.a_max is not None and network.in_degree.max(initial=0) > lim.a_max:
-        j = int(np.argmax(network.in_degree))
-        return f"a_max={lim.a_max}: neuron {j} alone has {int(network.in_degree[j])} presynaptic neurons"
-    if lim.fanin_max is not None and network.in_degree.max(initial=0) > lim.fanin_max:
-        j = int(np.argmax(network.in_degree))
-        return f"fanin_max={lim.fanin_max}: neuron {j} has {int(network.in_degree[j])} presynaptic neurons"
-    if network.pins is not None:
-        bad = network.pins[network.pins >= k]
-        if bad.size:
-            return f"pin: a neuron is pinned to core {int(bad[0])} but {hardware.name} has {k} cores"
-    return ""
 
 
 def rng_seed(rng: np.random.Generator) -> int:

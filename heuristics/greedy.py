@@ -25,6 +25,7 @@ import dataclasses
 
 import numpy as np
 
+from snnmap.formulations.bounds import precheck
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import (
@@ -33,10 +34,8 @@ from snnmap.heuristics.common import (
     Progress,
     Timer,
     finish,
-    infeasible,
     member_stride,
     new_state,
-    precheck,
     snake_order,
 )
 from snnmap.heuristics.compile import warm_up
@@ -140,6 +139,6 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     timer = Timer(time_limit)
     core_of, note = greedy_mapping(network, hardware, comm, max_cand)
     if core_of is None:
-        return infeasible(network, hardware, note, method="greedy", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="greedy", timer=timer, seed=seed, comm=comm, message=note)
     return finish(network, hardware, core_of, method="greedy", timer=timer, seed=seed, comm=comm,
                   message=note, stats={"greedy_attempt": note or "traffic order"})

@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from snnmap.formulations.bounds import combinatorial_lower_bound
+from snnmap.formulations.bounds import combinatorial_lower_bound, precheck
 from snnmap.formulations.energy import evaluate
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
 from snnmap.heuristics.cluster_map import place_cluster_mapping
-from snnmap.heuristics.common import Progress, Timer, finish, infeasible, precheck, report_progress
+from snnmap.heuristics.common import Progress, Timer, finish, report_progress
 from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import greedy_mapping
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
@@ -80,7 +80,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     comm_model = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
-        return infeasible(network, hardware, problem, method="partition-refine", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="partition-refine", timer=timer, seed=seed, comm=comm,
+                      message=problem)
     begin: list[tuple[str, np.ndarray]] = []
     notes: list[str] = []
     pinned = network.pins is not None and bool(np.any(network.pins >= 0))
@@ -145,8 +146,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         if ctrl_c:
             break  # the user asked to stop: return the best so far
     if best is None:
-        return infeasible(network, hardware, "; ".join(notes) or "no feasible start mapping",
-                          method="partition-refine", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="partition-refine", timer=timer, seed=seed, comm=comm,
+                      message="; ".join(notes) or "no feasible start mapping")
     energy, core_of, name, _, st = best
     rounds = ils_rounds if ils_rounds is not None else _default_ils_rounds(network)
     kicks = 0

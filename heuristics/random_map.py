@@ -12,18 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from snnmap.formulations.bounds import precheck
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
-from snnmap.heuristics.common import (
-    CostModel,
-    Progress,
-    Timer,
-    finish,
-    infeasible,
-    member_stride,
-    new_state,
-    precheck,
-)
+from snnmap.heuristics.common import CostModel, Progress, Timer, finish, member_stride, new_state
 from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import blocking_limit, place_pinned
 from snnmap.heuristics.kernels import FAIL_NONE, random_place, seed_numba
@@ -41,7 +33,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     C = CostModel.of(hardware).args()
     problem = problem or place_pinned(st, network, hardware, C)
     if problem:
-        return infeasible(network, hardware, problem, method="random", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="random", timer=timer, seed=seed, comm=comm, message=problem)
     rng = np.random.default_rng(seed)
     seed_numba(int(rng.integers(0, 2**31 - 1)))
     order = rng.permutation(network.num_neurons).astype(np.int64)
@@ -52,7 +44,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     pinned = network.pins is not None and bool(np.any(network.pins >= 0))
     cluster_of, runs, problem = fill_order(network, hardware)
     if pinned or problem or runs > hardware.num_cores:
-        return infeasible(network, hardware, why, method="random", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="random", timer=timer, seed=seed, comm=comm, message=why)
     cores = rng.permutation(hardware.num_cores)[:runs]
     return finish(network, hardware, cores[cluster_of], method="random", timer=timer, seed=seed, comm=comm,
                   message="random groups: neuron-level random placement ran out of room", stats={"fallback": why})

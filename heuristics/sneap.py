@@ -12,10 +12,11 @@ No local search follows: that is the baseline.
 
 from __future__ import annotations
 
+from snnmap.formulations.bounds import precheck
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
 from snnmap.heuristics.cluster_map import place_cluster_mapping
-from snnmap.heuristics.common import Progress, Timer, finish, infeasible, precheck
+from snnmap.heuristics.common import Progress, Timer, finish
 from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.partition import metis_clusters
 from snnmap.instances import SpikingNetwork
@@ -29,11 +30,11 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     comm_model = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
-        return infeasible(network, hardware, problem, method="sneap", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="sneap", timer=timer, seed=seed, comm=comm, message=problem)
     cluster_of, k = metis_clusters(network, hardware, comm=comm_model, seed=seed)
     core_of, problem = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model, method="anneal",
                                              timer=timer, seed=seed, effort=effort, progress=progress)
     if core_of is None:
-        return infeasible(network, hardware, problem, method="sneap", timer=timer, seed=seed, comm=comm)
+        return finish(network, hardware, None, method="sneap", timer=timer, seed=seed, comm=comm, message=problem)
     return finish(network, hardware, core_of, method="sneap", timer=timer, seed=seed, comm=comm,
                   interrupted=timer.expired(), stats={"clusters": k})

@@ -47,7 +47,7 @@ def synthetic() -> list[SpikingNetwork]:
 
 def hardware_cases(net: SpikingNetwork):
     """The chips a synthetic network is compared on, sized as the gap evaluator sizes them."""
-    from snnmap.heuristics.common import precheck
+    from snnmap.formulations.bounds import precheck
 
     for name in ("crossbar128", "loihi"):
         try:

@@ -21,18 +21,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import tempfile
 import time
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from snnmap import sanafe_bridge as sb  # noqa: E402
-from snnmap.api import load_network  # noqa: E402
-from snnmap.formulations.energy import evaluate  # noqa: E402
-from snnmap.heuristics import METHODS  # noqa: E402
+from snnmap import sanafe_bridge as sb
+from snnmap.api import load_network
+from snnmap.formulations.energy import evaluate
+from snnmap.registry import METHODS
 
 APPS = ["LeNet", "HeartEstm", "VisualPursuit", "DigitRecogSTDP"]
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "sanafe_agreement.md")

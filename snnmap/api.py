@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +14,7 @@ from snnmap.formulations import evaluate as _evaluate
 from snnmap.formulations.bounds import min_cores
 from snnmap.hardware import Hardware, load_hardware, mesh_for
 from snnmap.instances import NetworkError, SpikingNetwork, load_network_file
+from snnmap.instances.files import write_text
 
 NETWORK_SUFFIXES = (".npz", ".json")
 FORMATS = "a network file (.npz, .json, NIR .nir/.h5, edge-list .csv) or an application name (snnmap apps lists them)"
@@ -40,7 +40,7 @@ def auto(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | Non
                                                          comm=comm, progress=progress)
     if network.num_neurons * hardware.num_cores > AUTO_EXACT_SIZE:
         if log_path:
-            _write_text(log_path, f"auto: {network.num_neurons} neurons x {hardware.num_cores} cores > "
+            write_text(log_path, f"auto: {network.num_neurons} neurons x {hardware.num_cores} cores > "
                                   f"{AUTO_EXACT_SIZE}: no exact stage, partition-refine only\n")
         return dataclasses.replace(heuristic, method=f"auto:{heuristic.method}")
     exact = registry.get("cpsat").function(network, hardware, time_limit=time_limit or AUTO_EXACT_SECONDS,
@@ -48,17 +48,6 @@ def auto(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | Non
                                            log_path=log_path, threads=threads)
     chosen = exact if exact.energy <= heuristic.energy or exact.status == "infeasible" else heuristic
     return dataclasses.replace(chosen, method=f"auto:{chosen.method}")
-
-
-def _write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to a temporary name beside ``path``, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def methods() -> dict[str, registry.Method]:

@@ -231,7 +231,9 @@ def cmd_map(args: argparse.Namespace) -> int:
         save_mapping(args.out, result.mapping, net, hw, method=result.method,
                      meta={"status": str(result.status), "energy": result.energy, "seed": result.seed})
         print(f"mapping written to {args.out}")
-    return 0 if result.status in ("optimal", "feasible", "time_limit") else 1
+    if result.status == "interrupted":
+        return 130  # the shell's code for Ctrl-C; the best mapping so far was printed and written above
+    return 0 if result.status in ("optimal", "feasible", "gap_limit", "time_limit") else 1
 
 
 @command("evaluate")

@@ -9,13 +9,12 @@ bound, numba), ``"milp"`` (RLT-1 in Pyomo, HiGHS by default), ``"cpsat"``
 (OR-Tools), ``"anneal"`` (simulated annealing), ``"auto"``.
 """
 
-from snnmap.formulations.qap.core import STATUSES, QAPResult, brute_force_qap, check_data, qap_objective
+from snnmap.formulations.qap.core import QAPResult, brute_force_qap, check_data, qap_objective
 from snnmap.formulations.qap.qaplib import QAPError, QAPInstance, read_qaplib, write_qaplib
 from snnmap.formulations.qap.solve import METHODS, solve_qap
 
 __all__ = [
     "METHODS",
-    "STATUSES",
     "QAPError",
     "QAPInstance",
     "QAPResult",

@@ -55,7 +55,8 @@ import numpy as np
 from numba import njit
 
 from snnmap.formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
-from snnmap.formulations.qap.heuristic import _full_cost
+from snnmap.formulations.qap.heuristic import anneal, complete_start, full_cost
+from snnmap.formulations.result import Status
 
 __all__ = ["branch_and_bound", "gilmore_lawler_bound", "lap_hungarian", "location_automorphisms"]
 
@@ -264,7 +265,7 @@ def _expand(F, D, B, Lm, lin, fixed, inbound, Forder, Dorder, af, al, G, act,
         # The LAP's matching completes the node to a full assignment: a cheap incumbent.
         for ii in range(r):
             af[U[ii]] = V[rowsol[ii]]
-        cost = _full_cost(F, D, Lm, af)
+        cost = full_cost(F, D, Lm, af)
         for ii in range(r):
             af[U[ii]] = -1
         if cost < ub:
@@ -597,7 +598,7 @@ def branch_and_bound(
         Instance data: ``n x n``, ``m x m`` (``m >= n``), optional ``n x m``.
     time_limit : float, optional
         Seconds; on expiry the best assignment and the open-node bound are returned
-        with status ``time_limit``.
+        with status ``time_limit`` (Ctrl-C: the same with status ``interrupted``).
     start : array_like of int, optional
         Initial incumbent (location of each facility).
     seed : int
@@ -629,13 +630,9 @@ def branch_and_bound(
     # Incumbent: the given start and/or annealing.
     ub, best = np.inf, -np.ones(n, np.int64)
     if start is not None:
-        from snnmap.formulations.qap.heuristic import _complete_start
-
-        s = _complete_start(np.asarray(start, dtype=np.int64), n, m)[:n]
+        s = complete_start(np.asarray(start, dtype=np.int64), n, m)[:n]
         ub, best = qap_objective(F, D, s, L), s.copy()
     if heuristic and n > 1:
-        from snnmap.formulations.qap.heuristic import anneal
-
         budget = None if time_limit is None else 0.2 * time_limit
         h = anneal(F, D, L, seed=seed, restarts=4 if n <= 20 else 2, time_limit=budget)
         if h.objective < ub:
@@ -671,39 +668,43 @@ def branch_and_bound(
     if root == np.inf:
         state[0] = -1
     last = t0
-    timed_out = False
-    while state[0] >= 0:
-        _search(Fs, Ds, B, Lm, Forder, Dorder, G, af, al, lin_st, fixed_st, act_st,
-                ch_fac, ch_loc, ch_bnd, nch, ptr, state, ub_arr, best, integral, node_chunk,
-                C, fv, dv, ws, iws, bw, lap_depth)
-        now = time.perf_counter()
-        if (log is not None or progress is not None) and now - last >= report_every:
-            last = now
-            lb = _open_bound(ch_bnd, nch, ptr, state[0], ub_arr[0]) if state[0] >= 0 else ub_arr[0]
-            info = {"nodes": int(state[1]), "upper": float(ub_arr[0]), "lower": float(lb),
-                    "time": now - t0}
-            if log is not None:
-                log(f"bnb {info['time']:8.1f}s nodes {info['nodes']:>12d} "
-                    f"ub {info['upper']:.10g} lb {info['lower']:.10g}")
-            if progress is not None:
-                progress(info)
-        if state[0] >= 0 and time_limit is not None and now - t0 >= time_limit:
-            timed_out = True
-            break
+    stopped = None  # Status.TIME_LIMIT or Status.INTERRUPTED when the search ends early
+    try:
+        while state[0] >= 0:
+            _search(Fs, Ds, B, Lm, Forder, Dorder, G, af, al, lin_st, fixed_st, act_st,
+                    ch_fac, ch_loc, ch_bnd, nch, ptr, state, ub_arr, best, integral, node_chunk,
+                    C, fv, dv, ws, iws, bw, lap_depth)
+            now = time.perf_counter()
+            if (log is not None or progress is not None) and now - last >= report_every:
+                last = now
+                lb = _open_bound(ch_bnd, nch, ptr, state[0], ub_arr[0]) if state[0] >= 0 else ub_arr[0]
+                info = {"nodes": int(state[1]), "upper": float(ub_arr[0]), "lower": float(lb),
+                        "time": now - t0}
+                if log is not None:
+                    log(f"bnb {info['time']:8.1f}s nodes {info['nodes']:>12d} "
+                        f"ub {info['upper']:.10g} lb {info['lower']:.10g}")
+                if progress is not None:
+                    progress(info)
+            if state[0] >= 0 and time_limit is not None and now - t0 >= time_limit:
+                stopped = Status.TIME_LIMIT
+                break
+    except KeyboardInterrupt:
+        # Ctrl-C lands between node chunks (a chunk is a fraction of a second): the stack is intact.
+        stopped = Status.INTERRUPTED
     ub = float(ub_arr[0])
-    if timed_out:
-        lb = float(_open_bound(ch_bnd, nch, ptr, state[0], ub))
+    if stopped is not None:
+        lb = float(_open_bound(ch_bnd, nch, ptr, state[0], ub)) if state[0] >= 0 else ub
         lb = max(lb, root_bound)
         if integral:
             lb = float(np.ceil(lb - 1e-6))
-        status = "time_limit"
+        status = stopped
     else:
-        lb, status = ub, "optimal"
+        lb, status = ub, Status.OPTIMAL
     if best.min() < 0:  # no incumbent at all (only without heuristic and start)
-        return QAPResult(np.full(n, -1, np.int64), np.inf, lb, "infeasible" if not timed_out else status,
+        return QAPResult(np.full(n, -1, np.int64), np.inf, lb, Status.INFEASIBLE if stopped is None else status,
                          int(state[1]), time.perf_counter() - t0, "bnb", seed)
     obj = qap_objective(F, D, best, L)
-    if status == "optimal":
+    if status == Status.OPTIMAL:
         lb = min(lb, obj)
     return QAPResult(
         assignment=best.copy(), objective=obj, lower_bound=min(lb, obj), status=status,

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from snnmap.formulations.qap.qaplib import QAPError
+from snnmap.formulations.result import Status
 
 __all__ = [
-    "STATUSES",
+    "QAPError",
     "QAPResult",
     "brute_force_qap",
     "check_data",
@@ -18,9 +18,8 @@ __all__ = [
     "qap_objective",
 ]
 
-#: Result statuses: proven optimal; feasible (a heuristic, no proof attempted);
-#: stopped by the time limit (best assignment so far, valid bound); infeasible.
-STATUSES = ("optimal", "feasible", "time_limit", "infeasible")
+class QAPError(ValueError):
+    """Invalid QAP data: a malformed file or inconsistent matrices."""
 
 
 @dataclass
@@ -35,8 +34,12 @@ class QAPResult:
         Cost of ``assignment`` recomputed in float by `qap_objective` (``inf`` if none).
     lower_bound : float
         Valid lower bound on the optimum (``-inf`` if the method has none).
-    status : str
-        One of `STATUSES`.
+    status : Status
+        The same :class:`~formulations.result.Status` as every mapping method:
+        ``optimal`` (proved), ``feasible`` (a heuristic, no proof attempted),
+        ``gap_limit`` (stopped at a requested gap, valid bound), ``time_limit``
+        or ``interrupted`` (Ctrl-C; best assignment so far, valid bound),
+        ``infeasible`` or ``error`` (``message`` says why).
     nodes : int
         Branch-and-bound nodes (own B&B, or the solver's count when known, else 0).
     runtime : float
@@ -50,23 +53,29 @@ class QAPResult:
         when the method scaled costs to integers (CP-SAT), else 0.
     info : dict
         Method specific extras (solver status text, root bound, ...).
+    message : str
+        Why a run failed or stopped early ("" otherwise).
     """
 
     assignment: np.ndarray
     objective: float
     lower_bound: float
-    status: str
+    status: Status
     nodes: int
     runtime: float
     method: str
     seed: int = 0
     rounding_error: float = 0.0
     info: dict = field(default_factory=dict)
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
 
     @property
     def proven(self) -> bool:
         """Whether the objective is proven optimal."""
-        return self.status == "optimal"
+        return self.status == Status.OPTIMAL
 
     @property
     def gap(self) -> float:

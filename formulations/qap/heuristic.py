@@ -13,9 +13,10 @@ import time
 import numpy as np
 from numba import njit
 
-from snnmap.formulations.qap.core import QAPResult, check_data, qap_objective
+from snnmap.formulations.qap.core import QAPError, QAPResult, check_data, qap_objective
+from snnmap.formulations.result import Status
 
-__all__ = ["anneal", "pad_square", "swap_delta"]
+__all__ = ["anneal", "complete_start", "full_cost", "pad_square", "swap_delta"]
 
 
 def pad_square(F: np.ndarray, D: np.ndarray, L: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +47,8 @@ def swap_delta(F, D, L, p, r, s):
 
 
 @njit(cache=True)
-def _full_cost(F, D, L, p):
+def full_cost(F, D, L, p):
+    """Cost of the square (padded) permutation ``p``: ``sum_a L[a,p(a)] + sum_{a,b} F[a,b] D[p(a),p(b)]``."""
     m = p.shape[0]
     c = 0.0
     for a in range(m):
@@ -77,7 +79,7 @@ def _anneal_run(F, D, L, n, p, moves, seed):
     """One annealing run from permutation ``p`` (modified in place: the best found)."""
     np.random.seed(seed)
     m = p.shape[0]
-    cur = _full_cost(F, D, L, p)
+    cur = full_cost(F, D, L, p)
     best = cur
     bestp = p.copy()
     # Initial temperature: mean uphill move from random samples, so that about
@@ -115,7 +117,7 @@ def _anneal_run(F, D, L, n, p, moves, seed):
         t *= alpha
     p[:] = bestp
     _local_search(F, D, L, p, n)
-    return _full_cost(F, D, L, p)
+    return full_cost(F, D, L, p)
 
 
 def anneal(
@@ -167,7 +169,7 @@ def anneal(
         if k > 0 and time_limit is not None and time.perf_counter() - t0 > time_limit:
             break
         if k == 0 and start is not None:
-            p = _complete_start(np.asarray(start, dtype=np.int64), n, m)
+            p = complete_start(np.asarray(start, dtype=np.int64), n, m)
         else:
             p = rng.permutation(m).astype(np.int64)
         c = _anneal_run(Fp, D, Lp, n, p, moves, seed * 1000 + k)
@@ -177,15 +179,13 @@ def anneal(
                 log(f"anneal run {k}: {c:.6g}")
     obj = qap_objective(F, D, best_p, L)
     return QAPResult(
-        assignment=best_p, objective=obj, lower_bound=-np.inf, status="feasible", nodes=0,
+        assignment=best_p, objective=obj, lower_bound=-np.inf, status=Status.FEASIBLE, nodes=0,
         runtime=time.perf_counter() - t0, method="anneal", seed=seed,
     )
 
 
-def _complete_start(start: np.ndarray, n: int, m: int) -> np.ndarray:
+def complete_start(start: np.ndarray, n: int, m: int) -> np.ndarray:
     """Extend a facility assignment of length ``n`` to a permutation of ``m`` locations."""
-    from snnmap.formulations.qap.qaplib import QAPError
-
     if start.shape != (n,) or len(np.unique(start)) != n or start.min() < 0 or start.max() >= m:
         raise QAPError(f"start: expected {n} distinct locations in [0, {m})")
     free = np.setdiff1d(np.arange(m), start)

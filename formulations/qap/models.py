@@ -3,39 +3,24 @@ r"""QAP as a MILP (Pyomo, Adams-Johnson RLT-1) and as a CP-SAT model (OR-Tools).
 Both models are built by one function and solved by another, and return the
 common `QAPResult` with the objective recomputed in float from the assignment.
 
-Generic options are translated into each solver's names by `SOLVER_OPTIONS`.
+Generic options are translated into each solver's names by the one table in
+:mod:`formulations.solver_options`, shared with the neuron-level MILP.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
 import numpy as np
 
+from snnmap.formulations.exact_common import run_interruptible
+from snnmap.formulations.pyomo_solve import solve_highs, solve_pyomo
 from snnmap.formulations.qap.core import QAPResult, check_data, is_integral, qap_objective
-from snnmap.formulations.qap.qaplib import QAPError
+from snnmap.formulations.result import Status, asks_for_proof, proof_status
+from snnmap.formulations.solver_options import SolverUnavailableError, solver_family, translate
 
-__all__ = ["SOLVER_OPTIONS", "build_cpsat", "build_milp", "solve_cpsat", "solve_milp"]
-
-#: Generic option -> solver-specific option name, per Pyomo solver.
-SOLVER_OPTIONS: dict[str, dict[str, str]] = {
-    "appsi_highs": {"time_limit": "time_limit", "threads": "threads", "seed": "random_seed",
-                    "gap": "mip_rel_gap"},
-    "highs": {"time_limit": "time_limit", "threads": "threads", "seed": "random_seed",
-              "gap": "mip_rel_gap"},
-    "gurobi": {"time_limit": "TimeLimit", "threads": "Threads", "seed": "Seed", "gap": "MIPGap"},
-    "gurobi_direct": {"time_limit": "TimeLimit", "threads": "Threads", "seed": "Seed",
-                      "gap": "MIPGap"},
-    "cplex": {"time_limit": "timelimit", "threads": "threads", "seed": "randomseed",
-              "gap": "mip_tolerances_mipgap"},
-    "cbc": {"time_limit": "sec", "threads": "threads", "seed": "randomSeed", "gap": "ratio"},
-    "glpk": {"time_limit": "tmlim", "gap": "mipgap"},
-    "scip": {"time_limit": "limits/time", "seed": "randomization/randomseedshift",
-             "gap": "limits/gap"},
-}
-
+__all__ = ["build_cpsat", "build_milp", "solve_cpsat", "solve_milp"]
 
 def _interacting_pairs(F: np.ndarray) -> list[tuple[int, int]]:
     """Facility pairs ``a < b`` with flow in either direction (others cost nothing)."""
@@ -133,7 +118,7 @@ def build_milp(flow, dist, linear=None):
                  if lin_c[a, k] != 0)
         + sum(float(c / scale) * mdl.y[key] for key, c in pair_c.items() if c != 0),
         sense=pe.minimize)
-    mdl._qap = (F, D, L, pairs, scale)
+    mdl.qap_data = (F, D, L, pairs, scale)
     return mdl
 
 
@@ -155,38 +140,30 @@ def solve_milp(
     Parameters
     ----------
     solver : str
-        Any Pyomo solver name; `SOLVER_OPTIONS` maps the generic options for the
-        known ones (others receive no options).
+        Any Pyomo solver name; :func:`formulations.solver_options.translate` maps the
+        generic options for the known ones (others run without them, with a warning).
+        A solver that is not installed gives status ``error`` with a message saying
+        how to install it.
     start : array_like of int, optional
         MIP start (location of each facility), passed as a warm start.
     gap : float
-        Relative MIP gap at which the solver stops (status ``optimal``): the result
-        is optimal within this gap and the solver's feasibility tolerances.
+        Relative MIP gap at which the solver stops. At most 1e-9 (the default) a stop
+        is a proof (status ``optimal``, within the solver's feasibility tolerances);
+        a larger gap gives ``gap_limit`` unless the bound meets the objective.
 
     Returns
     -------
     QAPResult
         ``lower_bound`` is the solver's dual bound; ``nodes`` is 0 (Pyomo does not
-        report node counts uniformly).
+        report node counts uniformly). Ctrl-C gives status ``interrupted``.
     """
-    import pyomo.environ as pe
-    from pyomo.opt import TerminationCondition as TC
-
     t0 = time.perf_counter()
     mdl = build_milp(flow, dist, linear)
-    F, D, L, pairs, scale = mdl._qap
+    F, D, L, pairs, scale = mdl.qap_data
     n, m = F.shape[0], D.shape[0]
-    opt = pe.SolverFactory(solver)
-    if not opt.available(exception_flag=False):
-        raise QAPError(f"milp: Pyomo solver {solver!r} is not available")
-    names = SOLVER_OPTIONS.get(solver, {})
     # A tight relative gap: the default of most solvers (1e-4) would stop short of a proof.
-    generic = {"time_limit": None if time_limit is None else max(float(time_limit), 0.01),
-               "threads": threads, "seed": seed, "gap": gap}
-    for key, val in generic.items():
-        if val is not None and key in names:
-            opt.options[names[key]] = val
-    warm = False
+    opts = translate(solver, time_limit=None if time_limit is None else max(float(time_limit), 0.01),
+                     threads=threads, seed=seed, mip_gap=gap)
     if start is not None:
         s = np.asarray(start, dtype=np.int64)
         for a in range(n):
@@ -194,47 +171,38 @@ def solve_milp(
                 mdl.x[a, k].value = 1.0 if s[a] == k else 0.0
         for (a, k, b, l) in mdl.y:
             mdl.y[a, k, b, l].value = 1.0 if (s[a] == k and s[b] == l) else 0.0
-        warm = True
-    kwargs = {"load_solutions": False}
-    if warm and solver in ("appsi_highs", "gurobi", "cplex", "cbc", "gurobi_direct"):
-        kwargs["warmstart"] = True
-    res = opt.solve(mdl, tee=log is not None, **kwargs)
-    tc = res.solver.termination_condition
-    has_sol = len(res.solution) > 0 if hasattr(res, "solution") else False
-    quiet = logging.getLogger("pyomo.core")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # loading a time-limited incumbent is intended, not a warning
     try:
-        if has_sol:
-            mdl.solutions.load_from(res)
-        elif hasattr(opt, "load_vars"):
-            opt.load_vars()
-            has_sol = True
-    except (RuntimeError, ValueError):  # no incumbent to load (time limit before the first one)
-        has_sol = False
-    finally:
-        quiet.setLevel(level)
+        if solver_family(solver) == "highs":
+            raw = solve_highs(mdl, opts, start is not None, log=log)
+        else:
+            raw = solve_pyomo(mdl, solver, opts, start is not None, tee=log is not None)
+    except SolverUnavailableError as exc:
+        return QAPResult(np.full(n, -1, np.int64), np.inf, -np.inf, Status.ERROR, 0, time.perf_counter() - t0,
+                         "milp", seed, info={"solver": solver}, message=str(exc))
     assign = np.full(n, -1, np.int64)
-    if has_sol:
+    if raw["has_solution"]:
         for a in range(n):
             vals = [mdl.x[a, k].value or 0.0 for k in range(m)]
             assign[a] = int(np.argmax(vals))
-    lb = res.problem.lower_bound
-    lb = -np.inf if lb is None or not np.isfinite(float(lb)) else float(lb) * scale
-    if tc == TC.infeasible:
-        return QAPResult(assign, np.inf, np.inf, "infeasible", 0, time.perf_counter() - t0,
-                         "milp", seed, info={"solver": solver})
-    valid = has_sol and assign.min() >= 0 and len(np.unique(assign)) == n
+    lb = -np.inf if raw["bound"] is None else raw["bound"] * scale
+    info = {"solver": solver, "termination": raw["termination"], "pairs": len(pairs)}
+    if raw["status"] == Status.INFEASIBLE:
+        return QAPResult(assign, np.inf, np.inf, Status.INFEASIBLE, 0, time.perf_counter() - t0,
+                         "milp", seed, info=info)
+    valid = raw["has_solution"] and assign.min() >= 0 and len(np.unique(assign)) == n
     obj = qap_objective(F, D, assign, L) if valid else np.inf
-    if tc == TC.optimal and valid:
-        status = "optimal"
-        lb = obj if not np.isfinite(lb) else min(max(lb, -np.inf), obj)
+    if raw["status"] == Status.OPTIMAL and valid:
+        status = proof_status(asks_for_proof(gap), obj, lb if np.isfinite(lb) else None)
+        if status == Status.OPTIMAL:
+            lb = obj if not np.isfinite(lb) else min(lb, obj)
+    elif raw["status"] == Status.INTERRUPTED:
+        status = Status.INTERRUPTED
     else:
-        status = "time_limit"
+        status = Status.TIME_LIMIT
     return QAPResult(
         assignment=assign, objective=obj, lower_bound=min(lb, obj), status=status, nodes=0,
         runtime=time.perf_counter() - t0, method="milp", seed=seed,
-        info={"solver": solver, "termination": str(tc), "pairs": len(pairs)},
+        info=info,
     )
 
 
@@ -371,7 +339,8 @@ def solve_cpsat(
     ``2 * rounding_error`` of the true optimum (exact for integral data).
     ``lower_bound`` is CP-SAT's best objective bound divided by the scale minus
     ``rounding_error``, so it is valid for the float objective. With more than one
-    worker CP-SAT is not deterministic in time, only in its proven value.
+    worker CP-SAT is not deterministic in time, only in its proven value. Ctrl-C
+    stops the search and returns the incumbent with status ``interrupted``.
     """
     from ortools.sat.python import cp_model
 
@@ -386,14 +355,15 @@ def solve_cpsat(
             for k in range(m):
                 md.AddHint(x[a][k], int(st[a] == k))
     solver = cp_model.CpSolver()
-    if time_limit is not None:
-        solver.parameters.max_time_in_seconds = max(float(time_limit), 0.01)
-    solver.parameters.num_workers = int(threads) if threads else 2
-    solver.parameters.random_seed = int(seed)
+    params = translate("cpsat", time_limit=None if time_limit is None else max(float(time_limit), 0.01),
+                       threads=int(threads) if threads else 2, seed=seed)
+    for key, value in params.items():
+        setattr(solver.parameters, key, value)
+    solver.parameters.catch_sigint_signal = False  # Ctrl-C is handled by run_interruptible
     if log is not None:
         solver.parameters.log_search_progress = True
         solver.log_callback = log
-    code = solver.Solve(md)
+    code, interrupted = run_interruptible(lambda: solver.Solve(md), solver.StopSearch)
     assign = np.full(n, -1, np.int64)
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assign = np.array([solver.Value(pos[a]) for a in range(n)], dtype=np.int64)
@@ -401,10 +371,13 @@ def solve_cpsat(
     else:
         obj = np.inf
     if code == cp_model.INFEASIBLE:
-        status, lb = "infeasible", np.inf
+        status, lb = Status.INFEASIBLE, np.inf
     else:
         lb = solver.BestObjectiveBound() / s - err
-        status = "optimal" if code == cp_model.OPTIMAL else "time_limit"
+        if code == cp_model.OPTIMAL:
+            status = Status.OPTIMAL
+        else:
+            status = Status.INTERRUPTED if interrupted else Status.TIME_LIMIT
         if np.isfinite(obj):
             lb = min(lb, obj)
     return QAPResult(

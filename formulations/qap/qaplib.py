@@ -15,13 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from snnmap.formulations.qap.core import QAPError, qap_objective
 from snnmap.instances.files import read_text, whole_numbers, write_text
 
 __all__ = ["QAPError", "QAPInstance", "read_qaplib", "write_qaplib"]
-
-
-class QAPError(ValueError):
-    """Invalid QAP data: a malformed file or inconsistent matrices."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +58,6 @@ class QAPInstance:
 
     def objective(self, assignment: np.ndarray) -> float:
         """Cost of ``assignment`` (location of each facility), see `qap_objective`."""
-        from snnmap.formulations.qap.core import qap_objective
-
         return qap_objective(self.flow, self.dist, assignment, self.linear)
 
 

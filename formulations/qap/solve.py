@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from snnmap.formulations.qap.core import QAPResult, check_data
-from snnmap.formulations.qap.qaplib import QAPError
+from snnmap.formulations.qap.core import QAPError, QAPResult, check_data
 
 __all__ = ["AUTO_BNB_MAX_N", "METHODS", "solve_qap"]
 

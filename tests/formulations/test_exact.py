@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 
 from snnmap.formulations import ModelTooLargeError, Status, evaluate
-from snnmap.formulations.bounds import combinatorial_lower_bound, lp_lower_bound
+from snnmap.formulations.bounds import combinatorial_lower_bound
+from snnmap.formulations.milp import lp_lower_bound
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
 from snnmap.registry import METHODS
@@ -125,7 +126,8 @@ def test_time_limit_returns_best_mapping_and_valid_bound(name: str) -> None:
     keep = pre != post
     net = SpikingNetwork.from_edges(n, pre[keep], post[keep], rng.integers(0, 30, n).astype(float))
     hw = _mesh_hw(mesh=(3, 3), n_max=5)
-    res = METHODS[name](net, hw, time_limit=1.0, start="sequential", threads=1)
+    start = METHODS["sequential"](net, hw).mapping
+    res = METHODS[name](net, hw, time_limit=1.0, start=start, threads=1)
     assert res.status in (Status.TIME_LIMIT, Status.OPTIMAL)
     assert res.mapping is not None and res.report.feasible
     assert res.lower_bound is not None and res.lower_bound <= res.energy
@@ -158,12 +160,13 @@ def test_logs_and_progress(tmp_path) -> None:
         assert seen[-1][1] == pytest.approx(res.energy, rel=1e-6), name
 
 
-def test_start_by_name_and_array_agree_with_optimum() -> None:
+def test_start_mappings_agree_with_optimum() -> None:
     net = _chain(6)
     hw = _mesh_hw(n_max=3)
     base = METHODS["milp"](net, hw, threads=1).energy
+    heuristic = METHODS["sequential"](net, hw).mapping
     for name in EXACT:
-        for start in ("sequential", np.array([3, 3, 2, 2, 1, 1])):
+        for start in (heuristic, np.array([3, 3, 2, 2, 1, 1])):
             res = METHODS[name](net, hw, start=start, threads=1)
             assert res.status == Status.OPTIMAL and res.energy == pytest.approx(base, rel=1e-9)
 
