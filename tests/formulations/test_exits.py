@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snnmap.formulations import METHODS, Status
+from snnmap.formulations import Status
 from snnmap.formulations.qap import solve_qap
 from snnmap.formulations.qap.models import solve_milp as qap_milp
 from snnmap.formulations.result import PROOF_GAP, proof_status
 from snnmap.formulations.solver_options import translate, unavailable_message
 from snnmap.hardware import load_hardware
 from snnmap.instances.apps import load_app
+from snnmap.registry import METHODS
 
 FORMULATIONS = Path(__file__).resolve().parents[2] / "formulations"
 EXACT = ("milp", "milp-textbook", "cpsat")
@@ -68,10 +69,19 @@ def test_qap_gap_stop_is_not_called_optimal() -> None:
 
 
 def test_a_heuristic_name_as_start_is_refused_naming_the_fix(lenet) -> None:
+    # The exact models themselves take mappings only; the front door resolves names (next test).
     net, hw = lenet
     for name in EXACT:
         with pytest.raises(ValueError, match=r"pass a mapping.*snnmap\.solve\(\.\.\., start='greedy'\)"):
-            METHODS[name](net, hw, start="greedy")
+            METHODS[name].function(net, hw, start="greedy")
+
+
+def test_the_front_door_resolves_a_heuristic_name_as_start(lenet) -> None:
+    net, hw = lenet
+    greedy = METHODS["greedy"](net, hw)
+    for name in EXACT:
+        res = METHODS[name](net, hw, start="greedy", time_limit=30)
+        assert res.mapping is not None and res.energy <= greedy.energy * (1 + 1e-9)
 
 
 # ------------------------------------------------------------- solvers
@@ -157,10 +167,10 @@ def test_ctrl_c_in_the_cli_prints_and_writes_the_incumbent(tmp_path) -> None:
 # --------------------------------------------------------- determinism
 _SOLVE = """
 import sys
-from snnmap.formulations import METHODS
 from snnmap.hardware import load_hardware
 from snnmap.instances.apps import load_app
-res = METHODS["cpsat"](load_app(sys.argv[1]), load_hardware("crossbar-mini"), seed=3, time_limit=120)
+from snnmap.formulations.cpsat import solve
+res = solve(load_app(sys.argv[1]), load_hardware("crossbar-mini"), seed=3, time_limit=120)
 print(res.status, " ".join(map(str, res.mapping.tolist())))
 """
 
@@ -196,8 +206,8 @@ def test_formulations_import_only_downwards_and_without_cycles() -> None:
             assert not mod.startswith(("snnmap.heuristics", "snnmap.api", "snnmap.cli")), (name, mod)
         graph[name] = {m for m in top if m.startswith("snnmap.formulations")}
         # Imports inside functions load heavy libraries on first use; of our own modules only the
-        # dispatchers (the METHODS table, solve_qap) load a method's module so.
-        if name not in ("snnmap.formulations", "snnmap.formulations.qap.solve"):
+        # dispatcher solve_qap loads a method's module so.
+        if name != "snnmap.formulations.qap.solve":
             assert not [m for m in inner if m.startswith("snnmap.")], name
     state: dict[str, int] = {}
 
