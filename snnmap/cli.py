@@ -116,7 +116,7 @@ def mesh(text: str) -> tuple[int, int]:
 
 SEED = _ranged(int, 0, registry.MAX_SEED, f"the seed must be a whole number from 0 to {registry.MAX_SEED}")
 THREADS = _ranged(int, 1, MAX_THREADS, f"threads must be a whole number from 1 to {MAX_THREADS}")
-JOBS = _ranged(int, 1, MAX_THREADS, f"jobs must be a whole number from 1 to {MAX_THREADS}")
+WORKERS = _ranged(int, 1, MAX_THREADS, f"workers must be a whole number from 1 to {MAX_THREADS}")
 GAP = _ranged(float, 0.0, math.inf, "the relative gap must be a number >= 0 (e.g. 0.01 for 1 %)")
 SLACK = _ranged(float, 0.0, MAX_SLACK, f"the slack must be a fraction from 0 to {MAX_SLACK:g} (e.g. 0.25)")
 
@@ -266,7 +266,8 @@ def cmd_gap(args: argparse.Namespace) -> int:
         hardware=args.hardware,
         methods=args.methods.split(",") if args.methods else None,
         time_limit=args.time_limit,
-        jobs=args.jobs,
+        workers=args.workers,
+        scheduler=args.scheduler,
         seed=args.seed,
         out=args.out,
         update_bks=args.update_bks is not None,
@@ -336,6 +337,14 @@ def _add_hardware_args(p: argparse.ArgumentParser, default: str | None = "crossb
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="override a limit or energy field, e.g. --set n_max=64 --set comm=unicast")
     p.add_argument("--comm", choices=["multicast", "unicast"], help="communication model (default: the hardware's)")
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    """``--workers`` and ``--scheduler``: where a study's tasks run (see snnmap.engine)."""
+    p.add_argument("--workers", "-j", "--jobs", type=WORKERS, default=None,
+                   help="worker processes of the embedded Dask cluster on this machine (default: one per core)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="run on a running Dask cluster instead (default: $SNNMAP_SCHEDULER, else embedded)")
 
 
 def _method_name(text: str) -> str:
@@ -411,8 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", help="comma-separated methods (default: "
                    + ", ".join((*registry.names(role="exact"), *registry.names(role=("ours", "baseline")))) + ")")
     p.add_argument("--time-limit", type=seconds, default=40.0, help="seconds per run, > 0 (default: %(default)s)")
-    p.add_argument("--jobs", "-j", type=JOBS, default=None,
-                   help="parallel local processes (default: 2, or 1 on one core)")
+    _add_engine_args(p)
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
     p.add_argument("--update-bks", nargs="?", const="", default=None, metavar="PATH",
