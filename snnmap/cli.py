@@ -284,6 +284,36 @@ def cmd_gap(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("sweep")
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from snnmap import sweep as sweep_mod
+
+    spec = sweep_mod.load_spec(args.spec, force=args.force)
+    out = Path(args.out or f"sweep-results/{spec.name}")
+    _writable(str(out), "--out", directory=True)
+    print(f"{spec.name}: {spec.size} tasks ({len(spec.applications)} applications x {len(spec.scales)} scales x "
+          f"{spec.chips} chips "
+          f"x {len(spec.methods)} methods x {len(spec.seeds)} seeds) -> {out}/", file=sys.stderr, flush=True)
+    try:
+        report = sweep_mod.sweep(spec, out, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
+                                 figures=not args.no_figures, stream=False if args.quiet else sys.stderr)
+    except KeyboardInterrupt:
+        print(f"\nsnnmap: interrupted; finished rows are kept in {out / sweep_mod.ROWS}: run the same command with "
+              "--resume to run only the missing tasks", file=sys.stderr)
+        return 130
+    text = sweep_mod.summary(report)
+    if text:
+        print(text)
+    skipped = f" ({report.skipped} already done)" if report.skipped else ""
+    print(f"\n{len(report.rows)}/{spec.size} rows{skipped}: {out / 'sweep.csv'}, {out / sweep_mod.ROWS}"
+          + (", figures" if not args.no_figures else ""))
+    if report.failed:
+        print(f"snnmap: error: {len(report.failed)} task(s) failed (listed above); fix the cause and run again with "
+              "--resume to run only those", file=sys.stderr)
+        return 1
+    return 0
+
+
 @command("qap")
 def cmd_qap(args: argparse.Namespace) -> int:
     from snnmap.formulations.qap import read_qaplib, solve_qap
@@ -428,6 +458,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "instances/bks.csv, in a source checkout only)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("sweep", help="a study over chips: applications x grid of hardware fields x methods x seeds",
+                       description="Run the study a TOML spec describes (see scripts/specs/mapping_matters.toml) on "
+                                   "Dask; rows are appended to OUT/rows.jsonl as tasks finish.")
+    p.add_argument("spec", help="the study's TOML file")
+    p.add_argument("--out", "-o", help="output directory (default: sweep-results/NAME)")
+    p.add_argument("--resume", action="store_true", help="run only the tasks without a row in OUT/rows.jsonl")
+    p.add_argument("--force", action="store_true", help=f"run a study of more than {100_000:,} tasks")
+    _add_engine_args(p)
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
 
     p = sub.add_parser("qap", help="place a QAPLIB instance exactly (or heuristically)")
     p.add_argument("file", help="QAPLIB .dat file")

@@ -233,6 +233,7 @@ def run(
         futures[fut.key] = (fut, task)
     done = failed = 0
     pending = set(futures)
+    threads, counted = total_threads(client), time.monotonic()
     try:
         completed = as_completed([f for f, _ in futures.values()], loop=client.loop)
         while pending:
@@ -251,7 +252,9 @@ def run(
                     on_failed(task, fut.exception(timeout=RESULT_TIMEOUT) or RuntimeError(f"task {fut.status}"))
                 fut.release()
             if progress is not None:
-                progress(done, min(len(pending), total_threads(client)), failed)
+                if time.monotonic() - counted > 5.0:  # workers come and go; ask the scheduler now and then
+                    threads, counted = total_threads(client), time.monotonic()
+                progress(done, min(len(pending), threads), failed)
     finally:
         left = [futures[k][0] for k in pending]
         if left:
