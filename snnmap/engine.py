@@ -76,8 +76,9 @@ def engine(workers: int | None = None, scheduler: str | None = None, *,
     from distributed.system import MEMORY_LIMIT
 
     per_worker = MEMORY_LIMIT // n
+    # Loopback only; the scheduler's HTTP server (always started) on a free port, not a busy 8787.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, memory_limit=per_worker, resources={MEMORY: per_worker},
+                           dashboard_address="127.0.0.1:0", memory_limit=per_worker, resources={MEMORY: per_worker},
                            silence_logs=logging.CRITICAL, env=dict(worker_env or {}))
     try:
         client = Client(cluster, set_as_default=False, timeout=CONNECT_TIMEOUT)
@@ -241,6 +242,8 @@ def run(
             if not batch:
                 time.sleep(0.05)
             for fut in batch:
+                if fut.key not in pending:  # reported again after a lost worker's recomputation
+                    continue
                 task = futures[fut.key][1]
                 pending.discard(fut.key)
                 if fut.status == "finished":

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
 import math
 import os
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -83,6 +85,7 @@ class Spec:
     time_limit: float
     baseline: str
     grid: tuple[tuple[str, tuple[Any, ...]], ...]  # (field, values) in the spec's order
+    chip_toml: str = ""  # a preset given as a .toml path travels as its text: workers need no shared disk
 
     @property
     def size(self) -> int:
@@ -100,7 +103,8 @@ class Spec:
 
     def tasks(self) -> list[SweepTask]:
         """Every task, in a stable order (application, scale, grid point, method, seed)."""
-        return [SweepTask(app, scale, self.preset, tuple(zip(self.swept, point)), method, seed, self.time_limit)
+        return [SweepTask(app, scale, self.preset, tuple(zip(self.swept, point)), method, seed, self.time_limit,
+                          self.chip_toml)
                 for app in self.applications for scale in self.scales
                 for point in itertools.product(*(v for _, v in self.grid))
                 for method in self.methods for seed in self.seeds]
@@ -117,6 +121,7 @@ class SweepTask:
     method: str
     seed: int
     time_limit: float
+    chip_toml: str = dataclasses.field(default="", repr=False)  # see Spec.chip_toml
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -127,7 +132,7 @@ class SweepTask:
     @property
     def key(self) -> str:
         """A hash of the inputs: the task's identity in ``rows.jsonl``."""
-        text = json.dumps(self.inputs, sort_keys=True, default=str)
+        text = json.dumps({**self.inputs, "chip_toml": self.chip_toml}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
@@ -188,6 +193,7 @@ def check_spec(doc: dict[str, Any], *, source: str = "spec", name: str = "sweep"
         load_hardware(preset)
     except ValueError as exc:
         raise fail("preset", str(exc)) from None
+    chip_toml = Path(preset).read_text() if preset.lower().endswith(".toml") else ""
     methods = strings("methods", ["sequential", "greedy", "partition-refine"])
     available = api.methods()
     for m in methods:
@@ -208,7 +214,7 @@ def check_spec(doc: dict[str, Any], *, source: str = "spec", name: str = "sweep"
         raise fail("time_limit", f"{time_limit!r}: give a positive number of seconds, e.g. time_limit = 5.0")
     grid = _check_grid(doc.get("grid"), preset, fail)
     spec = Spec(name=str(doc.get("name", name)), applications=apps, scales=scales, preset=preset, methods=methods,
-                seeds=tuple(seeds), time_limit=float(time_limit), baseline=baseline, grid=grid)
+                seeds=tuple(seeds), time_limit=float(time_limit), baseline=baseline, grid=grid, chip_toml=chip_toml)
     if spec.size > MAX_TASKS and not force:
         raise SpecError(f"{source}: {spec.size:,} tasks exceed the guard of {MAX_TASKS:,}: shrink the grid "
                         "(fewer values, applications, methods or seeds), or add --force")
@@ -283,16 +289,29 @@ def run_point(task: SweepTask) -> dict[str, Any]:
     grid point (cached per worker process), so nothing but these inputs travels.
     """
     mesh, overrides = _split(task.point)
-    row, _ = run_task(Task(task.application, task.scale, task.preset, task.method, task.time_limit, task.seed,
+    preset = _preset_here(task.preset, task.chip_toml) if task.chip_toml else task.preset
+    row, _ = run_task(Task(task.application, task.scale, preset, task.method, task.time_limit, task.seed,
                            mesh=mesh, overrides=overrides))
     result = {"hardware": row.hardware, "neurons": row.neurons, "synapses": row.synapses, "status": row.status,
               "energy": row.energy if math.isfinite(row.energy) else None,
               **{f"E_{t}": getattr(row, f"E_{t}") for t in TERMS}, "lower_bound": row.lower_bound,
               "time_s": row.time_s, "cores_used": row.cores_used, "message": row.message}
     if row.status not in ("infeasible", "error"):
-        net, hw = prepared(task.application, task.scale, task.preset, mesh, overrides)
+        net, hw = prepared(task.application, task.scale, preset, mesh, overrides)
         result["bound"] = combinatorial_lower_bound(net, hw)
     return result
+
+
+@functools.lru_cache(maxsize=8)
+def _preset_here(name: str, text: str) -> str:
+    """A user's preset TOML (sent as text) as a file of the same name on this worker, once per process."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"snnmap-preset-{os.getpid()}-{digest}"
+    folder.mkdir(exist_ok=True)
+    path = folder / Path(name).name  # the file's stem names the chip when the TOML has no name
+    with written(path) as tmp:
+        tmp.write_text(text)
+    return str(path)
 
 
 # ------------------------------------------------------------- the row file
@@ -504,8 +523,8 @@ def draw_figures(rows: list[dict[str, Any]], spec: Spec, out: Path) -> list[Path
                 axes.flat[0].legend(fontsize=7)
             title = ("energy by method" if kind == "energy"
                      else f"saving of the best method over {spec.baseline}")
-            fig.suptitle(f"{spec.name}: {title} against {field} (mean over the other parameters and seeds)",
-                         fontsize=10)
+            fig.suptitle(f"{spec.name}: {title} against {field}\n(mean over the other fields and seeds)",
+                         fontsize=9)
             fig.tight_layout()
             path = out / f"{kind}_{field}.png"
             with written(path) as tmp:
