@@ -2,22 +2,22 @@
 
 Protocol: one sweep of 200 small tasks (the 10 mini applications x sequential
 and greedy x 5 hop energies x 2 communication models, seed 0, each run a few
-milliseconds) so that what is measured is the engine, not the mapping. It runs
-three ways, each into a fresh output directory:
+milliseconds) so that what is measured is the engine, not the mapping, on
+three clusters (loopback only):
 
-1. an embedded LocalCluster of 1 worker process (``--workers 1``);
-2. an embedded LocalCluster of 2 worker processes (``--workers 2``);
-3. 2 worker processes of a separately started ``dask worker`` joined to a
-   separately started ``dask scheduler`` (``--scheduler tcp://127.0.0.1:PORT``;
-   loopback only), as on a real cluster of machines.
+1. the embedded LocalCluster of ``snnmap sweep --workers 1``;
+2. the embedded LocalCluster of ``snnmap sweep --workers 2``;
+3. a separately started ``dask scheduler`` with a ``dask worker`` process of 2
+   single-threaded workers, joined by ``--scheduler tcp://127.0.0.1:PORT``.
 
-``wall`` is the whole ``sweep()`` call (cluster start and stop included);
-``start`` is a cluster's start and stop alone (measured apart, empty);
-``tasks/min`` counts over ``wall - start``; the overhead per task is
-``((wall - start) * workers - sum of the tasks' own times) / tasks``: what a
-task costs beyond its mapping (scheduling, pickling, the row's fsync, the
-numba warm-up of each new worker spread over its tasks). Bytes per task are
-the pickled task and the pickled row the worker sends back.
+On each: ``start`` is the cluster's start; the sweep then runs twice into
+fresh output directories, on fresh workers (``cold``: each worker imports
+snnmap and loads the numba kernels on its first task) and again on the same
+workers (``warm``). ``tasks/min`` is the warm rate; the overhead per task is
+``(warm * workers - sum of the tasks' own times) / tasks``: what a task costs
+beyond its mapping (scheduling, pickling both ways, building the instance on
+the worker, the row's fsync). Bytes per task: the pickled task and the
+pickled row the worker sends back.
 
     python scripts/bench_sweep.py [--out scripts/results/bench_sweep.txt]
 """
@@ -78,24 +78,35 @@ def separate_cluster(workers: int):
                 p.kill()
 
 
-def measure(spec, how: str, workers: int, address: str | None) -> dict:
+def timed_sweep(spec, address: str) -> tuple[float, float]:
+    """Wall time of one sweep on the cluster at ``address``, and the sum of its tasks' own times."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        if address is None:
-            with engine.engine(workers):
-                pass
-        start = time.perf_counter() - t0 if address is None else 0.0
-        t0 = time.perf_counter()
-        report = sweep(spec, Path(tmp) / "out", workers=workers if address is None else None, scheduler=address,
-                       figures=False, stream=False)
+        report = sweep(spec, Path(tmp) / "out", scheduler=address, figures=False, stream=False)
         wall = time.perf_counter() - t0
     assert not report.failed and len(report.rows) == spec.size
-    own = sum(r["time_s"] for r in report.rows)
-    busy = wall - start
-    return {"how": how, "workers": workers, "tasks": spec.size, "wall_s": round(wall, 2), "start_s": round(start, 2),
-            "tasks_per_min": round(spec.size / busy * 60, 1), "task_time_s": round(own, 3),
-            "overhead_ms_per_task": round((busy * workers - own) / spec.size * 1000, 1),
-            "hosts": sorted({r["worker"] for r in report.rows})}
+    return wall, sum(r["time_s"] for r in report.rows)
+
+
+def measure(spec, how: str, workers: int, cluster) -> dict:
+    """Start the cluster, then the same sweep twice: on fresh workers (cold) and on the same workers (warm)."""
+    t0 = time.perf_counter()
+    with cluster as address:
+        start = time.perf_counter() - t0
+        cold, _ = timed_sweep(spec, address)
+        warm, own = timed_sweep(spec, address)
+    return {"how": how, "workers": workers, "tasks": spec.size, "start_s": round(start, 2),
+            "cold_s": round(cold, 2), "warm_s": round(warm, 2), "task_time_s": round(own, 3),
+            "tasks_per_min": round(spec.size / warm * 60, 1),
+            "overhead_ms_per_task": round((warm * workers - own) / spec.size * 1000, 1),
+            "cold_minus_warm_s": round(cold - warm, 2)}
+
+
+@contextlib.contextmanager
+def embedded(workers: int):
+    """The embedded LocalCluster of ``snnmap sweep --workers N``, by its address."""
+    with engine.engine(workers) as client:
+        yield client.scheduler.address
 
 
 def main() -> None:
@@ -105,15 +116,15 @@ def main() -> None:
     spec = check_spec(SPEC)
     task = spec.tasks()[0]
     sizes = {"task_bytes": len(pickle.dumps(task)), "row_bytes": len(pickle.dumps(run_point(task)))}
-    results = [measure(spec, "LocalCluster", 1, None), measure(spec, "LocalCluster", 2, None)]
-    with separate_cluster(2) as address:
-        results.append(measure(spec, "--scheduler (separate dask scheduler + dask worker)", 2, address))
+    results = [measure(spec, "embedded LocalCluster (--workers 1)", 1, embedded(1)),
+               measure(spec, "embedded LocalCluster (--workers 2)", 2, embedded(2)),
+               measure(spec, "dask scheduler + dask worker (--scheduler)", 2, separate_cluster(2))]
     lines = [f"snnmap sweep throughput: {spec.size} tasks (10 mini apps x 2 methods x 10 chips), "
              f"{os.cpu_count()} cores; task {sizes['task_bytes']} B pickled, row {sizes['row_bytes']} B",
-             f"{'how':55s} {'workers':>7s} {'wall s':>7s} {'start s':>7s} {'tasks/min':>9s} "
+             f"{'how':44s} {'workers':>7s} {'start s':>7s} {'cold s':>7s} {'warm s':>7s} {'tasks/min':>9s} "
              f"{'task s':>7s} {'overhead ms/task':>16s}"]
     for r in results:
-        lines.append(f"{r['how']:55s} {r['workers']:7d} {r['wall_s']:7.2f} {r['start_s']:7.2f} "
+        lines.append(f"{r['how']:44s} {r['workers']:7d} {r['start_s']:7.2f} {r['cold_s']:7.2f} {r['warm_s']:7.2f} "
                      f"{r['tasks_per_min']:9.1f} {r['task_time_s']:7.3f} {r['overhead_ms_per_task']:16.1f}")
     text = "\n".join(lines)
     print(text)

@@ -293,7 +293,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _writable(str(out), "--out", directory=True)
     print(f"{spec.name}: {spec.size} tasks ({len(spec.applications)} applications x {len(spec.scales)} scales x "
           f"{spec.chips} chips "
-          f"x {len(spec.methods)} methods x {len(spec.seeds)} seeds) -> {out}/", file=sys.stderr, flush=True)
+          f"x {len(spec.methods)} methods x {len(spec.seeds)} seeds) -> {out}/", flush=True)
     try:
         report = sweep_mod.sweep(spec, out, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
                                  figures=not args.no_figures, stream=False if args.quiet else sys.stderr)
