@@ -246,6 +246,10 @@ def run(
                     continue
                 task = futures[fut.key][1]
                 pending.discard(fut.key)
+                if fut.status == "cancelled":  # the scheduler dropped them: restarted, or our connection was lost
+                    raise ConnectionError(f"the Dask scheduler {client.scheduler.address} dropped the study's tasks "
+                                          "(restarted, or the connection was lost); finished rows are kept: run the "
+                                          "same command with --resume")
                 if fut.status == "finished":
                     value, host, worker = fut.result(timeout=RESULT_TIMEOUT)
                     done += 1

@@ -343,9 +343,11 @@ class RowLog:
 
     def __init__(self, path: Path):
         self.path = path
-        if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
-            with open(path, "ab") as fh:  # end a torn last line, so the next row starts on its own
-                fh.write(b"\n")
+        if path.exists() and path.stat().st_size:
+            with open(path, "rb+") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # end a torn last line, so the next row starts on its own
+                    fh.write(b"\n")
         self.fh = open(path, "a", encoding="utf-8")
 
     def append(self, row: dict[str, Any]) -> None:
