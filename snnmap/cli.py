@@ -369,9 +369,9 @@ def _add_hardware_args(p: argparse.ArgumentParser, default: str | None = "crossb
     p.add_argument("--comm", choices=["multicast", "unicast"], help="communication model (default: the hardware's)")
 
 
-def _add_engine_args(p: argparse.ArgumentParser) -> None:
-    """``--workers`` and ``--scheduler``: where a study's tasks run (see snnmap.engine)."""
-    p.add_argument("--workers", "-j", "--jobs", type=WORKERS, default=None,
+def _add_engine_args(p: argparse.ArgumentParser, *aliases: str) -> None:
+    """``--workers`` (and ``aliases``) and ``--scheduler``: where a study's tasks run (see snnmap.engine)."""
+    p.add_argument("--workers", *aliases, type=WORKERS, default=None,
                    help="worker processes of the embedded Dask cluster on this machine (default: one per core)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                    help="run on a running Dask cluster instead (default: $SNNMAP_SCHEDULER, else embedded)")
@@ -450,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", help="comma-separated methods (default: "
                    + ", ".join((*registry.names(role="exact"), *registry.names(role=("ours", "baseline")))) + ")")
     p.add_argument("--time-limit", type=seconds, default=40.0, help="seconds per run, > 0 (default: %(default)s)")
-    _add_engine_args(p)
+    _add_engine_args(p, "-j", "--jobs")  # --jobs: the flag of the process pool it replaces
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
     p.add_argument("--update-bks", nargs="?", const="", default=None, metavar="PATH",

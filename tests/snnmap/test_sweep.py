@@ -194,3 +194,13 @@ def test_workers_build_full_instances_in_their_own_cache(cluster, tmp_path, monk
     assert report.rows[0]["neurons"] > 1000
     assert list(worker_cache.rglob("HeartEstm*")), "the workers built the network in their cache"
     assert not mine.exists() or not list(mine.rglob("*")), "nothing read from or written to the client's cache"
+
+
+def test_tasks_declare_memory_and_one_no_worker_can_hold_is_refused(cluster):
+    _, client, _ = cluster
+    got = []
+    engine.run(client, math.sqrt, [16.0], memory=lambda t: 1e9, on_done=lambda d: got.append(d.value),
+               on_failed=lambda t, e: got.append(e))
+    assert got == [4.0]
+    with pytest.raises(ValueError, match="needs 9.0 GB but the largest worker offers 8.0 GB"):
+        engine.run(client, math.sqrt, [16.0], memory=lambda t: 9e9, on_done=got.append, on_failed=got.append)
