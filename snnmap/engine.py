@@ -95,7 +95,8 @@ def _connect(address: str) -> Any:
 
     hint = ("start one there (`dask scheduler --host HOST`, then `dask worker tcp://HOST:8786` on each machine) "
             f"or leave out --scheduler and ${SCHEDULER_ENV} to run on this machine")
-    if not address.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")) or ":" not in address[6:]:
+    scheme, _, where = address.partition("://")
+    if scheme not in ("tcp", "tls", "ws", "wss") or ":" not in where:
         raise ValueError(f"scheduler {address!r}: give tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)

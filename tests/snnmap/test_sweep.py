@@ -204,3 +204,17 @@ def test_tasks_declare_memory_and_one_no_worker_can_hold_is_refused(cluster):
     assert got == [4.0]
     with pytest.raises(ValueError, match="needs 9.0 GB but the largest worker offers 8.0 GB"):
         engine.run(client, math.sqrt, [16.0], memory=lambda t: 9e9, on_done=got.append, on_failed=got.append)
+
+
+def test_a_preset_file_travels_as_text(tmp_path):
+    """Workers need no shared disk: a preset given as a path runs after the client's file is gone."""
+    from snnmap.hardware import PRESET_DIR
+    from snnmap.sweep import run_point
+
+    chip = tmp_path / "mychip.toml"
+    chip.write_text((PRESET_DIR / "crossbar-mini.toml").read_text().replace('name = "crossbar-mini"', ""))
+    spec = check_spec({**SMALL, "applications": ["LeNet"], "preset": str(chip), "grid": {"e_hop": [1e-11]}})
+    task = spec.tasks()[0]
+    chip.unlink()
+    row = run_point(task)
+    assert row["status"] == "feasible" and row["hardware"] == "mychip@2x4"
