@@ -235,7 +235,7 @@ def run(
         futures[fut.key] = (fut, task)
     done = failed = 0
     pending = set(futures)
-    threads, counted = total_threads(client), time.monotonic()
+    threads, counted, idle_since = total_threads(client), time.monotonic(), None
     try:
         completed = as_completed([f for f, _ in futures.values()], loop=client.loop)
         while pending:
@@ -259,9 +259,14 @@ def run(
                     failed += 1
                     on_failed(task, fut.exception(timeout=RESULT_TIMEOUT) or RuntimeError(f"task {fut.status}"))
                 fut.release()
+            if time.monotonic() - counted > 5.0:  # workers come and go; ask the scheduler now and then
+                threads, counted = total_threads(client), time.monotonic()
+                idle_since = None if threads else (idle_since or counted)
+                if idle_since is not None and counted - idle_since > WORKER_TIMEOUT:
+                    raise ConnectionError(f"the Dask cluster at {client.scheduler.address} has had no workers for "
+                                          f"{WORKER_TIMEOUT:g} s; finished rows are kept: start workers and run the "
+                                          "same command with --resume")
             if progress is not None:
-                if time.monotonic() - counted > 5.0:  # workers come and go; ask the scheduler now and then
-                    threads, counted = total_threads(client), time.monotonic()
                 progress(done, min(len(pending), threads), failed)
     finally:
         left = [futures[k][0] for k in pending]
