@@ -212,8 +212,10 @@ def check_spec(doc: dict[str, Any], *, source: str = "spec", name: str = "sweep"
     if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not (
             time_limit > 0 and math.isfinite(time_limit)):
         raise fail("time_limit", f"{time_limit!r}: give a positive number of seconds, e.g. time_limit = 5.0")
+    if not isinstance(doc.get("name", name), str):
+        raise fail("name", f"{doc['name']!r} is not a string, e.g. name = \"mapping_matters\"")
     grid = _check_grid(doc.get("grid"), preset, fail)
-    spec = Spec(name=str(doc.get("name", name)), applications=apps, scales=scales, preset=preset, methods=methods,
+    spec = Spec(name=doc.get("name", name), applications=apps, scales=scales, preset=preset, methods=methods,
                 seeds=tuple(seeds), time_limit=float(time_limit), baseline=baseline, grid=grid, chip_toml=chip_toml)
     if spec.size > MAX_TASKS and not force:
         raise SpecError(f"{source}: {spec.size:,} tasks exceed the guard of {MAX_TASKS:,}: shrink the grid "

@@ -61,6 +61,7 @@ def _table(path) -> list[dict]:
     ({"grid": {"mesh": ["4by4"]}}, ["grid.mesh", "ROWSxCOLS"]),
     ({"grid": {"n_max": [-3]}}, ["grid.n_max", "-3"]),
     ({"seeds": "0"}, ["seeds", "list of whole numbers"]),
+    ({"name": 7}, ["name", "not a string"]),
     ({"time_limit": "fast"}, ["time_limit", "positive number"]),
     ({"preset": "no-such-chip"}, ["preset", "unknown hardware"]),
     ({"applications": ["LeNet", "Pong"]}, ["applications", "Pong"]),
