@@ -116,7 +116,7 @@ def mesh(text: str) -> tuple[int, int]:
 
 SEED = _ranged(int, 0, registry.MAX_SEED, f"the seed must be a whole number from 0 to {registry.MAX_SEED}")
 THREADS = _ranged(int, 1, MAX_THREADS, f"threads must be a whole number from 1 to {MAX_THREADS}")
-JOBS = _ranged(int, 1, MAX_THREADS, f"jobs must be a whole number from 1 to {MAX_THREADS}")
+WORKERS = _ranged(int, 1, MAX_THREADS, f"workers must be a whole number from 1 to {MAX_THREADS}")
 GAP = _ranged(float, 0.0, math.inf, "the relative gap must be a number >= 0 (e.g. 0.01 for 1 %)")
 SLACK = _ranged(float, 0.0, MAX_SLACK, f"the slack must be a fraction from 0 to {MAX_SLACK:g} (e.g. 0.25)")
 
@@ -268,7 +268,8 @@ def cmd_gap(args: argparse.Namespace) -> int:
         hardware=args.hardware,
         methods=args.methods.split(",") if args.methods else None,
         time_limit=args.time_limit,
-        jobs=args.jobs,
+        workers=args.workers,
+        scheduler=args.scheduler,
         seed=args.seed,
         out=args.out,
         update_bks=args.update_bks is not None,
@@ -282,6 +283,36 @@ def cmd_gap(args: argparse.Namespace) -> int:
         return 1
     if report.out is not None:
         print(f"\nwrote {report.out / 'gap.csv'}, {report.out / 'gap.json'} and figures to {report.out}/")
+    return 0
+
+
+@command("sweep")
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from snnmap import sweep as sweep_mod
+
+    spec = sweep_mod.load_spec(args.spec, force=args.force)
+    out = Path(args.out or f"sweep-results/{spec.name}")
+    _writable(str(out), "--out", directory=True)
+    print(f"{spec.name}: {spec.size} tasks ({len(spec.applications)} applications x {len(spec.scales)} scales x "
+          f"{spec.chips} chips "
+          f"x {len(spec.methods)} methods x {len(spec.seeds)} seeds) -> {out}/", flush=True)
+    try:
+        report = sweep_mod.sweep(spec, out, resume=args.resume, workers=args.workers, scheduler=args.scheduler,
+                                 figures=not args.no_figures, stream=False if args.quiet else sys.stderr)
+    except KeyboardInterrupt:
+        print(f"\nsnnmap: interrupted; finished rows are kept in {out / sweep_mod.ROWS}: run the same command with "
+              "--resume to run only the missing tasks", file=sys.stderr)
+        return 130
+    text = sweep_mod.summary(report)
+    if text:
+        print(text)
+    skipped = f" ({report.skipped} already done)" if report.skipped else ""
+    print(f"\n{len(report.rows)}/{spec.size} rows{skipped}: {out / 'sweep.csv'}, {out / sweep_mod.ROWS}"
+          + (", figures" if not args.no_figures else ""))
+    if report.failed:
+        print(f"snnmap: error: {len(report.failed)} task(s) failed (listed above); fix the cause and run again with "
+              "--resume to run only those", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -338,6 +369,14 @@ def _add_hardware_args(p: argparse.ArgumentParser, default: str | None = "crossb
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="override a limit or energy field, e.g. --set n_max=64 --set comm=unicast")
     p.add_argument("--comm", choices=["multicast", "unicast"], help="communication model (default: the hardware's)")
+
+
+def _add_engine_args(p: argparse.ArgumentParser, *aliases: str) -> None:
+    """``--workers`` (and ``aliases``) and ``--scheduler``: where a study's tasks run (see snnmap.engine)."""
+    p.add_argument("--workers", *aliases, type=WORKERS, default=None,
+                   help="worker processes of the embedded Dask cluster on this machine (default: one per core)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="run on a running Dask cluster instead (default: $SNNMAP_SCHEDULER, else embedded)")
 
 
 def _method_name(text: str) -> str:
@@ -413,8 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", help="comma-separated methods (default: "
                    + ", ".join((*registry.names(role="exact"), *registry.names(role=("ours", "baseline")))) + ")")
     p.add_argument("--time-limit", type=seconds, default=40.0, help="seconds per run, > 0 (default: %(default)s)")
-    p.add_argument("--jobs", "-j", type=JOBS, default=None,
-                   help="parallel local processes (default: 2, or 1 on one core)")
+    _add_engine_args(p, "-j", "--jobs")  # --jobs: the flag of the process pool it replaces
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
     p.add_argument("--update-bks", nargs="?", const="", default=None, metavar="PATH",
@@ -422,6 +460,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "instances/bks.csv, in a source checkout only)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+    p = sub.add_parser("sweep", help="a study over chips: applications x grid of hardware fields x methods x seeds",
+                       description="Run the study a TOML spec describes (see scripts/specs/mapping_matters.toml) on "
+                                   "Dask; rows are appended to OUT/rows.jsonl as tasks finish.")
+    p.add_argument("spec", help="the study's TOML file")
+    p.add_argument("--out", "-o", help="output directory (default: sweep-results/NAME)")
+    p.add_argument("--resume", action="store_true", help="run only the tasks without a row in OUT/rows.jsonl")
+    p.add_argument("--force", action="store_true", help=f"run a study of more than {100_000:,} tasks")
+    _add_engine_args(p)
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress line")
 
     p = sub.add_parser("qap", help="place a QAPLIB instance exactly (or heuristically)")
     p.add_argument("file", help="QAPLIB .dat file")

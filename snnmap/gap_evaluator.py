@@ -9,7 +9,6 @@ returned mapping.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import csv
 import dataclasses
 import datetime as _dt
@@ -25,11 +24,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from snnmap import __version__, api, plots, registry
+from snnmap import __version__, api, engine, plots, registry
 from snnmap import bks as bks_mod
 from snnmap.formulations import TERMS, Result, evaluate
 from snnmap.hardware import Hardware, load_hardware
-from snnmap.instances.apps import APPS, canonical
+from snnmap.instances.apps import APPS, canonical, full_summary
 from snnmap.instances.files import FileError, replacing
 from snnmap.prepare import hardware_label, network, prepared
 from snnmap.report import joules, table, writable_dir
@@ -106,15 +105,27 @@ class Task:
     seed: int
     mesh: tuple[int, int] | None = None
     start: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    overrides: tuple[tuple[str, Any], ...] = ()  # (field, value) pairs for load_hardware: a sweep's grid point
 
 
 # ---------------------------------------------------------------- one run
+def memory_need(app: str, scale: str) -> float | None:
+    """Bytes a run of a full-size instance may hold (twice its measured build peak, plus the solver's share).
+
+    Mini instances declare nothing: they fit anywhere.
+    """
+    if scale != "full":
+        return None
+    peak_mb = full_summary().get(app, {}).get("peak_rss_mb", 2000)
+    return (2 * peak_mb + 500) * 1e6
+
+
 def run_task(task: Task) -> tuple[GapRow, np.ndarray | None]:
     """Run one (application, scale, method); returns the row and the mapping."""
     row = GapRow(application=task.app, scale=task.scale, hardware=task.hardware, method=task.method,
                  seed=task.seed)
     try:
-        net, hw = prepared(task.app, task.scale, task.hardware, task.mesh)
+        net, hw = prepared(task.app, task.scale, task.hardware, task.mesh, task.overrides)
     except ValueError as exc:  # the application cannot fit this preset
         net = network(task.app, task.scale)
         row.status, row.message = "infeasible", str(exc)
@@ -197,7 +208,8 @@ def gap(
     hardware: str | None = None,
     methods: Sequence[str] | None = None,
     time_limit: float | None = 40.0,
-    jobs: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
     seed: int = 0,
     out: str | Path | None = None,
     update_bks: bool = False,
@@ -225,8 +237,11 @@ def gap(
         Methods to run, each once; default: the exact models (mini only) and every heuristic.
     time_limit
         Seconds per run (positive), or ``None`` for each method's default.
-    jobs
-        Parallel local processes (default: 2, or 1 on a one-core machine).
+    workers
+        Worker processes of the embedded Dask cluster (default: one per core).
+    scheduler
+        ``tcp://HOST:PORT`` of a running Dask scheduler to run on instead
+        (default ``$SNNMAP_SCHEDULER``; see :func:`snnmap.engine.engine`).
     seed
         Seed of every method.
     out
@@ -256,9 +271,8 @@ def gap(
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(sorted(available))}")
     if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
         raise ValueError(f"time limit {time_limit!r}: must be a positive number of seconds")
-    jobs = min(2, os.cpu_count() or 1) if jobs is None else jobs
-    if jobs < 1:
-        raise ValueError(f"--jobs {jobs}: must be >= 1")
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers {workers}: must be >= 1")
     book = bks_mod.BestKnown.load(bks_path)
     if update_bks:
         bks_mod.check_writable(book.path, given=bks_path is not None)
@@ -271,7 +285,8 @@ def gap(
         for m in chosen
         if not (sc == "full" and m in EXACT and not methods)  # exact models on full sizes only when asked
     ]
-    rows, mappings = _run_all(tasks, jobs, progress)
+    with engine.engine(workers, scheduler) as client:
+        rows, mappings = _run_all(tasks, client, progress)
     _finish_rows(rows, book)
     report = GapReport(rows=rows, mappings=mappings, hardware_specs={(t.app, t.scale): t.hardware for t in tasks})
     if update_bks:
@@ -298,15 +313,16 @@ def _each_once(what: str, names: list[str]) -> list[str]:
     return names
 
 
-def _run_all(tasks: list[Task], jobs: int, progress: Callable[[str], None] | None) -> tuple[list[GapRow], dict]:
+def _run_all(tasks: list[Task], client: Any, progress: Callable[[str], None] | None) -> tuple[list[GapRow], dict]:
     """Heuristics first; then the exact models, warm-started with the best heuristic mapping."""
     rows: list[GapRow] = []
     mappings: dict[tuple[str, str, str], np.ndarray] = {}
     t0 = time.perf_counter()
     done = 0
 
-    def record(task: Task, row: GapRow, mapping: np.ndarray | None) -> None:
+    def record(finished: engine.Done) -> None:
         nonlocal done
+        task, (row, mapping) = finished.task, finished.value
         done += 1
         rows.append(row)
         if mapping is not None:
@@ -317,15 +333,12 @@ def _run_all(tasks: list[Task], jobs: int, progress: Callable[[str], None] | Non
                 f"{row.status:10s} {row.energy:.6g} J  {row.time_s:.2f} s"
             )
 
+    def fail(task: Task, error: BaseException) -> None:
+        raise error  # a gap study is whole or nothing: a mismatch or a crash stops it loudly
+
     def run(batch: list[Task]) -> None:
-        if jobs == 1 or len(batch) == 1:
-            for task in batch:
-                record(task, *run_task(task))
-            return
-        with cf.ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_task, t): t for t in batch}
-            for fut in cf.as_completed(futures):
-                record(futures[fut], *fut.result())
+        engine.run(client, run_task, batch, on_done=record, on_failed=fail,
+                   memory=lambda t: memory_need(t.app, t.scale))
 
     first = [t for t in tasks if t.method not in EXACT]
     run(first)

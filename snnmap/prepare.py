@@ -11,6 +11,7 @@ on, so a row of the gap table or of the best-known table can be rebuilt.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from snnmap.api import fit_hardware, fit_network, load_network
 from snnmap.hardware import Hardware, load_hardware
@@ -31,7 +32,8 @@ def instance_of(app: str, scale: str, hardware: Hardware) -> SpikingNetwork:
     return fit_network(net, hardware) if scale == "full" else net
 
 
-def instance_hardware(net: SpikingNetwork, name: str, scale: str, mesh: tuple[int, int] | None = None) -> Hardware:
+def instance_hardware(net: SpikingNetwork, name: str | Hardware, scale: str,
+                      mesh: tuple[int, int] | None = None) -> Hardware:
     """The chip an application is mapped on.
 
     The preset as it is when the network fits it with :data:`FIT_SLACK` spare
@@ -48,14 +50,17 @@ def instance_hardware(net: SpikingNetwork, name: str, scale: str, mesh: tuple[in
 
 
 @functools.lru_cache(maxsize=4)
-def prepared(app: str, scale: str, hardware: str,
-             mesh: tuple[int, int] | None = None) -> tuple[SpikingNetwork, Hardware]:
+def prepared(app: str, scale: str, hardware: str, mesh: tuple[int, int] | None = None,
+             overrides: tuple[tuple[str, Any], ...] = ()) -> tuple[SpikingNetwork, Hardware]:
     """The network as mapped (fan-in unrolled where the cores need it) and its hardware.
 
-    Raises ``ValueError`` when the application cannot be mapped on the preset at any size.
+    ``overrides`` are ``(field, value)`` pairs for :func:`load_hardware` (a
+    sweep's grid point: any limit or energy field, ``comm``). Raises
+    ``ValueError`` when the application cannot be mapped on the preset at any size.
     """
-    net = instance_of(app, scale, load_hardware(hardware, mesh=mesh))
-    return net, instance_hardware(net, hardware, scale, mesh)
+    chip = load_hardware(hardware, mesh=mesh, **dict(overrides))
+    net = instance_of(app, scale, chip)
+    return net, instance_hardware(net, chip, scale, mesh)
 
 
 def hardware_label(hw: Hardware) -> str:

@@ -111,7 +111,7 @@ def test_shipped_best_known_mappings_reevaluate():
         ({"methods": ["nosuch"]}, ["unknown method", "nosuch", "greedy"]),
         ({"time_limit": 0}, ["time limit", "positive"]),
         ({"time_limit": float("nan")}, ["time limit", "positive"]),
-        ({"jobs": 0}, ["jobs", ">= 1"]),
+        ({"workers": 0}, ["workers", ">= 1"]),
         ({"scale": "huge"}, ["scale", "mini, full or both"]),
     ],
 )
