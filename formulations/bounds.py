@@ -115,7 +115,7 @@ def precheck(network: SpikingNetwork, hardware: Hardware) -> str:
 BOUND_TABLE_CORES = 2048  # above this many cores the bound prices packets without a K x K table
 
 
-def _price_rows(hardware: Hardware) -> tuple[np.ndarray, np.ndarray]:
+def price_rows(hardware: Hardware) -> tuple[np.ndarray, np.ndarray]:
     """Packet prices from each sender core (rows) and the column of its own core.
 
     Up to :data:`BOUND_TABLE_CORES` cores: the exact ``K x K`` cost matrix. Above
@@ -178,7 +178,7 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     share the sender's core and at most ``n_max`` any other core.
     """
     comm = hardware.comm if comm is None else comm
-    rows, own = _price_rows(hardware)
+    rows, own = price_rows(hardware)
     s = network.spikes
     n_max = hardware.limits.n_max
     self_loop = np.zeros(network.num_neurons, dtype=bool)

@@ -59,7 +59,8 @@ def _column(path: Path, fields: np.ndarray, lines: np.ndarray, col: int, name: s
         vals = fields[:, col].astype(np.float64)
     except ValueError:
         bad = next(k for k, v in enumerate(fields[:, col]) if not _is_number(v))  # error path only
-        raise NetworkError(f"{path}: line {lines[bad]}, field {name!r}: {str(fields[bad, col])!r} is not a number") from None
+        raise NetworkError(f"{path}: line {lines[bad]}, field {name!r}: {str(fields[bad, col])!r} "
+                           "is not a number") from None
     try:
         if integer:
             return whole_numbers(vals, name, meaning="a neuron index", error=NetworkError,

@@ -182,7 +182,8 @@ class NetBuilder:
         self.pops.append(pop)
         return pop
 
-    def connect(self, src: Population, dst: Population, pre: np.ndarray, post: np.ndarray, w: np.ndarray | float) -> None:
+    def connect(self, src: Population, dst: Population, pre: np.ndarray, post: np.ndarray,
+                w: np.ndarray | float) -> None:
         """Add synapses given local indices into ``src`` and ``dst``."""
         pre = np.asarray(pre, dtype=np.int64)
         post = np.asarray(post, dtype=np.int64)

@@ -174,7 +174,8 @@ def load_nir(
             coo = sp.coo_matrix(mat)
             coo.sum_duplicates()
             keep = coo.data != 0
-            w = coo.data[keep] * np.broadcast_to(np.asarray(gains[dst], dtype=float), (pop_of[dst].size,))[coo.col[keep]]
+            gain = np.broadcast_to(np.asarray(gains[dst], dtype=float), (pop_of[dst].size,))
+            w = coo.data[keep] * gain[coo.col[keep]]
             nb.connect(pop_of[src], pop_of[dst], coo.row[keep], coo.col[keep], w)
 
     counts = np.full(nb.num_neurons, np.nan)
@@ -194,7 +195,8 @@ def load_nir(
         fill = np.isnan(counts)
         counts[fill] = sim[fill]
     prov = {"builder": "instances.nir_import", "version": "1", "seed": int(seed), "data_source": where,
-            "spikes": "recorded" if not recorded else ("recorded+simulated" if len(recorded) < len(pops) else "recorded"),
+            "spikes": ("simulated" if not recorded else "recorded+simulated" if len(recorded) < len(pops)
+                       else "recorded"),
             "nodes": {k: type(v).__name__ for k, v in nodes.items()}, "steps": int(steps), "dt": float(dt),
             "ignored": "biases, v_leak, v_reset, CubaLIF synaptic filter"}
     if not recorded:
@@ -286,7 +288,8 @@ def _conv_like(key: str, node: Any, shape: tuple[int, ...], where: str):
         pad = _sizes(np.broadcast_to(np.asarray(pad), (2,)), "padding", low=0)
         stride = _sizes(np.broadcast_to(np.asarray(node.stride), (2,)), "stride", low=1)
         if w.shape[1] != shape[0]:
-            raise NetworkError(f"{where}: node {key!r}: weight expects {w.shape[1]} input channels, input has {shape[0]}")
+            raise NetworkError(f"{where}: node {key!r}: weight expects {w.shape[1]} input channels, "
+                               f"input has {shape[0]}")
         pre, post, kidx, out = conv2d_edges(shape, w.shape[0], w.shape[2:], stride, pad)
         return pre, post, w.ravel()[kidx], out
     k = _sizes(np.broadcast_to(np.asarray(node.kernel_size), (2,)), "kernel_size", low=1)
@@ -335,7 +338,8 @@ def _recorded(spikes: Any, pop_of: dict, where: str) -> dict[str, np.ndarray]:
                                "give counts with the node's shape or (time, *shape) spike trains")
         counts = arr.astype(float).reshape(-1, size).sum(axis=0)
         if not np.all(np.isfinite(counts)) or counts.min() < 0:
-            raise NetworkError(f"{where}: spike data of node {key!r} has negative or non-finite values: counts must be >= 0")
+            raise NetworkError(f"{where}: spike data of node {key!r} has negative or non-finite values: "
+                               "counts must be >= 0")
         out[key] = counts
     return out
 

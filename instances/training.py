@@ -137,8 +137,8 @@ def train(
 def _train(layers: list[Layer], x: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, lr: float, batch: int) -> None:
     rng = np.random.default_rng(seed)
     n_cls = layers[-1].n_out
-    m = [np.zeros_like(l.params) for l in layers]
-    v = [np.zeros_like(l.params) for l in layers]
+    m = [np.zeros_like(layer.params) for layer in layers]
+    v = [np.zeros_like(layer.params) for layer in layers]
     b1, b2, eps, step = 0.9, 0.999, 1e-8, 0
     for _ in range(epochs):
         order = rng.permutation(len(x))

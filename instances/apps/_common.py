@@ -108,7 +108,8 @@ class LayerSpec:
 
 def plan_shapes(input_shape: tuple[int, int, int], specs: Sequence[LayerSpec]) -> list[dict[str, Any]]:
     """Output shape, neuron and synapse count of every layer, by arithmetic only."""
-    rows = [{"name": "input", "kind": "input", "shape": tuple(input_shape), "neurons": int(np.prod(input_shape)), "synapses": 0}]
+    rows = [{"name": "input", "kind": "input", "shape": tuple(input_shape), "neurons": int(np.prod(input_shape)),
+             "synapses": 0}]
     shape: tuple[int, ...] = tuple(input_shape)
     for s in specs:
         if s.kind == "conv":

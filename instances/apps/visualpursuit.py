@@ -104,7 +104,8 @@ def build(scale: str = "mini", seed: int = 0, progress: Progress = None) -> Spik
     nb.connect(ret, v1, np.tile(ids, nd), np.arange(nd * npx), 1.0)
     lp, vp = _v1_edges(h, w, dirs)
     nb.connect(lag, v1, lp, vp, 1.0)
-    mpre, mpost, _, mt_shape = conv2d_edges((nd, h, w), 0, p["mt_kernel"], p["mt_stride"], p["mt_padding"], depthwise=True)
+    mpre, mpost, _, mt_shape = conv2d_edges((nd, h, w), 0, p["mt_kernel"], p["mt_stride"], p["mt_padding"],
+                                            depthwise=True)
     mt = nb.add("MT", mt_shape, leak=0.9)
     nb.connect(v1, mt, mpre, mpost, p["w_mt"])
     # Opponent inhibition: the same window of the opposite direction's V1 map.

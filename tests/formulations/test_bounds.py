@@ -115,7 +115,7 @@ def test_central_core_prices_give_the_full_table_bound(preset, mesh, topology, c
     hw = load_hardware(preset, mesh=mesh, topology=topology, n_max=3)
     cost = np.asarray(hw.cost_matrix)
     monkeypatch.setattr(bounds, "BOUND_TABLE_CORES", 0)  # force the one-row prices
-    rows, own = bounds._price_rows(hw)
+    rows, own = bounds.price_rows(hw)
     central = np.sort(np.delete(rows[0], own[0]))
     for c in range(hw.num_cores):
         assert np.all(central <= np.sort(np.delete(cost[c], c)) + 1e-30)

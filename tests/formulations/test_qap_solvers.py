@@ -111,11 +111,14 @@ def test_swap_delta_matches_recomputation():
     F, D, L = rng.random((n, n)), rng.random((m, m)), rng.random((n, m))
     Fp, Lp = pad_square(F, D, L)
     p = rng.permutation(m).astype(np.int64)
+
+    def full(x):
+        return float(np.sum(Fp * D[np.ix_(x, x)]) + Lp[np.arange(m), x].sum())
+
     for r in range(m):
         for s in range(r + 1, m):
             q = p.copy()
             q[r], q[s] = q[s], q[r]
-            full = lambda x: float(np.sum(Fp * D[np.ix_(x, x)]) + Lp[np.arange(m), x].sum())
             assert _rel_close(swap_delta(Fp, D, Lp, p, r, s), full(q) - full(p), atol=1e-12)
 
 

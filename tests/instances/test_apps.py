@@ -38,7 +38,8 @@ MINI = {
     "LeNet": (9 + 8 + 2 + 3 + 2, 32 + 8 + 6 + 6),
     # 3x3 in; conv 2@2 -> 8 (32); pool 2/1 -> 2 (8); conv 3@1x1 -> 3 (6); fc 2 (6); out 2 (4)
     "AlexNet": (9 + 8 + 2 + 3 + 2 + 2, 32 + 8 + 6 + 6 + 4),
-    # 2x2 in; two 3x3/p1 convs (1 ch, 4 taps each of 4 outputs); pool -> 1; two 2-ch convs on 1x1 (centre tap); 3 dense of 2
+    # 2x2 in; two 3x3/p1 convs (1 ch, 4 taps each of 4 outputs); pool -> 1;
+    # two 2-ch convs on 1x1 (centre tap); 3 dense of 2
     "VGG16": (4 + 4 + 4 + 1 + 2 + 2 + 2 + 2 + 2, 16 + 16 + 4 + 2 + 4 + 4 + 4 + 4),
     # 6 samples; conv 2@1x3 -> 2x4 (24); pool 1x2/2 -> 2x2 (8); fc 2 (8); out 2 (4)
     "HeartClass": (6 + 8 + 4 + 2 + 2, 24 + 8 + 8 + 4),

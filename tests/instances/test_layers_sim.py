@@ -16,7 +16,8 @@ def _taps_1d(n, k, s, p):
     return sum(1 for o in range(out) for d in range(k) if 0 <= o * s + d - p < n)
 
 
-@pytest.mark.parametrize("shape,cout,k,s,p", [((1, 6, 6), 2, 3, 1, 0), ((3, 9, 7), 4, 3, 2, 1), ((2, 13, 13), 3, 5, 4, 2)])
+@pytest.mark.parametrize("shape,cout,k,s,p",
+                         [((1, 6, 6), 2, 3, 1, 0), ((3, 9, 7), 4, 3, 2, 1), ((2, 13, 13), 3, 5, 4, 2)])
 def test_conv_edges_match_direct_convolution(shape, cout, k, s, p):
     rng = np.random.default_rng(1)
     w = rng.normal(size=(cout, shape[0], k, k))
@@ -28,7 +29,8 @@ def test_conv_edges_match_direct_convolution(shape, cout, k, s, p):
     a = sp.csr_matrix((w.ravel()[kidx], (pre, post)), shape=(x.size, int(np.prod(out))))
     y = (x.ravel() @ a).reshape(out)
     xp = np.pad(x, ((0, 0), (p, p), (p, p)))
-    ref = np.stack([sum(correlate2d(xp[c], w[o, c], mode="valid") for c in range(shape[0]))[::s, ::s] for o in range(cout)])
+    ref = np.stack([sum(correlate2d(xp[c], w[o, c], mode="valid") for c in range(shape[0]))[::s, ::s]
+                    for o in range(cout)])
     np.testing.assert_allclose(y, ref, atol=1e-12)
     assert np.unique(pre * 10**6 + post).size == pre.size  # no parallel synapses
 
