@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +124,12 @@ def test_start_by_heuristic_name_mapping_file_or_array(tmp_path):
 def test_readme_methods_table_is_the_registry():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert registry.methods_table() in readme
+
+
+def test_importing_a_layer_loads_no_numba_or_solver():
+    # The front door's names load lazily (PEP 562): the hardware model alone stays light.
+    code = ("import sys, snnmap.hardware, snnmap.instances, snnmap\n"
+            "heavy = sorted(m for m in ('numba', 'pyomo', 'ortools', 'highspy', 'distributed') if m in sys.modules)\n"
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
