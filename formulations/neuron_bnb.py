@@ -1,0 +1,597 @@
+r"""Exact depth-first branch and bound over neurons (method ``neuron-bnb``).
+
+The search assigns one neuron to one core per level (numba, explicit stack,
+resumable in chunks so Python checks the time limit). Everything is measured
+on the *variable* energy ``E - constant`` (communication plus static energy of
+powered cores); the reported energy is always the evaluator's.
+
+State of a node: a partial mapping of the assigned neurons ``P``. Its
+**committed** energy is what every completion pays for sure:
+
+- static energy of every core holding an assigned neuron;
+- multicast: for each assigned sender ``i``, ``s_i * cost(core(i), d)`` for
+  every core ``d`` holding an assigned target of ``i`` (its destination set
+  only grows);
+- unicast: ``s_i * cost(core(i), core(j))`` for every synapse with both ends assigned.
+
+**Bound.** For an unassigned neuron ``j`` and a core ``c`` it may take (room for
+one more neuron, its synapses and its new input axons, ``dest_max`` of its
+presynaptic neurons, pins) ``L[j, c]`` is a lower bound on the energy that
+placing ``j`` on ``c`` causes and nobody else is charged for:
+
+- ``j`` as a sender: multicast ``s_j * sum cost(c, d)`` over the cores ``d``
+  already holding a target of ``j`` (plus ``cost(c, c)`` for a self-loop; with
+  no known destination at least the cheapest one, ``min_d cost(c, d)``);
+  unicast ``s_j * cost(c, core(k))`` per assigned target ``k`` and
+  ``s_j * min_d cost(c, d)`` per unassigned one;
+- ``j`` as a target of an assigned sender ``i``: unicast
+  ``s_i * cost(core(i), c)`` (one packet per synapse); multicast the packet
+  to ``c`` is paid only if ``c`` is a new destination of ``i`` and is shared by
+  all ``i``'s targets that land there, so ``j`` is charged
+  ``s_i * cost(core(i), c) / u_i`` with ``u_i`` the number of ``i``'s unassigned
+  targets (at most ``u_i`` of them share one packet, so the shares never
+  exceed it).
+
+Every term is a distinct part of the final energy, so ``committed + sum_j
+L[j, core(j)] + static of newly opened cores`` is at most the energy of
+any completion. The bound minimises it over a relaxation that lets every ``j``
+pick its core independently but counts new cores: ``j`` pays ``a_j`` (its
+cheapest powered core) or ``b_j`` (cheapest unpowered one); if ``m`` neurons
+take unpowered cores, at least ``ceil(m / n_max)`` cores are opened, and at
+least ``m0 = U - (free neuron slots on powered cores)`` must. The minimum over
+``m >= m0`` (sorted ``b_j - a_j``) is exact for the relaxation.
+
+**Branching.** The unassigned neuron with the largest regret (second-cheapest
+minus cheapest ``L[j, .]``; forced neurons first, ties by traffic), its cores
+in increasing ``L[j, c]``. A child's stored bound is
+``max(parent bound, committed + static(c) + L[j, c] + sum_{k != j} min L[k, .])``
+(the parent's separable bound with ``j`` fixed): children that cannot beat the
+incumbent are never entered.
+
+**Symmetry.** Cost automorphisms ``g`` of the cores (``cost[g][:, g] == cost``:
+mesh reflections and rotations) map mappings to mappings of equal energy and
+load. At a node, the automorphisms fixing every powered core (the stabiliser of
+the partial mapping) are active; a child core ``c`` with ``g[c] < c`` for an
+active ``g`` is skipped, as its subtree is the image of ``g[c]``'s. Unpowered
+cores are interchangeable only through these automorphisms (a corner and a
+centre core are not). With pinned neurons no automorphism is used.
+
+**Tolerance.** A node is pruned when its bound is ``>= UB - tol``,
+``tol = 1e-9 * UB`` (variable energy): "optimal" means within ``tol``, and the
+reported bound on a proof is ``E - tol``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from snnmap.formulations.exact_common import (
+    ProgressFn, constant_infeasibility, energy_agrees, infeasible_result, prepare, resolve_start, valid_lower_bound,
+)
+from snnmap.formulations.energy import evaluate
+from snnmap.formulations.qap.bnb import location_automorphisms
+from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
+
+__all__ = ["solve"]
+
+METHOD = "neuron-bnb"
+REL_TOL = 1e-9
+NODE_CHUNK = 20_000
+_BIG = 1 << 40  # "no limit" for integer limits
+
+
+# ----------------------------------------------------------------------------
+# State updates
+# ----------------------------------------------------------------------------
+@njit(cache=True)
+def _assign(j, c, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost, static,
+            indeg, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul):
+    """Put neuron ``j`` on core ``c``; return the committed energy it adds."""
+    k = cost.shape[0]
+    add = 0.0
+    core[j] = c
+    if nload[c] == 0:
+        add += static
+    nload[c] += 1
+    syn[c] += indeg[j]
+    # j as a sender, towards targets assigned before it (self-loops come with the pre loop).
+    if comm_uni:
+        for p in range(post_ptr[j], post_ptr[j + 1]):
+            t = post_idx[p]
+            if t != j and assigned[t]:
+                add += s[j] * post_mul[p] * cost[c, core[t]]
+    else:
+        for d in range(k):
+            if cnt[j, d] > 0:
+                add += s[j] * cost[c, d]
+    assigned[j] = True
+    # j as a target.
+    for p in range(pre_ptr[j], pre_ptr[j + 1]):
+        i = pre_idx[p]
+        if cnt[i, c] == 0:
+            axons[c] += 1
+            dests[i] += 1
+            if assigned[i] and not comm_uni:
+                add += s[i] * cost[core[i], c]
+        if assigned[i] and comm_uni:
+            add += s[i] * pre_mul[p] * cost[core[i], c]
+        cnt[i, c] += 1
+        unassigned_t[i] -= 1
+    return add
+
+
+@njit(cache=True)
+def _unassign(j, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg, pre_ptr, pre_idx):
+    """Undo :func:`_assign` (the committed energy is restored from the stack)."""
+    c = core[j]
+    for p in range(pre_ptr[j], pre_ptr[j + 1]):
+        i = pre_idx[p]
+        cnt[i, c] -= 1
+        if cnt[i, c] == 0:
+            axons[c] -= 1
+            dests[i] -= 1
+        unassigned_t[i] += 1
+    assigned[j] = False
+    nload[c] -= 1
+    syn[c] -= indeg[j]
+    core[j] = -1
+
+
+@njit(cache=True)
+def _fits(j, c, cnt, nload, syn, axons, dests, indeg, pre_ptr, pre_idx, allowed, n_max, a_max, syn_max, dest_max):
+    """Whether neuron ``j`` may go on core ``c`` now (every limit, pins)."""
+    if not allowed[j, c] or nload[c] >= n_max or syn[c] + indeg[j] > syn_max:
+        return False
+    new = 0
+    for p in range(pre_ptr[j], pre_ptr[j + 1]):
+        i = pre_idx[p]
+        if cnt[i, c] == 0:
+            new += 1
+            if dests[i] + 1 > dest_max:
+                return False
+    return axons[c] + new <= a_max
+
+
+# ----------------------------------------------------------------------------
+# Bound
+# ----------------------------------------------------------------------------
+@njit(cache=True)
+def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
+                rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul,
+                allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas):
+    """Fill ``L`` / ``minL`` for the unassigned neurons; return the node bound (``inf``: infeasible)."""
+    n = core.shape[0]
+    k = cost.shape[0]
+    U = 0
+    sum_min = 0.0
+    for j in range(n):
+        if assigned[j]:
+            continue
+        U += 1
+        best = np.inf
+        ab = np.inf
+        bb = np.inf
+        for c in range(k):
+            if not _fits(j, c, cnt, nload, syn, axons, dests, indeg, pre_ptr, pre_idx, allowed, n_max, a_max,
+                         syn_max, dest_max):
+                L[j, c] = np.inf
+                continue
+            v = 0.0
+            if comm_uni:
+                free_targets = 0
+                for p in range(post_ptr[j], post_ptr[j + 1]):
+                    t = post_idx[p]
+                    if t == j:
+                        v += s[j] * post_mul[p] * cost[c, c]
+                    elif assigned[t]:
+                        v += s[j] * post_mul[p] * cost[c, core[t]]
+                    else:
+                        free_targets += post_mul[p]
+                v += s[j] * free_targets * rowmin[c]
+                for p in range(pre_ptr[j], pre_ptr[j + 1]):
+                    i = pre_idx[p]
+                    if i != j and assigned[i]:
+                        v += s[i] * pre_mul[p] * cost[core[i], c]
+            else:
+                if outdeg[j] > 0:
+                    own = 0.0
+                    known = False
+                    for d in range(k):
+                        if cnt[j, d] > 0:
+                            own += cost[c, d]
+                            known = True
+                    if selfloop[j] and cnt[j, c] == 0:
+                        own += cost[c, c]
+                        known = True
+                    if not known:
+                        own = rowmin[c]
+                    v += s[j] * own
+                for p in range(pre_ptr[j], pre_ptr[j + 1]):
+                    i = pre_idx[p]
+                    if i != j and assigned[i] and cnt[i, c] == 0:
+                        v += s[i] * cost[core[i], c] / unassigned_t[i]
+            L[j, c] = v
+            if v < best:
+                best = v
+            if nload[c] > 0:
+                if v < ab:
+                    ab = v
+            elif v < bb:
+                bb = v
+        if best == np.inf:
+            return np.inf
+        minL[j] = best
+        a_best[j] = ab
+        b_best[j] = bb
+        sum_min += best
+    if U == 0:
+        return committed
+    if static <= 0.0:
+        return committed + sum_min
+    # Static relaxation: m neurons on unpowered cores open >= ceil(m / n_max) cores.
+    free = 0
+    for c in range(k):
+        if nload[c] > 0:
+            free += n_max - nload[c]
+    forced = 0
+    base = 0.0
+    nd = 0
+    for j in range(n):
+        if assigned[j]:
+            continue
+        if a_best[j] == np.inf:
+            forced += 1
+            base += b_best[j]
+        elif b_best[j] == np.inf:
+            base += a_best[j]
+        else:
+            base += a_best[j]
+            deltas[nd] = b_best[j] - a_best[j]
+            nd += 1
+    m0 = max(U - free, forced)
+    srt = np.sort(deltas[:nd])
+    best_total = np.inf
+    acc = base
+    for m in range(forced, forced + nd + 1):
+        if m > forced:
+            acc += srt[m - forced - 1]
+        if m >= m0:
+            val = acc + static * ((m + n_max - 1) // n_max)
+            if val < best_total:
+                best_total = val
+    return committed + max(best_total, sum_min)
+
+
+# ----------------------------------------------------------------------------
+# Search
+# ----------------------------------------------------------------------------
+@njit(cache=True)
+def _cutoff(ub):
+    """Bounds at or above this cannot improve on ``ub`` by more than the tolerance."""
+    if ub == np.inf:
+        return np.inf
+    return ub - REL_TOL * abs(ub)
+
+
+@njit(cache=True)
+def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
+            rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
+            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub, L, minL, a_best, b_best, deltas,
+            br_neuron, ch_core, ch_bnd, nch, ptr):
+    """Bound the node at ``depth`` and push its children; return its bound (``inf`` when pruned)."""
+    n = core.shape[0]
+    k = cost.shape[0]
+    lb = _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
+                     cost, rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
+                     pre_mul, allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas)
+    nch[depth] = 0
+    ptr[depth] = 0
+    cut = _cutoff(ub)
+    if lb >= cut:
+        return np.inf
+    # Branching neuron: largest regret, forced (one core) first, ties by traffic.
+    pick = -1
+    pick_regret = -1.0
+    sum_min = 0.0
+    for j in range(n):
+        if assigned[j]:
+            continue
+        sum_min += minL[j]
+        m1 = np.inf
+        m2 = np.inf
+        for c in range(k):
+            v = L[j, c]
+            if v < m1:
+                m2 = m1
+                m1 = v
+            elif v < m2:
+                m2 = v
+        regret = m2 - m1 if m2 < np.inf else 1e300
+        if pick < 0 or regret > pick_regret or (regret == pick_regret and traffic[j] > traffic[pick]):
+            pick = j
+            pick_regret = regret
+    j = pick
+    br_neuron[depth] = j
+    # Children: allowed cores not mapped onto a smaller one by an active automorphism.
+    cnt_ch = 0
+    for c in range(k):
+        v = L[j, c]
+        if v == np.inf:
+            continue
+        skip = False
+        for g in range(G.shape[0]):
+            if act[depth, g] and G[g, c] < c:
+                skip = True
+                break
+        if skip:
+            continue
+        est = committed + v + sum_min - minL[j] + (static if nload[c] == 0 else 0.0)
+        if est < lb:
+            est = lb
+        if est >= cut:
+            continue
+        # Insertion by estimated bound.
+        q = cnt_ch
+        while q > 0 and ch_bnd[depth, q - 1] > est:
+            ch_bnd[depth, q] = ch_bnd[depth, q - 1]
+            ch_core[depth, q] = ch_core[depth, q - 1]
+            q -= 1
+        ch_bnd[depth, q] = est
+        ch_core[depth, q] = c
+        cnt_ch += 1
+    nch[depth] = cnt_ch
+    if cnt_ch == 0:
+        return np.inf
+    return lb
+
+
+@njit(cache=True)
+def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
+            rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
+            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr, best, L, minL, a_best, b_best,
+            deltas, br_neuron, ch_core, ch_bnd, nch, ptr, budget):
+    """Run at most ``budget`` nodes; ``state = [depth, nodes]`` (depth -1: search complete).
+
+    Invariant between calls: the neurons ``br_neuron[0..depth-1]`` are
+    assigned to their current children, and every unexplored subtree is a
+    pending child ``ch_core[d, ptr[d]:nch[d]]`` of some level ``d <= depth``.
+    """
+    n = core.shape[0]
+    d = state[0]
+    done = 0
+    while d >= 0 and done < budget:
+        if ptr[d] >= nch[d]:
+            d -= 1
+            if d >= 0:
+                _unassign(br_neuron[d], core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg,
+                          pre_ptr, pre_idx)
+            continue
+        c = ch_core[d, ptr[d]]
+        b = ch_bnd[d, ptr[d]]
+        ptr[d] += 1
+        ub = ub_arr[0]
+        if b >= _cutoff(ub):
+            continue
+        j = br_neuron[d]
+        done += 1
+        committed = committed_st[d] + _assign(j, c, core, assigned, cnt, nload, syn, axons, dests, unassigned_t,
+                                              comm_uni, s, cost, static, indeg, post_ptr, post_idx, post_mul,
+                                              pre_ptr, pre_idx, pre_mul)
+        committed_st[d + 1] = committed
+        if d + 1 == n:
+            if committed < ub:
+                ub_arr[0] = committed
+                best[:] = core
+            _unassign(j, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg, pre_ptr, pre_idx)
+            continue
+        for g in range(G.shape[0]):
+            act[d + 1, g] = act[d, g] and G[g, c] == c
+        lb = _expand(d + 1, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
+                     cost, rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr,
+                     pre_idx, pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr[0], L, minL,
+                     a_best, b_best, deltas, br_neuron, ch_core, ch_bnd, nch, ptr)
+        if lb == np.inf:
+            _unassign(j, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg, pre_ptr, pre_idx)
+            continue
+        d += 1
+    state[0] = d
+    state[1] += done
+
+
+@njit(cache=True)
+def _open_bound(ch_bnd, nch, ptr, depth, ub):
+    """Smallest stored bound among the pending children (capped by ``ub``)."""
+    lb = ub
+    for d in range(depth + 1):
+        for q in range(ptr[d], nch[d]):
+            if ch_bnd[d, q] < lb:
+                lb = ch_bnd[d, q]
+    return lb
+
+
+# ----------------------------------------------------------------------------
+# Driver
+# ----------------------------------------------------------------------------
+def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(row, col)`` pairs as CSR by row, with their multiplicities."""
+    key, mult = np.unique(rows.astype(np.int64) * n + cols, return_counts=True)
+    r, c = key // n, key % n
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(r, minlength=n), out=ptr[1:])
+    return ptr, c.astype(np.int64), mult.astype(np.float64)
+
+
+def _variable_energy(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, comm: str,
+                     constant: float) -> float:
+    return evaluate(network, hardware, core_of, comm, link_loads=False).total - constant
+
+
+def solve(
+    network: SpikingNetwork,
+    hardware: Hardware,
+    *,
+    time_limit: float | None = None,
+    seed: int = 0,
+    comm: str | None = None,
+    start: Any = None,
+    progress: ProgressFn | None = None,
+    symmetry: bool = True,
+    report_every: float = 5.0,
+    node_chunk: int = NODE_CHUNK,
+    **options: Any,
+) -> Result:
+    """Map by the neuron-level branch and bound (see the module docstring).
+
+    Parameters
+    ----------
+    network, hardware, comm
+        The instance and communication model.
+    time_limit
+        Seconds (``None``: until proven); on expiry the best mapping and a
+        valid bound are returned with status ``time_limit``.
+    seed
+        Seed of a heuristic ``start`` (the search itself is deterministic).
+    start
+        Incumbent: a mapping array or a heuristic name (run inside the time limit).
+    progress
+        Called as ``progress(elapsed, incumbent_joules, bound_joules)`` every
+        ``report_every`` seconds and when the incumbent improves.
+    symmetry
+        Skip children equivalent under core automorphisms.
+    node_chunk
+        Nodes per call into the compiled search (granularity of time checks).
+    options
+        Accepted and ignored if they are generic exact-method options
+        (``threads``, ``force``); anything else is an error.
+    """
+    unknown = set(options) - {"threads", "force", "mip_gap", "log_path"}
+    if unknown:
+        raise TypeError(f"unknown option(s) for {METHOD}: {', '.join(sorted(unknown))}")
+    t0 = time.perf_counter()
+    comm = hardware.comm if comm is None else comm
+    problem = constant_infeasibility(network, hardware)
+    if problem:
+        return infeasible_result(network, hardware, METHOD, problem, time.perf_counter() - t0, seed, comm)
+    d = prepare(network, hardware, comm, symmetry=False)  # only pins restrict cores here
+    n, k = d.n, d.k
+    lim = hardware.limits
+    start_map, note = resolve_start(start, network, hardware, seed, comm)
+
+    # Instance arrays.
+    post_ptr, post_idx, post_mul = _csr(network.pre, network.post, n)
+    pre_ptr, pre_idx, pre_mul = _csr(network.post, network.pre, n)
+    s = np.ascontiguousarray(network.spikes, dtype=np.float64)
+    cost = np.ascontiguousarray(d.cost)
+    rowmin = cost.min(axis=1)
+    indeg = np.bincount(network.post, minlength=n).astype(np.int64)  # synapses stored with the neuron
+    outdeg = np.diff(post_ptr).astype(np.int64)
+    selfloop = np.zeros(n, np.bool_)
+    selfloop[network.pre[network.pre == network.post]] = True
+    traffic = s * outdeg + np.bincount(network.post, weights=s[network.pre], minlength=n)
+    allowed = np.ones((n, k), np.bool_)
+    for i, cores in enumerate(d.allowed):
+        if cores is not None:
+            allowed[i] = False
+            allowed[i, cores] = True
+    pinned = network.pins is not None and bool(np.any(network.pins >= 0))
+    G = location_automorphisms(cost) if symmetry and not pinned and k > 1 else np.zeros((0, k), np.int64)
+    if G.shape[0] == 0:
+        G = np.zeros((0, k), np.int64)
+    n_max = int(lim.n_max)
+    a_max = _BIG if lim.a_max is None else int(lim.a_max)
+    syn_max = _BIG if lim.syn_max is None else int(lim.syn_max)
+    dest_max = _BIG if lim.dest_max is None else int(lim.dest_max)
+    static = float(d.static_per_core)
+    uni = comm == "unicast"
+
+    # Incumbent.
+    best = -np.ones(n, np.int64)
+    ub = np.inf
+    if start_map is not None:
+        best = start_map.copy()
+        ub = _variable_energy(network, hardware, best, comm, d.constant)
+    ub_start = ub
+    ub_arr = np.array([ub])
+
+    # Search state.
+    core = -np.ones(n, np.int64)
+    assigned = np.zeros(n, np.bool_)
+    cnt = np.zeros((n, k), np.int64)
+    nload = np.zeros(k, np.int64)
+    syn = np.zeros(k, np.int64)
+    axons = np.zeros(k, np.int64)
+    dests = np.zeros(n, np.int64)
+    unassigned_t = outdeg.copy()
+    committed_st = np.zeros(n + 1)
+    act = np.zeros((n + 1, max(G.shape[0], 1)), np.bool_)
+    act[0, : G.shape[0]] = True
+    L = np.zeros((n, k))
+    minL = np.zeros(n)
+    a_best = np.zeros(n)
+    b_best = np.zeros(n)
+    deltas = np.zeros(n)
+    br_neuron = np.zeros(n + 1, np.int64)
+    ch_core = np.zeros((n + 1, k), np.int64)
+    ch_bnd = np.zeros((n + 1, k))
+    nch = np.zeros(n + 1, np.int64)
+    ptr = np.zeros(n + 1, np.int64)
+    args = (core, assigned, cnt, nload, syn, axons, dests, unassigned_t, uni, s, cost, rowmin, static, indeg, outdeg,
+            selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul, allowed, n_max, a_max,
+            syn_max, dest_max, G, act)
+    root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, br_neuron, ch_core, ch_bnd, nch, ptr)
+    root_bound = float(root) if math.isfinite(root) else float(ub_arr[0])
+    state = np.array([0 if math.isfinite(root) else -1, 0], np.int64)
+    timed_out = False
+    last_report = time.perf_counter()
+    last_ub = ub_arr[0]
+    while state[0] >= 0:
+        _search(state, committed_st, *args, ub_arr, best, L, minL, a_best, b_best, deltas, br_neuron, ch_core,
+                ch_bnd, nch, ptr, node_chunk)
+        now = time.perf_counter()
+        if progress is not None and (now - last_report >= report_every or ub_arr[0] < last_ub):
+            last_report, last_ub = now, ub_arr[0]
+            lb = _open_bound(ch_bnd, nch, ptr, state[0], ub_arr[0]) if state[0] >= 0 else ub_arr[0]
+            progress(now - t0, float(ub_arr[0]) + d.constant, max(float(lb), root_bound) + d.constant)
+        if state[0] >= 0 and time_limit is not None and now - t0 >= time_limit:
+            timed_out = True
+            break
+
+    stats: dict[str, Any] = {"nodes": int(state[1]), "automorphisms": int(G.shape[0]),
+                             "root_bound": root_bound + d.constant,
+                             "start_energy": ub_start + d.constant if math.isfinite(ub_start) else None}
+    runtime = lambda: time.perf_counter() - t0  # noqa: E731
+    ub = float(ub_arr[0])
+    if best.min() < 0:
+        if timed_out:
+            lb = valid_lower_bound(network, hardware, comm, _open_bound(ch_bnd, nch, ptr, state[0], np.inf)
+                                   + d.constant)
+            return result_from_mapping(network, hardware, None, method=METHOD, status=Status.TIME_LIMIT,
+                                       runtime=runtime(), seed=seed, lower_bound=lb, comm=comm, stats=stats,
+                                       message="; ".join([m for m in (note, "no mapping found") if m]))
+        return infeasible_result(network, hardware, METHOD, "; ".join(
+            [m for m in (note, "the branch and bound proved that no mapping meets the limits") if m]),
+            runtime(), seed, comm, stats)
+    energy = _variable_energy(network, hardware, best, comm, d.constant)
+    stats["search_energy"] = ub + d.constant
+    if not energy_agrees(ub + d.constant, energy + d.constant, rtol=1e-9):
+        raise RuntimeError(f"{METHOD}: the search's energy {ub + d.constant:.12g} J differs from the "
+                           f"evaluator's {energy + d.constant:.12g} J for the same mapping")
+    tol = REL_TOL * max(ub, 0.0)
+    if timed_out:
+        open_lb = float(_open_bound(ch_bnd, nch, ptr, state[0], ub))
+        bound = min(max(open_lb, root_bound), ub) + d.constant
+        status = Status.TIME_LIMIT
+    else:
+        bound = ub - tol + d.constant
+        status = Status.OPTIMAL
+    lb = min(valid_lower_bound(network, hardware, comm, bound), energy + d.constant)
+    stats["gap"] = (energy + d.constant - lb) / (energy + d.constant) if energy + d.constant > 0 else 0.0
+    return result_from_mapping(network, hardware, best, method=METHOD, status=status, runtime=runtime(), seed=seed,
+                               lower_bound=lb, comm=comm, stats=stats, message=note)
