@@ -84,6 +84,9 @@ __all__ = ["solve"]
 METHOD = "neuron-bnb"
 REL_TOL = 1e-9
 NODE_CHUNK = 20_000
+START_SHARE, START_SECONDS = 0.1, 10.0  # time for a start heuristic given by name
+ROOT_ITERS = 50  # subgradient steps on the capacity multipliers at the root
+NODE_ITERS = 3  # and at every other node (warm-started from the parent's multipliers)
 _BIG = 1 << 40  # "no limit" for integer limits
 
 
@@ -165,8 +168,12 @@ def _fits(j, c, cnt, nload, syn, axons, dests, indeg, pre_ptr, pre_idx, allowed,
 @njit(cache=True)
 def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
                 rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul,
-                allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas):
-    """Fill ``L`` / ``minL`` for the unassigned neurons; return the node bound (``inf``: infeasible)."""
+                allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas, mu, grad, iters, cut):
+    """Fill ``L`` / ``minL`` for the unassigned neurons; return the node bound (``inf``: infeasible).
+
+    ``mu`` (Lagrange multipliers of the free neuron slots per core, improved
+    in place by ``iters`` subgradient steps) starts from the parent's values.
+    """
     n = core.shape[0]
     k = cost.shape[0]
     U = 0
@@ -176,8 +183,6 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
             continue
         U += 1
         best = np.inf
-        ab = np.inf
-        bb = np.inf
         for c in range(k):
             if not _fits(j, c, cnt, nload, syn, axons, dests, indeg, pre_ptr, pre_idx, allowed, n_max, a_max,
                          syn_max, dest_max):
@@ -220,53 +225,114 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
             L[j, c] = v
             if v < best:
                 best = v
-            if nload[c] > 0:
-                if v < ab:
-                    ab = v
-            elif v < bb:
-                bb = v
         if best == np.inf:
             return np.inf
         minL[j] = best
-        a_best[j] = ab
-        b_best[j] = bb
         sum_min += best
     if U == 0:
         return committed
-    if static <= 0.0:
-        return committed + sum_min
-    # Static relaxation: m neurons on unpowered cores open >= ceil(m / n_max) cores.
+    best_total = sum_min
+    for it in range(iters + 1):
+        val = _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas, grad, it < iters)
+        if val > best_total:
+            best_total = val
+        if it == iters or committed + best_total >= cut:
+            break
+        norm = 0.0
+        for c in range(k):
+            norm += grad[c] * grad[c]
+        if norm == 0.0:
+            break  # the relaxed solution respects every capacity: it is optimal for the relaxation
+        target = cut - committed if cut < np.inf else 1.05 * val + 1e-30
+        step = 0.5 * max(target - val, 0.0) / norm
+        if step == 0.0:
+            break
+        for c in range(k):
+            mu[c] = max(0.0, mu[c] + step * grad[c])
+    return committed + best_total
+
+
+@njit(cache=True)
+def _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas, grad, want_grad):
+    """Lagrangian capacity relaxation with the count of opened cores; its value (without ``committed``).
+
+    Every unassigned neuron picks a core independently at price ``L + mu``
+    (``- sum mu_c * free slots_c`` is added back: for any completion the
+    dropped terms ``mu_c (load_c - free_c)`` are ``<= 0``); ``m`` of them on
+    unpowered cores open ``>= ceil(m / n_max)`` cores, and at least
+    ``U - (free slots on powered cores)`` must. With ``want_grad``, ``grad``
+    receives the capacity excess of the relaxed choice.
+    """
+    n, k = L.shape
+    const = 0.0
     free = 0
     for c in range(k):
+        cap = n_max - nload[c]
+        const -= mu[c] * cap
         if nload[c] > 0:
-            free += n_max - nload[c]
+            free += cap
+        grad[c] = -cap
     forced = 0
     base = 0.0
     nd = 0
     for j in range(n):
         if assigned[j]:
             continue
-        if a_best[j] == np.inf:
+        ab = np.inf
+        bb = np.inf
+        for c in range(k):
+            v = L[j, c] + mu[c]
+            if nload[c] > 0:
+                if v < ab:
+                    ab = v
+            elif v < bb:
+                bb = v
+        a_best[j] = ab
+        b_best[j] = bb
+        if ab == np.inf:
             forced += 1
-            base += b_best[j]
-        elif b_best[j] == np.inf:
-            base += a_best[j]
+            base += bb
+        elif bb == np.inf:
+            base += ab
         else:
-            base += a_best[j]
-            deltas[nd] = b_best[j] - a_best[j]
+            base += ab
+            deltas[nd] = bb - ab
             nd += 1
     m0 = max(U - free, forced)
     srt = np.sort(deltas[:nd])
-    best_total = np.inf
+    best = np.inf
+    best_m = 0
     acc = base
     for m in range(forced, forced + nd + 1):
         if m > forced:
             acc += srt[m - forced - 1]
         if m >= m0:
             val = acc + static * ((m + n_max - 1) // n_max)
-            if val < best_total:
-                best_total = val
-    return committed + max(best_total, sum_min)
+            if val < best:
+                best = val
+                best_m = m
+    if want_grad and best < np.inf:
+        # The relaxed choice: the best_m - forced smallest deltas go to unpowered cores.
+        thr = srt[best_m - forced - 1] if best_m > forced else -np.inf
+        extra = best_m - forced
+        for j in range(n):
+            if assigned[j]:
+                continue
+            to_new = a_best[j] == np.inf
+            if not to_new and b_best[j] < np.inf and extra > 0 and b_best[j] - a_best[j] <= thr:
+                to_new = True
+                extra -= 1
+            pick = -1
+            pv = np.inf
+            for c in range(k):
+                if (nload[c] == 0) == to_new:
+                    v = L[j, c] + mu[c]
+                    if v < pv:
+                        pv = v
+                        pick = c
+            if pick >= 0:
+                grad[pick] += 1
+    return best + const
 
 
 # ----------------------------------------------------------------------------
@@ -284,16 +350,17 @@ def _cutoff(ub):
 def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
             pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub, L, minL, a_best, b_best, deltas,
-            br_neuron, ch_core, ch_bnd, nch, ptr):
+            mu_st, grad, iters, br_neuron, ch_core, ch_bnd, nch, ptr):
     """Bound the node at ``depth`` and push its children; return its bound (``inf`` when pruned)."""
     n = core.shape[0]
     k = cost.shape[0]
-    lb = _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
-                     cost, rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
-                     pre_mul, allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas)
     nch[depth] = 0
     ptr[depth] = 0
     cut = _cutoff(ub)
+    lb = _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
+                     cost, rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
+                     pre_mul, allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas,
+                     mu_st[depth], grad, iters, cut)
     if lb >= cut:
         return np.inf
     # Branching neuron: largest regret, forced (one core) first, ties by traffic.
@@ -356,7 +423,7 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
 def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
             pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr, best, L, minL, a_best, b_best,
-            deltas, br_neuron, ch_core, ch_bnd, nch, ptr, budget):
+            deltas, mu_st, grad, iters, br_neuron, ch_core, ch_bnd, nch, ptr, budget):
     """Run at most ``budget`` nodes; ``state = [depth, nodes]`` (depth -1: search complete).
 
     Invariant between calls: the neurons ``br_neuron[0..depth-1]`` are
@@ -393,10 +460,11 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
             continue
         for g in range(G.shape[0]):
             act[d + 1, g] = act[d, g] and G[g, c] == c
+        mu_st[d + 1] = mu_st[d]
         lb = _expand(d + 1, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
                      cost, rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr,
                      pre_idx, pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr[0], L, minL,
-                     a_best, b_best, deltas, br_neuron, ch_core, ch_bnd, nch, ptr)
+                     a_best, b_best, deltas, mu_st, grad, iters, br_neuron, ch_core, ch_bnd, nch, ptr)
         if lb == np.inf:
             _unassign(j, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg, pre_ptr, pre_idx)
             continue
@@ -428,6 +496,19 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return ptr, c.astype(np.int64), mult.astype(np.float64)
 
 
+def _heuristic_start(name: str, network: SpikingNetwork, hardware: Hardware, seed: int, comm: str,
+                     time_limit: float | None) -> Any:
+    """The mapping of heuristic ``name`` run for :data:`START_SHARE` of the time limit (at most
+    :data:`START_SECONDS`), or the name itself when unknown (then :func:`resolve_start` names the problem)."""
+    from snnmap.heuristics import METHODS as HEURISTICS  # lazy: heuristics import formulations
+
+    if name not in HEURISTICS:
+        return name
+    budget = START_SECONDS if time_limit is None else min(START_SECONDS, START_SHARE * time_limit)
+    res = HEURISTICS[name](network, hardware, seed=seed, comm=comm, time_limit=budget)
+    return res.mapping if res.mapping is not None else name
+
+
 def _variable_energy(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, comm: str,
                      constant: float) -> float:
     return evaluate(network, hardware, core_of, comm, link_loads=False).total - constant
@@ -445,6 +526,7 @@ def solve(
     symmetry: bool = True,
     report_every: float = 5.0,
     node_chunk: int = NODE_CHUNK,
+    node_iters: int = NODE_ITERS,
     **options: Any,
 ) -> Result:
     """Map by the neuron-level branch and bound (see the module docstring).
@@ -459,7 +541,8 @@ def solve(
     seed
         Seed of a heuristic ``start`` (the search itself is deterministic).
     start
-        Incumbent: a mapping array or a heuristic name (run inside the time limit).
+        Incumbent: a mapping array or a heuristic name (run for a tenth of the
+        time limit, at most 10 s, inside it).
     progress
         Called as ``progress(elapsed, incumbent_joules, bound_joules)`` every
         ``report_every`` seconds and when the incumbent improves.
@@ -482,6 +565,8 @@ def solve(
     d = prepare(network, hardware, comm, symmetry=False)  # only pins restrict cores here
     n, k = d.n, d.k
     lim = hardware.limits
+    if isinstance(start, str):
+        start = _heuristic_start(start, network, hardware, seed, comm, time_limit)
     start_map, note = resolve_start(start, network, hardware, seed, comm)
 
     # Instance arrays.
@@ -545,15 +630,18 @@ def solve(
     args = (core, assigned, cnt, nload, syn, axons, dests, unassigned_t, uni, s, cost, rowmin, static, indeg, outdeg,
             selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul, allowed, n_max, a_max,
             syn_max, dest_max, G, act)
-    root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, br_neuron, ch_core, ch_bnd, nch, ptr)
+    mu_st = np.zeros((n + 1, k))
+    grad = np.zeros(k)
+    root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, mu_st, grad, ROOT_ITERS, br_neuron,
+                   ch_core, ch_bnd, nch, ptr)
     root_bound = float(root) if math.isfinite(root) else float(ub_arr[0])
     state = np.array([0 if math.isfinite(root) else -1, 0], np.int64)
     timed_out = False
     last_report = time.perf_counter()
     last_ub = ub_arr[0]
     while state[0] >= 0:
-        _search(state, committed_st, *args, ub_arr, best, L, minL, a_best, b_best, deltas, br_neuron, ch_core,
-                ch_bnd, nch, ptr, node_chunk)
+        _search(state, committed_st, *args, ub_arr, best, L, minL, a_best, b_best, deltas, mu_st, grad, node_iters,
+                br_neuron, ch_core, ch_bnd, nch, ptr, node_chunk)
         now = time.perf_counter()
         if progress is not None and (now - last_report >= report_every or ub_arr[0] < last_ub):
             last_report, last_ub = now, ub_arr[0]
