@@ -166,16 +166,66 @@ def _fits(j, c, cnt, nload, syn, axons, dests, indeg, pre_ptr, pre_idx, allowed,
 # Bound
 # ----------------------------------------------------------------------------
 @njit(cache=True)
+def _extra_destinations(src, cnt_row, own_core, sender_slot, u, order, cost, nload, n_max):
+    """Least price of the destinations a multicast sender on ``src`` must add for ``u`` unassigned targets.
+
+    The free slots of its present destinations (``cnt_row > 0``, and
+    ``own_core`` if ``>= 0``) are used first (``sender_slot``: the core where the
+    sender itself still takes a slot, or -1); the ``rest`` need at least
+    ``ceil(rest / n_max)`` further cores, none cheaper than the cheapest cores
+    with a free slot outside that set. ``inf`` when too few such cores exist.
+    """
+    k = cost.shape[0]
+    room = 0
+    for d in range(k):
+        if cnt_row[d] > 0 or d == own_core:
+            room += n_max - nload[d] - (1 if d == sender_slot else 0)
+    rest = u - room
+    if rest <= 0:
+        return 0.0
+    r = (rest + n_max - 1) // n_max
+    total = 0.0
+    for q in range(k):
+        d = order[src, q]
+        if cnt_row[d] > 0 or d == own_core or nload[d] + (1 if d == sender_slot else 0) >= n_max:
+            continue
+        total += cost[src, d]
+        r -= 1
+        if r == 0:
+            return total
+    return np.inf
+
+
+@njit(cache=True)
 def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
                 rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul,
-                allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas, mu, grad, iters, cut):
+                allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas, mu, grad, iters, cut,
+                order, remote_min, noshare, fs):
     """Fill ``L`` / ``minL`` for the unassigned neurons; return the node bound (``inf``: infeasible).
+
+    ``fs[0]`` receives the forced extra-destination energy of assigned senders (part of the bound).
 
     ``mu`` (Lagrange multipliers of the free neuron slots per core, improved
     in place by ``iters`` subgradient steps) starts from the parent's values.
     """
     n = core.shape[0]
     k = cost.shape[0]
+    # Assigned multicast senders whose unassigned targets cannot all fit on their present
+    # destination cores pay for the cheapest extra destinations; their targets are then
+    # not charged shares of those packets (the same energy).
+    forced = 0.0
+    if not comm_uni:
+        for i in range(n):
+            noshare[i] = False
+            if assigned[i] and unassigned_t[i] > 0:
+                extra = _extra_destinations(core[i], cnt[i], -1, -1, unassigned_t[i], order, cost, nload, n_max)
+                if extra == np.inf:
+                    return np.inf
+                if extra > 0.0:
+                    forced += s[i] * extra
+                    noshare[i] = True
+    committed += forced
+    fs[0] = forced
     U = 0
     sum_min = 0.0
     for j in range(n):
@@ -191,6 +241,7 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
             v = 0.0
             if comm_uni:
                 free_targets = 0
+                distinct = 0
                 for p in range(post_ptr[j], post_ptr[j + 1]):
                     t = post_idx[p]
                     if t == j:
@@ -199,7 +250,10 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
                         v += s[j] * post_mul[p] * cost[c, core[t]]
                     else:
                         free_targets += post_mul[p]
-                v += s[j] * free_targets * rowmin[c]
+                        distinct += 1
+                # At most n_max - load - 1 unassigned targets join j on c; the others get a remote packet.
+                away = max(0, distinct - (n_max - nload[c] - 1))
+                v += s[j] * ((free_targets - away) * rowmin[c] + away * remote_min[c])
                 for p in range(pre_ptr[j], pre_ptr[j + 1]):
                     i = pre_idx[p]
                     if i != j and assigned[i]:
@@ -207,20 +261,20 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
             else:
                 if outdeg[j] > 0:
                     own = 0.0
-                    known = False
                     for d in range(k):
                         if cnt[j, d] > 0:
                             own += cost[c, d]
-                            known = True
+                    own_core = -1
                     if selfloop[j] and cnt[j, c] == 0:
                         own += cost[c, c]
-                        known = True
-                    if not known:
-                        own = rowmin[c]
+                        own_core = c
+                    u = unassigned_t[j] - (1 if selfloop[j] else 0)
+                    if u > 0:
+                        own += _extra_destinations(c, cnt[j], own_core, c, u, order, cost, nload, n_max)
                     v += s[j] * own
                 for p in range(pre_ptr[j], pre_ptr[j + 1]):
                     i = pre_idx[p]
-                    if i != j and assigned[i] and cnt[i, c] == 0:
+                    if i != j and assigned[i] and cnt[i, c] == 0 and not noshare[i]:
                         v += s[i] * cost[core[i], c] / unassigned_t[i]
             L[j, c] = v
             if v < best:
@@ -350,7 +404,7 @@ def _cutoff(ub):
 def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
             pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub, L, minL, a_best, b_best, deltas,
-            mu_st, grad, iters, br_neuron, ch_core, ch_bnd, nch, ptr):
+            mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr):
     """Bound the node at ``depth`` and push its children; return its bound (``inf`` when pruned)."""
     n = core.shape[0]
     k = cost.shape[0]
@@ -360,7 +414,8 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
     lb = _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
                      cost, rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
                      pre_mul, allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas,
-                     mu_st[depth], grad, iters, cut)
+                     mu_st[depth], grad, iters, cut, order, remote_min, noshare, fs)
+    committed += fs[0]  # the forced extra destinations hold for every child
     if lb >= cut:
         return np.inf
     # Branching neuron: largest regret, forced (one core) first, ties by traffic.
@@ -423,7 +478,7 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
 def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
             pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr, best, L, minL, a_best, b_best,
-            deltas, mu_st, grad, iters, br_neuron, ch_core, ch_bnd, nch, ptr, budget):
+            deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr, budget):
     """Run at most ``budget`` nodes; ``state = [depth, nodes]`` (depth -1: search complete).
 
     Invariant between calls: the neurons ``br_neuron[0..depth-1]`` are
@@ -464,7 +519,8 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
         lb = _expand(d + 1, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
                      cost, rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr,
                      pre_idx, pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr[0], L, minL,
-                     a_best, b_best, deltas, mu_st, grad, iters, br_neuron, ch_core, ch_bnd, nch, ptr)
+                     a_best, b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core,
+                     ch_bnd, nch, ptr)
         if lb == np.inf:
             _unassign(j, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg, pre_ptr, pre_idx)
             continue
@@ -632,8 +688,13 @@ def solve(
             syn_max, dest_max, G, act)
     mu_st = np.zeros((n + 1, k))
     grad = np.zeros(k)
-    root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, mu_st, grad, ROOT_ITERS, br_neuron,
-                   ch_core, ch_bnd, nch, ptr)
+    order = np.argsort(cost, axis=1, kind="stable").astype(np.int64)
+    off = cost + np.where(np.eye(k, dtype=bool), np.inf, 0.0)
+    remote_min = off.min(axis=1) if k > 1 else np.full(k, np.inf)
+    noshare = np.zeros(n, np.bool_)
+    fs = np.zeros(1)
+    root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, mu_st, grad, ROOT_ITERS, order,
+                   remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr)
     root_bound = float(root) if math.isfinite(root) else float(ub_arr[0])
     state = np.array([0 if math.isfinite(root) else -1, 0], np.int64)
     timed_out = False
@@ -641,7 +702,7 @@ def solve(
     last_ub = ub_arr[0]
     while state[0] >= 0:
         _search(state, committed_st, *args, ub_arr, best, L, minL, a_best, b_best, deltas, mu_st, grad, node_iters,
-                br_neuron, ch_core, ch_bnd, nch, ptr, node_chunk)
+                order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr, node_chunk)
         now = time.perf_counter()
         if progress is not None and (now - last_report >= report_every or ub_arr[0] < last_ub):
             last_report, last_ub = now, ub_arr[0]
