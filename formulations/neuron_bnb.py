@@ -86,7 +86,7 @@ REL_TOL = 1e-9
 NODE_CHUNK = 20_000
 START_SHARE, START_SECONDS = 0.1, 10.0  # time for a start heuristic given by name
 ROOT_ITERS = 50  # subgradient steps on the capacity multipliers at the root
-NODE_ITERS = 3  # and at every other node (warm-started from the parent's multipliers)
+NODE_ITERS = 0  # at other nodes: the root's multipliers (more steps cost more time than they save on the minis)
 _BIG = 1 << 40  # "no limit" for integer limits
 
 
@@ -221,7 +221,8 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
                 extra = _extra_destinations(core[i], cnt[i], -1, -1, unassigned_t[i], order, cost, nload, n_max)
                 if extra == np.inf:
                     return np.inf
-                if extra > 0.0:
+                # Only a forced remote destination beats the shares (a packet to the own core is cheap).
+                if extra >= remote_min[core[i]]:
                     forced += s[i] * extra
                     noshare[i] = True
     committed += forced
@@ -552,7 +553,7 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return ptr, c.astype(np.int64), mult.astype(np.float64)
 
 
-def _heuristic_start(name: str, network: SpikingNetwork, hardware: Hardware, seed: int, comm: str,
+def heuristic_start(name: str, network: SpikingNetwork, hardware: Hardware, seed: int, comm: str,
                      time_limit: float | None) -> Any:
     """The mapping of heuristic ``name`` run for :data:`START_SHARE` of the time limit (at most
     :data:`START_SECONDS`), or the name itself when unknown (then :func:`resolve_start` names the problem)."""
@@ -622,7 +623,7 @@ def solve(
     n, k = d.n, d.k
     lim = hardware.limits
     if isinstance(start, str):
-        start = _heuristic_start(start, network, hardware, seed, comm, time_limit)
+        start = heuristic_start(start, network, hardware, seed, comm, time_limit)
     start_map, note = resolve_start(start, network, hardware, seed, comm)
 
     # Instance arrays.
