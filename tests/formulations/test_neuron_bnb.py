@@ -99,18 +99,21 @@ def _bks() -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("comm", ["multicast", "unicast"])
 @pytest.mark.parametrize("app", MINIS)
-def test_minis_proven_and_equal_to_proven_bks(app: str) -> None:
+def test_minis_proven_and_equal_to_proven_bks(app: str, comm: str) -> None:
     from snnmap.gap_evaluator import prepared
 
     net, hw = prepared(app, "mini", "crossbar-mini")
     row = _bks()[app]
-    res = neuron_bnb.solve(net, hw, comm="multicast", time_limit=120, start="partition-refine")
+    # 60 s is the target on an idle machine (scripts/bench_proofs.py); the margin absorbs a shared one.
+    res = neuron_bnb.solve(net, hw, comm=comm, time_limit=180, start="partition-refine")
     assert res.status == Status.OPTIMAL, (res.status, res.lower_bound, res.energy)
-    assert res.energy == evaluate(net, hw, res.mapping, "multicast").total
-    assert res.energy <= float(row["energy"]) * (1 + 1e-9)
-    if row["proven"] == "yes":
-        assert res.energy == pytest.approx(float(row["energy"]), rel=1e-9)
+    assert res.energy == evaluate(net, hw, res.mapping, comm).total
+    if comm == "multicast":  # bks.csv holds the multicast optima
+        assert res.energy <= float(row["energy"]) * (1 + 1e-9)
+        if row["proven"] == "yes":
+            assert res.energy == pytest.approx(float(row["energy"]), rel=1e-9)
 
 
 @pytest.mark.slow
