@@ -197,6 +197,29 @@ def _extra_destinations(src, cnt_row, own_core, sender_slot, u, order, cost, nlo
 
 
 @njit(cache=True)
+def _fill_slots(src, u, order, cost, nload, n_max):
+    """Least unicast price of ``u`` distinct targets of a sender placed on ``src``.
+
+    Each target takes a free neuron slot (the sender itself one on ``src``) and
+    its synapse costs ``cost[src, core]``; filling the cheapest slots first is
+    the minimum of this relaxation (other unassigned neurons' needs ignored).
+    ``inf`` when the slots do not suffice.
+    """
+    total = 0.0
+    k = cost.shape[0]
+    for q in range(k):
+        if u <= 0:
+            break
+        d = order[src, q]
+        room = n_max - nload[d] - (1 if d == src else 0)
+        take = min(room, u)
+        if take > 0:
+            total += take * cost[src, d]
+            u -= take
+    return total if u <= 0 else np.inf
+
+
+@njit(cache=True)
 def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
                 rowmin, static, indeg, outdeg, selfloop, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul,
                 allowed, n_max, a_max, syn_max, dest_max, L, minL, a_best, b_best, deltas, mu, grad, iters, cut,
@@ -252,9 +275,10 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
                     else:
                         free_targets += post_mul[p]
                         distinct += 1
-                # At most n_max - load - 1 unassigned targets join j on c; the others get a remote packet.
-                away = max(0, distinct - (n_max - nload[c] - 1))
-                v += s[j] * ((free_targets - away) * rowmin[c] + away * remote_min[c])
+                # Distinct unassigned targets fill the cheapest free slots seen from c (j takes one on c);
+                # further synapses to the same targets cost at least the cheapest packet.
+                v += s[j] * (_fill_slots(c, distinct, order, cost, nload, n_max)
+                             + (free_targets - distinct) * rowmin[c])
                 for p in range(pre_ptr[j], pre_ptr[j + 1]):
                     i = pre_idx[p]
                     if i != j and assigned[i]:
