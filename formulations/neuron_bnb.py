@@ -20,17 +20,19 @@ presynaptic neurons, pins) ``L[j, c]`` is a lower bound on the energy that
 placing ``j`` on ``c`` causes and nobody else is charged for:
 
 - ``j`` as a sender: multicast ``s_j * sum cost(c, d)`` over the cores ``d``
-  already holding a target of ``j`` (plus ``cost(c, c)`` for a self-loop; with
-  no known destination at least the cheapest one, ``min_d cost(c, d)``);
-  unicast ``s_j * cost(c, core(k))`` per assigned target ``k`` and
-  ``s_j * min_d cost(c, d)`` per unassigned one;
+  already holding a target of ``j`` (plus ``cost(c, c)`` for a self-loop),
+  plus the cheapest destinations it must add because its unassigned targets
+  outgrow the free slots there (:func:`_extra_destinations`); unicast
+  ``s_j * cost(c, core(k))`` per assigned target ``k`` and, for the unassigned
+  ones, the cheapest free slots seen from ``c`` (:func:`_fill_slots`);
 - ``j`` as a target of an assigned sender ``i``: unicast
   ``s_i * cost(core(i), c)`` (one packet per synapse); multicast the packet
   to ``c`` is paid only if ``c`` is a new destination of ``i`` and is shared by
   all ``i``'s targets that land there, so ``j`` is charged
   ``s_i * cost(core(i), c) / u_i`` with ``u_i`` the number of ``i``'s unassigned
   targets (at most ``u_i`` of them share one packet, so the shares never
-  exceed it).
+  exceed it). When ``i``'s unassigned targets must open a remote destination,
+  ``i`` is charged that forced packet directly instead and its targets no shares.
 
 Every term is a distinct part of the final energy, so ``committed + sum_j
 L[j, core(j)] + static of newly opened cores`` is at most the energy of
@@ -39,7 +41,10 @@ pick its core independently but counts new cores: ``j`` pays ``a_j`` (its
 cheapest powered core) or ``b_j`` (cheapest unpowered one); if ``m`` neurons
 take unpowered cores, at least ``ceil(m / n_max)`` cores are opened, and at
 least ``m0 = U - (free neuron slots on powered cores)`` must. The minimum over
-``m >= m0`` (sorted ``b_j - a_j``) is exact for the relaxation.
+``m >= m0`` (sorted ``b_j - a_j``) is exact for the relaxation. Core
+capacities enter through Lagrange multipliers ``mu_c >= 0`` on the free slots
+(prices ``L + mu``, minus ``sum mu_c * slots_c``; valid for every ``mu >= 0``),
+set by subgradient steps at the root and inherited below.
 
 **Branching.** The unassigned neuron with the largest regret (second-cheapest
 minus cheapest ``L[j, .]``; forced neurons first, ties by traffic), its cores
@@ -69,11 +74,16 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-
-from snnmap.formulations.exact_common import (
-    ProgressFn, constant_infeasibility, energy_agrees, infeasible_result, prepare, resolve_start, valid_lower_bound,
-)
 from snnmap.formulations.energy import evaluate
+from snnmap.formulations.exact_common import (
+    ProgressFn,
+    constant_infeasibility,
+    energy_agrees,
+    infeasible_result,
+    prepare,
+    resolve_start,
+    valid_lower_bound,
+)
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import Result, Status, result_from_mapping
 from snnmap.hardware import Hardware
@@ -302,8 +312,7 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
                     if i != j and assigned[i] and cnt[i, c] == 0 and not noshare[i]:
                         v += s[i] * cost[core[i], c] / unassigned_t[i]
             L[j, c] = v
-            if v < best:
-                best = v
+            best = min(best, v)
         if best == np.inf:
             return np.inf
         minL[j] = best
@@ -313,8 +322,7 @@ def _node_bound(committed, core, assigned, cnt, nload, syn, axons, dests, unassi
     best_total = sum_min
     for it in range(iters + 1):
         val = _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas, grad, it < iters)
-        if val > best_total:
-            best_total = val
+        best_total = max(best_total, val)
         if it == iters or committed + best_total >= cut:
             break
         norm = 0.0
@@ -362,8 +370,7 @@ def _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas
         for c in range(k):
             v = L[j, c] + mu[c]
             if nload[c] > 0:
-                if v < ab:
-                    ab = v
+                ab = min(ab, v)
             elif v < bb:
                 bb = v
         a_best[j] = ab
@@ -480,8 +487,7 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
         if skip:
             continue
         est = committed + v + sum_min - minL[j] + (static if nload[c] == 0 else 0.0)
-        if est < lb:
-            est = lb
+        est = max(est, lb)
         if est >= cut:
             continue
         # Insertion by estimated bound.
@@ -560,8 +566,7 @@ def _open_bound(ch_bnd, nch, ptr, depth, ub):
     lb = ub
     for d in range(depth + 1):
         for q in range(ptr[d], nch[d]):
-            if ch_bnd[d, q] < lb:
-                lb = ch_bnd[d, q]
+            lb = min(lb, ch_bnd[d, q])
     return lb
 
 
@@ -635,7 +640,7 @@ def solve(
         Accepted and ignored if they are generic exact-method options
         (``threads``, ``force``); anything else is an error.
     """
-    unknown = set(options) - {"threads", "force", "mip_gap", "log_path"}
+    unknown = set(options) - {"threads", "force"}
     if unknown:
         raise TypeError(f"unknown option(s) for {METHOD}: {', '.join(sorted(unknown))}")
     t0 = time.perf_counter()
@@ -740,7 +745,7 @@ def solve(
     stats: dict[str, Any] = {"nodes": int(state[1]), "automorphisms": int(G.shape[0]),
                              "root_bound": root_bound + d.constant,
                              "start_energy": ub_start + d.constant if math.isfinite(ub_start) else None}
-    runtime = lambda: time.perf_counter() - t0  # noqa: E731
+    runtime = lambda: time.perf_counter() - t0
     ub = float(ub_arr[0])
     if best.min() < 0:
         if timed_out:

@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 import numpy as np
-
 from snnmap.formulations.exact_common import ProgressFn, constant_infeasibility, infeasible_result, valid_lower_bound
 from snnmap.formulations.neuron_bnb import heuristic_start
 from snnmap.formulations.result import Result, Status, result_from_mapping
@@ -54,7 +53,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     ``start`` (mapping or heuristic name) is resolved once and given to every
     member; ``progress`` is called once per finished member.
     """
-    unknown = set(options) - {"threads", "force", "mip_gap", "log_path"}
+    unknown = set(options) - {"threads", "force"}
     if unknown:
         raise TypeError(f"unknown option(s) for {METHOD}: {', '.join(sorted(unknown))}")
     t0 = time.perf_counter()

@@ -35,6 +35,7 @@ from importlib import resources
 
 from snnmap.formulations import METHODS, Status, evaluate, neuron_bnb, neuron_portfolio
 from snnmap.formulations.energy import fixed_energy
+
 from scripts.bench_exact import bench_hardware, layered_network
 
 MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", "HeartEstm", "ImgSmooth", "LeNet",
@@ -91,7 +92,6 @@ def main(argv: list[str] | None = None) -> None:
     if any(m.startswith("neuron") for m in args.methods.split(",")):
         # Compile (or load) the numba kernels first, so no row's time includes the JIT.
         neuron_bnb.solve(layered_network(8, 0), bench_hardware(8, 2))
-    out = open(args.out, "a") if args.out else None
     problems = 0
     for label, net, hw, comm, proven in instances(args):
         start = None
@@ -125,17 +125,15 @@ def main(argv: list[str] | None = None) -> None:
             problems += bool(notes)
             var = res.energy - fixed
             var_gap = (res.energy - res.lower_bound) / var if res.lower_bound is not None and var > 0 else math.nan
-            print(f"{label:<22} {comm:<9} {method:<16} {str(res.status):<10} {wall:>7.1f} {res.energy:>13.7g} "
+            print(f"{label:<22} {comm:<9} {method:<16} {res.status!s:<10} {wall:>7.1f} {res.energy:>13.7g} "
                   f"{res.lower_bound or math.nan:>13.7g} {100 * var_gap:>9.3f}  {'; '.join(notes) or 'ok'}",
                   flush=True)
-            if out:
-                out.write(json.dumps({"instance": label, "comm": comm, "method": method, "status": str(res.status),
-                                      "time": wall, "limit": args.time_limit, "energy": res.energy,
-                                      "bound": res.lower_bound, "var_gap": var_gap, "nodes": res.stats.get("nodes"),
-                                      "load": load[0], "checks": notes}) + "\n")
-                out.flush()
-    if out:
-        out.close()
+            if args.out:
+                with open(args.out, "a") as out:
+                    row = {"instance": label, "comm": comm, "method": method, "status": str(res.status),
+                           "time": wall, "limit": args.time_limit, "energy": res.energy, "bound": res.lower_bound,
+                           "var_gap": var_gap, "nodes": res.stats.get("nodes"), "load": load[0], "checks": notes}
+                    out.write(json.dumps(row) + "\n")
     print(f"# {problems} row(s) with a failed check")
 
 

@@ -9,11 +9,10 @@ from importlib import resources
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-
-from snnmap.formulations import METHODS, Status, evaluate
-from snnmap.formulations import neuron_bnb
+from snnmap.formulations import METHODS, Status, evaluate, neuron_bnb
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
+
 from tests.formulations.test_exact import brute_force, instances
 
 MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", "HeartEstm", "ImgSmooth", "LeNet",
