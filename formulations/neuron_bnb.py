@@ -673,8 +673,6 @@ def solve(
             allowed[i, cores] = True
     pinned = network.pins is not None and bool(np.any(network.pins >= 0))
     G = location_automorphisms(cost) if symmetry and not pinned and k > 1 else np.zeros((0, k), np.int64)
-    if G.shape[0] == 0:
-        G = np.zeros((0, k), np.int64)
     n_max = int(lim.n_max)
     a_max = _BIG if lim.a_max is None else int(lim.a_max)
     syn_max = _BIG if lim.syn_max is None else int(lim.syn_max)
@@ -770,7 +768,7 @@ def solve(
     else:
         bound = ub - tol + d.constant
         status = Status.OPTIMAL
-    lb = min(valid_lower_bound(network, hardware, comm, bound), energy + d.constant)
+    lb = valid_lower_bound(network, hardware, comm, bound)
     stats["gap"] = (energy + d.constant - lb) / (energy + d.constant) if energy + d.constant > 0 else 0.0
     return result_from_mapping(network, hardware, best, method=METHOD, status=status, runtime=runtime(), seed=seed,
                                lower_bound=lb, comm=comm, stats=stats, message=note)
