@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
                 with open(args.out, "a") as out:
                     row = {"instance": label, "comm": comm, "method": method, "status": str(res.status),
                            "time": wall, "limit": args.time_limit, "energy": res.energy, "bound": res.lower_bound,
-                           "var_gap": var_gap, "nodes": res.stats.get("nodes"), "load": load[0], "checks": notes}
+                           "var_gap": var_gap, "nodes": res.stats.get("nodes"), "winner": res.stats.get("winner"),
+                           "load": load[0], "checks": notes}
                     out.write(json.dumps(row) + "\n")
     print(f"# {problems} row(s) with a failed check")
 
