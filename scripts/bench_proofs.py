@@ -1,0 +1,142 @@
+"""Benchmark of proofs: the neuron branch and bound, its portfolio and the MILP / CP-SAT on the same instances.
+
+Instances: the 10 mini applications on ``crossbar-mini`` (as the gap study
+prepares them) in the multicast and the unicast model, and random layered
+networks ``N/K`` from :func:`scripts.bench_exact.layered_network` with
+:func:`scripts.bench_exact.bench_hardware` (the protocol of
+``bench_exact.py``: network seed ``seed + N``). Every method gets the same
+start mapping (``--start``, run once per instance and counted in nobody's
+time; the numba kernels are compiled before the first row), the same time limit and two cores' worth of work: MILP and CP-SAT
+``--threads`` threads, the portfolio two single-threaded processes, the branch
+and bound one thread.
+
+Checks, printed per instance: every energy equals the evaluator's (the
+methods return evaluator scores; a mismatch with the solver's own value is an
+error inside the method), every two methods that both prove agree within
+their tolerances, no method's energy is below a proven optimum, and proven
+multicast minis equal the proven energies of ``instances/bks.csv``.
+
+Usage::
+
+    PYTHONPATH=. python scripts/bench_proofs.py --minis --methods neuron-bnb,milp,cpsat --time-limit 60
+    PYTHONPATH=. python scripts/bench_proofs.py --sizes 48/8,64/16 --seeds 0,1 --methods neuron-portfolio --time-limit 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import time
+from importlib import resources
+
+from snnmap.formulations import METHODS, Status, evaluate, neuron_bnb, neuron_portfolio
+from snnmap.formulations.energy import fixed_energy
+
+from scripts.bench_exact import bench_hardware, layered_network
+
+MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", "HeartEstm", "ImgSmooth", "LeNet",
+         "VGG16", "VisualPursuit")
+SOLVERS = {"neuron-bnb": neuron_bnb.solve, "neuron-portfolio": neuron_portfolio.solve, **METHODS}
+
+
+def proven_minis() -> dict[str, float]:
+    """Proven multicast mini optima of ``instances/bks.csv``."""
+    text = resources.files("snnmap.instances").joinpath("bks.csv").read_text()
+    return {r["instance"]: float(r["energy"]) for r in csv.DictReader(text.splitlines())
+            if r["scale"] == "mini" and r["proven"] == "yes"}
+
+
+def instances(args):
+    """``(label, network, hardware, comm, proven energy or None)`` for every requested instance."""
+    if args.minis:
+        from snnmap.gap_evaluator import prepared
+
+        bks = proven_minis()
+        for comm in args.comms.split(","):
+            for app in (args.apps.split(",") if args.apps else MINIS):
+                net, hw = prepared(app, "mini", "crossbar-mini")
+                yield f"{app}:mini", net, hw, comm, bks.get(app) if comm == "multicast" else None
+    for size in filter(None, args.sizes.split(",")):
+        n, k = (int(v) for v in size.split("/"))
+        for seed in (int(s) for s in args.seeds.split(",")):
+            for comm in args.comms.split(","):
+                yield f"layered{n}/{k} s{seed}", layered_network(n, seed + n), bench_hardware(n, k), comm, None
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minis", action="store_true", help="the 10 mini applications")
+    ap.add_argument("--apps", default="", help="only these minis (comma separated)")
+    ap.add_argument("--sizes", default="", help="layered N/K pairs, comma separated (e.g. 48/8,64/16)")
+    ap.add_argument("--seeds", default="0", help="layered seeds, comma separated")
+    ap.add_argument("--comms", default="multicast,unicast")
+    ap.add_argument("--methods", default="neuron-bnb,neuron-portfolio,milp,cpsat")
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--start", default="partition-refine", help="heuristic for the shared start ('' for none)")
+    ap.add_argument("--start-time", type=float, default=5.0, help="seconds for the start heuristic")
+    ap.add_argument("--out", default=None, help="append the rows as JSON lines to this file")
+    args = ap.parse_args(argv)
+
+    load = os.getloadavg()
+    print(f"# bench_proofs: {platform.node()}, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+          f"limit {args.time_limit:g} s, threads {args.threads}, start {args.start or 'none'}")
+    head = f"{'instance':<22} {'comm':<9} {'method':<16} {'status':<10} {'time s':>7} {'energy J':>13} " \
+           f"{'bound J':>13} {'var gap %':>9}  check"
+    print(head)
+    print("-" * len(head))
+    if any(m.startswith("neuron") for m in args.methods.split(",")):
+        # Compile (or load) the numba kernels first, so no row's time includes the JIT.
+        neuron_bnb.solve(layered_network(8, 0), bench_hardware(8, 2))
+    problems = 0
+    for label, net, hw, comm, proven in instances(args):
+        start = None
+        if args.start:
+            from snnmap.heuristics import METHODS as HEURISTICS
+
+            start = HEURISTICS[args.start](net, hw, comm=comm, time_limit=args.start_time).mapping
+        fixed = fixed_energy(net, hw)
+        proofs: list[tuple[str, float, float]] = []  # (method, energy, tolerance)
+        for method in args.methods.split(","):
+            opts = {"time_limit": args.time_limit, "comm": comm, "start": start}
+            if method in METHODS:
+                opts.update(threads=args.threads, force=True)
+            t0 = time.perf_counter()
+            res = SOLVERS[method](net, hw, **opts)
+            wall = time.perf_counter() - t0
+            notes = []
+            if res.mapping is not None and evaluate(net, hw, res.mapping, comm).total != res.energy:
+                notes.append("ENERGY != EVALUATOR")
+            tol = 1e-9 * res.energy + 2 * res.stats.get("rounding_error_bound", 0.0)
+            if res.status == Status.OPTIMAL:
+                for other, e, t in proofs:
+                    if abs(e - res.energy) > tol + t:
+                        notes.append(f"DISAGREES with {other} ({e:.9g})")
+                if proven is not None and abs(res.energy - proven) > tol:
+                    notes.append(f"DIFFERS from bks {proven:.9g}")
+                proofs.append((method, res.energy, tol))
+            for other, e, t in proofs:
+                if res.energy < e - tol - t:
+                    notes.append(f"BELOW the optimum of {other}")
+            problems += bool(notes)
+            var = res.energy - fixed
+            var_gap = (res.energy - res.lower_bound) / var if res.lower_bound is not None and var > 0 else math.nan
+            print(f"{label:<22} {comm:<9} {method:<16} {res.status!s:<10} {wall:>7.1f} {res.energy:>13.7g} "
+                  f"{res.lower_bound or math.nan:>13.7g} {100 * var_gap:>9.3f}  {'; '.join(notes) or 'ok'}",
+                  flush=True)
+            if args.out:
+                with open(args.out, "a") as out:
+                    row = {"instance": label, "comm": comm, "method": method, "status": str(res.status),
+                           "time": wall, "limit": args.time_limit, "energy": res.energy, "bound": res.lower_bound,
+                           "var_gap": var_gap, "nodes": res.stats.get("nodes"), "winner": res.stats.get("winner"),
+                           "load": load[0], "checks": notes}
+                    out.write(json.dumps(row) + "\n")
+    print(f"# {problems} row(s) with a failed check")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The neuron-level branch and bound against brute force, the evaluator, the proven minis and CP-SAT."""
+
+from __future__ import annotations
+
+import csv
+import math
+from importlib import resources
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from snnmap.formulations import METHODS, Status, evaluate, neuron_bnb
+from snnmap.hardware import EnergyCosts, Hardware, Limits
+from snnmap.instances import SpikingNetwork
+
+from tests.formulations.test_exact import brute_force, instances
+
+MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", "HeartEstm", "ImgSmooth", "LeNet",
+         "VGG16", "VisualPursuit")
+
+
+def _check(net: SpikingNetwork, hw: Hardware, comm: str, **kw) -> None:
+    _, energies = brute_force(net, hw, comm)
+    best = float(energies.min())
+    res = neuron_bnb.solve(net, hw, comm=comm, **kw)
+    if not math.isfinite(best):
+        assert res.status == Status.INFEASIBLE, (res.status, res.message)
+        return
+    assert res.status == Status.OPTIMAL, (res.status, res.message)
+    rep = evaluate(net, hw, res.mapping, comm)
+    assert rep.feasible and rep.total == res.energy
+    tol = 1e-9 * abs(best) + 1e-12
+    assert res.energy == pytest.approx(best, rel=1e-9, abs=1e-12)
+    assert res.lower_bound <= best + tol and res.lower_bound >= best - 2 * tol
+
+
+@settings(derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_matches_brute_force(case: tuple[SpikingNetwork, Hardware, str]) -> None:
+    _check(*case)
+
+
+@settings(derandomize=True, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_matches_brute_force_without_symmetry_and_from_a_start(case: tuple[SpikingNetwork, Hardware, str]) -> None:
+    net, hw, comm = case
+    _check(net, hw, comm, symmetry=False)
+    _check(net, hw, comm, start="greedy")
+
+
+def test_optimum_off_the_symmetric_corners() -> None:
+    # A hub sending to three leaves on a 1 x 3 mesh, one neuron per core: the hub must take the middle core,
+    # which no automorphism maps to a corner.
+    net = SpikingNetwork.from_edges(3, [0, 0], [1, 2], [10.0, 1.0, 1.0])
+    hw = Hardware(name="t", limits=Limits(n_max=1), mesh=(1, 3),
+                  energy=EnergyCosts(e_spike=1.0, e_syn=1.0, e_local=0.5, e_route=2.0, e_hop=1.0, p_static=3.0))
+    for comm in ("multicast", "unicast"):
+        res = neuron_bnb.solve(net, hw, comm=comm)
+        assert res.status == Status.OPTIMAL and res.mapping[0] == 1
+        assert res.stats["automorphisms"] == 1
+
+
+def _layered(n: int, k: int, seed: int) -> tuple[SpikingNetwork, Hardware]:
+    from scripts.bench_exact import bench_hardware, layered_network
+
+    return layered_network(n, seed), bench_hardware(n, k)
+
+
+def test_time_limit_returns_start_and_valid_bound() -> None:
+    from snnmap.heuristics import METHODS as HEURISTICS
+
+    net, hw = _layered(64, 16, 1)
+    start = HEURISTICS["greedy"](net, hw).mapping
+    res = neuron_bnb.solve(net, hw, time_limit=0.5, start=start, node_chunk=500)
+    assert res.status == Status.TIME_LIMIT
+    assert res.report.feasible and res.energy <= evaluate(net, hw, start).total
+    assert res.stats["root_bound"] <= res.lower_bound <= res.energy
+
+
+def test_progress_is_reported() -> None:
+    net, hw = _layered(16, 4, 3)
+    seen: list[tuple[float, float, float]] = []
+    res = neuron_bnb.solve(net, hw, progress=lambda *a: seen.append(a), report_every=0.0, node_chunk=50)
+    assert res.status == Status.OPTIMAL and seen
+    assert all(lb <= inc * (1 + 1e-9) for _, inc, lb in seen if math.isfinite(inc))
+
+
+@pytest.mark.parametrize("comm", ["multicast", "unicast"])
+def test_portfolio_proves_what_the_branch_and_bound_proves(comm: str) -> None:
+    from snnmap.formulations import neuron_portfolio
+
+    net, hw = _layered(12, 4, 5)
+    ours = neuron_bnb.solve(net, hw, comm=comm)
+    both = neuron_portfolio.solve(net, hw, comm=comm, time_limit=60, start="greedy")
+    assert both.status == Status.OPTIMAL and both.stats["winner"] in ("neuron-bnb", "milp")
+    assert both.energy == pytest.approx(ours.energy, rel=1e-9)
+    assert both.energy == evaluate(net, hw, both.mapping, comm).total
+
+
+def test_unknown_option_is_an_error() -> None:
+    net, hw = _layered(16, 4, 3)
+    with pytest.raises(TypeError, match="unknown option"):
+        neuron_bnb.solve(net, hw, colour="red")
+
+
+# ------------------------------------------------------------------ minis (slow)
+def _bks() -> dict[str, dict[str, str]]:
+    text = resources.files("snnmap.instances").joinpath("bks.csv").read_text()
+    return {row["instance"]: row for row in csv.DictReader(text.splitlines())}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("comm", ["multicast", "unicast"])
+@pytest.mark.parametrize("app", MINIS)
+def test_minis_proven_and_equal_to_proven_bks(app: str, comm: str) -> None:
+    from snnmap.gap_evaluator import prepared
+
+    net, hw = prepared(app, "mini", "crossbar-mini")
+    row = _bks()[app]
+    # 60 s is the target on an idle machine (scripts/bench_proofs.py); the margin absorbs a shared one.
+    res = neuron_bnb.solve(net, hw, comm=comm, time_limit=600, start="partition-refine")
+    assert res.status == Status.OPTIMAL, (res.status, res.lower_bound, res.energy)
+    assert res.energy == evaluate(net, hw, res.mapping, comm).total
+    if comm == "multicast":  # bks.csv holds the multicast optima
+        assert res.energy <= float(row["energy"]) * (1 + 1e-9)
+        if row["proven"] == "yes":
+            assert res.energy == pytest.approx(float(row["energy"]), rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("comm", ["multicast", "unicast"])
+@pytest.mark.parametrize("app", ["EdgeDet", "ImgSmooth", "HeartClass"])
+def test_minis_agree_with_cpsat(app: str, comm: str) -> None:
+    from snnmap.gap_evaluator import prepared
+
+    net, hw = prepared(app, "mini", "crossbar-mini")
+    ours = neuron_bnb.solve(net, hw, comm=comm, time_limit=120)
+    other = METHODS["cpsat"](net, hw, comm=comm, time_limit=120)
+    assert ours.status == Status.OPTIMAL
+    assert ours.energy <= other.energy * (1 + 1e-9)  # no mapping beats a proof
+    assert other.lower_bound <= ours.energy * (1 + 1e-9)
+    if other.status == Status.OPTIMAL:
+        tol = 2 * other.stats["rounding_error_bound"] + 1e-9 * ours.energy
+        assert abs(ours.energy - other.energy) <= tol
+
+
+@pytest.mark.slow
+def test_layered_agrees_with_cpsat() -> None:
+    net, hw = _layered(16, 4, 0)
+    for comm in ("multicast", "unicast"):
+        ours = neuron_bnb.solve(net, hw, comm=comm, time_limit=120)
+        other = METHODS["cpsat"](net, hw, comm=comm, time_limit=300)
+        assert ours.status == Status.OPTIMAL and other.status == Status.OPTIMAL
+        assert abs(ours.energy - other.energy) <= 2 * other.stats["rounding_error_bound"] + 1e-9 * ours.energy
+        assert evaluate(net, hw, ours.mapping, comm).total == ours.energy
