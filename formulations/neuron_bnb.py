@@ -74,18 +74,12 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+
+from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate
-from snnmap.formulations.exact_common import (
-    ProgressFn,
-    constant_infeasibility,
-    energy_agrees,
-    infeasible_result,
-    prepare,
-    resolve_start,
-    valid_lower_bound,
-)
+from snnmap.formulations.exact_common import ProgressFn, check_start, energy_agrees, prepare, valid_lower_bound
 from snnmap.formulations.qap.bnb import location_automorphisms
-from snnmap.formulations.result import Result, Status, result_from_mapping
+from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -94,7 +88,6 @@ __all__ = ["solve"]
 METHOD = "neuron-bnb"
 REL_TOL = 1e-9
 NODE_CHUNK = 20_000
-START_SHARE, START_SECONDS = 0.1, 10.0  # time for a start heuristic given by name
 ROOT_ITERS = 50  # subgradient steps on the capacity multipliers at the root
 NODE_ITERS = 0  # at other nodes: the root's multipliers (more steps cost more time than they save on the minis)
 _BIG = 1 << 40  # "no limit" for integer limits
@@ -582,19 +575,6 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return ptr, c.astype(np.int64), mult.astype(np.float64)
 
 
-def heuristic_start(name: str, network: SpikingNetwork, hardware: Hardware, seed: int, comm: str,
-                     time_limit: float | None) -> Any:
-    """The mapping of heuristic ``name`` run for :data:`START_SHARE` of the time limit (at most
-    :data:`START_SECONDS`), or the name itself when unknown (then :func:`resolve_start` names the problem)."""
-    from snnmap.heuristics import METHODS as HEURISTICS  # lazy: heuristics import formulations
-
-    if name not in HEURISTICS:
-        return name
-    budget = START_SECONDS if time_limit is None else min(START_SECONDS, START_SHARE * time_limit)
-    res = HEURISTICS[name](network, hardware, seed=seed, comm=comm, time_limit=budget)
-    return res.mapping if res.mapping is not None else name
-
-
 def _variable_energy(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, comm: str,
                      constant: float) -> float:
     return evaluate(network, hardware, core_of, comm, link_loads=False).total - constant
@@ -613,7 +593,8 @@ def solve(
     report_every: float = 5.0,
     node_chunk: int = NODE_CHUNK,
     node_iters: int = NODE_ITERS,
-    **options: Any,
+    threads: int | None = None,
+    force: bool = False,
 ) -> Result:
     """Map by the neuron-level branch and bound (see the module docstring).
 
@@ -636,24 +617,20 @@ def solve(
         Skip children equivalent under core automorphisms.
     node_chunk
         Nodes per call into the compiled search (granularity of time checks).
-    options
-        Accepted and ignored if they are generic exact-method options
-        (``threads``, ``force``); anything else is an error.
+    threads, force
+        Taken for the exact methods' common interface and unused: the search is
+        single-threaded and builds no model that could be too large.
     """
-    unknown = set(options) - {"threads", "force"}
-    if unknown:
-        raise TypeError(f"unknown option(s) for {METHOD}: {', '.join(sorted(unknown))}")
     t0 = time.perf_counter()
     comm = hardware.comm if comm is None else comm
-    problem = constant_infeasibility(network, hardware)
+    problem = precheck(network, hardware)
     if problem:
-        return infeasible_result(network, hardware, METHOD, problem, time.perf_counter() - t0, seed, comm)
+        return infeasible_result(network, hardware, problem, method=METHOD, runtime=time.perf_counter() - t0,
+                                 seed=seed, comm=comm)
     d = prepare(network, hardware, comm, symmetry=False)  # only pins restrict cores here
     n, k = d.n, d.k
     lim = hardware.limits
-    if isinstance(start, str):
-        start = heuristic_start(start, network, hardware, seed, comm, time_limit)
-    start_map, note = resolve_start(start, network, hardware, seed, comm)
+    start_map, note = check_start(start, network, hardware, comm)
 
     # Instance arrays.
     post_ptr, post_idx, post_mul = _csr(network.pre, network.post, n)
@@ -743,7 +720,10 @@ def solve(
     stats: dict[str, Any] = {"nodes": int(state[1]), "automorphisms": int(G.shape[0]),
                              "root_bound": root_bound + d.constant,
                              "start_energy": ub_start + d.constant if math.isfinite(ub_start) else None}
-    runtime = lambda: time.perf_counter() - t0
+
+    def runtime() -> float:
+        return time.perf_counter() - t0
+
     ub = float(ub_arr[0])
     if best.min() < 0:
         if timed_out:
@@ -752,9 +732,9 @@ def solve(
             return result_from_mapping(network, hardware, None, method=METHOD, status=Status.TIME_LIMIT,
                                        runtime=runtime(), seed=seed, lower_bound=lb, comm=comm, stats=stats,
                                        message="; ".join([m for m in (note, "no mapping found") if m]))
-        return infeasible_result(network, hardware, METHOD, "; ".join(
+        return infeasible_result(network, hardware, "; ".join(
             [m for m in (note, "the branch and bound proved that no mapping meets the limits") if m]),
-            runtime(), seed, comm, stats)
+            method=METHOD, runtime=runtime(), seed=seed, comm=comm, stats=stats)
     energy = _variable_energy(network, hardware, best, comm, d.constant)
     stats["search_energy"] = ub + d.constant
     if not energy_agrees(ub + d.constant, energy + d.constant, rtol=1e-9):

@@ -17,9 +17,12 @@ import time
 from typing import Any
 
 import numpy as np
-from snnmap.formulations.exact_common import ProgressFn, constant_infeasibility, infeasible_result, valid_lower_bound
-from snnmap.formulations.neuron_bnb import heuristic_start
-from snnmap.formulations.result import Result, Status, result_from_mapping
+
+from snnmap.formulations import neuron_bnb
+from snnmap.formulations.bounds import precheck
+from snnmap.formulations.exact_common import ProgressFn, check_start, valid_lower_bound
+from snnmap.formulations.milp import solve_compact
+from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -27,18 +30,15 @@ __all__ = ["solve"]
 
 METHOD = "neuron-portfolio"
 MEMBERS = ("neuron-bnb", "milp")
+MEMBER_SOLVE = {"neuron-bnb": neuron_bnb.solve, "milp": solve_compact}
 _GRACE = 30.0  # seconds a member may overrun its limit (model build, result scoring) before it is stopped
 
 
 def _run(name: str, network: SpikingNetwork, hardware: Hardware, options: dict[str, Any], out: Any) -> None:
     """Child process: run one member and send ``(name, result or error text)``."""
     try:
-        if name == "neuron-bnb":
-            from snnmap.formulations.neuron_bnb import solve as member
-        else:
-            from snnmap.formulations import METHODS
-
-            member = METHODS[name]
+        member = MEMBER_SOLVE[name]
+        if name == "milp":
             options = {**options, "threads": 1, "force": True}
         out.put((name, member(network, hardware, **options)))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
@@ -47,22 +47,20 @@ def _run(name: str, network: SpikingNetwork, hardware: Hardware, options: dict[s
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
           comm: str | None = None, start: Any = None, progress: ProgressFn | None = None,
-          members: tuple[str, ...] = MEMBERS, **options: Any) -> Result:
+          members: tuple[str, ...] = MEMBERS, threads: int | None = None, force: bool = False) -> Result:
     """Run ``members`` in parallel processes; the first proof wins (see the module docstring).
 
-    ``start`` (mapping or heuristic name) is resolved once and given to every
-    member; ``progress`` is called once per finished member.
+    ``start`` (a mapping) is checked once and given to every member; ``progress``
+    is called once per finished member. Each member runs on one thread (``threads``
+    is taken for the common interface); the MILP member always builds (``force``).
     """
-    unknown = set(options) - {"threads", "force"}
-    if unknown:
-        raise TypeError(f"unknown option(s) for {METHOD}: {', '.join(sorted(unknown))}")
     t0 = time.perf_counter()
     comm = hardware.comm if comm is None else comm
-    problem = constant_infeasibility(network, hardware)
+    problem = precheck(network, hardware)
     if problem:
-        return infeasible_result(network, hardware, METHOD, problem, time.perf_counter() - t0, seed, comm)
-    if isinstance(start, str):
-        start = heuristic_start(start, network, hardware, seed, comm, time_limit)
+        return infeasible_result(network, hardware, problem, method=METHOD, runtime=time.perf_counter() - t0,
+                                 seed=seed, comm=comm)
+    start, note = check_start(start, network, hardware, comm)
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
     ctx = mp.get_context("fork")
     out = ctx.Queue()
@@ -97,15 +95,16 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             p.join(timeout=5)
     runtime = time.perf_counter() - t0
     if not results:
-        raise RuntimeError(f"{METHOD}: no member finished ({'; '.join(errors)})")
+        return result_from_mapping(network, hardware, None, method=METHOD, status=Status.ERROR, runtime=runtime,
+                                   seed=seed, comm=comm, message=f"no member finished ({'; '.join(errors)})")
     stats: dict[str, Any] = {f"{n}_status": str(r.status) for n, r in results.items()}
     stats.update({f"{n}_runtime": r.runtime for n, r in results.items()})
     proof = next((r for r in results.values() if r.status in (Status.OPTIMAL, Status.INFEASIBLE)), None)
     if proof is not None:
         stats["winner"] = proof.method
         if proof.status == Status.INFEASIBLE:
-            return infeasible_result(network, hardware, METHOD, f"{proof.method}: {proof.message}", runtime, seed,
-                                     comm, stats)
+            return infeasible_result(network, hardware, f"{proof.method}: {proof.message}", method=METHOD,
+                                     runtime=runtime, seed=seed, comm=comm, stats=stats)
         return result_from_mapping(network, hardware, proof.mapping, method=METHOD, status=Status.OPTIMAL,
                                    runtime=runtime, seed=seed, lower_bound=proof.lower_bound, comm=comm,
                                    stats=stats, message=f"proven by {proof.method}")
@@ -115,4 +114,5 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     lb = valid_lower_bound(network, hardware, comm, bound)
     core_of = None if best is None else np.asarray(best.mapping)
     return result_from_mapping(network, hardware, core_of, method=METHOD, status=Status.TIME_LIMIT, runtime=runtime,
-                               seed=seed, lower_bound=lb, comm=comm, stats=stats, message="; ".join(errors))
+                               seed=seed, lower_bound=lb, comm=comm, stats=stats,
+                               message="; ".join(m for m in (note, *errors) if m))

@@ -3,6 +3,7 @@
 - :func:`layered`: fully layered networks; every neuron of a layer sends
   ``fan`` synapses to the next layer, near its scaled position (dense-ish,
   MLP-like traffic).
+- :func:`random_layered`: small random 3-4 layer networks, the exact models' benchmark.
 - :func:`conv_like`: equal layers where every neuron takes ``fan`` inputs from
   a strided window of the previous layer (convolution-like locality).
 Spike counts are Poisson with mean ``rate``.
@@ -52,3 +53,32 @@ def conv_like(n: int, fan: int = 9, layers: int = 5, seed: int = 0, rate: float 
     key = np.unique(src.ravel() * np.int64(n) + np.repeat(tgt, fan))
     return SpikingNetwork.from_edges(n, key // n, key % n, rng.poisson(rate, n).astype(float),
                                      name=f"conv{n}x{fan}")
+
+
+def random_layered(n: int, seed: int, density: float = 0.3) -> SpikingNetwork:
+    """A random 3-4 layer feed-forward network of ``n`` neurons (the exact-model benchmarks' protocol).
+
+    Layer sizes are random cuts of ``n``; each neuron links to each neuron of the
+    next layer with probability ``density`` and to at least one; spike counts
+    are ``integers(0, 60)``, ``t_run = 1 ms``; all from ``default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    layers = int(rng.integers(3, 5))
+    cuts = np.sort(rng.choice(np.arange(1, n), size=layers - 1, replace=False))
+    sizes = np.diff(np.concatenate([[0], cuts, [n]]))
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    pre, post = [], []
+    for a in range(layers - 1):
+        src = np.arange(starts[a], starts[a + 1])
+        dst = np.arange(starts[a + 1], starts[a + 2])
+        link = rng.random((src.size, dst.size)) < density
+        link[np.arange(src.size), rng.integers(0, dst.size, src.size)] = True  # every neuron has a target
+        i, j = np.nonzero(link)
+        pre.append(src[i])
+        post.append(dst[j])
+    spikes = rng.integers(0, 60, n).astype(float)
+    pop = np.repeat(np.arange(layers), sizes)
+    return SpikingNetwork.from_edges(n, np.concatenate(pre), np.concatenate(post), spikes, t_run=1e-3,
+                                     populations=pop, population_names=[f"L{a}" for a in range(layers)],
+                                     name=f"layered{n}",
+                                     provenance={"builder": "synthetic.random_layered", "seed": seed})

@@ -24,51 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import time
 
-import numpy as np
-
 from snnmap.formulations.energy import fixed_energy
-from snnmap.hardware import load_hardware
-from snnmap.instances import SpikingNetwork
+from snnmap.instances.synthetic import random_layered
+from snnmap.prepare import exact_bench_hardware
 from snnmap.registry import METHODS
-
-
-def layered_network(n: int, seed: int, density: float = 0.3) -> SpikingNetwork:
-    """A random 3-4 layer feed-forward network of ``n`` neurons (seeded)."""
-    rng = np.random.default_rng(seed)
-    layers = int(rng.integers(3, 5))
-    cuts = np.sort(rng.choice(np.arange(1, n), size=layers - 1, replace=False))
-    sizes = np.diff(np.concatenate([[0], cuts, [n]]))
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    pre, post = [], []
-    for a in range(layers - 1):
-        src = np.arange(starts[a], starts[a + 1])
-        dst = np.arange(starts[a + 1], starts[a + 2])
-        link = rng.random((src.size, dst.size)) < density
-        link[np.arange(src.size), rng.integers(0, dst.size, src.size)] = True  # every neuron has a target
-        i, j = np.nonzero(link)
-        pre.append(src[i])
-        post.append(dst[j])
-    spikes = rng.integers(0, 60, n).astype(float)
-    pop = np.repeat(np.arange(layers), sizes)
-    return SpikingNetwork.from_edges(n, np.concatenate(pre), np.concatenate(post), spikes, t_run=1e-3,
-                                     populations=pop, population_names=[f"L{a}" for a in range(layers)],
-                                     name=f"layered{n}", provenance={"builder": "bench_exact", "seed": seed})
-
-
-def exact_mesh(k: int) -> tuple[int, int]:
-    """The most square ``rows x cols`` mesh with exactly ``k`` cores."""
-    rows = max(r for r in range(1, int(math.isqrt(k)) + 1) if k % r == 0)
-    return rows, k // rows
-
-
-def bench_hardware(n: int, k: int):
-    """Loihi energies on a ``K``-core mesh, one core per tile, ``n_max = ceil(1.25 N / K)``."""
-    return load_hardware("loihi", mesh=exact_mesh(k), cores_per_tile=1, n_max=math.ceil(1.25 * n / k),
-                         p_static=1e-6)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,8 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     print("-" * len(head))
     out = open(args.out, "a") if args.out else None
     for n, k, limit in runs:
-        net = layered_network(n, args.seed + n, args.density)
-        hw = bench_hardware(n, k)
+        net = random_layered(n, args.seed + n, args.density)
+        hw = exact_bench_hardware(n, k)
         for model in args.models.split(","):
             t0 = time.perf_counter()
             extra = {"warmup": args.warmup} if args.warmup and model.startswith("milp") else {}

@@ -2,11 +2,12 @@
 
 Instances: the 10 mini applications on ``crossbar-mini`` (as the gap study
 prepares them) in the multicast and the unicast model, and random layered
-networks ``N/K`` from :func:`scripts.bench_exact.layered_network` with
-:func:`scripts.bench_exact.bench_hardware` (the protocol of
+networks ``N/K`` from :func:`snnmap.instances.synthetic.random_layered` with
+:func:`snnmap.prepare.exact_bench_hardware` (the protocol of
 ``bench_exact.py``: network seed ``seed + N``). Every method gets the same
 start mapping (``--start``, run once per instance and counted in nobody's
-time; the numba kernels are compiled before the first row), the same time limit and two cores' worth of work: MILP and CP-SAT
+time; the numba kernels are compiled before the first row), the same time
+limit and two cores' worth of work: MILP and CP-SAT
 ``--threads`` threads, the portfolio two single-threaded processes, the branch
 and bound one thread.
 
@@ -18,8 +19,8 @@ multicast minis equal the proven energies of ``instances/bks.csv``.
 
 Usage::
 
-    PYTHONPATH=. python scripts/bench_proofs.py --minis --methods neuron-bnb,milp,cpsat --time-limit 60
-    PYTHONPATH=. python scripts/bench_proofs.py --sizes 48/8,64/16 --seeds 0,1 --methods neuron-portfolio --time-limit 600
+    python scripts/bench_proofs.py --minis --methods neuron-bnb,milp,cpsat --time-limit 60
+    python scripts/bench_proofs.py --sizes 48/8,64/16 --seeds 0,1 --methods neuron-portfolio --time-limit 600
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ import platform
 import time
 from importlib import resources
 
-from snnmap.formulations import METHODS, Status, evaluate, neuron_bnb, neuron_portfolio
+from snnmap.formulations import Status, evaluate, neuron_bnb, neuron_portfolio
 from snnmap.formulations.energy import fixed_energy
-
-from scripts.bench_exact import bench_hardware, layered_network
+from snnmap.instances.synthetic import random_layered
+from snnmap.prepare import exact_bench_hardware
+from snnmap.registry import METHODS
 
 MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", "HeartEstm", "ImgSmooth", "LeNet",
          "VGG16", "VisualPursuit")
@@ -64,7 +66,7 @@ def instances(args):
         n, k = (int(v) for v in size.split("/"))
         for seed in (int(s) for s in args.seeds.split(",")):
             for comm in args.comms.split(","):
-                yield f"layered{n}/{k} s{seed}", layered_network(n, seed + n), bench_hardware(n, k), comm, None
+                yield f"layered{n}/{k} s{seed}", random_layered(n, seed + n), exact_bench_hardware(n, k), comm, None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,14 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     print("-" * len(head))
     if any(m.startswith("neuron") for m in args.methods.split(",")):
         # Compile (or load) the numba kernels first, so no row's time includes the JIT.
-        neuron_bnb.solve(layered_network(8, 0), bench_hardware(8, 2))
+        neuron_bnb.solve(random_layered(8, 0), exact_bench_hardware(8, 2))
     problems = 0
     for label, net, hw, comm, proven in instances(args):
         start = None
         if args.start:
-            from snnmap.heuristics import METHODS as HEURISTICS
-
-            start = HEURISTICS[args.start](net, hw, comm=comm, time_limit=args.start_time).mapping
+            start = METHODS[args.start](net, hw, comm=comm, time_limit=args.start_time).mapping
         fixed = fixed_energy(net, hw)
         proofs: list[tuple[str, float, float]] = []  # (method, energy, tolerance)
         for method in args.methods.split(","):

@@ -11,6 +11,7 @@ on, so a row of the gap table or of the best-known table can be rebuilt.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 from snnmap.api import fit_hardware, fit_network, load_network
@@ -78,3 +79,15 @@ def hardware_of(label: str) -> Hardware:
     except ValueError:
         raise ValueError(f"hardware label {label!r}: use NAME or NAME@ROWSxCOLS, e.g. crossbar128@6x6") from None
     return load_hardware(name, mesh=(rows, cols))
+
+
+def exact_mesh(k: int) -> tuple[int, int]:
+    """The most square ``rows x cols`` mesh with exactly ``k`` cores."""
+    rows = max(r for r in range(1, int(math.isqrt(k)) + 1) if k % r == 0)
+    return rows, k // rows
+
+
+def exact_bench_hardware(n: int, k: int) -> Hardware:
+    """Loihi energies on a ``K``-core mesh, one core per tile, ``n_max = ceil(1.25 N / K)``."""
+    return load_hardware("loihi", mesh=exact_mesh(k), cores_per_tile=1, n_max=math.ceil(1.25 * n / k),
+                         p_static=1e-6)

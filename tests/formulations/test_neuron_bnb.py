@@ -8,11 +8,14 @@ from importlib import resources
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from snnmap.formulations import METHODS, Status, evaluate, neuron_bnb
+
+from snnmap.formulations import Status, evaluate, neuron_bnb
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
-
-from tests.formulations.test_exact import brute_force, instances
+from snnmap.instances.synthetic import random_layered
+from snnmap.prepare import exact_bench_hardware, prepared
+from snnmap.registry import METHODS
+from tests.helpers import brute_force, instances
 
 MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", "HeartEstm", "ImgSmooth", "LeNet",
          "VGG16", "VisualPursuit")
@@ -21,7 +24,7 @@ MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", 
 def _check(net: SpikingNetwork, hw: Hardware, comm: str, **kw) -> None:
     _, energies = brute_force(net, hw, comm)
     best = float(energies.min())
-    res = neuron_bnb.solve(net, hw, comm=comm, **kw)
+    res = METHODS["neuron-bnb"](net, hw, comm=comm, **kw)  # the front door: resolves a heuristic start by name
     if not math.isfinite(best):
         assert res.status == Status.INFEASIBLE, (res.status, res.message)
         return
@@ -60,16 +63,12 @@ def test_optimum_off_the_symmetric_corners() -> None:
 
 
 def _layered(n: int, k: int, seed: int) -> tuple[SpikingNetwork, Hardware]:
-    from scripts.bench_exact import bench_hardware, layered_network
-
-    return layered_network(n, seed), bench_hardware(n, k)
+    return random_layered(n, seed), exact_bench_hardware(n, k)
 
 
 def test_time_limit_returns_start_and_valid_bound() -> None:
-    from snnmap.heuristics import METHODS as HEURISTICS
-
     net, hw = _layered(64, 16, 1)
-    start = HEURISTICS["greedy"](net, hw).mapping
+    start = METHODS["greedy"](net, hw).mapping
     res = neuron_bnb.solve(net, hw, time_limit=0.5, start=start, node_chunk=500)
     assert res.status == Status.TIME_LIMIT
     assert res.report.feasible and res.energy <= evaluate(net, hw, start).total
@@ -86,20 +85,18 @@ def test_progress_is_reported() -> None:
 
 @pytest.mark.parametrize("comm", ["multicast", "unicast"])
 def test_portfolio_proves_what_the_branch_and_bound_proves(comm: str) -> None:
-    from snnmap.formulations import neuron_portfolio
-
     net, hw = _layered(12, 4, 5)
     ours = neuron_bnb.solve(net, hw, comm=comm)
-    both = neuron_portfolio.solve(net, hw, comm=comm, time_limit=60, start="greedy")
+    both = METHODS["neuron-portfolio"](net, hw, comm=comm, time_limit=60, start="greedy")
     assert both.status == Status.OPTIMAL and both.stats["winner"] in ("neuron-bnb", "milp")
     assert both.energy == pytest.approx(ours.energy, rel=1e-9)
     assert both.energy == evaluate(net, hw, both.mapping, comm).total
 
 
-def test_unknown_option_is_an_error() -> None:
+def test_unknown_option_is_refused_at_the_front_door() -> None:
     net, hw = _layered(16, 4, 3)
-    with pytest.raises(TypeError, match="unknown option"):
-        neuron_bnb.solve(net, hw, colour="red")
+    with pytest.raises(ValueError, match="'neuron-bnb' does not take colour"):
+        METHODS["neuron-bnb"](net, hw, colour="red")
 
 
 # ------------------------------------------------------------------ minis (slow)
@@ -112,12 +109,10 @@ def _bks() -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize("comm", ["multicast", "unicast"])
 @pytest.mark.parametrize("app", MINIS)
 def test_minis_proven_and_equal_to_proven_bks(app: str, comm: str) -> None:
-    from snnmap.gap_evaluator import prepared
-
     net, hw = prepared(app, "mini", "crossbar-mini")
     row = _bks()[app]
     # 60 s is the target on an idle machine (scripts/bench_proofs.py); the margin absorbs a shared one.
-    res = neuron_bnb.solve(net, hw, comm=comm, time_limit=600, start="partition-refine")
+    res = METHODS["neuron-bnb"](net, hw, comm=comm, time_limit=600, start="partition-refine")
     assert res.status == Status.OPTIMAL, (res.status, res.lower_bound, res.energy)
     assert res.energy == evaluate(net, hw, res.mapping, comm).total
     if comm == "multicast":  # bks.csv holds the multicast optima
@@ -130,8 +125,6 @@ def test_minis_proven_and_equal_to_proven_bks(app: str, comm: str) -> None:
 @pytest.mark.parametrize("comm", ["multicast", "unicast"])
 @pytest.mark.parametrize("app", ["EdgeDet", "ImgSmooth", "HeartClass"])
 def test_minis_agree_with_cpsat(app: str, comm: str) -> None:
-    from snnmap.gap_evaluator import prepared
-
     net, hw = prepared(app, "mini", "crossbar-mini")
     ours = neuron_bnb.solve(net, hw, comm=comm, time_limit=120)
     other = METHODS["cpsat"](net, hw, comm=comm, time_limit=120)
