@@ -2,7 +2,8 @@
 
 ``E = E_neuron + E_synapse + E_comm + E_static`` (docs/formulation.md):
 
-- ``E_neuron  = sum_i s_i * e_spike``                          (mapping-independent)
+- ``E_neuron  = N * T * e_access + sum_i s_i * e_spike``       (mapping-independent;
+  ``T`` = the network's time steps: every neuron's soma is accessed every step)
 - ``E_synapse = sum_(i,j) s_i * e_syn``                        (mapping-independent)
 - ``E_static  = t_run * p_static * (#cores used, or K without power gating)``
 - ``E_comm    = sum_i s_i * comm_i`` where, with ``D(i)`` the cores of ``i``'s targets,
@@ -222,7 +223,7 @@ def evaluate(
     cores_powered = used if hardware.power_gating else k
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with its cause
         terms = {
-            "neuron": float(s.sum() * e.e_spike),
+            "neuron": _neuron_energy(network, hardware),
             "synapse": float(np.dot(s, network.out_degree) * e.e_syn),
             "comm": float(np.dot(w, cost)),
             "static": float(network.t_run * e.p_static * cores_powered),
@@ -248,7 +249,7 @@ def evaluate(
     )
 
 
-_TERM_FIELDS = {"neuron": "e_spike", "synapse": "e_syn", "comm": "e_local, e_route, e_hop", "static": "p_static"}
+_TERM_FIELDS = {"neuron": "e_spike, e_access", "synapse": "e_syn", "comm": "e_local, e_route, e_hop", "static": "p_static"}
 
 
 def _check_finite(terms: dict[str, float], total: float, hardware: Hardware) -> None:
@@ -264,11 +265,18 @@ def _check_finite(terms: dict[str, float], total: float, hardware: Hardware) -> 
     )
 
 
-def fixed_energy(network: SpikingNetwork, hardware: Hardware) -> float:
-    """The mapping-independent part: ``E_neuron + E_synapse``."""
+def _neuron_energy(network: SpikingNetwork, hardware: Hardware) -> float:
+    """``E_neuron``: every neuron's soma access at every time step, plus ``e_spike`` per spike."""
     e = hardware.energy
+    access = float(network.num_neurons) * float(network.steps) * e.e_access
+    return float(access + network.spikes.sum() * e.e_spike)
+
+
+def fixed_energy(network: SpikingNetwork, hardware: Hardware) -> float:
+    """The mapping-independent part: ``E_neuron + E_synapse`` (the mappers never see it)."""
     with np.errstate(over="ignore"):  # an overflow makes inf here and is refused by evaluate()
-        return float(network.spikes.sum() * e.e_spike + np.dot(network.spikes, network.out_degree) * e.e_syn)
+        return _neuron_energy(network, hardware) + float(
+            np.dot(network.spikes, network.out_degree) * hardware.energy.e_syn)
 
 
 def _violations(
