@@ -249,7 +249,8 @@ def evaluate(
     )
 
 
-_TERM_FIELDS = {"neuron": "e_spike, e_access", "synapse": "e_syn", "comm": "e_local, e_route, e_hop", "static": "p_static"}
+_TERM_FIELDS = {"neuron": "e_spike, e_access", "synapse": "e_syn", "comm": "e_local, e_route, e_hop",
+                "static": "p_static"}
 
 
 def _check_finite(terms: dict[str, float], total: float, hardware: Hardware) -> None:
@@ -385,11 +386,15 @@ def save_mapping(
 def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Mapping:
     """Read a mapping file; with ``network``, refuse one made for another network.
 
-    A file is a JSON object written by :func:`save_mapping` or a bare list of
-    cores. Cores, ``num_cores``, ``num_neurons`` and ``mesh`` must be whole
+    A file is a JSON object written by :func:`save_mapping`, a bare list of
+    cores, or a SANA-FE network file (``.yaml``) whose ``mappings`` section
+    places every neuron on a Loihi core (``hardware`` is then ``loihi``).
+    Cores, ``num_cores``, ``num_neurons`` and ``mesh`` must be whole
     numbers (not ``true``, ``"2"`` or ``2.6``); errors name the file, the field and the entry.
     """
     path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _sanafe_mapping(path, network)
     try:
         doc = json.loads(read_text(path, "mapping", MappingError))
     except json.JSONDecodeError as exc:
@@ -425,3 +430,23 @@ def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Map
         method=doc.get("method"),
         meta=doc.get("meta") or {},
     )
+
+
+def _sanafe_mapping(path: Path, network: SpikingNetwork | None) -> Mapping:
+    """The ``mappings`` section of a SANA-FE network file, in snnmap's core numbers."""
+    from snnmap.instances.sanafe_yaml import read_sanafe_yaml
+
+    read = read_sanafe_yaml(path)
+    if not read.mapped:
+        first = int(np.flatnonzero(read.core_of < 0)[0])
+        raise MappingError(f"{path}: neuron {first} (and maybe more) has no core in the file's 'mappings' section: "
+                           "map every neuron")
+    theirs = read.network
+    same = network is None or (network.num_neurons == theirs.num_neurons and np.array_equal(
+        network.indptr, theirs.indptr) and np.array_equal(network.indices, theirs.indices))
+    if not same:
+        raise MappingError(f"{path}: this file's mapping is for network {theirs.name!r} "
+                           f"({theirs.num_neurons} neurons), not for {network.name!r}: give its own network")
+    mesh = tuple(read.mesh)
+    return Mapping(core_of=read.core_of, hardware="loihi", num_cores=mesh[0] * mesh[1] * read.cores_per_tile,
+                   mesh=mesh, method="SANA-FE file", meta={"source": str(path)})

@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         res = api.solve(net, hw, method, time_limit=args.time_limit, seed=0)
         took = time.perf_counter() - t0
+        if res.mapping is None:
+            lines.append(f"| {method} | no mapping ({res.status}) in {took:.1f} s |")
+            print(lines[-1], flush=True)
+            continue
         _, sim = sb.simulate_file(args.dvs, STEPS, core_of=res.mapping)
         lines.append(row(method, res.mapping, sim, authors, res.energy, f"{took:.1f}", hw.cores_per_tile))
         print(lines[-1], flush=True)

@@ -225,7 +225,7 @@ def _agreement(app: str, spread: int, time_limit: float) -> None:
 @needs_sanafe
 @pytest.mark.parametrize("app", ["LeNet:mini", "HeartEstm:mini", "VisualPursuit:mini"])
 def test_agreement_applications(app):
-    _agreement(app, spread=8, time_limit=1.0)
+    _agreement(app, spread=8, time_limit=0.5)
 
 
 @needs_sanafe
