@@ -8,7 +8,10 @@ Protocol (issue 12, item 5):
    authors' runs, SANA-FE ``scripts/tcad2025/dvs_gesture.py``), on the
    authors' mapping. The spike counts of that run are the network snnmap maps.
 2. Every snnmap heuristic maps it (seed 0, ``--time-limit``) onto the ``loihi``
-   preset (SANA-FE's costs; 1,024 neurons per core as SANA-FE's Loihi core).
+   preset (SANA-FE's costs; 1,024 neurons per core as SANA-FE's Loihi core)
+   without the preset's ``a_max`` / ``dest_max`` (Davies's 4,096 axons per
+   core): SANA-FE's Loihi models no such limit, and the dense last layer's
+   5,714 inputs break it on every mapping, the authors' included.
 3. Each mapping is written back into the file's ``mappings`` and simulated by
    SANA-FE, neurons and all (timing model ``detailed``). Reported: SANA-FE's
    total energy and its terms, messages, hops, time per step, cores and tiles
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.isfile(args.dvs):
         print(f"{args.dvs}: not found (SANA-FE's dvs.yaml)", file=sys.stderr)
         return 2
-    hw = load_hardware("loihi")
+    hw = load_hardware("loihi", a_max=None, dest_max=None)  # the chip SANA-FE models: no axon limits
     t0 = time.perf_counter()
     read, own = sb.simulate_file(args.dvs, STEPS)
     net = read.network
@@ -76,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Made by `scripts/sanafe_dvs.py --time-limit {args.time_limit:g}`. Network: `dvs.yaml` "
         f"({net.num_neurons:,} neurons, {net.num_synapses:,} synapses), {STEPS} steps, spike counts from "
         f"SANA-FE's own run on the authors' mapping ({int(net.spikes.sum()):,} spikes). Mappings by snnmap on "
-        "the `loihi` preset (SANA-FE's costs, 1,024 neurons per core), seed 0; every mapping simulated by "
+        "the `loihi` preset (SANA-FE's costs, 1,024 neurons per core; without a_max / dest_max, which SANA-FE "
+        "does not model and every mapping of the dense last layer breaks), seed 0; every mapping simulated by "
         "SANA-FE (LIF neurons, timing `detailed`). Energies in joules; step time in µs. `evaluator` is "
         "snnmap's total with `loihi` for the same spike counts; it omits the LIF updates without a spike "
         "and prices conv synapses as dense, so `evaluator - SANA-FE` is the same for every mapping.",

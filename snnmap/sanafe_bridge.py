@@ -469,6 +469,9 @@ def simulate_file(
             target.write_text(text[: cut + 1] + _mappings_yaml(read, cores))
         arch = sanafe.load_loihi()
         net = sanafe.load_net(str(target), arch)
+    for group in net.groups.values():  # every spike counted, whatever the file asks to log
+        for neuron in group.neurons:
+            neuron.set_attributes(log_spikes=True)
     chip = sanafe.SpikingChip(arch)
     chip.load(net)
     res = chip.sim(steps, timing_model=timing_model, processing_threads=1, spike_trace=True, perf_trace=True)
