@@ -274,6 +274,8 @@ def _sanafe_case(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, i
     if args.steps is not None:
         net = net.replace(time_steps=args.steps)
     mapping, hw = _mapping_on_hardware(args, net)
+    if args.comm is not None:
+        hw = hw.replace(comm=args.comm)  # unicast is refused below: SANA-FE sends one message per core
     report = api.evaluate(net, hw, mapping.core_of)
     if not report.feasible:
         raise ValueError(f"{args.mapping}: the mapping breaks a limit of {hw.name}: {report.violations[0]}; "

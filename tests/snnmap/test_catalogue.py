@@ -123,6 +123,7 @@ SANAFE_CASES = [
     Case(("simulate", NET, LMAP, "--set", "n_max=1"), 2, ("breaks a limit of loihi", "n_max=1")),
     Case(("simulate", NET, "{tmp}/map.json", *HW), 2, ("'crossbar128'", "is not one SANA-FE models")),
     Case(("simulate", NET, LMAP, "--set", "e_local=0"), 2, ("e_local", "set e_local = e_route")),
+    Case(("simulate", NET, LMAP, "--comm", "unicast"), 2, ("is unicast", "one message per destination core")),
     Case(("simulate", NET, LMAP, "--steps", "3"), 2, ("spikes 9 times", "at least that many steps")),
     Case(("simulate", "{tmp}/plain.yaml", "{tmp}/plain.yaml", "--steps", "4"), 2, ("not a SANA-FE network file",)),
     Case(("simulate", "{tmp}/conv3d.yaml", "{tmp}/conv3d.yaml", "--steps", "4"), 2,
