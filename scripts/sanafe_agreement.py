@@ -19,18 +19,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from snnmap import sanafe_bridge as sb  # noqa: E402
-from snnmap.api import load_network  # noqa: E402
-from snnmap.formulations.energy import evaluate  # noqa: E402
-from snnmap.hardware import load_hardware  # noqa: E402
-from snnmap.heuristics import METHODS  # noqa: E402
-from snnmap.instances.files import write_text  # noqa: E402
+from snnmap import registry
+from snnmap import sanafe_bridge as sb
+from snnmap.api import load_network, solve
+from snnmap.formulations.energy import evaluate
+from snnmap.hardware import load_hardware
+from snnmap.instances.files import write_text
 
 APPS = ["LeNet", "HeartEstm", "VisualPursuit", "DigitRecogSTDP"]
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "sanafe_agreement.md")
@@ -40,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", nargs="+", default=APPS)
     parser.add_argument("--scale", default="mini", choices=["mini", "full"])
-    parser.add_argument("--methods", nargs="+", default=sorted(METHODS))
+    parser.add_argument("--methods", nargs="+", default=sorted(registry.names(kind="heuristic")))
     parser.add_argument("--spread", type=int, default=8, help="n_max = ceil(N / SPREAD)")
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--out", default=RESULTS)
@@ -64,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         hw = load_hardware("loihi", n_max=max(1, math.ceil(net.num_neurons / args.spread)))
         for method in args.methods:
             t0 = time.time()
-            result = METHODS[method](net, hw, time_limit=args.time_limit, seed=0)
+            result = solve(net, hw, method, time_limit=args.time_limit, seed=0)
             if result.mapping is None:
                 lines.append(f"| {app} | {net.num_neurons} | {steps} | {method} | no mapping ({result.status}) |")
                 continue

@@ -32,13 +32,11 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from snnmap import api, registry  # noqa: E402
-from snnmap import sanafe_bridge as sb  # noqa: E402
-from snnmap.formulations.energy import evaluate  # noqa: E402
-from snnmap.hardware import load_hardware  # noqa: E402
-from snnmap.instances.files import write_text  # noqa: E402
+from snnmap import api, registry
+from snnmap import sanafe_bridge as sb
+from snnmap.formulations.energy import evaluate
+from snnmap.hardware import load_hardware
+from snnmap.instances.files import write_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DVS = os.path.join(HERE, "..", "..", "shared", "external", "sanafe", "dvs.yaml")
