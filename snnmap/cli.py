@@ -262,11 +262,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------- SANA-FE (issue 12)
-def _sanafe_case(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, int]:
-    """SANA-FE module, network, hardware, checked cores and steps; every refusal one line, before any run."""
+def _sanafe_case(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, int]:
+    """Network, hardware, checked cores and steps for SANA-FE; every refusal one line, before any run."""
     from snnmap import sanafe_bridge as sb
 
-    sanafe = sb.require_sanafe()  # without the extra: one line naming it
+    sb.require_sanafe()  # without the extra: one line naming it
     net = api.load_network(args.network)
     if str(args.network).lower().endswith(api.SANAFE_SUFFIXES) and args.steps is None:
         raise ValueError(f"{args.network}: a SANA-FE network file has no step count: give --steps "
@@ -279,9 +279,10 @@ def _sanafe_case(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, i
     report = api.evaluate(net, hw, mapping.core_of)
     if not report.feasible:
         raise ValueError(f"{args.mapping}: the mapping breaks a limit of {hw.name}: {report.violations[0]}; "
-                         "map the network again for this chip")
+                         "map the network again for this chip (or lift a limit SANA-FE does not model with "
+                         "--set LIMIT=none)")
     cores = sb.check_expressible(net, hw, mapping.core_of, None if _is_sanafe_file(args) else net.steps)
-    return sanafe, net, hw, cores, net.steps
+    return net, hw, cores, net.steps
 
 
 def _is_sanafe_file(args: argparse.Namespace) -> bool:
@@ -292,7 +293,7 @@ def _is_sanafe_file(args: argparse.Namespace) -> bool:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from snnmap import sanafe_bridge as sb
 
-    _, net, hw, cores, steps = _sanafe_case(args)
+    net, hw, cores, steps = _sanafe_case(args)
     if _is_sanafe_file(args):  # SANA-FE's own network, neurons and all: its spike counts come from this run
         read, sim = sb.simulate_file(args.network, steps, core_of=cores, timing_model=args.timing)
         net = read.network
@@ -328,7 +329,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     _writable(args.out, "--out", directory=True)
     if _is_sanafe_file(args):
         raise ValueError(f"{args.network}: already a SANA-FE network file: run it with SANA-FE directly")
-    _, net, hw, cores, steps = _sanafe_case(args)
+    net, hw, cores, steps = _sanafe_case(args)
     arch, network = sb.export(net, hw, cores, steps, args.out)
     print(f"wrote {arch} and {network} (SANA-FE {sb.sanafe_version()}, {steps} steps); run them with "
           "sanafe.load_arch / sanafe.load_net and SpikingChip.sim")

@@ -133,7 +133,8 @@ SANAFE_CASES = [
     Case(("simulate", NET, "{tmp}/ok.yaml"), 2, ("mapping is for network",)),
     Case(("export", "{tmp}/ok.yaml", "{tmp}/ok.yaml", "--format", "sanafe", "-o", "{tmp}/exp3"), 2,
          ("already a SANA-FE network file",)),
-    Case(("export", NET, LMAP, "--format", "sanafe", "-o", "{tmp}/afile"), 2, ("--out", "exists and is not a directory")),
+    Case(("export", NET, LMAP, "--format", "sanafe", "-o", "{tmp}/afile"), 2,
+         ("--out", "exists and is not a directory")),
     Case(("export", NET, LMAP, "--format", "nest", "-o", "{tmp}/exp4"), 2, ("--format", "sanafe")),
 ]
 SANAFE_NET = """network:
