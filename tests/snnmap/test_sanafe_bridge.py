@@ -144,6 +144,13 @@ def test_reader_dvs_file():
     assert np.bincount(f.core_of).max() <= 1024
     # conv 32x32x1 -> 15x15x16 with 3x3 kernels: 3600 outputs x 9 taps.
     assert int(f.network.out_degree[: f.offsets[1]].sum()) == 3600 * 9
+    # The front door reads it too: the network by load_network, its mappings section by load_mapping.
+    import snnmap
+
+    net = snnmap.load_network(str(DVS))
+    mapping = snnmap.load_mapping(DVS, net)
+    assert net.fingerprint == f.network.fingerprint and np.array_equal(mapping.core_of, f.core_of)
+    assert (mapping.hardware, mapping.mesh, mapping.num_cores) == ("loihi", (4, 8), 128)
 
 
 # ------------------------------------------------------------------- bridge
