@@ -2,7 +2,8 @@
 
 ``E = E_neuron + E_synapse + E_comm + E_static`` (docs/formulation.md):
 
-- ``E_neuron  = sum_i s_i * e_spike``                          (mapping-independent)
+- ``E_neuron  = N * T * e_access + sum_i s_i * e_spike``       (mapping-independent;
+  ``T`` = the network's time steps: every neuron's soma is accessed every step)
 - ``E_synapse = sum_(i,j) s_i * e_syn``                        (mapping-independent)
 - ``E_static  = t_run * p_static * (#cores used, or K without power gating)``
 - ``E_comm    = sum_i s_i * comm_i`` where, with ``D(i)`` the cores of ``i``'s targets,
@@ -222,7 +223,7 @@ def evaluate(
     cores_powered = used if hardware.power_gating else k
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with its cause
         terms = {
-            "neuron": float(s.sum() * e.e_spike),
+            "neuron": _neuron_energy(network, hardware),
             "synapse": float(np.dot(s, network.out_degree) * e.e_syn),
             "comm": float(np.dot(w, cost)),
             "static": float(network.t_run * e.p_static * cores_powered),
@@ -248,7 +249,8 @@ def evaluate(
     )
 
 
-_TERM_FIELDS = {"neuron": "e_spike", "synapse": "e_syn", "comm": "e_local, e_route, e_hop", "static": "p_static"}
+_TERM_FIELDS = {"neuron": "e_spike, e_access", "synapse": "e_syn", "comm": "e_local, e_route, e_hop",
+                "static": "p_static"}
 
 
 def _check_finite(terms: dict[str, float], total: float, hardware: Hardware) -> None:
@@ -264,11 +266,18 @@ def _check_finite(terms: dict[str, float], total: float, hardware: Hardware) -> 
     )
 
 
-def fixed_energy(network: SpikingNetwork, hardware: Hardware) -> float:
-    """The mapping-independent part: ``E_neuron + E_synapse``."""
+def _neuron_energy(network: SpikingNetwork, hardware: Hardware) -> float:
+    """``E_neuron``: every neuron's soma access at every time step, plus ``e_spike`` per spike."""
     e = hardware.energy
+    access = float(network.num_neurons) * float(network.steps) * e.e_access
+    return float(access + network.spikes.sum() * e.e_spike)
+
+
+def fixed_energy(network: SpikingNetwork, hardware: Hardware) -> float:
+    """The mapping-independent part: ``E_neuron + E_synapse`` (the mappers never see it)."""
     with np.errstate(over="ignore"):  # an overflow makes inf here and is refused by evaluate()
-        return float(network.spikes.sum() * e.e_spike + np.dot(network.spikes, network.out_degree) * e.e_syn)
+        return _neuron_energy(network, hardware) + float(
+            np.dot(network.spikes, network.out_degree) * hardware.energy.e_syn)
 
 
 def _violations(
@@ -377,11 +386,15 @@ def save_mapping(
 def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Mapping:
     """Read a mapping file; with ``network``, refuse one made for another network.
 
-    A file is a JSON object written by :func:`save_mapping` or a bare list of
-    cores. Cores, ``num_cores``, ``num_neurons`` and ``mesh`` must be whole
+    A file is a JSON object written by :func:`save_mapping`, a bare list of
+    cores, or a SANA-FE network file (``.yaml``) whose ``mappings`` section
+    places every neuron on a Loihi core (``hardware`` is then ``loihi``).
+    Cores, ``num_cores``, ``num_neurons`` and ``mesh`` must be whole
     numbers (not ``true``, ``"2"`` or ``2.6``); errors name the file, the field and the entry.
     """
     path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _sanafe_mapping(path, network)
     try:
         doc = json.loads(read_text(path, "mapping", MappingError))
     except json.JSONDecodeError as exc:
@@ -417,3 +430,23 @@ def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Map
         method=doc.get("method"),
         meta=doc.get("meta") or {},
     )
+
+
+def _sanafe_mapping(path: Path, network: SpikingNetwork | None) -> Mapping:
+    """The ``mappings`` section of a SANA-FE network file, in snnmap's core numbers."""
+    from snnmap.instances.sanafe_yaml import read_sanafe_yaml
+
+    read = read_sanafe_yaml(path)
+    if not read.mapped:
+        first = int(np.flatnonzero(read.core_of < 0)[0])
+        raise MappingError(f"{path}: neuron {first} (and maybe more) has no core in the file's 'mappings' section: "
+                           "map every neuron")
+    theirs = read.network
+    same = network is None or (network.num_neurons == theirs.num_neurons and np.array_equal(
+        network.indptr, theirs.indptr) and np.array_equal(network.indices, theirs.indices))
+    if not same:
+        raise MappingError(f"{path}: this file's mapping is for network {theirs.name!r} "
+                           f"({theirs.num_neurons} neurons), not for {network.name!r}: give its own network")
+    mesh = tuple(read.mesh)
+    return Mapping(core_of=read.core_of, hardware="loihi", num_cores=mesh[0] * mesh[1] * read.cores_per_tile,
+                   mesh=mesh, method="SANA-FE file", meta={"source": str(path)})

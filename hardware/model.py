@@ -61,7 +61,10 @@ class EnergyCosts:
     """Energy costs in joules (``p_static`` in watts), as in docs/formulation.md.
 
     ``e_hop_x`` / ``e_hop_y`` give separate east-west and north-south hop
-    costs on a mesh; when ``None`` both equal ``e_hop``.
+    costs on a mesh; when ``None`` both equal ``e_hop``. ``e_access`` is
+    charged for every neuron at every time step, spiking or not (a clocked
+    soma access, as SANA-FE's Loihi charges); 0 for chips whose source
+    charges none (event-driven neurons).
     """
 
     e_spike: float = 0.0
@@ -72,6 +75,7 @@ class EnergyCosts:
     p_static: float = 0.0
     e_hop_x: float | None = None
     e_hop_y: float | None = None
+    e_access: float = 0.0
 
     @property
     def hop_x(self) -> float:

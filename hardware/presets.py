@@ -22,9 +22,10 @@ _TOP_KEYS = {
     "power_gating", "hop_matrix", "limits", "energy", "sources",
 }
 _LIMIT_KEYS = {"n_max", "a_max", "syn_max", "fanin_max", "dest_max"}
-_ENERGY_KEYS = {"e_spike", "e_syn", "e_local", "e_route", "e_hop", "e_hop_x", "e_hop_y", "p_static"}
+_ENERGY_KEYS = {"e_spike", "e_syn", "e_local", "e_route", "e_hop", "e_hop_x", "e_hop_y", "p_static", "e_access"}
 # Every cost changes the answer, so a file must give each one (0.0 where the chip has no such cost);
-# only e_hop_x / e_hop_y are optional (they default to e_hop).
+# optional are e_hop_x / e_hop_y (they default to e_hop) and e_access (default 0: an event-driven chip
+# charges its neurons only when they spike; a clocked soma access is a separate, sourced figure).
 _REQUIRED_ENERGY = ("e_spike", "e_syn", "e_local", "e_route", "e_hop", "p_static")
 
 
@@ -96,7 +97,8 @@ def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware
 
     Required: ``mesh`` (or ``hop_matrix``), ``[limits] n_max`` and every
     ``[energy]`` cost except ``e_hop_x`` / ``e_hop_y`` (which default to
-    ``e_hop``). Optional, with these defaults: ``name`` (the file stem),
+    ``e_hop``) and ``e_access`` (per neuron per time step; default 0, no such
+    charge). Optional, with these defaults: ``name`` (the file stem),
     ``topology`` (``"mesh"``, or ``"matrix"`` with a hop matrix),
     ``cores_per_tile = 1``, ``comm = "multicast"``, ``power_gating = true``
     and no limit for the other ``[limits]`` fields.

@@ -32,6 +32,7 @@ def save_network(network: SpikingNetwork, path: str | Path) -> Path:
         "name": network.name,
         "num_neurons": network.num_neurons,
         "t_run": network.t_run,
+        "time_steps": network.time_steps,
         "population_names": list(network.population_names),
         "provenance": network.provenance,
     }
@@ -108,6 +109,7 @@ def _load_npz(path: Path) -> SpikingNetwork:
         indices=arrays["indices"],
         spikes=arrays["spikes"],
         t_run=float(meta["t_run"]),
+        time_steps=meta.get("time_steps"),
         population=arrays.get("population"),
         population_names=tuple(meta.get("population_names", ["all"])),
         weights=arrays.get("weights"),
@@ -135,6 +137,7 @@ def _load_json(path: Path) -> SpikingNetwork:
         doc["post"],
         doc["spikes"],
         t_run=float(doc["t_run"]),
+        time_steps=doc.get("time_steps"),
         populations=None if pop is None else whole_numbers(pop, "population", meaning="a population index",
                                                            error=NetworkError),
         population_names=doc.get("population_names"),

@@ -207,12 +207,14 @@ class NetBuilder:
         leak = np.concatenate([np.full(p.size, p.leak) for p in self.pops])
         return v_th, leak
 
-    def network(self, spikes: np.ndarray, *, t_run: float, name: str, provenance: dict[str, Any]) -> SpikingNetwork:
+    def network(self, spikes: np.ndarray, *, t_run: float, name: str, provenance: dict[str, Any],
+                time_steps: int | None = None) -> SpikingNetwork:
         """The finished :class:`SpikingNetwork` (populations named after the layers)."""
         pre, post, w = self.arrays()
         pop = np.concatenate([np.full(p.size, k, dtype=np.int64) for k, p in enumerate(self.pops)])
         net = SpikingNetwork.from_edges(
             self.num_neurons, pre, post, spikes, t_run=t_run, populations=pop,
             population_names=[p.name for p in self.pops], weights=w, name=name, provenance=provenance,
+            time_steps=time_steps,
         )
         return net

@@ -20,6 +20,9 @@ from snnmap.instances.files import check_memory, finite_numbers, show_value, who
 # Bytes of the per-neuron arrays a network and a mapping run hold (CSR pointer,
 # spikes, populations, pins, degrees, mapping, scratch): the size guard's estimate.
 _BYTES_PER_NEURON = 128
+# Seconds per time step assumed when a network does not say how many steps ``t_run`` holds: the
+# applications' simulation step (instances/apps/_common.py DT), so their t_run gives their steps exactly.
+DEFAULT_DT = 1e-3
 
 
 class NetworkError(ValueError):
@@ -56,6 +59,11 @@ class SpikingNetwork:
         Short name used in reports.
     provenance
         How the network was made (builder, version, seed, data source, parameters).
+    time_steps
+        Simulated time steps in ``t_run`` (a per-neuron, per-step energy such as
+        ``e_access`` scales with it); ``None``: ``t_run / DEFAULT_DT`` (1 ms
+        steps, the applications' step), see :attr:`steps`. Not in the fingerprint:
+        it prices the run, it does not change the graph or its spikes.
 
     Build one with :meth:`from_edges`; never mutate the arrays.
     """
@@ -71,6 +79,7 @@ class SpikingNetwork:
     pins: np.ndarray | None = None
     name: str = "network"
     provenance: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    time_steps: int | None = None
 
     def __post_init__(self) -> None:
         # The one validation path of every reader: arrays come back as int64 / float64 or are refused.
@@ -96,6 +105,7 @@ class SpikingNetwork:
         pins: Sequence[int] | np.ndarray | None = None,
         name: str = "network",
         provenance: Mapping[str, Any] | None = None,
+        time_steps: int | None = None,
     ) -> "SpikingNetwork":
         """Build a network from synapse endpoint arrays.
 
@@ -116,6 +126,8 @@ class SpikingNetwork:
             Optional per-synapse weights, aligned with ``pre``/``post``.
         pins
             Optional per-neuron core (``-1`` = free).
+        time_steps
+            Simulated time steps in ``t_run`` (default: ``t_run / DEFAULT_DT``).
         """
         n = check_num_neurons(num_neurons)
         pre_a = _neuron_ids(pre, "pre", n)
@@ -158,6 +170,7 @@ class SpikingNetwork:
             pins=None if pins is None else np.asarray(pins),
             name=name,
             provenance=dict(provenance or {}),
+            time_steps=time_steps,
         )
 
     def replace(self, **changes: Any) -> "SpikingNetwork":
@@ -194,6 +207,13 @@ class SpikingNetwork:
         return out
 
     @property
+    def steps(self) -> int:
+        """Simulated time steps: ``time_steps``, else ``t_run`` in steps of ``DEFAULT_DT`` (at least 1)."""
+        if self.time_steps is not None:
+            return self.time_steps
+        return max(1, round(self.t_run / DEFAULT_DT))
+
+    @property
     def total_spikes(self) -> float:
         return float(self.spikes.sum())
 
@@ -228,6 +248,7 @@ class SpikingNetwork:
             "total_spikes": self.total_spikes,
             "populations": len(self.population_names),
             "t_run": self.t_run,
+            "time_steps": self.steps,
         }
 
 
@@ -302,6 +323,9 @@ def _validated(net: SpikingNetwork) -> dict[str, Any]:
         raise NetworkError(f"population_names={list(names)!r}: must be a non-empty list of names")
     out: dict[str, Any] = {"num_neurons": n, "indptr": indptr, "indices": indices, "spikes": spikes,
                            "population_names": names}
+    if net.time_steps is not None:
+        out["time_steps"] = whole_number(net.time_steps, "time_steps", low=1,
+                                         meaning="the number of simulated time steps", error=NetworkError)
     if net.population is not None:
         out["population"] = whole_numbers(net.population, "population", high=len(names) - 1,
                                           meaning="a population index (into population_names)", error=NetworkError)

@@ -201,7 +201,7 @@ def load_nir(
             "ignored": "biases, v_leak, v_reset, CubaLIF synaptic filter"}
     if not recorded:
         prov["spikes"] = "simulated"
-    return nb.network(counts, t_run=steps * dt, name=name or "nir", provenance=prov)
+    return nb.network(counts, t_run=steps * dt, name=name or "nir", provenance=prov, time_steps=int(steps))
 
 
 # ------------------------------------------------------------------ helpers

@@ -182,7 +182,7 @@ def unroll_fanin(network: SpikingNetwork, max_fanin: int) -> SpikingNetwork:
     return SpikingNetwork(
         num_neurons=int(n_cur), indptr=indptr, indices=indices, spikes=np.concatenate([spikes, *spike_parts]),
         t_run=network.t_run, population=population, population_names=tuple(names), weights=weights,
-        pins=pins, name=f"{network.name}+unroll{F}", provenance=provenance,
+        pins=pins, name=f"{network.name}+unroll{F}", provenance=provenance, time_steps=network.time_steps,
     )
 
 

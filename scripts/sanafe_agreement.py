@@ -1,16 +1,14 @@
 """Agreement of snnmap's evaluator with SANA-FE's simulation, mapping by mapping.
 
 Protocol: each application is mapped by every heuristic (seed 0, ``--time-limit``)
-onto SANA-FE's Loihi (``sanafe_bridge.sanafe_loihi_hardware``: its costs in
-snnmap's terms, 8 x 4 tiles of 4 cores) with ``n_max`` lowered to
-``ceil(N / --spread)`` so that mappings spread over several cores and tiles.
-Each mapping is replayed in SANA-FE (every neuron an input soma playing an
-evenly spaced train of its spike count over the application's simulated steps,
-``sim_steps * sim_samples``; weight-0 synapses; same placement). Reported:
-SANA-FE's total, the evaluator's total plus the per-neuron, per-step access
-term ``N * T * e_access`` and their relative difference, message and hop
-counts from both, and SANA-FE's simulated time per step (``simple`` model)
-beside the closed form's.
+onto the ``loihi`` preset (SANA-FE 2.2.9's costs, 8 x 4 tiles of 4 cores) with
+``n_max`` lowered to ``ceil(N / --spread)`` so that mappings spread over several
+cores and tiles. Each mapping is replayed in SANA-FE (every neuron an input soma
+playing an evenly spaced train of its spike count over the application's
+simulated steps, ``network.steps = sim_steps * sim_samples``; weight-0 synapses;
+same placement). Reported: SANA-FE's total, the evaluator's total with ``loihi``
+and their relative difference, message and hop counts from both, and SANA-FE's
+simulated time per step (``simple`` model) beside the closed form's.
 
     python scripts/sanafe_agreement.py                       # 4 applications, mini
     python scripts/sanafe_agreement.py --scale full --apps LeNet --time-limit 30
@@ -21,30 +19,24 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import tempfile
 import time
 
+from snnmap import registry
 from snnmap import sanafe_bridge as sb
-from snnmap.api import load_network
+from snnmap.api import load_network, solve
 from snnmap.formulations.energy import evaluate
-from snnmap.registry import METHODS
+from snnmap.hardware import load_hardware
+from snnmap.instances.files import write_text
 
 APPS = ["LeNet", "HeartEstm", "VisualPursuit", "DigitRecogSTDP"]
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "sanafe_agreement.md")
-
-
-def steps_of(network) -> int:
-    """Simulated time steps of an application (``sim_steps * sim_samples``), at least its largest spike count."""
-    prov = network.provenance
-    steps = int(prov.get("sim_steps", 0)) * int(prov.get("sim_samples", 1))
-    return max(steps, int(network.spikes.max()), 1)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", nargs="+", default=APPS)
     parser.add_argument("--scale", default="mini", choices=["mini", "full"])
-    parser.add_argument("--methods", nargs="+", default=sorted(METHODS))
+    parser.add_argument("--methods", nargs="+", default=sorted(registry.names(kind="heuristic")))
     parser.add_argument("--spread", type=int, default=8, help="n_max = ceil(N / SPREAD)")
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--out", default=RESULTS)
@@ -54,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# snnmap evaluator vs SANA-FE {c.version} (replay, `simple` timing)",
         "",
         f"`python scripts/sanafe_agreement.py --scale {args.scale} --spread {args.spread} "
-        f"--time-limit {args.time_limit:g}`; evaluator = `evaluate()` on `sanafe_loihi_hardware` + N*T*e_access.",
+        f"--time-limit {args.time_limit:g}`; evaluator = `evaluate()` on the `loihi` preset (n_max lowered); "
+        "T = the network's time steps.",
         "",
         "| app | N | T | method | cores | SANA-FE E (J) | evaluator E (J) | rel. diff | messages sim/eval "
         "| hops sim/eval | step time sim (s) | closed form rel. diff |",
@@ -63,17 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     worst = 0.0
     for app in args.apps:
         net = load_network(f"{app}:{args.scale}")
-        steps = steps_of(net)
-        hw = sb.sanafe_loihi_hardware(n_max=max(1, math.ceil(net.num_neurons / args.spread)))
+        steps = net.steps
+        hw = load_hardware("loihi", n_max=max(1, math.ceil(net.num_neurons / args.spread)))
         for method in args.methods:
             t0 = time.time()
-            result = METHODS[method](net, hw, time_limit=args.time_limit, seed=0)
+            result = solve(net, hw, method, time_limit=args.time_limit, seed=0)
             if result.mapping is None:
                 lines.append(f"| {app} | {net.num_neurons} | {steps} | {method} | no mapping ({result.status}) |")
                 continue
             sim = sb.replay(net, hw, result.mapping, steps)
             report = evaluate(net, hw, result.mapping)
-            ours = report.total + net.num_neurons * steps * c.e_access
+            ours = report.total
             rel = abs(ours - sim.energy["total"]) / sim.energy["total"]
             closed = sb.loihi_formula(net, result.mapping, steps).relative_to(sim)["step_time"]
             worst = max(worst, rel)
@@ -84,11 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(lines[-1], f"({time.time() - t0:.1f} s)", flush=True)
     lines += ["", f"Largest relative difference in energy: {worst:.1e}.", ""]
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)), prefix=".sanafe_agreement.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines))
-    os.replace(tmp, args.out)
+    write_text(args.out, "\n".join(lines) + "\n")
     print(f"wrote {args.out}")
     return 0
 

@@ -17,7 +17,9 @@ from snnmap.instances import NetworkError, SpikingNetwork, load_network_file
 from snnmap.instances.files import write_text
 
 NETWORK_SUFFIXES = (".npz", ".json")
-FORMATS = "a network file (.npz, .json, NIR .nir/.h5, edge-list .csv) or an application name (snnmap apps lists them)"
+SANAFE_SUFFIXES = (".yaml", ".yml")
+FORMATS = ("a network file (.npz, .json, NIR .nir/.h5, edge-list .csv, SANA-FE .yaml) or an application name "
+           "(snnmap apps lists them)")
 
 
 AUTO_EXACT_SIZE = 256  # neurons x cores up to which `auto` tries to prove the optimum (the mini instances)
@@ -65,8 +67,11 @@ def load_network(
     spikes: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SpikingNetwork:
-    """A network from a file (``.npz``, ``.json``, NIR ``.nir``, edge-list ``.csv``) or an application name.
+    """A network from a file (``.npz``, ``.json``, NIR ``.nir``, edge-list ``.csv``, SANA-FE ``.yaml``) or an app.
 
+    A SANA-FE network file (``.yaml``) has no spike counts: they are zero until
+    SANA-FE simulates it (``snnmap.sanafe_bridge.simulate_file``); its
+    ``mappings`` section is read by :func:`snnmap.load_mapping`.
     An edge-list CSV (``pre,post[,weight]``) needs a spike file: ``spikes=``,
     or ``NAME.spikes.csv`` beside ``NAME.csv`` (see :func:`instances.edgelist.load_edgelist`).
 
@@ -92,6 +97,10 @@ def load_network(
                 f"or put them in {spike_file}"
             )
         return load_edgelist(path, spike_file)
+    if path.suffix.lower() in SANAFE_SUFFIXES:
+        from snnmap.instances.sanafe_yaml import read_sanafe_yaml
+
+        return read_sanafe_yaml(path).network
     if path.suffix.lower() in (".nir", ".h5", ".hdf5"):
         from snnmap.instances.nir_import import load_nir
 

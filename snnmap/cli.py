@@ -236,9 +236,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0 if result.status in ("optimal", "feasible", "gap_limit", "time_limit") else 1
 
 
-@command("evaluate")
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    net = api.load_network(args.network)
+def _mapping_on_hardware(args: argparse.Namespace, net: Any) -> tuple[Any, Any]:
+    """``args.mapping`` read for ``net`` (fingerprint checked) and the hardware it was made for."""
     mapping = load_mapping(args.mapping, net)
     hw = _hardware_from_args(args)
     if args.mesh is None and mapping.mesh is not None and mapping.hardware == hw.name and hw.mesh != mapping.mesh:
@@ -248,6 +247,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"{args.mapping}: the mapping was made for {mapping.num_cores} cores ({mapping.hardware}) but "
             f"{hw.name} has {hw.num_cores}: give the same hardware (--hardware/--mesh)"
         )
+    return mapping, hw
+
+
+@command("evaluate")
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    net = api.load_network(args.network)
+    mapping, hw = _mapping_on_hardware(args, net)
     report = api.evaluate(net, hw, mapping.core_of, args.comm)
     if args.json:
         print(json.dumps(report.summary(), indent=2))
@@ -255,6 +261,81 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"network {net.name} on {hw.describe()}")
         print(breakdown(report))
     return 0 if report.feasible else 1
+
+
+# ---------------------------------------------------------- SANA-FE (issue 12)
+def _sanafe_case(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray, int]:
+    """Network, hardware, checked cores and steps for SANA-FE; every refusal one line, before any run."""
+    from snnmap import sanafe_bridge as sb
+
+    sb.require_sanafe()  # without the extra: one line naming it
+    net = api.load_network(args.network)
+    if str(args.network).lower().endswith(api.SANAFE_SUFFIXES) and args.steps is None:
+        raise ValueError(f"{args.network}: a SANA-FE network file has no step count: give --steps "
+                         "(dvs.yaml's authors use 128)")
+    if args.steps is not None:
+        net = net.replace(time_steps=args.steps)
+    mapping, hw = _mapping_on_hardware(args, net)
+    if args.comm is not None:
+        hw = hw.replace(comm=args.comm)  # unicast is refused below: SANA-FE sends one message per core
+    report = api.evaluate(net, hw, mapping.core_of)
+    if not report.feasible:
+        raise ValueError(f"{args.mapping}: the mapping breaks a limit of {hw.name}: {report.violations[0]}; "
+                         "map the network again for this chip (or lift a limit SANA-FE does not model with "
+                         "--set LIMIT=none)")
+    cores = sb.check_expressible(net, hw, mapping.core_of, None if _is_sanafe_file(args) else net.steps)
+    return net, hw, cores, net.steps
+
+
+def _is_sanafe_file(args: argparse.Namespace) -> bool:
+    return str(args.network).lower().endswith(api.SANAFE_SUFFIXES)
+
+
+@command("simulate")
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from snnmap import sanafe_bridge as sb
+
+    net, hw, cores, steps = _sanafe_case(args)
+    if _is_sanafe_file(args):  # SANA-FE's own network, neurons and all: its spike counts come from this run
+        read, sim = sb.simulate_file(args.network, steps, core_of=cores, timing_model=args.timing)
+        net = read.network
+        what = f"SANA-FE {sb.sanafe_version()}'s own simulation of {args.network}"
+    else:
+        sim = sb.replay(net, hw, cores, steps, timing_model=args.timing)
+        what = f"SANA-FE {sb.sanafe_version()} replaying its spike counts"
+    report = api.evaluate(net, hw, cores)
+    closed = sb.loihi_formula(net, cores, steps, mesh=hw.mesh)
+    print(f"network {net.name} on {hw.describe()}; {steps} steps; {what} (timing {args.timing})")
+
+    def rel(a: float, b: float) -> str:
+        return f"{abs(a - b) / abs(b):.1e}" if b else ("0" if a == b else "-")
+
+    terms = [("neuron (soma)", "soma", "neuron"), ("synapse", "synapse", "synapse"),
+             ("comm (network)", "network", "comm"), ("static", None, "static")]
+    rows = [[label, joules(sim.energy[k] if k else 0.0), joules(report.terms[ours]),
+             rel(report.terms[ours], sim.energy[k] if k else 0.0)] for label, k, ours in terms]
+    rows.append(["total", joules(sim.energy["total"]), joules(report.total), rel(report.total, sim.energy["total"])])
+    messages = int(report.packets + report.local_packets)
+    rows.append(["messages", f"{sim.messages:,}", f"{messages:,}", rel(messages, sim.messages)])
+    rows.append(["hops", f"{sim.hops:,}", f"{int(report.hop_packets):,}", rel(report.hop_packets, sim.hops)])
+    rows.append(["time per step", f"{sim.step_time * 1e6:.4g} us", f"{closed.step_time * 1e6:.4g} us (simple)",
+                 rel(closed.step_time, sim.step_time)])
+    print(table(["", "SANA-FE", "snnmap", "rel. diff"], rows))
+    return 0
+
+
+@command("export")
+def cmd_export(args: argparse.Namespace) -> int:
+    from snnmap import sanafe_bridge as sb
+
+    _writable(args.out, "--out", directory=True)
+    if _is_sanafe_file(args):
+        raise ValueError(f"{args.network}: already a SANA-FE network file: run it with SANA-FE directly")
+    net, hw, cores, steps = _sanafe_case(args)
+    arch, network = sb.export(net, hw, cores, steps, args.out)
+    print(f"wrote {arch} and {network} (SANA-FE {sb.sanafe_version()}, {steps} steps); run them with "
+          "sanafe.load_arch / sanafe.load_net and SpikingChip.sim")
+    return 0
 
 
 @command("gap")
@@ -443,6 +524,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("mapping", help="mapping JSON: {'core_of': [...]} or a plain list")
     _add_hardware_args(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    for name, text in (("simulate", "run a mapping in SANA-FE (Loihi) beside the evaluator; needs snnmap[sanafe]"),
+                       ("export", "write SANA-FE's YAML files (architecture, network and mapping)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("network", help="network file or application name (or a SANA-FE .yaml for simulate)")
+        p.add_argument("mapping", help="mapping JSON, or a SANA-FE .yaml whose mappings section to use")
+        _add_hardware_args(p, default="loihi")
+        p.add_argument("--steps", type=_ranged(int, 1, MAX_INT, "steps must be a whole number >= 1"),
+                       help="time steps (default: the network's; required for a SANA-FE .yaml)")
+        if name == "simulate":
+            p.add_argument("--timing", choices=["simple", "detailed"], default="simple",
+                           help="SANA-FE's timing model (default: %(default)s, which the closed form reproduces)")
+        else:
+            p.add_argument("--format", choices=["sanafe"], required=True, help="file format (sanafe)")
+            p.add_argument("--out", "-o", required=True, help="output directory")
 
     p = sub.add_parser("gap", help="the main job: heuristics against the proven optimum on the 10 applications")
     p.add_argument("--apps", help="comma-separated application names (default: all 10)")

@@ -29,7 +29,6 @@ import dataclasses
 import functools
 import importlib
 import importlib.metadata
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ import numpy as np
 
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
+from snnmap.instances.files import write_text
 from snnmap.instances.sanafe_yaml import (
     LOIHI_CORES_PER_TILE,
     LOIHI_MESH,
@@ -167,14 +167,13 @@ def _range_count(name: str) -> int:
 def sanafe_loihi_hardware(
     mesh: tuple[int, int] = LOIHI_MESH, *, n_max: int = MAX_INPUT_SOMAS, synapse: str = "dense",
 ) -> Hardware:
-    """A snnmap chip carrying SANA-FE's Loihi costs, in snnmap's present terms.
+    """A snnmap chip carrying SANA-FE's Loihi costs, read from the installed SANA-FE.
 
-    ``e_spike`` is update plus spike-out (charged per spike), ``e_syn`` the
-    chosen synapse kind, ``e_local = e_route`` the message-out cost (SANA-FE
-    charges it per destination core, its own included), hops per axis, no
-    static power. The per-neuron, per-time-step soma access
-    (:attr:`LoihiConstants.e_access`) has no snnmap term yet: add
-    ``N * steps * e_access`` (mapping-independent) as :func:`loihi_formula` does.
+    ``e_access`` per neuron per time step, ``e_spike`` update plus spike-out
+    (charged per spike), ``e_syn`` the chosen synapse kind, ``e_local = e_route``
+    the message cost (SANA-FE charges it per destination core, its own
+    included), hops per axis, no static power. With the default arguments its
+    costs are those of the ``loihi`` preset (a test checks that they agree).
     """
     c = loihi_constants()
     if synapse not in c.synapse:
@@ -185,7 +184,7 @@ def sanafe_loihi_hardware(
         limits=Limits(n_max=n_max),
         energy=EnergyCosts(
             e_spike=c.e_update + c.e_spike_out, e_syn=c.synapse[synapse], e_local=msg, e_route=msg,
-            e_hop=c.e_hop_ew, e_hop_x=c.e_hop_ew, e_hop_y=c.e_hop_ns, p_static=0.0,
+            e_hop=c.e_hop_ew, e_hop_x=c.e_hop_ew, e_hop_y=c.e_hop_ns, p_static=0.0, e_access=c.e_access,
         ),
         topology="mesh",
         mesh=tuple(mesh),
@@ -449,7 +448,7 @@ def simulate_file(
     The network is SANA-FE's, neurons and all (e.g. ``dvs.yaml``'s LIF
     neurons driven by bias). ``core_of`` (snnmap cores) replaces the file's
     ``mappings``. Returns the file read by snnmap with spike counts set from the
-    simulation (``provenance["time_steps"]``; ``t_run`` = SANA-FE's simulated
+    simulation (``time_steps`` = ``steps``; ``t_run`` = SANA-FE's simulated
     time) and SANA-FE's result.
     """
     sanafe = require_sanafe()
@@ -470,6 +469,9 @@ def simulate_file(
             target.write_text(text[: cut + 1] + _mappings_yaml(read, cores))
         arch = sanafe.load_loihi()
         net = sanafe.load_net(str(target), arch)
+    for group in net.groups.values():  # every spike counted, whatever the file asks to log
+        for neuron in group.neurons:
+            neuron.set_attributes(log_spikes=True)
     chip = sanafe.SpikingChip(arch)
     chip.load(net)
     res = chip.sim(steps, timing_model=timing_model, processing_threads=1, spike_trace=True, perf_trace=True)
@@ -479,8 +481,8 @@ def simulate_file(
     if fired:
         g, off = np.asarray(fired, dtype=np.int64).T
         np.add.at(counts, read.offsets[g] + off, 1)
-    prov = dict(read.network.provenance, spikes=f"SANA-FE {sanafe_version()} simulation", time_steps=steps)
-    network = read.network.replace(spikes=counts, t_run=float(res["sim_time"]), provenance=prov)
+    prov = dict(read.network.provenance, spikes=f"SANA-FE {sanafe_version()} simulation of {steps} steps")
+    network = read.network.replace(spikes=counts, t_run=float(res["sim_time"]), provenance=prov, time_steps=steps)
     return dataclasses.replace(read, network=network), SanafeResult.from_sim(res, steps, timing_model)
 
 
@@ -604,16 +606,7 @@ def export(
     """
     cores = check_expressible(network, hardware, core_of, steps)
     out = Path(out_dir)
+    arch = architecture_yaml(hardware.mesh)
+    net = network_yaml(network, cores, steps, hardware.mesh, synapse)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in (
-        ("arch.yaml", architecture_yaml(hardware.mesh)),
-        ("network.yaml", network_yaml(network, cores, steps, hardware.mesh, synapse)),
-    ):
-        final = out / name
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, final)
-        written.append(final)
-    return written[0], written[1]
+    return write_text(out / "arch.yaml", arch), write_text(out / "network.yaml", net)

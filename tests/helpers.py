@@ -10,7 +10,6 @@ import itertools
 import numpy as np
 from hypothesis import strategies as st
 
-from snnmap.formulations.energy import fixed_energy
 from snnmap.hardware import EnergyCosts, Hardware, Limits, load_hardware
 from snnmap.instances import SpikingNetwork
 
@@ -93,7 +92,9 @@ def brute_force(network: SpikingNetwork, hardware: Hardware, comm: str) -> tuple
     dests = dest.sum(axis=2)
     used = (neurons > 0).sum(axis=1)
     static = network.t_run * e.p_static * (used if hardware.power_gating else k)
-    energy = fixed_energy(network, hardware) + comm_e + static
+    # The mapping-independent part written out here, not taken from the evaluator's fixed_energy.
+    fixed = n * network.steps * e.e_access + s.sum() * e.e_spike + np.dot(s, network.out_degree) * e.e_syn
+    energy = fixed + comm_e + static
     ok = neurons.max(axis=1) <= lim.n_max
     if lim.syn_max is not None:
         ok &= synapses.max(axis=1) <= lim.syn_max
@@ -112,7 +113,8 @@ def brute_force(network: SpikingNetwork, hardware: Hardware, comm: str) -> tuple
 # --------------------------------------------------------------- instances
 @st.composite
 def instances(draw: st.DrawFn) -> tuple[SpikingNetwork, Hardware, str]:
-    """Small random instances: N <= 7 neurons, K <= 4 cores, random limits, zero spikes, self-loops, pins."""
+    """Small random instances: N <= 7 neurons, K <= 4 cores, random limits, zero spikes, self-loops, pins,
+    a per-neuron, per-step access energy and networks with and without their own step count."""
     mesh = draw(st.sampled_from([(1, 2), (2, 2), (1, 3), (1, 4), (1, 3)]))
     k = mesh[0] * mesh[1]
     n = draw(st.integers(2, 8 if k <= 3 else 7))
@@ -127,7 +129,8 @@ def instances(draw: st.DrawFn) -> tuple[SpikingNetwork, Hardware, str]:
     if draw(st.integers(0, 5)) == 0:
         pins = [-1] * n
         pins[draw(st.integers(0, n - 1))] = draw(st.integers(0, k - 1))
-    net = SpikingNetwork.from_edges(n, pre, post, spikes, t_run=draw(st.sampled_from([0.5, 1.0])), pins=pins)
+    net = SpikingNetwork.from_edges(n, pre, post, spikes, t_run=draw(st.sampled_from([0.5, 1.0])), pins=pins,
+                                    time_steps=draw(st.sampled_from([None, 1, 7])))
     # Limits: mostly absent or loose (feasible), sometimes anything from 1 (often infeasible).
     def limit(loose: int, top: int) -> int | None:
         kind = draw(st.integers(0, 5))
@@ -146,6 +149,7 @@ def instances(draw: st.DrawFn) -> tuple[SpikingNetwork, Hardware, str]:
         e_hop=draw(st.sampled_from([0.0, 1.0, 2.0])),
         e_hop_x=None, e_hop_y=hop_y,
         p_static=draw(st.sampled_from([0.0, 0.75, 5.0])),
+        e_access=draw(st.sampled_from([0.0, 0.01, 0.3])),
     )
     hw = Hardware(name="rand", limits=limits, energy=energy, mesh=mesh,
                   power_gating=draw(st.booleans()))

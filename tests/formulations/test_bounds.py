@@ -14,7 +14,7 @@ from snnmap.formulations.bounds import (
     min_cores,
     min_destinations,
 )
-from snnmap.formulations.energy import fixed_energy
+from snnmap.formulations.energy import evaluate, fixed_energy
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
 from tests.helpers import brute_force, instances, random_network
@@ -42,6 +42,15 @@ def test_star_needs_several_destination_cores() -> None:
     assert min_cores(net, hw) == 3
     expected = fixed_energy(net, hw) + 3 * 10.0 + 3.0 * 6.5
     assert combinatorial_lower_bound(net, hw, "multicast") == pytest.approx(expected)
+
+
+def test_access_energy_is_in_the_bound_as_in_every_mapping() -> None:
+    net, hw = _star().replace(time_steps=9), _line()
+    with_access = hw.replace(e_access=0.25)
+    shift = net.num_neurons * 9 * 0.25
+    assert combinatorial_lower_bound(net, with_access) == pytest.approx(combinatorial_lower_bound(net, hw) + shift)
+    core = np.array([1, 0, 1, 2, 2, 0])
+    assert evaluate(net, with_access, core).total == pytest.approx(evaluate(net, hw, core).total + shift)
 
 
 def test_synapse_limit_spreads_targets() -> None:

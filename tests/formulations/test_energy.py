@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from snnmap.formulations import MappingError, evaluate
+from snnmap.formulations import MappingError, evaluate, fixed_energy
 from snnmap.instances import SpikingNetwork
+from tests.helpers import instances as exact_instances
 from tests.helpers import toy_hardware
 
 
@@ -60,6 +61,24 @@ def test_fan_out_multicast_versus_unicast(toy):
     assert u.terms["comm"] == pytest.approx(2115) and u.total == pytest.approx(4150)
     assert (m.packets, m.local_packets, m.hop_packets) == (5, 5, 10)
     assert (u.packets, u.local_packets, u.hop_packets) == (10, 5, 20)
+
+
+def test_access_energy_every_neuron_every_step(toy):
+    """e_access = 0.5 per neuron per step: 4 neurons x T steps x 0.5 joins E_neuron, whatever the mapping.
+
+    T is the network's time_steps, else t_run in 1 ms steps (t_run = 1 s: 1000 steps).
+    """
+    hw = toy.replace(e_access=0.5)
+    base = evaluate(chain(), toy, [0, 1, 3, 2])
+    for net, steps in ((chain(), 1000), (chain().replace(time_steps=7), 7), (chain().replace(t_run=0.02), 20)):
+        for core in ([0, 1, 3, 2], [0, 0, 0, 0]):
+            r = evaluate(net, hw, core)
+            assert r.terms["neuron"] == 4 * steps * 0.5 + 10 * 1.0
+            assert r.total == pytest.approx(evaluate(net, toy, core).total + 4 * steps * 0.5, rel=1e-15)
+        assert fixed_energy(net, hw) == r.terms["neuron"] + r.terms["synapse"]
+    # time_steps is not in the fingerprint: it prices the run, the graph and spikes are the same.
+    assert chain().replace(time_steps=7).fingerprint == chain().fingerprint
+    assert base.terms["neuron"] == 10.0
 
 
 def test_axon_and_neuron_limit_violations():
@@ -210,3 +229,17 @@ def test_link_loads_add_up_to_hop_packets(case):
         r = evaluate(net, hw, core_of, comm)
         assert sum(a.sum() for a in r.link_load.values()) == pytest.approx(r.hop_packets)
         assert r.core_neurons.sum() == net.num_neurons and r.core_synapses.sum() == net.num_synapses
+
+
+@given(exact_instances())
+def test_terms_add_up_and_the_fixed_part_is_mapping_independent(case):
+    net, hw, comm = case
+    rng = np.random.default_rng(net.num_neurons)
+    fixed = fixed_energy(net, hw)
+    e = hw.energy
+    assert fixed == pytest.approx(net.num_neurons * net.steps * e.e_access + net.spikes.sum() * e.e_spike
+                                  + np.dot(net.spikes, net.out_degree) * e.e_syn, rel=1e-12, abs=1e-12)
+    for _ in range(3):
+        r = evaluate(net, hw, rng.integers(0, hw.num_cores, net.num_neurons), comm)
+        assert r.terms["neuron"] + r.terms["synapse"] == pytest.approx(fixed, rel=1e-12, abs=1e-12)
+        assert r.total == pytest.approx(sum(r.terms.values()), rel=1e-12)

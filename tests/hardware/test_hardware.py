@@ -8,7 +8,7 @@ import pytest
 from snnmap.hardware import HardwareError, list_presets, load_hardware, mesh_for
 
 
-@pytest.mark.parametrize("name", ["crossbar128", "loihi", "truenorth", "dynapse"])
+@pytest.mark.parametrize("name", ["crossbar128", "loihi", "loihi-davies2018", "truenorth", "dynapse"])
 def test_presets_load(name):
     hw = load_hardware(name)
     assert hw.name == name and hw.num_cores >= 4
@@ -24,6 +24,16 @@ def test_preset_facts_from_sources():
     assert (tn.limits.n_max, tn.limits.a_max, tn.limits.dest_max) == (256, 256, 1)
     cb = load_hardware("crossbar128")
     assert cb.mesh == (5, 5) and cb.limits.n_max == 128
+    # Sourced energies (issue 12): SANA-FE 2.2.9's loihi.yaml, Davies 2018 Table 2, Merolla 2014 suppl.
+    lo, davies = load_hardware("loihi").energy, load_hardware("loihi-davies2018").energy
+    assert (lo.e_access, lo.e_spike, lo.e_syn, lo.e_local, lo.e_route) == (51.2e-12, 90.9e-12, 35.5e-12, 111e-12,
+                                                                           111e-12)
+    assert (lo.hop_x, lo.hop_y, lo.p_static) == (3.0e-12, 4.2e-12, 0.0)
+    assert (davies.e_access, davies.e_access + davies.e_spike, davies.e_route, davies.hop_y) == pytest.approx(
+        (52e-12, 81e-12, 1.7e-12, 4.0e-12), rel=1e-12)
+    assert (tn.energy.e_hop, tn.energy.p_static) == (2.3e-12, 0.0)
+    # A chip file without e_access charges none: the crossbar presets' totals are unchanged.
+    assert cb.energy.e_access == 0.0
 
 
 def test_overrides_and_mesh():

@@ -13,7 +13,7 @@ from tests.helpers import random_dense_network
 
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10**6), comm=st.sampled_from(["multicast", "unicast"]), gating=st.booleans(),
-       preset=st.sampled_from(["crossbar128", "loihi"]))
+       preset=st.sampled_from(["crossbar128", "loihi", "loihi-davies2018", "truenorth"]))
 def test_deltas_match_evaluator(seed, comm, gating, preset):
     rng = np.random.default_rng(seed)
     net = random_dense_network(rng, int(rng.integers(3, 30)))

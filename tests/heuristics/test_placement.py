@@ -16,7 +16,10 @@ def grid_flow(rows: int, cols: int) -> sp.csr_matrix:
     return sp.coo_matrix((np.full(a.size, 5.0), (a, b)), shape=(rows * cols,) * 2).tocsr()
 
 
-@pytest.mark.parametrize("preset, mesh, grid", [("crossbar128", (16, 16), (16, 12)), ("loihi", (8, 8), (16, 16))])
+# loihi-davies2018: 4-core tiles priced mostly by hops (1.7 pJ a message), so the geometry decides the cost;
+# on `loihi` SANA-FE's 111 pJ per message, paid wherever it goes, hides it.
+@pytest.mark.parametrize("preset, mesh, grid", [("crossbar128", (16, 16), (16, 12)),
+                                                ("loihi-davies2018", (8, 8), (16, 16))])
 def test_bisection_gives_distinct_cores_and_beats_the_snake_on_a_grid(preset, mesh, grid):
     hw = load_hardware(preset, mesh=mesh)
     flow = grid_flow(*grid)

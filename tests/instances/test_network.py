@@ -103,3 +103,21 @@ def test_constructor_normalises_dtypes():
                          indices=np.array([1.0, 2.0]), spikes=np.array([1, 2, 0], dtype=np.int16))
     assert net.indptr.dtype == net.indices.dtype == np.int64 and net.spikes.dtype == np.float64
     assert type(net.num_neurons) is int and net.indices.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_time_steps_round_trip_and_default(tmp_path, suffix):
+    net = random_network(12, 30, seed=2)
+    assert net.time_steps is None and net.steps == 1000  # t_run = 1 s in the applications' 1 ms steps
+    assert net.replace(t_run=0.096).steps == 96
+    stepped = net.replace(time_steps=128)
+    assert stepped.steps == 128 and stepped.fingerprint == net.fingerprint
+    for original in (net, stepped):
+        back = load_network_file(save_network(original, tmp_path / f"n{original.steps}{suffix}"))
+        assert back.time_steps == original.time_steps and back.steps == original.steps
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, "128"])
+def test_time_steps_must_be_a_whole_number_of_steps(value):
+    with pytest.raises(NetworkError, match="time_steps"):
+        random_network(5, 8, seed=1).replace(time_steps=value)

@@ -10,6 +10,7 @@ must or must not exist afterwards. Runs in-process (fast).
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import stat
 from pathlib import Path
 
@@ -108,6 +109,52 @@ CASES = [
     Case(("evaluate", NET, "{tmp}/other.json", *HW), 2, ("made for network",)),
 ]
 
+# SANA-FE co-simulation (issue 12): `lmap.json` maps net.npz on loihi's first tile; `ok.yaml` is a SANA-FE
+# network with its mapping, `conv3d.yaml` one with an edge type the reader does not support, `plain.yaml`
+# YAML that is no SANA-FE network. Runs where the snnmap[sanafe] extra is installed.
+LMAP = "{tmp}/lmap.json"
+SANAFE_CASES = [
+    Case(("simulate", NET, LMAP), 0, ("SANA-FE 2.2.9", "total", "time per step")),
+    Case(("export", NET, LMAP, "--format", "sanafe", "-o", "{tmp}/exp"), 0, ("network.yaml",),
+         exists=("{tmp}/exp/arch.yaml", "{tmp}/exp/network.yaml")),
+    Case(("simulate", NET, "{tmp}/other.json"), 2, ("made for network",)),
+    Case(("export", NET, "{tmp}/other.json", "--format", "sanafe", "-o", "{tmp}/exp2"), 2, ("made for network",),
+         absent=("{tmp}/exp2",)),
+    Case(("simulate", NET, LMAP, "--set", "n_max=1"), 2, ("breaks a limit of loihi", "n_max=1")),
+    Case(("simulate", NET, "{tmp}/map.json", *HW), 2, ("'crossbar128'", "is not one SANA-FE models")),
+    Case(("simulate", NET, LMAP, "--set", "e_local=0"), 2, ("e_local", "set e_local = e_route")),
+    Case(("simulate", NET, LMAP, "--comm", "unicast"), 2, ("is unicast", "one message per destination core")),
+    Case(("simulate", NET, LMAP, "--steps", "3"), 2, ("spikes 9 times", "at least that many steps")),
+    Case(("simulate", "{tmp}/plain.yaml", "{tmp}/plain.yaml", "--steps", "4"), 2, ("not a SANA-FE network file",)),
+    Case(("simulate", "{tmp}/conv3d.yaml", "{tmp}/conv3d.yaml", "--steps", "4"), 2,
+         ("edge type 'conv3d' is not supported", "conv2d, dense, sparse")),
+    Case(("simulate", "{tmp}/ok.yaml", "{tmp}/ok.yaml"), 2, ("give --steps",)),
+    Case(("simulate", "{tmp}/ok.yaml", "{tmp}/ok.yaml", "--steps", "4"), 0, ("own simulation", "total")),
+    Case(("simulate", NET, "{tmp}/ok.yaml"), 2, ("mapping is for network",)),
+    Case(("export", "{tmp}/ok.yaml", "{tmp}/ok.yaml", "--format", "sanafe", "-o", "{tmp}/exp3"), 2,
+         ("already a SANA-FE network file",)),
+    Case(("export", NET, LMAP, "--format", "sanafe", "-o", "{tmp}/afile"), 2,
+         ("--out", "exists and is not a directory")),
+    Case(("export", NET, LMAP, "--format", "nest", "-o", "{tmp}/exp4"), 2, ("--format", "sanafe")),
+]
+SANAFE_NET = """network:
+  name: two
+  groups:
+  - name: a
+    attributes: {soma_hw_name: loihi_lif, synapse_hw_name: loihi_dense_synapse, threshold: 1.0}
+    neurons:
+    - 0..1: {bias: 0.6}
+  - name: b
+    attributes: {soma_hw_name: loihi_lif, synapse_hw_name: loihi_dense_synapse, threshold: 1.0}
+    neurons:
+    - 0..1: {}
+  edges:
+  - a -> b: {type: EDGE, weight: [1.0, 1.0, 1.0, 1.0]}
+mappings:
+- a: {core: '0.0'}
+- b: {core: '0.1'}
+"""
+
 
 def _qaplib(path: Path, n: int, seed: int) -> Path:
     rng = np.random.default_rng(seed)
@@ -131,6 +178,10 @@ def tmp(tmp_path_factory) -> Path:
     (root / "notes.txt").write_text("not a network\n")
     (root / "adir").mkdir()
     _qaplib(root / "small.dat", 5, seed=1)
+    save_mapping(root / "lmap.json", np.array([0, 0, 1, 1, 2, 2]), net, load_hardware("loihi", mesh=(1, 1)))
+    (root / "ok.yaml").write_text(SANAFE_NET.replace("EDGE", "dense"))
+    (root / "conv3d.yaml").write_text(SANAFE_NET.replace("EDGE", "conv3d"))
+    (root / "plain.yaml").write_text("architecture: {name: not a network}\n")
     return root
 
 
@@ -138,7 +189,11 @@ def _fill(text: str, tmp: Path) -> str:
     return text.replace("{tmp}", str(tmp))
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: " ".join(c.argv)[:70] or "(no command)")
+@pytest.mark.parametrize("case", [
+    *CASES,
+    *(pytest.param(c, marks=pytest.mark.skipif(importlib.util.find_spec("sanafe") is None,
+                                                reason='needs pip install "snnmap[sanafe]"')) for c in SANAFE_CASES),
+], ids=lambda c: " ".join(c.argv)[:70] or "(no command)")
 def test_catalogue(case: Case, tmp: Path, capsys) -> None:
     code = main([_fill(a, tmp) for a in case.argv])
     out, err = capsys.readouterr()
@@ -174,6 +229,20 @@ def test_errors_raised_inside_a_run_are_one_line(exc, words, tmp, monkeypatch, c
     assert main(["map", str(tmp / "net.npz"), "-m", "sequential"]) == 2
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "export"])
+def test_missing_sanafe_extra_is_one_line(command, tmp, monkeypatch, capsys) -> None:
+    from snnmap import sanafe_bridge
+
+    def missing(name):
+        raise ImportError(name)
+
+    monkeypatch.setattr(sanafe_bridge.importlib, "import_module", missing)
+    extra = ("--format", "sanafe", "-o", str(tmp / "exp5")) if command == "export" else ()
+    assert main([command, str(tmp / "net.npz"), str(tmp / "lmap.json"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "snnmap[sanafe]"' in err and len(err.strip().splitlines()) == 1
 
 
 def test_write_failure_after_the_run_keeps_the_printed_result(tmp, monkeypatch, capsys) -> None:

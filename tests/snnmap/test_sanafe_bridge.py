@@ -144,6 +144,13 @@ def test_reader_dvs_file():
     assert np.bincount(f.core_of).max() <= 1024
     # conv 32x32x1 -> 15x15x16 with 3x3 kernels: 3600 outputs x 9 taps.
     assert int(f.network.out_degree[: f.offsets[1]].sum()) == 3600 * 9
+    # The front door reads it too: the network by load_network, its mappings section by load_mapping.
+    import snnmap
+
+    net = snnmap.load_network(str(DVS))
+    mapping = snnmap.load_mapping(DVS, net)
+    assert net.fingerprint == f.network.fingerprint and np.array_equal(mapping.core_of, f.core_of)
+    assert (mapping.hardware, mapping.mesh, mapping.num_cores) == ("loihi", (4, 8), 128)
 
 
 # ------------------------------------------------------------------- bridge
@@ -174,9 +181,8 @@ def test_spike_trains_are_evenly_spaced_with_the_right_counts():
 @needs_sanafe
 @pytest.mark.parametrize("seed, mesh", [(1, (2, 2)), (2, (1, 3))])
 def test_replay_matches_formula_and_evaluator(seed, mesh):
-    net = _random_network(seed, 40, 250)
-    hw = sb.sanafe_loihi_hardware(mesh=mesh)
-    c = sb.loihi_constants()
+    net = _random_network(seed, 40, 250).replace(time_steps=STEPS)
+    hw = load_hardware("loihi", mesh=mesh)
     rng = np.random.default_rng(seed)
     for core in (np.zeros(40, np.int64), rng.integers(0, hw.num_cores, 40), np.arange(40) % hw.num_cores):
         sim = sb.replay(net, hw, core, STEPS)
@@ -184,11 +190,56 @@ def test_replay_matches_formula_and_evaluator(seed, mesh):
         assert formula.relative_to(sim)["energy"] < 1e-12
         assert formula.relative_to(sim)["step_time"] < 1e-12
         assert (sim.messages, sim.hops, sim.spikes) == (formula.messages, formula.hops, formula.spikes)
+        # The evaluator with the loihi preset alone: access, update, spike-out, synapse, messages, hops.
         report = evaluate(net, hw, core)
-        snnmap_total = report.total + net.num_neurons * STEPS * c.e_access
-        assert abs(snnmap_total - sim.energy["total"]) <= 1e-12 * sim.energy["total"]
+        assert abs(report.total - sim.energy["total"]) <= 1e-12 * sim.energy["total"]
+        assert abs(report.terms["neuron"] - sim.energy["soma"]) <= 1e-12 * sim.energy["soma"]
+        assert abs(report.terms["comm"] - sim.energy["network"]) <= 1e-12 * sim.energy["network"]
         assert report.packets + report.local_packets == sim.messages
         assert report.hop_packets == sim.hops
+
+
+@needs_sanafe
+def test_loihi_preset_is_sanafe_loihi():
+    # The preset's numbers are SANA-FE's (sanafe/examples/loihi.yaml of the installed 2.2.9).
+    assert sb.sanafe_version() == "2.2.9"
+    preset, sanafe_hw = load_hardware("loihi"), sb.sanafe_loihi_hardware(n_max=1024)
+    for name, value in sanafe_hw.energy.items():
+        assert getattr(preset.energy, name) == pytest.approx(value, rel=1e-12, abs=0.0), name
+    assert (preset.mesh, preset.cores_per_tile, preset.limits.n_max) == (sanafe_hw.mesh, 4, 1024)
+
+
+# The agreement of issue 12, item 4: applications x mappings, the evaluator with `loihi` against SANA-FE.
+AGREEMENT_METHODS = ("sequential", "random", "greedy", "sneap", "partition-refine")
+
+
+def _agreement(app: str, spread: int, time_limit: float) -> None:
+    import math
+
+    from snnmap import api
+
+    net = api.load_network(app)
+    hw = load_hardware("loihi", n_max=math.ceil(net.num_neurons / spread))
+    for method in AGREEMENT_METHODS:
+        res = api.solve(net, hw, method, time_limit=time_limit, seed=0)
+        sim = sb.replay(net, hw, res.mapping, net.steps)
+        report = evaluate(net, hw, res.mapping)
+        assert abs(report.total - sim.energy["total"]) <= 1e-9 * sim.energy["total"], (app, method)
+        assert report.packets + report.local_packets == sim.messages, (app, method)
+        assert report.hop_packets == sim.hops, (app, method)
+
+
+@needs_sanafe
+@pytest.mark.parametrize("app", ["LeNet:mini", "HeartEstm:mini", "VisualPursuit:mini"])
+def test_agreement_applications(app):
+    _agreement(app, spread=8, time_limit=0.5)
+
+
+@needs_sanafe
+@pytest.mark.slow
+def test_agreement_full_size():
+    # About 5 minutes (the replays of 12.8 M messages); output kept in scripts/results/sanafe_agreement_full.md.
+    _agreement("HeartEstm:full", spread=8, time_limit=10.0)
 
 
 @needs_sanafe
@@ -259,7 +310,7 @@ def test_dvs_own_simulation_network_terms_match_formula():
     # counts and the mapping alone, exactly as in the closed form.
     read, res = sb.simulate_file(DVS, 16)
     net = read.network
-    assert net.total_spikes == res.spikes and net.provenance["time_steps"] == 16
+    assert net.total_spikes == res.spikes and net.time_steps == net.steps == 16
     formula = sb.loihi_formula(net, read.core_of, 16)
     assert (res.messages, res.hops) == (formula.messages, formula.hops)
     assert abs(res.energy["network"] - formula.energy["network"]) <= 1e-12 * res.energy["network"]
