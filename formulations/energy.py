@@ -326,7 +326,8 @@ def _link_loads(hardware: Hardware, src: np.ndarray, dst: np.ndarray, w: np.ndar
     r1, c1 = tile_src // cols, tile_src % cols
     r2, c2 = tile_dst // cols, tile_dst % cols
 
-    def runs(line: np.ndarray, a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_lines: int, length: int) -> np.ndarray:
+    def runs(line: np.ndarray, a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_lines: int,
+             length: int) -> np.ndarray:
         # Links k joins positions k and k+1; a run from a to b (a < b) covers links a..b-1.
         diff = np.bincount(line * (length + 1) + a, weights=weight, minlength=n_lines * (length + 1))
         diff -= np.bincount(line * (length + 1) + b, weights=weight, minlength=n_lines * (length + 1))

@@ -105,7 +105,8 @@ def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware
     """
     unknown = set(doc) - _TOP_KEYS
     if unknown:
-        raise HardwareError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_TOP_KEYS))}")
+        raise HardwareError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; "
+                            f"allowed: {', '.join(sorted(_TOP_KEYS))}")
     limits = _table(doc, "limits", _LIMIT_KEYS, source)
     energy = _table(doc, "energy", _ENERGY_KEYS, source)
     if "n_max" not in limits:

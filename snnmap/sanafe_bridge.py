@@ -267,7 +267,8 @@ def synapse_kinds(synapse: str | np.ndarray | SanafeFile, n: int) -> np.ndarray:
         by_unit = {unit: kind for kind, unit in SYNAPSE_UNITS.items()} | {k: k for k in SYNAPSE_UNITS} | {"": "dense"}
         unknown = sorted(set(synapse.synapse_hw) - set(by_unit))
         if unknown:
-            raise SanafeError(f"synapse unit(s) {', '.join(unknown)} are not Loihi's ({', '.join(SYNAPSE_UNITS.values())})")
+            raise SanafeError(f"synapse unit(s) {', '.join(unknown)} are not Loihi's "
+                              f"({', '.join(SYNAPSE_UNITS.values())})")
         kinds = np.array([by_unit[u] for u in synapse.synapse_hw], dtype=object)
     else:
         kinds = np.asarray(synapse, dtype=object)
@@ -577,8 +578,9 @@ def network_yaml(
     ]
     pairs = np.stack([network.pre, network.post], axis=1)
     pair_text = ",".join(f"[{a},{b}]" for a, b in pairs.tolist())
+    zeros = ",".join(["0"] * len(pairs))
     edges = (
-        f"  - snnmap -> snnmap: {{type: sparse, source_target_pairs: [{pair_text}], weight: [{','.join(['0'] * len(pairs))}]}}\n"
+        f"  - snnmap -> snnmap: {{type: sparse, source_target_pairs: [{pair_text}], weight: [{zeros}]}}\n"
         if len(pairs) else ""
     )
     maps = [f"- {{'snnmap.{i}': {{core: '{t}.{o}'}}}}" for i, (t, o) in enumerate(zip(tile.tolist(), offset.tolist()))]
