@@ -27,6 +27,7 @@ from snnmap.formulations.arrays import unique_ints
 from snnmap.hardware import COMM_MODELS, Hardware, HardwareError
 from snnmap.instances import SpikingNetwork
 from snnmap.instances.files import read_text, whole_number, whole_numbers, write_text
+from snnmap.instances.sanafe_yaml import read_sanafe_yaml
 
 TERMS = ("neuron", "synapse", "comm", "static")
 _TABLE_CORES = 2048  # up to this many cores the K x K cost tables (<= 32 MiB) are used
@@ -435,8 +436,6 @@ def load_mapping(path: str | Path, network: SpikingNetwork | None = None) -> Map
 
 def _sanafe_mapping(path: Path, network: SpikingNetwork | None) -> Mapping:
     """The ``mappings`` section of a SANA-FE network file, in snnmap's core numbers."""
-    from snnmap.instances.sanafe_yaml import read_sanafe_yaml
-
     read = read_sanafe_yaml(path)
     if not read.mapped:
         first = int(np.flatnonzero(read.core_of < 0)[0])
