@@ -22,5 +22,5 @@ def place_cluster_mapping(network: SpikingNetwork, hardware: Hardware, cluster_o
     left = timer.left()
     limit = None if not np.isfinite(left) else max(0.0, left * time_share)
     pos = place_clusters(flow, hardware, method=method, time_limit=limit, seed=seed, effort=effort,
-                         progress=progress)
+                         progress=progress, parent=timer)
     return pos[cluster_of], ""

@@ -186,11 +186,23 @@ def pins_of(network: SpikingNetwork) -> np.ndarray | None:
 
 
 class Timer:
-    """Wall-clock budget: ``left()`` seconds remain (``inf`` without a limit)."""
+    """Wall-clock budget: ``left()`` seconds remain (``inf`` without a limit).
 
-    def __init__(self, time_limit: float | None) -> None:
+    A loop that catches Ctrl-C calls :meth:`interrupt`: the budget then counts as
+    spent for this timer and its ``parent`` (a run's sub-budgets stop the run),
+    and the result says ``interrupted`` rather than ``time_limit``.
+    """
+
+    def __init__(self, time_limit: float | None, parent: "Timer | None" = None) -> None:
         self.t0 = time.perf_counter()
         self.limit = None if time_limit is None else float(time_limit)
+        self.parent = parent
+        self.interrupted = False
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+        if self.parent is not None:
+            self.parent.interrupt()
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -199,7 +211,11 @@ class Timer:
         return np.inf if self.limit is None else self.limit - self.elapsed()
 
     def expired(self) -> bool:
-        return self.left() <= 0
+        return self.user_stopped() or self.left() <= 0
+
+    def user_stopped(self) -> bool:
+        """Whether Ctrl-C stopped this timer or one of its parents."""
+        return self.interrupted or (self.parent is not None and self.parent.user_stopped())
 
 
 def report_progress(progress: Progress, value: Any) -> None:
@@ -213,14 +229,16 @@ def finish(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray | No
     """Wrap a heuristic's mapping in a :class:`Result` scored by the evaluator.
 
     A mapping that breaks a limit comes back ``infeasible`` naming the limit
-    (``result_from_mapping`` does that); an interrupted or timed-out run is
-    ``time_limit``. Without a mapping (``core_of=None``) the run is
+    (``result_from_mapping`` does that); a run stopped by Ctrl-C
+    (:meth:`Timer.interrupt`) is ``interrupted``, one stopped by its budget
+    (``interrupted=True``) ``time_limit``. Without a mapping (``core_of=None``) the run is
     ``infeasible`` with ``message`` as the reason.
     """
     if core_of is None:
         return infeasible_result(network, hardware, message, method=method, runtime=timer.elapsed(), seed=seed,
                                  comm=comm, stats=stats)
-    status = Status.TIME_LIMIT if interrupted else Status.FEASIBLE
+    status = (Status.INTERRUPTED if timer.interrupted else Status.TIME_LIMIT if interrupted
+              else Status.FEASIBLE)
     lb = combinatorial_lower_bound(network, hardware, comm)
     return result_from_mapping(network, hardware, core_of, method=method, status=status,
                                runtime=timer.elapsed(), seed=seed, lower_bound=lb, comm=comm,

@@ -135,7 +135,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     for i, (name, core_of) in enumerate(begin):
         left = timer.left() - reserve
         share = max(0.0, left) / (len(begin) - i) if np.isfinite(left) else None
-        sub = Timer(share)
+        sub = Timer(share, parent=timer)
         improved, stopped, st = refine(network, hardware, core_of, comm=comm, timer=sub, seed=seed + i,
                                        progress=progress, **options)
         ctrl_c = st.get("stop") == "interrupt"

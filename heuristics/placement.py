@@ -180,7 +180,7 @@ def anneal_positions(flow: sp.spmatrix, hardware: Hardware, pos: np.ndarray, *, 
             done += it
             report_progress(progress, done / iters_total)
     except KeyboardInterrupt:
-        pass
+        timer.interrupt()  # keep the placement so far; the result says it was interrupted
     return pos
 
 
@@ -296,7 +296,7 @@ def pso_positions(flow: sp.spmatrix, hardware: Hardware, *, timer: Timer, seed: 
             pbest[better], pfit[better] = x[better], fit[better]
             g = int(np.argmin(pfit))
     except KeyboardInterrupt:
-        pass
+        timer.interrupt()  # keep the best particle so far; the result says it was interrupted
     return _decode(pbest[g], p).astype(np.int64)
 
 
@@ -309,7 +309,7 @@ def placement_cost(flow: sp.spmatrix, hardware: Hardware, pos: np.ndarray) -> fl
 
 def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anneal", time_limit: float | None = None,
                    seed: int = 0, start: np.ndarray | None = None, effort: float = 1.0, progress: Progress = None,
-                   **options: Any) -> np.ndarray:
+                   parent: Timer | None = None, **options: Any) -> np.ndarray:
     """Distinct cores for ``P`` clusters minimising their traffic cost.
 
     Parameters
@@ -324,6 +324,8 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
         small core counts).
     start
         Initial positions (default: snake order).
+    parent
+        The calling method's :class:`Timer`: a Ctrl-C caught here marks it interrupted too.
 
     Returns
     -------
@@ -334,7 +336,7 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
     p = flow.shape[0]
     if p > hardware.num_cores:
         raise ValueError(f"{p} clusters do not fit the {hardware.num_cores} cores of {hardware.name}")
-    timer = Timer(time_limit)
+    timer = Timer(time_limit, parent=parent)
     pos = initial_positions(p, hardware) if start is None else np.asarray(start, dtype=np.int64)
     if method == "snake":
         return pos

@@ -117,6 +117,7 @@ def refine(
     except KeyboardInterrupt:
         interrupted = True
         stats["stop"] = "interrupt"
+        timer.interrupt()
     stats["energy_end"] = energy
     # The state between chunks is a complete mapping; a Ctrl-C inside a chunk
     # lands after numba returns, so the arrays are consistent.

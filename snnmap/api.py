@@ -40,6 +40,8 @@ def auto(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | Non
     """
     heuristic = registry.get("partition-refine").function(network, hardware, time_limit=time_limit, seed=seed,
                                                          comm=comm, progress=progress)
+    if heuristic.status == "interrupted":  # Ctrl-C: the user wants the mapping so far, not a second stage
+        return dataclasses.replace(heuristic, method=f"auto:{heuristic.method}")
     if network.num_neurons * hardware.num_cores > AUTO_EXACT_SIZE:
         if log_path:
             write_text(log_path, f"auto: {network.num_neurons} neurons x {hardware.num_cores} cores > "

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from snnmap.formulations import evaluate
 from snnmap.hardware import load_hardware
+from snnmap.instances.synthetic import layered
 from snnmap.registry import METHODS, names
 from tests.helpers import random_dense_network, slack_hardware
 
@@ -107,5 +108,21 @@ def test_interrupt_returns_best_so_far(rng, monkeypatch):
 
     monkeypatch.setattr(refine_mod, "refine_chunk", boom)
     res = METHODS["partition-refine"](net, hw, starts=("greedy",))
-    assert res.status == "time_limit"
+    assert res.status == "interrupted"  # Ctrl-C is not a time limit
     assert evaluate(net, hw, res.mapping).feasible
+
+
+@pytest.mark.parametrize("name, stop_on", [("partition-refine", "refine pass"), ("sneap", 0.0)])
+def test_ctrl_c_keeps_the_mapping_and_says_interrupted(name, stop_on):
+    # Ctrl-C arrives as KeyboardInterrupt inside the method's loop (here raised from its progress callback).
+    net = layered([300] * 4, 6, seed=1)  # enough clusters to anneal
+    hw = load_hardware("crossbar-mini", mesh=(16, 16))
+
+    def progress(update, *more):
+        if (isinstance(stop_on, str) and str(update).startswith(stop_on)) or (
+                isinstance(stop_on, float) and isinstance(update, float)):
+            raise KeyboardInterrupt
+
+    res = METHODS[name](net, hw, seed=0, time_limit=30, progress=progress)
+    assert res.status == "interrupted" and res.report.feasible
+    assert res.energy == evaluate(net, hw, res.mapping).total and res.lower_bound <= res.energy
