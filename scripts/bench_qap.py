@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from snnmap.formulations.qap import QAPError, read_qaplib, solve_qap
+from snnmap.instances.files import replacing
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "qaplib"
 FIELDS = ["instance", "n", "method", "objective", "bound", "proven", "time_s", "nodes",
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{res.lower_bound:>12.6g} {'yes' if row['proven'] else 'no':>6} "
                   f"{res.runtime:>8.2f} {res.nodes:>10d} {known:>8.6g} {gap:>6.2f}", flush=True)
     if args.out is not None:
-        with open(args.out, "w", newline="") as fh:
+        with replacing(Path(args.out)) as tmp, open(tmp, "w", newline="") as fh:
             wr = csv.DictWriter(fh, fieldnames=FIELDS)
             wr.writeheader()
             wr.writerows(rows)

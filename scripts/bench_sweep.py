@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 from snnmap import engine
+from snnmap.instances.files import write_text
 from snnmap.sweep import check_spec, run_point, sweep
 
 SPEC = {"name": "bench", "applications": "all", "methods": ["sequential", "greedy"], "seeds": [0],
@@ -129,9 +130,8 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    out.with_suffix(".json").write_text(json.dumps({"sizes": sizes, "results": results}, indent=1) + "\n")
+    write_text(out, text + "\n")
+    write_text(out.with_suffix(".json"), json.dumps({"sizes": sizes, "results": results}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import numpy as np
 from snnmap import api, registry
 from snnmap.formulations import load_mapping, save_mapping
 from snnmap.hardware import list_presets, load_hardware
+from snnmap.instances.files import replacing
 from snnmap.progress import Progress
 from snnmap.report import breakdown, joules, result_text, table
 
@@ -425,13 +426,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from snnmap import plots
 
     net = api.load_network(args.network)
-    mapping = load_mapping(args.mapping, net)
-    hw = _hardware_from_args(args)
-    if args.mesh is None and mapping.mesh is not None and mapping.hardware == hw.name and hw.mesh != mapping.mesh:
-        hw = hw.replace(mesh=mapping.mesh)
+    mapping, hw = _mapping_on_hardware(args, net)
     out = Path(args.out or Path(args.mapping).with_suffix(".png"))
     _writable(str(out), "--out")
-    plots.mesh_heat_map(net, hw, mapping.core_of, out, title=f"{net.name} on {hw.name}")
+    with replacing(out) as tmp:
+        plots.mesh_heat_map(net, hw, mapping.core_of, tmp, title=f"{net.name} on {hw.name}")
     print(f"heat map written to {out}")
     return 0
 
