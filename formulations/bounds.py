@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from snnmap.formulations.energy import fixed_energy
+from snnmap.formulations.bounds_axons import class_cores, class_destinations, never_local
+from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -38,6 +39,11 @@ def min_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
     return need
 
 
+def forced_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
+    """:func:`min_destinations`, raised where the input-axon limit forces more (see :mod:`.bounds_axons`)."""
+    return np.maximum(min_destinations(network, hardware), class_destinations(network, hardware))
+
+
 def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, str]]:
     """Least core counts forced by each limit, with the reason (see :func:`min_cores`)."""
     lim = hardware.limits
@@ -46,7 +52,7 @@ def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, s
     if lim.syn_max is not None:
         needs.append((math.ceil(network.num_synapses / lim.syn_max),
                       f"syn_max={lim.syn_max}: {network.num_synapses} synapses need at least {{}} cores"))
-    dests = min_destinations(network, hardware)
+    dests = forced_destinations(network, hardware)
     if dests.size:
         i = int(np.argmax(dests))
         needs.append((int(dests.max()), f"neuron {i}'s targets need at least {{}} distinct cores "
@@ -55,6 +61,10 @@ def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, s
         needs.append((math.ceil(int(dests.sum()) / lim.a_max),
                       f"a_max={lim.a_max}: the neurons need at least {int(dests.sum())} input axons, "
                       "which fill at least {} cores"))
+    saturated = class_cores(network, hardware)
+    if saturated:
+        needs.append((saturated, f"neurons with a_max={lim.a_max} presynaptic neurons fill their cores' axons: "
+                                 "their classes need at least {} distinct cores"))
     if network.pins is not None:
         needs.append((int(np.unique(network.pins[network.pins >= 0]).size), "the pins use {} distinct cores"))
     return needs
@@ -184,15 +194,19 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     self_loop = np.zeros(network.num_neurons, dtype=bool)
     self_loop[network.pre[network.pre == network.post]] = True
     e_local_min = float(rows[np.arange(own.size), own].min())
+    # Senders whose targets can never share their core (input axons) pay remote prices only.
+    remote_only = never_local(network, hardware)
     if comm == "multicast":
-        m = min_destinations(network, hardware).astype(np.float64)
-        free = _fill_costs(rows, own, 1, 1, m, local=True)
+        m = forced_destinations(network, hardware).astype(np.float64)
+        free = np.where(remote_only, _fill_costs(rows, own, 0, 1, m, local=False),
+                        _fill_costs(rows, own, 1, 1, m, local=True))
         # A self-loop forces the own core among the destinations.
         forced = e_local_min + _fill_costs(rows, own, 0, 1, np.maximum(m - 1, 0), local=False)
         per = np.where(self_loop, np.maximum(free, forced), free)
     else:
         others = (network.out_degree - self_loop).astype(np.float64)
-        per = self_loop * e_local_min + _fill_costs(rows, own, n_max - 1, n_max, others, local=True)
+        per = self_loop * e_local_min + np.where(remote_only, _fill_costs(rows, own, 0, n_max, others, local=False),
+                                                 _fill_costs(rows, own, n_max - 1, n_max, others, local=True))
     per = np.where(network.out_degree > 0, per, 0.0)
     return float(np.dot(s, per))
 
@@ -200,13 +214,33 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
 # Network and hardware are immutable values: every method scored on the same instance
 # (e.g. the six heuristics of a gap run) reuses the bound instead of recomputing it.
 @functools.lru_cache(maxsize=4)
-def combinatorial_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None = None) -> float:
-    """A fast valid bound: fixed energy + forced static energy + forced communication.
+def bound_terms(network: SpikingNetwork, hardware: Hardware, comm: str | None = None) -> dict[str, float]:
+    """:func:`combinatorial_lower_bound` split by energy term (the keys of ``TERMS``).
 
+    - neuron, synapse: exact (no mapping changes them);
     - static: ``t_run * p_static`` times :func:`min_cores` (all cores without power gating);
-    - communication: :func:`communication_lower_bound`.
+    - comm: :func:`communication_lower_bound`.
     """
     e = hardware.energy
+    synapse = float(np.dot(network.spikes, network.out_degree) * e.e_syn)
     cores = min_cores(network, hardware) if hardware.power_gating else hardware.num_cores
-    static = network.t_run * e.p_static * cores
-    return fixed_energy(network, hardware) + static + communication_lower_bound(network, hardware, comm)
+    return {"neuron": fixed_energy(network, hardware) - synapse, "synapse": synapse,
+            "comm": communication_lower_bound(network, hardware, comm),
+            "static": float(network.t_run * e.p_static * cores)}
+
+
+def combinatorial_lower_bound(network: SpikingNetwork, hardware: Hardware, comm: str | None = None) -> float:
+    """A fast valid bound: the sum of :func:`bound_terms` (fixed + forced static + forced communication)."""
+    return float(sum(bound_terms(network, hardware, comm).values()))
+
+
+def gap_split(energy_terms: dict[str, float], bound: dict[str, float]) -> dict[str, float]:
+    """Energy minus bound, term by term: where a certified gap sits (the fixed terms give 0)."""
+    return {t: energy_terms[t] - bound[t] for t in TERMS}
+
+
+def dominant_term(energy_terms: dict[str, float], bound: dict[str, float]) -> str:
+    """The term holding the largest part of ``energy - bound`` (see :func:`gap_split`); ``"none"`` at no gap."""
+    split = gap_split(energy_terms, bound)
+    term = max(split, key=split.get)  # type: ignore[arg-type]
+    return term if split[term] > 1e-9 * sum(energy_terms.values()) else "none"

@@ -62,27 +62,33 @@ def energy_breakdown(rows: Sequence[Any], path: Path) -> Path:
 def gap_chart(rows: Sequence[Any], path: Path) -> Path:
     """Gap (mini: to the best known; full: certified, to the bound) per application and method.
 
-    ``rows`` are gap-study rows (:class:`snnmap.gap_evaluator.GapRow`) of the methods to draw (the heuristics).
+    Two panels: the gap on the total energy and the same gap on the mapping-dependent
+    energy (comm + static). ``rows`` are gap-study rows
+    (:class:`snnmap.gap_evaluator.GapRow`) of the methods to draw (the heuristics).
     """
     plt = _pyplot()
     keys = list(dict.fromkeys((r.application, r.scale) for r in rows))
     methods = list(dict.fromkeys(r.method for r in rows))
     width = 0.8 / max(len(methods), 1)
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(keys)), 4))
-    for k, m in enumerate(methods):
-        vals = []
-        for key in keys:
-            r = next((r for r in rows if (r.application, r.scale) == key and r.method == m), None)
-            g = None if r is None else (r.gap if key[1] == "mini" else r.certified_gap)
-            vals.append(np.nan if g is None else g * 100)
-        ax.bar(np.arange(len(keys)) + k * width, vals, width, label=m)
-    ax.set_xticks(np.arange(len(keys)) + 0.4 - width / 2, [f"{a}:{s}" for a, s in keys], rotation=45, ha="right",
-                  fontsize=7)
-    ax.set_ylabel("gap (%)")
-    ax.set_title("mini: gap to the best known (proven optimum where marked); full: certified gap to the bound",
-                 fontsize=8)
-    ax.set_yscale("symlog", linthresh=1.0)
-    ax.legend(fontsize=7, ncol=3)
+    fig, axes = plt.subplots(2, 1, figsize=(max(6, 1.1 * len(keys)), 7), sharex=True)
+    panels = (("total energy", lambda r, mini: r.gap if mini else r.certified_gap),
+              ("mapping-dependent energy (comm + static)",
+               lambda r, mini: r.gap_mapping if mini else r.certified_gap_mapping))
+    for ax, (what, pick) in zip(axes, panels):
+        for k, m in enumerate(methods):
+            vals = []
+            for key in keys:
+                r = next((r for r in rows if (r.application, r.scale) == key and r.method == m), None)
+                g = None if r is None else pick(r, key[1] == "mini")
+                vals.append(np.nan if g is None else g * 100)
+            ax.bar(np.arange(len(keys)) + k * width, vals, width, label=m)
+        ax.set_ylabel(f"gap on {what} (%)", fontsize=8)
+        ax.set_yscale("symlog", linthresh=1.0)
+    axes[1].set_xticks(np.arange(len(keys)) + 0.4 - width / 2, [f"{a}:{s}" for a, s in keys], rotation=45,
+                       ha="right", fontsize=7)
+    axes[0].set_title("mini: gap to the best known (proven optimum where marked); full: certified gap to the bound",
+                      fontsize=8)
+    axes[0].legend(fontsize=7, ncol=3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

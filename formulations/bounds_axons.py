@@ -1,0 +1,90 @@
+"""What the per-core input-axon limit ``a_max`` forces on every feasible mapping.
+
+A core's input axons are the distinct presynaptic neurons of the neurons on it
+(messages to the own core included), so a core holding ``j`` holds all of
+``j``'s presynaptic neurons among its axons. Two consequences, both proved from
+that alone and used by :mod:`snnmap.formulations.bounds`:
+
+- **Saturated classes.** A neuron with exactly ``a_max`` presynaptic neurons
+  fills its core's axons: every other neuron on that core has its presynaptic
+  neurons among them, and no neuron with another full set of ``a_max`` can join.
+  Neurons with the same full set form a class; classes use disjoint cores, at
+  least ``ceil(size / n_max)`` each, and every neuron of a class's set sends to
+  each of them. Fan-in unrolling to ``a_max`` makes many such neurons
+  (every full partial-sum neuron).
+- **Senders that are never local.** Neuron ``i`` reaches its own core only if a
+  target ``j`` shares it, which needs ``|pre(i) | pre(j)| <= a_max``. Where the
+  populations feeding ``i`` and ``j`` are disjoint the union has
+  ``indeg(i) + indeg(j)`` neurons (else at least the larger of the two), so a
+  sender whose every target fails this test pays remote prices only.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
+
+
+@functools.lru_cache(maxsize=4)
+def saturated_classes(network: SpikingNetwork, hardware: Hardware) -> tuple[np.ndarray, np.ndarray]:
+    """The classes of neurons with exactly ``a_max`` presynaptic neurons, grouped by that set.
+
+    Returns
+    -------
+    sets
+        ``(classes, a_max)`` presynaptic neurons of each class (sorted).
+    sizes
+        Neurons in each class.
+    Both are empty without an ``a_max`` or without such neurons.
+    """
+    a_max = hardware.limits.a_max
+    empty = np.zeros((0, a_max or 0), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if a_max is None or not network.num_synapses:
+        return empty
+    indeg = network.in_degree
+    full = np.flatnonzero(indeg == a_max)
+    if not full.size:
+        return empty
+    order = np.argsort(network.post, kind="stable")
+    start = np.concatenate([[0], np.cumsum(indeg)])[full]
+    rows = np.sort(network.pre[order][start[:, None] + np.arange(a_max)], axis=1)
+    sets, sizes = np.unique(rows, axis=0, return_counts=True)
+    return sets.astype(np.int64), sizes.astype(np.int64)
+
+
+def class_cores(network: SpikingNetwork, hardware: Hardware) -> int:
+    """The fewest cores the saturated classes occupy (their cores are distinct)."""
+    _, sizes = saturated_classes(network, hardware)
+    return int(np.sum(-(-sizes // hardware.limits.n_max)))
+
+
+def class_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
+    """Least destination cores of each neuron from the saturated classes whose set holds it."""
+    sets, sizes = saturated_classes(network, hardware)
+    per_class = -(-sizes // hardware.limits.n_max)
+    return np.bincount(sets.ravel(), weights=np.repeat(per_class, sets.shape[1]),
+                       minlength=network.num_neurons).astype(np.int64)
+
+
+def never_local(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
+    """Neurons that no feasible mapping lets share a core with any of their targets (a mask)."""
+    n = network.num_neurons
+    a_max = hardware.limits.a_max
+    if a_max is None or not network.num_synapses:
+        return np.zeros(n, dtype=bool)
+    pre, post = network.pre, network.post
+    pop = network.population if network.population is not None else np.zeros(n, dtype=np.int64)
+    pops = int(pop.max()) + 1
+    feeds = np.zeros((pops, pops), dtype=bool)  # feeds[q, p]: population p sends to population q
+    feeds[pop[post], pop[pre]] = True
+    shared_source = (feeds.astype(np.int64) @ feeds.T.astype(np.int64)) > 0
+    indeg = network.in_degree
+    di, dj = indeg[pre], indeg[post]
+    overlap = np.where(shared_source[pop[pre], pop[post]], np.minimum(di, dj), 0)
+    fits = (di + dj - overlap <= a_max) & (hardware.limits.n_max >= 2) | (pre == post)
+    may_be_local = np.bincount(pre, weights=fits, minlength=n) > 0
+    return (network.out_degree > 0) & ~may_be_local
