@@ -27,6 +27,7 @@ import numpy as np
 from snnmap import __version__, api, engine, plots, registry
 from snnmap import bks as bks_mod
 from snnmap.formulations import TERMS, Result, evaluate
+from snnmap.formulations.bounds import bound_terms, dominant_term
 from snnmap.hardware import Hardware, load_hardware
 from snnmap.instances.apps import APPS, canonical, full_summary
 from snnmap.instances.files import FileError, replacing
@@ -92,7 +93,7 @@ class GapRow:
     machine: str = ""
     # The certified gap on the energy a mapping can change: (energy - bound) / (bound - fixed energy).
     certified_gap_mapping: float | None = None
-    gap_term: str = ""  # the term with the largest share of energy - bound (see bounds.gap_split)
+    gap_term: str = ""  # the term with the largest share of energy - combinatorial bound (bounds.dominant_term)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -148,6 +149,8 @@ def run_task(task: Task) -> tuple[GapRow, np.ndarray | None]:
         return row, None
     _check_against_evaluator(net, hw, result)
     _fill_from_result(row, result)
+    if result.report is not None:
+        row.gap_term = dominant_term(result.report.terms, bound_terms(net, hw, result.report.comm_model))
     unrolled = net.provenance.get("unroll")
     if unrolled:
         note = f"fan-in unrolled to {unrolled['max_fanin']} (+{unrolled['added_neurons']} partial neurons)"
@@ -493,10 +496,13 @@ def summary_tables(report: GapReport) -> str:
                 else:
                     # Full rows carry the certified gap on the mapping-dependent energy in brackets.
                     line.append(_status_or_gap(r, _shown_gap(r), r.certified_gap_mapping))
+            if scale == "full":  # where the best mapping's certified gap sits
+                line.append(min(group.values(), key=lambda r: r.energy).gap_term or "-")
             body.append(line)
         gap_kind = ("gap to best known" if scale == "mini" else
                     "certified gap to lower bound, in brackets on the mapping-dependent energy (comm+static)")
-        head = ["application", "N", "hardware", "best known", "proven", *methods]
+        head = ["application", "N", "hardware", "best known", "proven", *methods,
+                *(["gap term (best)"] if scale == "full" else [])]
         parts.append(f"== {scale}: {gap_kind} (heuristic columns, %), exact columns: status and time ==")
         parts.append(table(head, body))
         stats = []

@@ -189,3 +189,18 @@ def test_plots_is_a_leaf():
             "sys.exit(', '.join(bad) or None)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_full_rows_carry_the_mapping_dependent_certified_gap_and_its_term(tmp_path):
+    from snnmap.gap_evaluator import summary_tables
+
+    report = gap(["HeartEstm"], scale="full", hardware="crossbar128", methods=["sequential", "greedy"],
+                 time_limit=10, out=None, progress=None, bks_path=tmp_path / "bks.csv")
+    for r in report.rows:
+        fixed = r.E_neuron + r.E_synapse
+        assert r.certified_gap_mapping == pytest.approx((r.energy - r.best_bound) / (r.best_bound - fixed))
+        assert r.certified_gap_mapping > r.certified_gap > 0  # fixed energy no longer dilutes it
+        assert r.gap_term in ("comm", "static")
+    text = summary_tables(report)
+    best = min(report.rows, key=lambda r: r.energy)
+    assert f"({best.certified_gap_mapping * 100:.1f})" in text and "gap term (best)" in text
