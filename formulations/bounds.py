@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from snnmap.formulations.bounds_axons import class_cores, class_destinations, never_local
+from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
@@ -41,7 +41,8 @@ def min_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
 
 def forced_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
     """:func:`min_destinations`, raised where the input-axon limit forces more (see :mod:`.bounds_axons`)."""
-    return np.maximum(min_destinations(network, hardware), class_destinations(network, hardware))
+    return np.maximum.reduce([min_destinations(network, hardware), class_destinations(network, hardware),
+                              input_destinations(network, hardware)])
 
 
 def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, str]]:

@@ -12,6 +12,9 @@ that alone and used by :mod:`snnmap.formulations.bounds`:
   least ``ceil(size / n_max)`` each, and every neuron of a class's set sends to
   each of them. Fan-in unrolling to ``a_max`` makes many such neurons
   (every full partial-sum neuron).
+- **Inputs of a sender's targets.** The cores ``D(i)`` that hold ``i``'s
+  targets hold among their axons every presynaptic neuron of those targets,
+  at most ``a_max`` per core: ``|D(i)| >= |pre(post(i))| / a_max``.
 - **Senders that are never local.** Neuron ``i`` reaches its own core only if a
   target ``j`` shares it, which needs ``|pre(i) | pre(j)| <= a_max``. Where the
   populations feeding ``i`` and ``j`` are disjoint the union has
@@ -24,6 +27,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from numba import njit
 
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
@@ -88,3 +92,35 @@ def never_local(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
     fits = (di + dj - overlap <= a_max) & (hardware.limits.n_max >= 2) | (pre == post)
     may_be_local = np.bincount(pre, weights=fits, minlength=n) > 0
     return (network.out_degree > 0) & ~may_be_local
+
+
+@njit(cache=True)
+def _second_inputs(indptr, indices, in_ptr, in_idx, n):  # pragma: no cover - numba
+    """``|pre(post(i))|`` for every neuron: distinct presynaptic neurons of its targets (a stamp per sender)."""
+    out = np.zeros(n, dtype=np.int64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        count = 0
+        for a in range(indptr[i], indptr[i + 1]):
+            j = indices[a]
+            for b in range(in_ptr[j], in_ptr[j + 1]):
+                k = in_idx[b]
+                if stamp[k] != i:
+                    stamp[k] = i
+                    count += 1
+        out[i] = count
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def input_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
+    """Least destination cores of each neuron from its targets' inputs: ``ceil(|pre(post(i))| / a_max)``."""
+    a_max = hardware.limits.a_max
+    n = network.num_neurons
+    if a_max is None or not network.num_synapses:
+        return np.zeros(n, dtype=np.int64)
+    order = np.argsort(network.post, kind="stable")
+    in_ptr = np.concatenate([[0], np.cumsum(network.in_degree)]).astype(np.int64)
+    inputs = _second_inputs(network.indptr.astype(np.int64), network.indices.astype(np.int64), in_ptr,
+                            network.pre[order].astype(np.int64), n)
+    return -(-inputs // a_max)

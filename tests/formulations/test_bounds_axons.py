@@ -23,7 +23,13 @@ from snnmap.formulations.bounds import (
     forced_destinations,
     min_cores,
 )
-from snnmap.formulations.bounds_axons import class_cores, class_destinations, never_local, saturated_classes
+from snnmap.formulations.bounds_axons import (
+    class_cores,
+    class_destinations,
+    input_destinations,
+    never_local,
+    saturated_classes,
+)
 from snnmap.formulations.energy import TERMS, destination_pairs, evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits, load_hardware
 from snnmap.instances import SpikingNetwork
@@ -49,6 +55,8 @@ def test_saturated_classes_need_their_own_cores_and_reach_their_senders() -> Non
     assert sets.tolist() == [[0, 1], [0, 5]] and sizes.tolist() == [2, 1]
     assert class_cores(net, hw) == 2  # {2, 3} and {4} cannot share a core: 3 axons
     assert class_destinations(net, hw).tolist() == [2, 1, 0, 0, 0, 1]
+    # 0's targets 2, 3, 4 have the inputs {0, 1, 5}: more than one core's 2 axons.
+    assert input_destinations(net, hw).tolist() == [2, 1, 0, 0, 0, 1]
     assert forced_destinations(net, hw)[0] == 2
     assert min_cores(net, hw) == 2
 
