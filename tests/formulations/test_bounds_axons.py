@@ -55,8 +55,9 @@ def test_saturated_classes_need_their_own_cores_and_reach_their_senders() -> Non
     assert sets.tolist() == [[0, 1], [0, 5]] and sizes.tolist() == [2, 1]
     assert class_cores(net, hw) == 2  # {2, 3} and {4} cannot share a core: 3 axons
     assert class_destinations(net, hw).tolist() == [2, 1, 0, 0, 0, 1]
-    # 0's targets 2, 3, 4 have the inputs {0, 1, 5}: more than one core's 2 axons.
-    assert input_destinations(net, hw).tolist() == [2, 1, 0, 0, 0, 1]
+    # 0's targets 2, 3, 4 have the inputs {0, 1, 5}: more than one core's 2 axons. 5 (one target with
+    # 2 inputs) cannot beat its target count and is not counted.
+    assert input_destinations(net, hw).tolist() == [2, 1, 0, 0, 0, 0]
     assert forced_destinations(net, hw)[0] == 2
     assert min_cores(net, hw) == 2
 
@@ -164,3 +165,15 @@ def test_no_axon_limit_changes_nothing() -> None:
     net = _two_layers()
     hw = load_hardware("crossbar128", mesh=(2, 2), a_max=None)
     assert not never_local(net, hw).any() and class_cores(net, hw) == 0
+
+
+def test_a_bound_above_a_feasible_energy_is_an_error() -> None:
+    from snnmap.formulations.result import result_from_mapping
+
+    net, hw = _two_layers(), _mesh(4, n_max=6)
+    core_of = np.zeros(net.num_neurons, dtype=np.int64)
+    energy = evaluate(net, hw, core_of).total
+    ok = result_from_mapping(net, hw, core_of, method="t", status="feasible", runtime=0.0, lower_bound=energy)
+    assert ok.lower_bound == energy
+    with pytest.raises(RuntimeError, match="exceeds the evaluated energy"):
+        result_from_mapping(net, hw, core_of, method="t", status="feasible", runtime=0.0, lower_bound=energy * 1.01)
