@@ -58,6 +58,11 @@ def result_text(result: Result) -> str:
     if result.lower_bound is not None:
         gap = result.certified_gap
         shown = f"  certified gap {gap * 100:.2f}%" if gap is not None else ""
+        if gap is not None and result.report is not None:
+            # the same on the energy a mapping can change: the fixed terms do not dilute it
+            movable = result.lower_bound - result.report.terms["neuron"] - result.report.terms["synapse"]
+            if movable > 0:
+                shown += f" ({(result.energy - result.lower_bound) / movable * 100:.2f}% on comm+static)"
         lines.append(f"lower bound {joules(result.lower_bound)}{shown}")
     if result.message:
         lines.append(result.message)

@@ -204,3 +204,18 @@ def test_full_rows_carry_the_mapping_dependent_certified_gap_and_its_term(tmp_pa
     text = summary_tables(report)
     best = min(report.rows, key=lambda r: r.energy)
     assert f"({best.certified_gap_mapping * 100:.1f})" in text and "gap term (best)" in text
+
+
+def test_map_output_and_sweep_rows_give_the_mapping_dependent_certified_gap():
+    from snnmap.report import result_text
+    from snnmap.sweep import finish_rows
+
+    res = api.solve("HeartEstm:mini", "crossbar-mini", method="sequential")
+    fixed = res.report.terms["neuron"] + res.report.terms["synapse"]
+    expected = (res.energy - res.lower_bound) / (res.lower_bound - fixed)
+    assert f"({expected * 100:.2f}% on comm+static)" in result_text(res)
+    row = {"application": "a", "scale": "mini", "preset": "p", "method": "m", "seed": 0, "energy": 10.0,
+           "lower_bound": 8.0, "E_neuron": 3.0, "E_synapse": 1.0}
+    spec = type("Spec", (), {"swept": (), "baseline": "m"})()
+    (done,) = finish_rows([row], spec)
+    assert done["certified_gap"] == pytest.approx(0.25) and done["certified_gap_mapping"] == pytest.approx(0.5)
