@@ -223,7 +223,8 @@ def bound_terms(network: SpikingNetwork, hardware: Hardware, comm: str | None = 
     - comm: :func:`communication_lower_bound`.
     """
     e = hardware.energy
-    synapse = float(np.dot(network.spikes, network.out_degree) * e.e_syn)
+    with np.errstate(over="ignore"):  # an overflow makes inf, refused by evaluate() with its cause
+        synapse = float(np.dot(network.spikes, network.out_degree) * e.e_syn)
     cores = min_cores(network, hardware) if hardware.power_gating else hardware.num_cores
     return {"neuron": fixed_energy(network, hardware) - synapse, "synapse": synapse,
             "comm": communication_lower_bound(network, hardware, comm),
