@@ -43,6 +43,7 @@ def test_committed_rows_are_consistent():
         if r["gap_mapping"] is not None:
             assert r["gap_mapping"] == pytest.approx((r["energy"] - r["bound"]) / (r["bound"] - fixed))
         assert r["bound_s"] <= 60 and r["bound_peak_mb"] <= 8000
+        assert r["bound_targets_only"] <= r["bound"] * (1 + 1e-12)  # the input-axon arguments only add
 
 
 def test_script_measures_one_instance(tmp_path):
