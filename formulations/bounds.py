@@ -45,15 +45,19 @@ def forced_destinations(network: SpikingNetwork, hardware: Hardware) -> np.ndarr
                               input_destinations(network, hardware)])
 
 
-def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, str]]:
-    """Least core counts forced by each limit, with the reason (see :func:`min_cores`)."""
+def core_needs(network: SpikingNetwork, hardware: Hardware, axons: bool = False) -> list[tuple[int, str]]:
+    """Least core counts forced by each limit, with the reason (see :func:`min_cores`).
+
+    ``axons`` adds what the input-axon arguments of :mod:`.bounds_axons` force (seconds on the largest
+    networks): the bound uses them; the precheck every method runs first does not.
+    """
     lim = hardware.limits
     n = network.num_neurons
     needs = [(math.ceil(n / lim.n_max), f"n_max={lim.n_max}: {n} neurons need at least {{}} cores")]
     if lim.syn_max is not None:
         needs.append((math.ceil(network.num_synapses / lim.syn_max),
                       f"syn_max={lim.syn_max}: {network.num_synapses} synapses need at least {{}} cores"))
-    dests = forced_destinations(network, hardware)
+    dests = forced_destinations(network, hardware) if axons else min_destinations(network, hardware)
     if dests.size:
         i = int(np.argmax(dests))
         needs.append((int(dests.max()), f"neuron {i}'s targets need at least {{}} distinct cores "
@@ -62,7 +66,7 @@ def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, s
         needs.append((math.ceil(int(dests.sum()) / lim.a_max),
                       f"a_max={lim.a_max}: the neurons need at least {int(dests.sum())} input axons, "
                       "which fill at least {} cores"))
-    saturated = class_cores(network, hardware)
+    saturated = class_cores(network, hardware) if axons else 0
     if saturated:
         needs.append((saturated, f"neurons with a_max={lim.a_max} presynaptic neurons fill their cores' axons: "
                                  "their classes need at least {} distinct cores"))
@@ -71,15 +75,17 @@ def core_needs(network: SpikingNetwork, hardware: Hardware) -> list[tuple[int, s
     return needs
 
 
-def min_cores(network: SpikingNetwork, hardware: Hardware) -> int:
+def min_cores(network: SpikingNetwork, hardware: Hardware, axons: bool = False) -> int:
     """The fewest cores any feasible mapping can use, from the per-core limits alone.
 
     Every neuron needs a neuron slot, every synapse a synapse slot on its
     postsynaptic core, and every (neuron, destination core) pair an axon slot;
     a neuron's destination cores are distinct cores, and pinned neurons use
-    their pinned cores.
+    their pinned cores. ``axons``: also what the input-axon limit forces
+    (see :func:`core_needs`).
     """
-    return max(1, *(need for need, _ in core_needs(network, hardware)))
+    return max(1, *(need for need, _ in core_needs(network, hardware, axons)))
+
 
 def precheck(network: SpikingNetwork, hardware: Hardware) -> str:
     """Why no mapping can be feasible, from the limits alone (``""`` when no check applies).
@@ -225,7 +231,7 @@ def bound_terms(network: SpikingNetwork, hardware: Hardware, comm: str | None = 
     e = hardware.energy
     with np.errstate(over="ignore"):  # an overflow makes inf, refused by evaluate() with its cause
         synapse = float(np.dot(network.spikes, network.out_degree) * e.e_syn)
-    cores = min_cores(network, hardware) if hardware.power_gating else hardware.num_cores
+    cores = min_cores(network, hardware, axons=True) if hardware.power_gating else hardware.num_cores
     return {"neuron": fixed_energy(network, hardware) - synapse, "synapse": synapse,
             "comm": communication_lower_bound(network, hardware, comm),
             "static": float(network.t_run * e.p_static * cores)}

@@ -59,7 +59,7 @@ def test_saturated_classes_need_their_own_cores_and_reach_their_senders() -> Non
     # 2 inputs) cannot beat its target count and is not counted.
     assert input_destinations(net, hw).tolist() == [2, 1, 0, 0, 0, 0]
     assert forced_destinations(net, hw)[0] == 2
-    assert min_cores(net, hw) == 2
+    assert min_cores(net, hw, axons=True) == 2
 
 
 def test_senders_whose_targets_cannot_share_their_core_pay_remote_prices() -> None:
@@ -113,7 +113,7 @@ def test_axon_bounds_hold_on_every_feasible_mapping(case) -> None:
     if not feasible.size:
         return
     assert combinatorial_lower_bound(net, hw, comm) <= float(energies.min()) * (1 + 1e-9) + 1e-12
-    dests, cores, remote = forced_destinations(net, hw), class_cores(net, hw), never_local(net, hw)
+    dests, cores, remote = forced_destinations(net, hw), min_cores(net, hw, axons=True), never_local(net, hw)
     for m in feasible:
         pair_neuron, pair_core = destination_pairs(net, m, hw.num_cores)
         have = np.bincount(pair_neuron, minlength=net.num_neurons)
