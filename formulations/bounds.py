@@ -1,6 +1,8 @@
 """Lower bounds on the evaluator's total energy that hold for every feasible mapping.
 
-- :func:`combinatorial_lower_bound`: instant, from the limits alone;
+- :func:`combinatorial_lower_bound`: seconds at most, from the limits alone
+  (with what the input-axon limit forces, :mod:`.bounds_axons`); :func:`bound_terms`
+  splits it by energy term and :func:`dominant_term` names where a gap sits;
 - :func:`formulations.milp.lp_lower_bound`: the LP relaxation of the compact
   MILP (seconds on small and medium instances).
 Every exact run reports ``max(solver bound, combinatorial bound)``.
