@@ -5,6 +5,7 @@ peer's code unchanged, turns its answer back into a mapping and lets the
 evaluator score it and check every limit:
 
 - :mod:`.rig_sa`: rig 2.4.1's simulated-annealing placer (SpiNNaker's place and route);
+- :mod:`.pacman_fill`: PACMAN (spinnaker-pacman 1!7.4.1), SpiNNaker's partitioner and placer;
 - :mod:`.nengo_loihi`: nengo-loihi 1.1.0's splitter and allocators (Loihi's vendor pipeline),
   run in an isolated environment because it needs numpy < 2.
 
