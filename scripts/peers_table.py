@@ -13,6 +13,7 @@ between runs so a study can be resumed by application) and the table to ``--out`
 
     python scripts/peers_table.py                       # all 10, about 20-40 min on 2 shared cores
     python scripts/peers_table.py --apps LeNet HeartEstm --time-limit 10
+    python scripts/peers_table.py --apps                 # only render the table from the rows
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def fmt(v, spec):
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| application | chip | method | status | energy (J) | mapping-dep. (J) | cores | inter-chip packets "
+    lines = ["# python scripts/peers_table.py --time-limit 40 (rows: peers_table.jsonl)",
+             "# 2-core machine shared with three other jobs: times are under load; seed 0.", "",
+             "| application | chip | method | status | energy (J) | mapping-dep. (J) | cores | inter-chip packets "
              "| time (s) | vs partition-refine |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     best = {(r["app"]): r["mapping_energy"] for r in rows if r["method"] == "partition-refine" and r.get("feasible")}
@@ -101,7 +104,7 @@ def table(rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--apps", nargs="+", default=list(APPS))
+    ap.add_argument("--apps", nargs="*", default=list(APPS))
     ap.add_argument("--time-limit", type=float, default=40.0, help="partition-refine's and sneap's budget (s)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "peers_table.jsonl")
     args = ap.parse_args()
