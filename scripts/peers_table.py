@@ -6,14 +6,14 @@ AlexNet and VGG16, which do not, on ``loihi-board`` (2 x 2 Loihi chips, 512 core
 chip-to-chip hop; fan-in unrolled as on ``loihi``). Methods: ``partition-refine`` (``--time-limit``),
 ``nengo-loihi`` (``Greedy`` on one chip, where its four allocators coincide; all four on the board),
 ``pacman``, ``rig-sa`` (effort 1; rig has no time limit) and, for item 4, our re-implementations ``sequential``
-(PACMAN-style fill) and ``sneap`` (annealed placement). The evaluator scores every answer: energy,
+(fill in neuron order) and ``sneap`` (annealed placement). The evaluator scores every answer: energy,
 mapping-dependent energy (total minus :func:`~snnmap.formulations.energy.fixed_energy`), cores,
 inter-chip packets (boards only) and wall time. Rows go to ``--out`` (JSON lines, one per run, kept
 between runs so a study can be resumed by application) and the table to ``--out`` with ``.md``.
 
     python scripts/peers_table.py                       # all 10, about 20-40 min on 2 shared cores
     python scripts/peers_table.py --apps LeNet HeartEstm --time-limit 10
-    python scripts/peers_table.py --apps                 # only render the table from the rows
+    python scripts/peers_table.py --apps                 # only render the table from the rows (give --time-limit)
 """
 
 from __future__ import annotations
@@ -81,21 +81,24 @@ def fmt(v, spec):
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
-def table(rows: list[dict]) -> str:
-    lines = ["# python scripts/peers_table.py --time-limit 40 (rows: peers_table.jsonl)",
+def table(rows: list[dict], time_limit: float, out: Path) -> str:
+    lines = [f"# python scripts/peers_table.py --time-limit {time_limit:g} (rows: {out.name})",
              "# 2-core machine shared with three other jobs: times are under load; seed 0.", "",
              "| application | chip | method | status | energy (J) | mapping-dep. (J) | cores | inter-chip packets "
-             "| time (s) | vs partition-refine |",
+             "| time (s) | mapping-dep. vs partition-refine |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     best = {(r["app"]): r["mapping_energy"] for r in rows if r["method"] == "partition-refine" and r.get("feasible")}
     for r in rows:
         ref = best.get(r["app"])
         rel = "-"
         if ref and r.get("feasible") and r["method"] != "partition-refine":
-            rel = f"{100 * (r['mapping_energy'] - ref) / ref:+.1f} % mapping-dep."
-        status = r["status"] if r.get("feasible", True) or r["status"] == "refused" else "infeasible"
-        if status in ("refused", "infeasible") and r.get("message"):
-            status += f": {r['message'][:90]}"
+            change = 100 * (r["mapping_energy"] - ref) / ref
+            rel = f"{change:+.1f} %" + (" **partition-refine loses**" if change < -1e-7 else "")
+        status = r["status"]
+        if status == "refused":
+            status += f": {r['message']}"
+        elif not r.get("feasible", True):  # the limit it breaks, without the list of cores
+            status = "infeasible: " + (r["violations"][0].split(" (")[0] if r["violations"] else r["message"])
         lines.append(f"| {r['app']} | {r['hardware']} | {r['method']} | {status} | {fmt(r.get('energy'), '.5g')} "
                      f"| {fmt(r.get('mapping_energy'), '.5g')} | {fmt(r.get('cores'), 'd')} "
                      f"| {fmt(r.get('interchip_packets'), '.0f')} | {r['seconds']:.1f} | {rel} |")
@@ -119,7 +122,7 @@ def main() -> None:
             write_text(args.out, "".join(json.dumps(x) + "\n" for x in done))
     order = {a: i for i, a in enumerate(APPS)}
     done.sort(key=lambda r: order.get(r["app"], 99))
-    write_text(args.out.with_suffix(".md"), table(done))
+    write_text(args.out.with_suffix(".md"), table(done, args.time_limit, args.out))
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("sneap", "heuristic", "SNEAP-style METIS partition + annealed placement",
            "a published baseline", "snnmap.heuristics.sneap:solve", (*_COMMON, "progress", "effort"),
            role="baseline"),
-    Method("sequential", "heuristic", "PACMAN-style fill (SpiNNaker)",
+    Method("sequential", "heuristic", "fill in neuron order, layers sharing cores (real PACMAN: pacman)",
            "the reference every traffic-aware method must beat", "snnmap.heuristics.sequential:solve", _COMMON,
            role="baseline"),
     Method("random", "heuristic", "random feasible", "the floor", "snnmap.heuristics.random_map:solve",
