@@ -8,11 +8,14 @@ chip-to-chip hop; fan-in unrolled as on ``loihi``). Methods: ``partition-refine`
 ``pacman``, ``rig-sa`` (effort 1; rig has no time limit) and, for item 4, our re-implementations ``sequential``
 (fill in neuron order) and ``sneap`` (annealed placement). The evaluator scores every answer: energy,
 mapping-dependent energy (total minus :func:`~snnmap.formulations.energy.fixed_energy`), cores,
-inter-chip packets (boards only) and wall time. Rows go to ``--out`` (JSON lines, one per run, kept
+inter-chip packets (boards only) and wall time; with ``--simulate``, SANA-FE's own total of every
+one-chip mapping (the bridge of ``snnmap simulate``: each neuron replays its spike count).
+Rows go to ``--out`` (JSON lines, one per run, kept
 between runs so a study can be resumed by application) and the table to ``--out`` with ``.md``.
 
     python scripts/peers_table.py                       # all 10, about 20-40 min on 2 shared cores
     python scripts/peers_table.py --apps LeNet HeartEstm --time-limit 10
+    python scripts/peers_table.py --apps HeartClass HeartEstm --simulate   # SANA-FE's totals beside ours
     python scripts/peers_table.py --apps                 # only render the table from the rows (give --time-limit)
 """
 
@@ -31,6 +34,7 @@ from snnmap.instances.apps import APPS
 from snnmap.instances.files import write_text
 from snnmap.prepare import hardware_label, instance_of, prepared
 from snnmap.registry import METHODS
+from snnmap.sanafe_bridge import replay
 
 OURS = ["partition-refine", "sequential", "sneap"]
 
@@ -53,7 +57,7 @@ def runs(hw):
     return out
 
 
-def row(app, net, hw, method, options, time_limit):
+def row(app, net, hw, method, options, time_limit, simulate=False):
     label = method + (f" {options['allocator']}" if "allocator" in options else "")
     kwargs = dict(options, seed=0)
     if method in OURS:
@@ -74,6 +78,9 @@ def row(app, net, hw, method, options, time_limit):
         "interchip_packets": rep.interchip_packets if rep is not None else None,
         "feasible": feasible, "violations": [str(v) for v in rep.violations] if rep is not None else [],
         "seconds": time.perf_counter() - t0, "message": res.message,
+        # SANA-FE's own total for the same mapping (one Loihi chip only: SANA-FE has no boards).
+        "sanafe_energy": (replay(net, hw, res.mapping, net.steps).energy["total"]
+                          if simulate and feasible and hw.num_chips == 1 else None),
     }
 
 
@@ -84,9 +91,9 @@ def fmt(v, spec):
 def table(rows: list[dict], time_limit: float, out: Path) -> str:
     lines = [f"# python scripts/peers_table.py --time-limit {time_limit:g} (rows: {out.name})",
              "# 2-core machine shared with three other jobs: times are under load; seed 0.", "",
-             "| application | chip | method | status | energy (J) | mapping-dep. (J) | cores | inter-chip packets "
-             "| time (s) | mapping-dep. vs partition-refine |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| application | chip | method | status | energy (J) | SANA-FE (J) | mapping-dep. (J) | cores "
+             "| inter-chip packets | time (s) | mapping-dep. vs partition-refine |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     best = {(r["app"]): r["mapping_energy"] for r in rows if r["method"] == "partition-refine" and r.get("feasible")}
     for r in rows:
         ref = best.get(r["app"])
@@ -99,7 +106,8 @@ def table(rows: list[dict], time_limit: float, out: Path) -> str:
             status += f": {r['message']}"
         elif not r.get("feasible", True):  # the limit it breaks, without the list of cores
             status = "infeasible: " + (r["violations"][0].split(" (")[0] if r["violations"] else r["message"])
-        lines.append(f"| {r['app']} | {r['hardware']} | {r['method']} | {status} | {fmt(r.get('energy'), '.5g')} "
+        lines.append(f"| {r['app']} | {r['hardware']} | {r['method']} | {status} "
+                     f"| {fmt(r.get('energy'), '.5g')} | {fmt(r.get('sanafe_energy'), '.5g')} "
                      f"| {fmt(r.get('mapping_energy'), '.5g')} | {fmt(r.get('cores'), 'd')} "
                      f"| {fmt(r.get('interchip_packets'), '.0f')} | {r['seconds']:.1f} | {rel} |")
     return "\n".join(lines) + "\n"
@@ -109,6 +117,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--apps", nargs="*", default=list(APPS))
     ap.add_argument("--time-limit", type=float, default=40.0, help="partition-refine's and sneap's budget (s)")
+    ap.add_argument("--simulate", action="store_true",
+                    help="also replay every one-chip mapping in SANA-FE (snnmap simulate's bridge; snnmap[sanafe])")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "peers_table.jsonl")
     args = ap.parse_args()
     done = [json.loads(x) for x in args.out.read_text().splitlines()] if args.out.is_file() else []
@@ -116,7 +126,7 @@ def main() -> None:
     for app in args.apps:
         net, hw = instance(app)
         for method, options in runs(hw):
-            r = row(app, net, hw, method, options, args.time_limit)
+            r = row(app, net, hw, method, options, args.time_limit, args.simulate)
             print(json.dumps(r), flush=True)
             done.append(r)
             write_text(args.out, "".join(json.dumps(x) + "\n" for x in done))
