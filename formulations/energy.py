@@ -92,6 +92,10 @@ class EnergyReport:
         of shape ``(rows - 1, cols)``; ``None`` for other topologies.
     violations
         Every violated limit (empty when the mapping is feasible).
+    interchip_packets
+        On a board of several chips (``Hardware.chip_mesh``), the packets
+        (spikes times destination cores) that go from one chip to another;
+        ``None`` on one chip.
     """
 
     total: float
@@ -106,6 +110,7 @@ class EnergyReport:
     core_synapses: np.ndarray
     link_load: dict[str, np.ndarray] | None
     violations: tuple[Violation, ...]
+    interchip_packets: float | None = None
 
     @property
     def feasible(self) -> bool:
@@ -131,6 +136,7 @@ class EnergyReport:
             "max_link_load": self.max_link_load,
             "feasible": self.feasible,
             "violations": [str(v) for v in self.violations],
+            **({} if self.interchip_packets is None else {"interchip_packets": self.interchip_packets}),
         }
 
 
@@ -247,6 +253,8 @@ def evaluate(
         core_synapses=core_synapses,
         link_load=_link_loads(hardware, src[~local], dst[~local], w[~local]) if link_loads else None,
         violations=_violations(network, hardware, core_of, core_neurons, core_axons, core_synapses, dest_count),
+        interchip_packets=(None if hardware.chip_mesh is None
+                           else float(w[hardware.chip_of(src) != hardware.chip_of(dst)].sum())),
     )
 
 

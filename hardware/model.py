@@ -64,7 +64,9 @@ class EnergyCosts:
     costs on a mesh; when ``None`` both equal ``e_hop``. ``e_access`` is
     charged for every neuron at every time step, spiking or not (a clocked
     soma access, as SANA-FE's Loihi charges); 0 for chips whose source
-    charges none (event-driven neurons).
+    charges none (event-driven neurons). ``e_hop_chip`` is charged instead of
+    the on-chip hop for each step over a link between two chips of a board
+    (``Hardware.chip_mesh``); ``None``: the on-chip hop cost.
     """
 
     e_spike: float = 0.0
@@ -76,6 +78,7 @@ class EnergyCosts:
     e_hop_x: float | None = None
     e_hop_y: float | None = None
     e_access: float = 0.0
+    e_hop_chip: float | None = None
 
     @property
     def hop_x(self) -> float:
@@ -118,6 +121,11 @@ class Hardware:
         ``K x K`` hop counts for ``topology="matrix"``.
     notes
         Free text, e.g. sources; ``source`` is the file it came from.
+    chip_mesh
+        ``(rows, cols)`` tiles of one chip when ``mesh`` is a board of several
+        chips (mesh topology only; ``mesh`` a whole multiple of it); ``None``:
+        the mesh is one chip. Tiles keep their board-wide row-major numbering,
+        and a step between chips costs ``e_hop_chip``.
     """
 
     name: str
@@ -131,6 +139,7 @@ class Hardware:
     hop_matrix: np.ndarray | None = None
     notes: str = ""
     source: str = "code"
+    chip_mesh: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -152,12 +161,14 @@ class Hardware:
             changes["mesh"] = mesh_for(-(-int(changes.pop("cores")) // cpt))
         if "mesh" in changes and changes["mesh"] is not None:
             changes["mesh"] = _mesh_tuple(changes["mesh"], f"{self.name}: mesh")
+        if "chips" in changes:
+            changes.update(_board(self, changes.pop("chips")))
         known = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise HardwareError(
                 f"unknown hardware field(s) {', '.join(unknown)}; known: "
-                + ", ".join(sorted(known | limit_names | energy_names | {"cores"}))
+                + ", ".join(sorted(known | limit_names | energy_names | {"cores", "chips"}))
             )
         if lim:
             changes["limits"] = dataclasses.replace(self.limits, **lim)
@@ -221,7 +232,12 @@ class Hardware:
         if self.topology == "matrix":
             return self.hops(src, dst) * self.energy.e_hop
         dx, dy = self.hops_xy(src, dst)
-        return dx * self.energy.hop_x + dy * self.energy.hop_y
+        out = dx * self.energy.hop_x + dy * self.energy.hop_y
+        if self.chip_mesh is not None and self.energy.e_hop_chip is not None:
+            cx, cy = self._chip_steps(src, dst)
+            out = out + cx * (self.energy.e_hop_chip - self.energy.hop_x) + cy * (
+                self.energy.e_hop_chip - self.energy.hop_y)
+        return out
 
     def packet_cost(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Energy of delivering one spike packet from core ``src`` to core ``dst``.
@@ -246,12 +262,60 @@ class Hardware:
         """Static power times 1 s; multiply by ``t_run`` for one core's static energy."""
         return float(self.energy.p_static)
 
+    # ------------------------------------------------------ boards of chips
+    @property
+    def chips(self) -> tuple[int, int]:
+        """``(rows, cols)`` of chips on the board; ``(1, 1)`` for one chip."""
+        if self.chip_mesh is None:
+            return (1, 1)
+        return (self.mesh[0] // self.chip_mesh[0], self.mesh[1] // self.chip_mesh[1])  # type: ignore[index]
+
+    @property
+    def num_chips(self) -> int:
+        rows, cols = self.chips
+        return rows * cols
+
+    @property
+    def cores_per_chip(self) -> int:
+        return self.num_cores // self.num_chips
+
+    def chip_of(self, cores: np.ndarray) -> np.ndarray:
+        """Chip index (row-major over the board) of every core in ``cores``."""
+        cores = np.asarray(cores, dtype=np.int64)
+        if self.chip_mesh is None:
+            return np.zeros_like(cores)
+        tiles = cores // self.cores_per_tile
+        cols = self.mesh[1]  # type: ignore[index]
+        return (tiles // cols) // self.chip_mesh[0] * self.chips[1] + (tiles % cols) // self.chip_mesh[1]
+
+    def board_core(self, chip: np.ndarray, local: np.ndarray) -> np.ndarray:
+        """Board-wide index of core ``local`` (row-major on its chip, as on a one-chip preset) of ``chip``."""
+        chip = np.asarray(chip, dtype=np.int64)
+        local = np.asarray(local, dtype=np.int64)
+        if self.chip_mesh is None:
+            return local
+        cr, cc = self.chip_mesh
+        tile, slot = local // self.cores_per_tile, local % self.cores_per_tile
+        row = chip // self.chips[1] * cr + tile // cc
+        col = chip % self.chips[1] * cc + tile % cc
+        return (row * self.mesh[1] + col) * self.cores_per_tile + slot  # type: ignore[index]
+
+    def _chip_steps(self, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chip boundaries crossed along x and y from ``src`` to ``dst`` (XY routing on the board mesh)."""
+        cols = self.mesh[1]  # type: ignore[index]
+        cr, cc = self.chip_mesh  # type: ignore[misc]
+        ts = np.asarray(src, dtype=np.int64) // self.cores_per_tile
+        td = np.asarray(dst, dtype=np.int64) // self.cores_per_tile
+        return np.abs(ts % cols // cc - td % cols // cc), np.abs(ts // cols // cr - td // cols // cr)
+
     def describe(self) -> str:
         shape = self.topology
         if self.topology != "matrix" and self.mesh:
             shape = f"{self.mesh[0]}x{self.mesh[1]} {self.topology}"
             if self.cores_per_tile > 1:
                 shape += f", {self.cores_per_tile} cores per tile"
+            if self.chip_mesh is not None:
+                shape += f", {self.chips[0]}x{self.chips[1]} chips of {self.chip_mesh[0]}x{self.chip_mesh[1]} tiles"
         lim = ", ".join(f"{k}={v}" for k, v in self.limits.items() if v is not None)
         return f"{self.name}: {self.num_cores} cores ({shape}); {lim}; comm={self.comm}"
 
@@ -279,6 +343,17 @@ def _mesh_tuple(value: Any, where: str) -> tuple[int, int]:
     if rows < 1 or cols < 1:
         raise HardwareError(f"{where}={value!r}: rows and cols must be >= 1")
     return int(rows), int(cols)
+
+
+def _board(hw: Hardware, chips: Any) -> dict[str, Any]:
+    """The fields of ``hw`` laid out as a board of ``chips = (rows, cols)`` chips like its (first) chip."""
+    rows, cols = _mesh_tuple(chips, f"{hw.name}: chips")
+    chip = hw.chip_mesh or hw.mesh
+    if hw.topology != "mesh" or chip is None:
+        raise HardwareError(f"{hw.name}: chips={chips!r}: a board of chips needs topology 'mesh'")
+    if (rows, cols) == (1, 1):
+        return {"mesh": chip, "chip_mesh": None}
+    return {"mesh": (chip[0] * rows, chip[1] * cols), "chip_mesh": chip}
 
 
 def _check_size(num_cores: int, where: str) -> None:
@@ -313,6 +388,11 @@ def _validate(hw: Hardware) -> None:
         if isinstance(cpt, bool) or not isinstance(cpt, (int, np.integer)) or not 1 <= cpt <= _INT64_MAX:
             raise HardwareError(f"{where}: cores_per_tile={cpt!r}: must be a whole number >= 1")
         _check_size(rows * cols * int(cpt), where)
+        if hw.chip_mesh is not None:
+            cr, cc = _mesh_tuple(hw.chip_mesh, f"{where}: chip_mesh")
+            if hw.topology != "mesh" or rows % cr or cols % cc:
+                raise HardwareError(f"{where}: chip_mesh={hw.chip_mesh!r}: a board needs topology 'mesh' and a mesh "
+                                    f"({rows}x{cols}) that is a whole number of chips; give chips = [rows, cols]")
     for name, value in hw.limits.items():
         if value is None:
             if name == "n_max":

@@ -19,10 +19,11 @@ from snnmap.hardware.model import EnergyCosts, Hardware, HardwareError, Limits
 PRESET_DIR = Path(str(importlib.resources.files("snnmap.hardware").joinpath("presets")))
 _TOP_KEYS = {
     "name", "description", "topology", "mesh", "cores_per_tile", "comm",
-    "power_gating", "hop_matrix", "limits", "energy", "sources",
+    "power_gating", "hop_matrix", "limits", "energy", "sources", "chips",
 }
 _LIMIT_KEYS = {"n_max", "a_max", "syn_max", "fanin_max", "dest_max"}
-_ENERGY_KEYS = {"e_spike", "e_syn", "e_local", "e_route", "e_hop", "e_hop_x", "e_hop_y", "p_static", "e_access"}
+_ENERGY_KEYS = {"e_spike", "e_syn", "e_local", "e_route", "e_hop", "e_hop_x", "e_hop_y", "p_static", "e_access",
+                "e_hop_chip"}
 # Every cost changes the answer, so a file must give each one (0.0 where the chip has no such cost);
 # optional are e_hop_x / e_hop_y (they default to e_hop) and e_access (default 0: an event-driven chip
 # charges its neurons only when they spike; a clocked soma access is a separate, sourced figure).
@@ -135,7 +136,7 @@ def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware
     if "power_gating" in doc and not isinstance(doc["power_gating"], bool):
         raise HardwareError(f"{source}: power_gating={doc['power_gating']!r}: must be true or false")
     try:
-        return Hardware(
+        hw = Hardware(
             name=doc.get("name", Path(source).stem),
             limits=Limits(**limits),
             energy=EnergyCosts(**energy),
@@ -152,6 +153,9 @@ def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware
         raise
     except (TypeError, ValueError) as exc:
         raise HardwareError(f"{source}: {exc}") from None
+    if "chips" in doc:  # a board: ``mesh`` is one chip's, ``chips = [rows, cols]`` how many of them it joins
+        hw = hw.replace(chips=doc["chips"])
+    return hw
 
 
 def _table(doc: dict[str, Any], key: str, allowed: set[str], source: str) -> dict[str, Any]:

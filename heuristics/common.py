@@ -62,6 +62,12 @@ class CostModel:
         e = hardware.energy
         ep = np.array([e.e_local, e.e_route, e.hop_x, e.hop_y, e.e_hop], dtype=np.float64)
         k = hardware.num_cores
+        if hardware.chip_mesh is not None:
+            # A board of chips: the exact hop energies as a matrix (``ep[4] = 1``), chip-to-chip steps included.
+            k_ = np.arange(k)
+            hop_e = np.ascontiguousarray(hardware.hop_energy(k_[:, None], k_[None, :]), dtype=np.float64)
+            ep[4] = 1.0
+            return cls(np.array([2, 1, 1], np.int64), ep, np.zeros(k, np.int64), np.zeros(k, np.int64), hop_e)
         if hardware.topology == "matrix":
             # A writable copy (the hardware's is read-only): numba types it like the mesh's dummy,
             # so one compiled kernel serves every topology.

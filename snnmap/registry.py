@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-KINDS = ("meta", "exact", "heuristic")
+KINDS = ("meta", "exact", "heuristic", "peer")
 MAX_SEED = 2**31 - 1  # CP-SAT's and HiGHS's random seeds are 32-bit signed integers
 
 # Every option a method may take, with its ``snnmap map`` flag (None: Python only).
@@ -30,7 +30,7 @@ FLAGS: dict[str, str | None] = {
     "symmetry": None, "pair_cuts": None, "warmup": None, "max_nonzeros": None, "solver_options": None,
     "resolution": None, "max_cand": None, "tries": None, "effort": None, "placement": None, "starts": None,
     "ils_rounds": None, "max_passes": None, "p_random": None, "swap_tries": None, "min_gain": None,
-    "dissolve_tries": None, "moves_first": None,
+    "dissolve_tries": None, "moves_first": None, "allocator": None,
 }
 
 _COMMON = ("time_limit", "seed", "comm")
@@ -52,7 +52,8 @@ class Method:
     name
         What users type (``-m NAME``, ``method=NAME``).
     kind
-        ``heuristic``, ``exact`` (proves optima, reports a solver bound) or ``meta`` (chooses others).
+        ``heuristic``, ``exact`` (proves optima, reports a solver bound), ``meta`` (chooses others) or
+        ``peer`` (another tool's own code run through an adapter, ``snnmap[peers]``; never a warm start).
     summary
         One line: what it does.
     use_when
@@ -64,7 +65,8 @@ class Method:
     role
         Its place in the gap study: ``exact`` (run by default, after the heuristics, warm
         started by the best of them), ``ours`` / ``baseline`` (heuristics compared in the
-        reduction table) or ``None`` (run only when asked for).
+        reduction table), ``peer`` (real tools, :mod:`snnmap.heuristics.peers`: run only when
+        asked for, e.g. ``snnmap gap --methods rig-sa``) or ``None`` (run only when asked for).
     """
 
     name: str
@@ -139,11 +141,20 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("sneap", "heuristic", "SNEAP-style METIS partition + annealed placement",
            "a published baseline", "snnmap.heuristics.sneap:solve", (*_COMMON, "progress", "effort"),
            role="baseline"),
-    Method("sequential", "heuristic", "PACMAN-style fill (SpiNNaker)",
+    Method("sequential", "heuristic", "fill in neuron order, layers sharing cores (real PACMAN: pacman)",
            "the reference every traffic-aware method must beat", "snnmap.heuristics.sequential:solve", _COMMON,
            role="baseline"),
     Method("random", "heuristic", "random feasible", "the floor", "snnmap.heuristics.random_map:solve",
            (*_COMMON, "tries"), role="baseline"),
+    Method("nengo-loihi", "peer", "the real nengo-loihi 1.1.0: split_model + an allocator (own environment)",
+           "comparing with Loihi's vendor pipeline (boards of chips)", "snnmap.heuristics.peers.nengo_loihi:solve",
+           (*_COMMON, "allocator"), role="peer"),
+    Method("rig-sa", "peer", "the real rig 2.4.1 annealing placer on core-sized slices",
+           "comparing with SpiNNaker's place and route", "snnmap.heuristics.peers.rig_sa:solve",
+           (*_COMMON, "effort"), role="peer"),
+    Method("pacman", "peer", "the real PACMAN (spinnaker-pacman 1!7.4.1): slices by population, fills chips in order",
+           "comparing with SpiNNaker's own tool chain", "snnmap.heuristics.peers.pacman_fill:solve", _COMMON,
+           role="peer"),
 )}
 
 

@@ -44,6 +44,8 @@ def breakdown(report: EnergyReport) -> str:
         f"comm model {report.comm_model}; cores used {report.cores_used}; packets {report.packets:g} "
         f"(local {report.local_packets:g}); hop-packets {report.hop_packets:g}; max link load {report.max_link_load:g}"
     )
+    if report.interchip_packets is not None:  # a board of several chips
+        out.append(f"inter-chip packets {report.interchip_packets:g}")
     if report.violations:
         out.append("VIOLATED LIMITS:")
         out.extend(f"  - {v}" for v in report.violations)

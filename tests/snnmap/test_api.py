@@ -58,7 +58,7 @@ def test_auto_proves_small_instances_and_scales_to_large():
 def test_methods_come_from_the_registry():
     table = snnmap.methods()
     assert list(table) == list(registry.METHODS)
-    assert {m.kind for m in table.values()} == {"meta", "exact", "heuristic"}
+    assert {m.kind for m in table.values()} == {"meta", "exact", "heuristic", "peer"}
     assert registry.names(kind="exact") == ("milp", "cpsat", "milp-textbook", "neuron-bnb", "neuron-portfolio")
     assert table["partition-refine"].kind == "heuristic" and "placement" in table["partition-refine"].options
     assert all(m.summary and m.use_when and {"time_limit", "seed", "comm"} <= set(m.options) for m in table.values())

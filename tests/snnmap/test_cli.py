@@ -93,7 +93,7 @@ def test_sweep_covers_every_map_option():
 
 
 @pytest.mark.parametrize("option", sorted(MAP_OPTIONS))
-@pytest.mark.parametrize("name", list(registry.METHODS))
+@pytest.mark.parametrize("name", [n for n, m in registry.METHODS.items() if m.kind != "peer"])  # peers: test_peers.py
 def test_every_method_option_pair_runs_or_is_refused_in_one_line(name, option, chain_file, tmp_path, capsys):
     log = tmp_path / "solver.log"
     flags = [str(log) if v == "LOG" else v for v in SWEEP_VALUES[option]]

@@ -205,6 +205,9 @@ def test_loihi_preset_is_sanafe_loihi():
     assert sb.sanafe_version() == "2.2.9"
     preset, sanafe_hw = load_hardware("loihi"), sb.sanafe_loihi_hardware(n_max=1024)
     for name, value in sanafe_hw.energy.items():
+        if value is None:  # a cost neither gives (e_hop_chip: one chip, no chip-to-chip link)
+            assert getattr(preset.energy, name) is None, name
+            continue
         assert getattr(preset.energy, name) == pytest.approx(value, rel=1e-12, abs=0.0), name
     assert (preset.mesh, preset.cores_per_tile, preset.limits.n_max) == (sanafe_hw.mesh, 4, 1024)
 
