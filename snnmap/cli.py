@@ -103,6 +103,15 @@ def seconds(text: str) -> float | None:
     return value
 
 
+def step_seconds(text: str) -> float:
+    """``--max-step-time``: a positive number of seconds per time step."""
+    what = "max_step_time must be a positive number of seconds per time step, e.g. 5e-6"
+    value = _number(text, float, what)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+    return value
+
+
 def mesh(text: str) -> tuple[int, int]:
     """``--mesh ROWSxCOLS`` with positive sizes."""
     parts = text.lower().split("x")
@@ -193,7 +202,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 # The method options of `snnmap map`: option name -> argparse dest (see registry.FLAGS for the flags).
 MAP_OPTIONS = {"time_limit": "time_limit", "seed": "seed", "comm": "comm", "start": "start", "log_path": "log",
-               "solver": "solver", "threads": "threads", "mip_gap": "mip_gap", "force": "force"}
+               "solver": "solver", "threads": "threads", "mip_gap": "mip_gap", "force": "force",
+               "max_step_time": "max_step_time", "objective": "objective"}
 
 
 def _map_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -517,6 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mip-gap", type=GAP, help="relative gap (>= 0) at which exact methods stop")
     p.add_argument("--force", action="store_true", help="build exact models even when they look too large")
     p.add_argument("--out", "-o", help="write the mapping (JSON) here")
+    p.add_argument("--max-step-time", type=step_seconds, metavar="SECONDS",
+                   help="time-per-step budget every method keeps, like a core limit (needs a chip with latency "
+                        "numbers, e.g. loihi)")
+    p.add_argument("--objective", choices=["energy", "latency", "weighted"], default=None,
+                   help="what to minimise (default energy; weighted = E/E0 + t/t0, E0 and t0 the method's "
+                        "energy-first mapping's)")
 
     p = sub.add_parser("evaluate", help="score a mapping file (from snnmap or any tool)")
     p.add_argument("network")

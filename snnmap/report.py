@@ -44,6 +44,11 @@ def breakdown(report: EnergyReport) -> str:
         f"comm model {report.comm_model}; cores used {report.cores_used}; packets {report.packets:g} "
         f"(local {report.local_packets:g}); hop-packets {report.hop_packets:g}; max link load {report.max_link_load:g}"
     )
+    if report.step is not None:
+        st = report.step
+        out.append(f"time per step {st.total * 1e6:.4g} us: busiest core {st.bottleneck} "
+                   f"{st.busy.max() * 1e6:.4g} us + network {st.network * 1e9:.3g} ns + sync {st.sync * 1e6:.3g} us "
+                   f"({st.tiles_used} tiles)")
     if report.violations:
         out.append("VIOLATED LIMITS:")
         out.extend(f"  - {v}" for v in report.violations)
