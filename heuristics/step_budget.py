@@ -1,6 +1,9 @@
-"""The step-time budget and the latency objectives for every heuristic: one shared repair.
+"""The step-time budget and the latency objectives for every heuristic: one shared hook.
 
-A heuristic maps for energy; :func:`apply_step_budget` then moves neurons off
+:func:`map_within` runs a heuristic for energy, then again with fewer neurons
+allowed per core (``n_max`` halved each time: its own optimiser spreads the
+load) while that is what the objective needs, and repairs each answer with
+:func:`apply_step_budget`, which moves neurons off
 the core that sets the step time (the busiest core's send or receive side,
 see :mod:`snnmap.formulations.latency`) onto the cores where the move costs
 the least energy, one move at a time, each keeping every core limit and never
@@ -19,6 +22,7 @@ heuristic's mapping towards the fastest one it can reach:
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import numpy as np
 
@@ -35,6 +39,61 @@ NEURON_TRIES = 8  # neurons of the bottleneck core tried per step, largest contr
 CORE_TRIES = 16  # cheapest destination cores tried per neuron
 SOURCE_TRIES = 4  # busiest cores tried as sources per step
 MAX_MOVES_PER_NEURON = 4  # a guard: moves never raise the step time, but may trade busy time between cores
+
+
+def map_within(network: SpikingNetwork, hardware: Hardware, run: Callable[[Hardware], Result], *,
+               objective: str = "energy", comm: str | None = None, time_limit: float | None = None) -> Result:
+    """A heuristic's answer within ``hardware.limits.max_step_time``, best for ``objective``.
+
+    ``run(chip)`` runs the heuristic on ``chip`` (the budget removed). Rounds:
+    the chip as given, then ``n_max`` halved from the most neurons the last
+    answer put on a core, each answer repaired (:func:`apply_step_budget`).
+    ``energy``: the first round whose answer meets the budget (fewer neurons per
+    core cost energy, so later rounds only when needed); ``latency``: rounds go on
+    while the step time falls, the fastest wins; ``weighted``: the same rounds,
+    the lowest ``E / E0 + t / t0`` wins (``E0``, ``t0``: the first answer's).
+    The runtime adds up over the rounds.
+    """
+    free = hardware.replace(max_step_time=None)
+    results: list[Result] = []
+    n_cap = hardware.limits.n_max
+    first = None
+    while True:
+        raw = run(free.replace(n_max=n_cap))
+        if first is None:
+            first = raw
+        if raw.mapping is None or raw.status == "interrupted":
+            break
+        fixed = apply_step_budget(network, hardware.replace(n_max=n_cap), raw, objective=objective, comm=comm,
+                                  time_limit=time_limit)
+        if fixed.report is not None:
+            fixed = dataclasses.replace(fixed, stats=dict(fixed.stats, n_max_round=n_cap))
+        results.append(fixed)
+        good = [r for r in results if r.report is not None and r.report.feasible]
+        if objective == "energy" and good:
+            break
+        if objective != "energy" and len(good) >= 2 and good[-1].report.step_time >= good[-2].report.step_time:
+            break
+        n_cap = min(n_cap, int(np.bincount(raw.mapping).max())) // 2
+        if n_cap < 1 or n_cap * hardware.num_cores < network.num_neurons:
+            break
+    runtime = sum(r.runtime for r in results) or first.runtime
+    good = [r for r in results if r.report is not None and r.report.feasible]
+    if not good:
+        last = results[-1] if results else first
+        return dataclasses.replace(last, runtime=runtime)
+    if objective == "latency":
+        best = min(good, key=lambda r: (r.report.step_time, r.report.total))
+    elif objective == "weighted":
+        e0, t0 = first.report.total, first.report.step_time
+        best = min(good, key=lambda r: r.report.total / e0 + r.report.step_time / t0)
+    else:
+        best = good[0]
+    # Scored again on the chip as given (its own n_max): the rounds' lower caps are the method's choice.
+    out = result_from_mapping(network, hardware, best.mapping, method=best.method, status=best.status,
+                              runtime=runtime, seed=best.seed, lower_bound=best.lower_bound, comm=comm,
+                              message=best.message, stats=best.stats)
+    return dataclasses.replace(out, log_path=best.log_path)
 
 
 def apply_step_budget(network: SpikingNetwork, hardware: Hardware, result: Result, *, objective: str = "energy",

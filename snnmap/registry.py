@@ -113,12 +113,11 @@ class Method:
             options["start"], note = start_mapping(options["start"], network, hardware, seed=options.get("seed", 0),
                                                    comm=options.get("comm"))
         repair = self.kind != "exact" and (hardware.limits.max_step_time is not None or objective != "energy")
-        if repair:  # the heuristic maps for energy on the chip without the budget; the shared repair meets it
-            from snnmap.heuristics.step_budget import apply_step_budget
+        if repair:  # the heuristic maps for energy without the budget; the shared hook meets it
+            from snnmap.heuristics.step_budget import map_within
 
-            result = self.function(network, hardware.replace(max_step_time=None), **options)
-            result = apply_step_budget(network, hardware, result, objective=objective, comm=options.get("comm"),
-                                       time_limit=options.get("time_limit"))
+            result = map_within(network, hardware, lambda chip: self.function(network, chip, **options),
+                                objective=objective, comm=options.get("comm"), time_limit=options.get("time_limit"))
         else:
             result = self.function(network, hardware, **options)
         if note:
