@@ -114,7 +114,7 @@ def build(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, 
 
     # Axons: z[i,c] is true exactly when a target of i sits on c.
     z: dict[tuple[int, int], Any] = {}
-    if d.needs_axons:
+    if d.needs_axons or lim.max_step_time is not None:
         for i in senders:
             for c in range(k):
                 zc = model.NewBoolVar(f"z[{i},{c}]")
@@ -147,6 +147,9 @@ def build(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, 
                 expr = sum(int(q[i, kk, c]) * x[int(j)][c] for j in d.targets[i] for c in range(k) if q[i, kk, c])
             model.Add(t[i] == expr).OnlyEnforceIf(x[i][kk])
 
+    if lim.max_step_time is not None:
+        _add_step_budget(model, x, u, z, d, network, hardware)
+
     # Objective: communication plus static energy of powered cores.
     objective = sum(t.values()) + static_q * sum(u)
     model.Minimize(objective)
@@ -157,6 +160,82 @@ def build(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, 
         terms = float(d.pre.size)
     error_bound = 0.5 / scale * (terms + (k if static_q else 0))
     return CpSatModel(model, x, u, z, t, objective, scale, error_bound, d)
+
+
+STEP_UNIT = 1e-13  # seconds per integer unit of the step-time constraints
+
+
+def _add_step_budget(model: cp_model.CpModel, x: list[list[Any]], u: list[Any], z: dict[tuple[int, int], Any],
+                     d: ExactData, network: SpikingNetwork, hardware: Hardware) -> None:
+    """``hardware.limits.max_step_time`` as constraints: the evaluator's step time (formulations/latency.py).
+
+    For every core ``c``: ``send_c + network + sync <= B`` and ``receive_c + network
+    + sync <= B``, with ``send_c = sum_i x[i,c] (t_access + r_i t_spike) + r_i t_msg_out
+    |D(i)|`` (the product linearised by one integer per neuron and core, equal to
+    ``r_i t_msg_out sum_d z[i,d]`` when ``x[i,c]``), ``receive_c = sum_i r_i (t_msg_in
+    z[i,c] + t_syn * targets of i on c)``, ``sync`` the table's step for the tiles in
+    use and ``network >= hop latency(t, t')`` whenever a spiking neuron on tile ``t``
+    has a target on tile ``t'``. Times are in units of :data:`STEP_UNIT`, every
+    coefficient rounded up and the budget down, so every answer meets the budget.
+    """
+    lat = hardware.latency
+    n, k = d.n, d.k
+    cpt = hardware.cores_per_tile
+    unit = STEP_UNIT
+    rate = d.spikes / float(network.steps)
+    unicast = d.comm == "unicast"
+
+    def up(value: float) -> int:
+        return int(math.ceil(value / unit - 1e-9))
+
+    budget = int(math.floor(hardware.limits.max_step_time / unit + 1e-9))
+    spiking = [i for i in d.senders.tolist() if rate[i] > 0]
+    sending = set(spiking)
+    # Sync: b[j] is forced true once the tiles in use reach sync_tiles[j].
+    tiles = -(-k // cpt)
+    v = [model.NewBoolVar(f"tile[{t}]") for t in range(tiles)]
+    for c in range(k):
+        model.AddImplication(u[c], v[c // cpt])
+    used = sum(v)
+    sync = up(lat.t_sync[0])
+    for j in range(1, len(lat.sync_tiles)):
+        b = model.NewBoolVar(f"sync[{j}]")
+        model.Add(used <= int(lat.sync_tiles[j]) - 1).OnlyEnforceIf(b.Not())
+        sync = sync + up(lat.t_sync[j] - lat.t_sync[j - 1]) * b
+    # Network: the longest hop latency from a spiking neuron's tile to a tile of its targets.
+    net = model.NewIntVar(0, budget, "network")
+    if hardware.topology != "matrix" and spiking:
+        tile_core = np.arange(tiles) * cpt
+        dx, dy = hardware.hops_xy(tile_core[:, None], tile_core[None, :])
+        hop = np.vectorize(up)(dx * lat.t_hop_x + dy * lat.t_hop_y) if tiles > 1 else np.zeros((1, 1), np.int64)
+        for i in spiking:
+            zt = [model.NewBoolVar(f"zt[{i},{t}]") for t in range(tiles)]
+            for c in range(k):
+                model.AddImplication(z[i, c], zt[c // cpt])
+            for t in range(tiles):
+                on = sum(x[i][c] for c in range(t * cpt, min((t + 1) * cpt, k)))
+                for t2 in range(tiles):
+                    if hop[t, t2] > 0:
+                        model.Add(net >= int(hop[t, t2]) * (on + zt[t2] - 1))
+    for c in range(k):
+        send = []
+        for i in range(n):
+            fixed = up(lat.t_access + rate[i] * (lat.t_spike + (d.out_degree[i] * lat.t_msg_out if unicast else 0)))
+            send.append(fixed * x[i][c])
+            if not unicast and i in sending:
+                per = up(rate[i] * lat.t_msg_out)
+                mc = model.NewIntVar(0, per * k, f"msg_out[{i},{c}]")
+                model.Add(mc == per * sum(z[i, dd] for dd in range(k))).OnlyEnforceIf(x[i][c])
+                model.Add(mc == 0).OnlyEnforceIf(x[i][c].Not())
+                send.append(mc)
+        receive = []
+        for i in spiking:
+            per_syn = up(rate[i] * (lat.t_syn + (lat.t_msg_in if unicast else 0)))
+            receive.extend(per_syn * x[int(j)][c] for j in d.targets[i])
+            if not unicast:
+                receive.append(up(rate[i] * lat.t_msg_in) * z[i, c])
+        model.Add(sum(send) + net + sync <= budget)
+        model.Add(sum(receive) + net + sync <= budget)
 
 
 def _hint(cm: CpSatModel, core_of: np.ndarray) -> None:
@@ -331,6 +410,10 @@ def solve(
     if solver not in ("cpsat", "cp-sat", "ortools"):
         raise ValueError(f"solver={solver!r}: the CP-SAT method only runs CP-SAT")
     method = "cpsat"
+    lat = hardware.latency
+    if hardware.limits.max_step_time is not None and hardware.mesh is not None and (
+            hardware.mesh[0] == hardware.mesh[1] and lat.t_hop_x != lat.t_hop_y):
+        symmetry = False  # a mesh transpose keeps the energy but not the hop latencies
     run = start_up(network, hardware, method=method, form="cpsat", comm=comm, seed=seed, start=start,
                    symmetry=symmetry, force=force, max_nonzeros=max_nonzeros)
     if isinstance(run, Result):

@@ -38,6 +38,7 @@ OBJECTIVES = ("energy", "latency", "weighted")
 NEURON_TRIES = 8  # neurons of the bottleneck core tried per step, largest contribution first
 CORE_TRIES = 16  # cheapest destination cores tried per neuron
 SOURCE_TRIES = 4  # busiest cores tried as sources per step
+POLISH_PASSES = 2  # energy-saving passes over the neurons once the step time is met
 MAX_MOVES_PER_NEURON = 4  # a guard: moves never raise the step time, but may trade busy time between cores
 
 
@@ -48,8 +49,8 @@ def map_within(network: SpikingNetwork, hardware: Hardware, run: Callable[[Hardw
     ``run(chip)`` runs the heuristic on ``chip`` (the budget removed). Rounds:
     the chip as given, then ``n_max`` halved from the most neurons the last
     answer put on a core, each answer repaired (:func:`apply_step_budget`).
-    ``energy``: the first round whose answer meets the budget (fewer neurons per
-    core cost energy, so later rounds only when needed); ``latency``: rounds go on
+    ``energy``: rounds until the heuristic's own answer meets the budget (fewer
+    neurons per core cost energy), the cheapest repaired answer wins; ``latency``: rounds go on
     while the step time falls, the fastest wins; ``weighted``: the same rounds,
     the lowest ``E / E0 + t / t0`` wins (``E0``, ``t0``: the first answer's).
     The runtime adds up over the rounds.
@@ -70,8 +71,8 @@ def map_within(network: SpikingNetwork, hardware: Hardware, run: Callable[[Hardw
             fixed = dataclasses.replace(fixed, stats=dict(fixed.stats, n_max_round=n_cap))
         results.append(fixed)
         good = [r for r in results if r.report is not None and r.report.feasible]
-        if objective == "energy" and good:
-            break
+        if objective == "energy" and raw.report.step_time <= hardware.limits.max_step_time:
+            break  # the heuristic meets the budget by itself: spreading further only costs energy
         if objective != "energy" and len(good) >= 2 and good[-1].report.step_time >= good[-2].report.step_time:
             break
         n_cap = min(n_cap, int(np.bincount(raw.mapping).max())) // 2
@@ -88,7 +89,7 @@ def map_within(network: SpikingNetwork, hardware: Hardware, run: Callable[[Hardw
         e0, t0 = first.report.total, first.report.step_time
         best = min(good, key=lambda r: r.report.total / e0 + r.report.step_time / t0)
     else:
-        best = good[0]
+        best = min(good, key=lambda r: r.report.total)
     # Scored again on the chip as given (its own n_max): the rounds' lower caps are the method's choice.
     out = result_from_mapping(network, hardware, best.mapping, method=best.method, status=best.status,
                               runtime=runtime, seed=best.seed, lower_bound=best.lower_bound, comm=comm,
@@ -126,13 +127,51 @@ def apply_step_budget(network: SpikingNetwork, hardware: Hardware, result: Resul
         pick = int(np.argmin(np.where(ok, energy / energy[0] + times / times[0], np.inf)))
     else:
         pick = int(np.flatnonzero(ok)[0])
-    stats = dict(result.stats, step_moves=pick, objective=objective)
     core_of = start.copy()
-    core_of[moves[:pick, 0]] = moves[:pick, 1]  # later moves of a neuron overwrite earlier ones
+    for j, c in moves[:pick].tolist():
+        core_of[j] = c
+    core_of, polished = _polish(network, free, core_of, comm, times[pick], timer)
+    stats = dict(result.stats, step_moves=pick, polish_moves=polished, objective=objective)
     out = result_from_mapping(network, hardware, core_of, method=method, status=result.status,
                               runtime=runtime, seed=result.seed, lower_bound=result.lower_bound, comm=comm,
                               message=result.message, stats=stats)
     return dataclasses.replace(out, log_path=result.log_path)
+
+
+def _polish(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, comm: str | None, bound: float,
+            timer: Timer, passes: int = POLISH_PASSES) -> tuple[np.ndarray, int]:
+    """Moves that save energy and keep the step time within ``bound`` (the repair's moves can overshoot).
+
+    Each neuron, busiest first, goes to the cheapest core (energy falls, every
+    limit kept) whose step time stays within ``bound``. Returns the mapping and the moves made.
+    """
+    state = state_from_mapping(network, hardware, core_of, comm)
+    args, cost, stride = state.args(), CostModel.of(hardware).args(), member_stride(state)
+    k = hardware.num_cores
+    cand = np.arange(k, dtype=np.int64)
+    cpos, cbv = np.full(k, -1, dtype=np.int64), np.zeros(k, dtype=np.int64)
+    d_out, ok_out = np.zeros(k), np.zeros(k, dtype=np.bool_)
+    tol = 1e-12 * evaluate(network, hardware, core_of, comm, link_loads=False).total
+    made = 0
+    for _ in range(passes):
+        gained = False
+        for j in np.argsort(-network.spikes, kind="stable"):
+            if timer.expired():
+                return state.core_of.copy(), made
+            a = int(state.core_of[j])
+            moves_eval(args, cost, j, cand, k, cpos, cbv, d_out, ok_out)
+            ok_out[a] = False
+            better = np.flatnonzero(ok_out & (d_out < -tol))
+            for c in better[np.argsort(d_out[better], kind="stable")][:CORE_TRIES]:
+                apply_move(args, stride, j, c)
+                if step_time(network, hardware, state.core_of, comm).total <= bound * (1 + 1e-9):
+                    made += 1
+                    gained = True
+                    break
+                apply_move(args, stride, j, a)
+        if not gained:
+            break
+    return state.core_of.copy(), made
 
 
 def _descend(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, comm: str | None,

@@ -134,7 +134,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            (*_COMMON, *_EXACT, "solver", "pair_cuts", "warmup"), role="exact"),
     Method("cpsat", "exact", "OR-Tools CP-SAT, integer-scaled costs (rounding bound reported)",
            "small instances: fastest proofs here", "snnmap.formulations.cpsat:solve",
-           (*_COMMON, *_EXACT, "resolution"), role="exact"),
+           (*_COMMON, *_EXACT, "resolution", "max_step_time"), role="exact"),
     Method("milp-textbook", "exact", "the textbook MILP of FORMULATION.md",
            "learning the model; tiny instances", "snnmap.formulations.milp:solve_textbook",
            (*_COMMON, *_EXACT, "solver", "warmup")),
