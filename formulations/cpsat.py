@@ -43,6 +43,7 @@ from snnmap.formulations.exact_common import (
     run_interruptible,
     start_up,
 )
+from snnmap.formulations.latency import symmetry_keeps_step_time
 from snnmap.formulations.result import Result, Status, asks_for_proof, proof_status
 from snnmap.formulations.solver_options import translate
 from snnmap.hardware import Hardware
@@ -410,10 +411,7 @@ def solve(
     if solver not in ("cpsat", "cp-sat", "ortools"):
         raise ValueError(f"solver={solver!r}: the CP-SAT method only runs CP-SAT")
     method = "cpsat"
-    lat = hardware.latency
-    if hardware.limits.max_step_time is not None and hardware.mesh is not None and (
-            hardware.mesh[0] == hardware.mesh[1] and lat.t_hop_x != lat.t_hop_y):
-        symmetry = False  # a mesh transpose keeps the energy but not the hop latencies
+    symmetry = symmetry and symmetry_keeps_step_time(hardware)
     run = start_up(network, hardware, method=method, form="cpsat", comm=comm, seed=seed, start=start,
                    symmetry=symmetry, force=force, max_nonzeros=max_nonzeros)
     if isinstance(run, Result):

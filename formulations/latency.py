@@ -131,6 +131,20 @@ def _longest_route(hardware: Hardware, src: np.ndarray, dst: np.ndarray, lat: La
     return float((dx * lat.t_hop_x + dy * lat.t_hop_y).max())
 
 
+def symmetry_keeps_step_time(hardware: Hardware) -> bool:
+    """Whether the exact models' mesh symmetries keep a budgeted step time.
+
+    Flips keep every hop count per axis; a transpose of a square mesh swaps
+    the axes, which keeps the energy only when it costs the same per axis
+    (the models check that) and the step time only when the hop latencies
+    are equal too.
+    """
+    lat = hardware.latency
+    if hardware.limits.max_step_time is None or lat is None or hardware.mesh is None:
+        return True
+    return hardware.mesh[0] != hardware.mesh[1] or lat.t_hop_x == lat.t_hop_y
+
+
 def min_step_time(network: SpikingNetwork, hardware: Hardware, comm: str | None = None) -> float:
     """A lower bound on the step time of any mapping: the fastest possible step.
 

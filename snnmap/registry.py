@@ -42,6 +42,8 @@ _EXACT = ("start", "threads", "mip_gap", "log_path", "force", "progress", "symme
 # heuristics and auto meet them through one shared repair (heuristics/step_budget.py); the exact models
 # that list max_step_time carry it as per-core constraints.
 _LATENCY = ("max_step_time", "objective")
+#: Options :meth:`Method.__call__` consumes itself (the method's function never sees them).
+FRONT_DOOR_OPTIONS = _LATENCY
 OBJECTIVES = ("energy", "latency", "weighted")
 
 
@@ -131,7 +133,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            (*_COMMON, "progress", "log_path", "threads", *_LATENCY)),
     Method("milp", "exact", "compact Pyomo MILP (HiGHS; --solver gurobi/scip/cbc)",
            "small instances; a MIP solver's dual bound", "snnmap.formulations.milp:solve_compact",
-           (*_COMMON, *_EXACT, "solver", "pair_cuts", "warmup"), role="exact"),
+           (*_COMMON, *_EXACT, "solver", "pair_cuts", "warmup", "max_step_time"), role="exact"),
     Method("cpsat", "exact", "OR-Tools CP-SAT, integer-scaled costs (rounding bound reported)",
            "small instances: fastest proofs here", "snnmap.formulations.cpsat:solve",
            (*_COMMON, *_EXACT, "resolution", "max_step_time"), role="exact"),
