@@ -368,6 +368,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
         bks_path=args.update_bks or None,
         figures=not args.no_figures,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.quiet else None,
+        max_step_time=args.max_step_time,
     )
     print(gap_mod.summary_tables(report))
     if report.write_error:  # the tables above are complete; only the files are missing
@@ -571,6 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "instances/bks.csv, in a source checkout only)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    p.add_argument("--max-step-time", type=step_seconds, metavar="SECONDS",
+                   help="time-per-step budget every run keeps (a chip with latency numbers, e.g. -H loihi)")
 
     p = sub.add_parser("sweep", help="a study over chips: applications x grid of hardware fields x methods x seeds",
                        description="Run the study a TOML spec describes (see scripts/specs/mapping_matters.toml) on "
