@@ -87,3 +87,13 @@ def test_cli_maps_within_a_budget(capsys, case):
     assert main(["map", "LeNet:mini", "-H", "loihi", "--mesh", "1x2", "-m", "sequential",
                  "--max-step-time", f"{budget!r}"]) == 0
     assert "time per step" in capsys.readouterr().out
+
+
+def test_gap_takes_the_budget_and_refuses_it_on_a_chip_without_latency():
+    from snnmap.gap_evaluator import gap
+
+    with pytest.raises(HardwareError, match="crossbar-mini has none"):
+        gap(["LeNet"], methods=["greedy"], max_step_time=1e-6, out=None, figures=False, progress=None)
+    report = gap(["LeNet"], hardware="loihi", methods=["sequential"], max_step_time=1.0, out=None, figures=False,
+                 progress=None, workers=1)
+    assert report.rows[0].status == "feasible"
