@@ -151,3 +151,28 @@ def test_budget_on_a_chip_without_latency_is_refused():
         load_hardware("crossbar128", max_step_time=1e-6)
     with pytest.raises(HardwareError, match="positive number of seconds"):
         load_hardware("loihi", max_step_time=-1.0)
+
+
+def test_staggered_trains_keep_the_counts_and_spread_the_load():
+    pytest.importorskip("yaml")
+    from snnmap import sanafe_bridge as sb
+
+    counts = np.array([0, 1, 3, 7, 16, 16, 16, 16])
+    aligned, staggered = sb.spike_trains(counts, 16), sb.spike_trains(counts, 16, "staggered")
+    assert staggered.sum(axis=1).tolist() == counts.tolist()
+    assert staggered.sum(axis=0).max() < aligned.sum(axis=0).max()  # no burst where the counts agree
+    with pytest.raises(sb.SanafeError, match="phase"):
+        sb.spike_trains(counts, 16, "random")
+
+
+@needs_sanafe
+def test_closed_form_matches_a_staggered_replay():
+    pytest.importorskip("yaml")
+    from snnmap import sanafe_bridge as sb
+
+    net = random_network(30, 120, 7).replace(time_steps=12)
+    hw = load_hardware("loihi", mesh=(2, 2))
+    core_of = spread_mapping(net.num_neurons, 12, 7)
+    sim = sb.replay(net, hw, core_of, 12, phase="staggered")
+    assert sb.loihi_formula(net, core_of, 12, mesh=(2, 2), phase="staggered").step_time == pytest.approx(
+        sim.step_time, rel=1e-9)
