@@ -168,16 +168,17 @@ STEP_UNIT = 1e-13  # seconds per integer unit of the step-time constraints
 
 def _add_step_budget(model: cp_model.CpModel, x: list[list[Any]], u: list[Any], z: dict[tuple[int, int], Any],
                      d: ExactData, network: SpikingNetwork, hardware: Hardware) -> None:
-    """``hardware.limits.max_step_time`` as constraints: the evaluator's step time (formulations/latency.py).
+    """``hardware.limits.max_step_time`` as constraints on the linear part of the evaluator's step time.
 
-    For every core ``c``: ``send_c + network + sync <= B`` and ``receive_c + network
-    + sync <= B``, with ``send_c = sum_i x[i,c] (t_access + r_i t_spike) + r_i t_msg_out
+    For every core ``c``: ``send_c + sync <= B`` and ``receive_c + sync <= B``
+    (formulations/latency.py), with ``send_c = sum_i x[i,c] (t_access + r_i t_spike) + r_i t_msg_out
     |D(i)|`` (the product linearised by one integer per neuron and core, equal to
     ``r_i t_msg_out sum_d z[i,d]`` when ``x[i,c]``), ``receive_c = sum_i r_i (t_msg_in
-    z[i,c] + t_syn * targets of i on c)``, ``sync`` the table's step for the tiles in
-    use and ``network >= hop latency(t, t')`` whenever a spiking neuron on tile ``t``
-    has a target on tile ``t'``. Times are in units of :data:`STEP_UNIT`, every
-    coefficient rounded up and the budget down, so every answer meets the budget.
+    z[i,c] + t_syn * targets of i on c)`` and ``sync`` the table's step for the tiles
+    in use. Times are in units of :data:`STEP_UNIT`, coefficients rounded up and the
+    budget down. The message schedule's wait (late input, hops) is not linear: the
+    evaluator checks it, and an answer it puts over the budget comes back
+    ``infeasible`` naming ``max_step_time`` (never passed off as a solution).
     """
     lat = hardware.latency
     n, k = d.n, d.k
@@ -203,21 +204,6 @@ def _add_step_budget(model: cp_model.CpModel, x: list[list[Any]], u: list[Any], 
         b = model.NewBoolVar(f"sync[{j}]")
         model.Add(used <= int(lat.sync_tiles[j]) - 1).OnlyEnforceIf(b.Not())
         sync = sync + up(lat.t_sync[j] - lat.t_sync[j - 1]) * b
-    # Network: the longest hop latency from a spiking neuron's tile to a tile of its targets.
-    net = model.NewIntVar(0, budget, "network")
-    if hardware.topology != "matrix" and spiking:
-        tile_core = np.arange(tiles) * cpt
-        dx, dy = hardware.hops_xy(tile_core[:, None], tile_core[None, :])
-        hop = np.vectorize(up)(dx * lat.t_hop_x + dy * lat.t_hop_y) if tiles > 1 else np.zeros((1, 1), np.int64)
-        for i in spiking:
-            zt = [model.NewBoolVar(f"zt[{i},{t}]") for t in range(tiles)]
-            for c in range(k):
-                model.AddImplication(z[i, c], zt[c // cpt])
-            for t in range(tiles):
-                on = sum(x[i][c] for c in range(t * cpt, min((t + 1) * cpt, k)))
-                for t2 in range(tiles):
-                    if hop[t, t2] > 0:
-                        model.Add(net >= int(hop[t, t2]) * (on + zt[t2] - 1))
     for c in range(k):
         send = []
         for i in range(n):
@@ -235,8 +221,8 @@ def _add_step_budget(model: cp_model.CpModel, x: list[list[Any]], u: list[Any], 
             receive.extend(per_syn * x[int(j)][c] for j in d.targets[i])
             if not unicast:
                 receive.append(up(rate[i] * lat.t_msg_in) * z[i, c])
-        model.Add(sum(send) + net + sync <= budget)
-        model.Add(sum(receive) + net + sync <= budget)
+        model.Add(sum(send) + sync <= budget)
+        model.Add(sum(receive) + sync <= budget)
 
 
 def _hint(cm: CpSatModel, core_of: np.ndarray) -> None:

@@ -1,8 +1,8 @@
 """Time per step of a mapping, from the chip's per-event latencies (``[latency]`` of a preset).
 
-The model is SANA-FE's ``simple`` timing model (``schedule_messages_timestep_simple``,
-SANA-FE 2.2.9) on the mean step, plus its ``detailed`` model's network latency
-(see :data:`MODEL`). With ``r_i = s_i / T`` the spikes of neuron ``i`` per step
+The model is SANA-FE's timing (2.2.9) on the mean step: its ``simple`` model's
+busiest core, plus the wait its ``detailed`` model adds when a core's input
+arrives late (see :data:`MODEL`). With ``r_i = s_i / T`` the spikes of neuron ``i`` per step
 (``T`` = the network's time steps) and ``D(i)`` its destination cores (own core
 included, as SANA-FE sends one message per destination core):
 
@@ -10,16 +10,22 @@ included, as SANA-FE sends one message per destination core):
   ``send_c = n_c * t_access + sum_{i on c} r_i * (t_spike + |D(i)| * t_msg_out)``
 - receiver side of core ``d`` (its input messages and synapses):
   ``receive_d = sum_{i: d in D(i)} r_i * (t_msg_in + syn(i, d) * t_syn)``
-- network: the longest route a message takes, ``max hop latency(core(i) -> d)``
-  over the routes in use (``t_hop_x`` per east-west, ``t_hop_y`` per north-south hop)
+- network: what the schedule adds beyond the busiest core. As SANA-FE's ``detailed``
+  model does, every core runs its neurons in index order, a neuron's messages leave
+  once it is done, travel their hop latency (``t_hop_x`` per east-west, ``t_hop_y``
+  per north-south hop) and wait at the receiving core, which takes them in arrival
+  order; ``network = max(0, last message processed - max busy)`` (:func:`_schedule`)
 - ``step = max_c max(send_c, receive_c) + network + sync(tiles in use)``
 
-SANA-FE's ``simple`` model is the same without the network term and with the
-maximum taken step by step (so on a network whose neurons fire at a constant
-rate, the evaluator's step time without ``network`` is SANA-FE's exactly). Its
-``detailed`` model schedules every message through a queue with hop latency and
-congestion; the network term is the part of it that a mapping changes beyond
-the busiest core (the last message of a step still has to travel). Unicast
+SANA-FE's ``simple`` model is the busiest core alone, with the maximum taken step
+by step (so on a network whose neurons fire at a constant rate, the evaluator's
+step time without ``network`` is SANA-FE's exactly). Its ``detailed`` model
+schedules every message of every step through a queue with hop latency and a
+congestion estimate; the schedule here is that queue on the mean step without
+the congestion estimate. A mapping whose receiving core gets its input only from
+the end of a busy sender's step pays that sender's time plus its own. The busy
+time and the barrier are linear in the assignment (the exact models carry them);
+the schedule's wait is not. Unicast
 sends one message per synapse (``|D(i)|`` becomes the out-degree). Every sum is
 a ``bincount`` over whole arrays; there is no loop over neurons.
 """
@@ -34,8 +40,9 @@ import numpy as np
 from snnmap.hardware import Hardware, HardwareError, LatencyCosts
 from snnmap.instances import SpikingNetwork
 
-MODEL = ("SANA-FE 2.2.9 timing: the slowest core's busy time on the mean step (send or receive side, "
-         "the 'simple' model) + the longest route's hop latency + the barrier for the tiles in use")
+MODEL = ("SANA-FE 2.2.9 timing on the mean step: the slowest core's busy time (send or receive side, "
+         "the 'simple' model) + the wait of the 'detailed' model's message schedule (neurons in index order, "
+         "hop latency, arrival-order queues; no congestion estimate) + the barrier for the tiles in use")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -49,7 +56,7 @@ class StepTime:
     send, receive
         Per-core busy time per step on the sender and the receiver side (length ``K``).
     network
-        The longest route's hop latency (0 when every message stays on its tile).
+        What the message schedule adds to the busiest core's time (late input, hops).
     sync
         The barrier time for ``tiles_used`` tiles.
     tiles_used
@@ -112,23 +119,48 @@ def step_time(
         key, syn = np.unique(pre * np.int64(k) + core_of[post], return_counts=True)
         msg_src, msg_dst, msg_syn = key // k, key % k, syn.astype(np.float64)
     messages = np.bincount(msg_src, minlength=network.num_neurons)
-    send = np.bincount(core_of, weights=lat.t_access + rate * (lat.t_spike + messages * lat.t_msg_out),
-                       minlength=k)
-    receive = np.bincount(msg_dst, weights=rate[msg_src] * (lat.t_msg_in + msg_syn * lat.t_syn), minlength=k)
+    per_neuron = lat.t_access + rate * (lat.t_spike + messages * lat.t_msg_out)
+    send = np.bincount(core_of, weights=per_neuron, minlength=k)
+    work = rate[msg_src] * (lat.t_msg_in + msg_syn * lat.t_syn)
+    receive = np.bincount(msg_dst, weights=work, minlength=k)
     tiles_used = int(np.unique(core_of // hardware.cores_per_tile).size)
     sync = lat.sync(tiles_used)
-    network_time = _longest_route(hardware, core_of[msg_src[rate[msg_src] > 0]], msg_dst[rate[msg_src] > 0], lat)
-    total = float(max(send.max(initial=0.0), receive.max(initial=0.0)) + network_time + sync)
-    return StepTime(total=total, send=send, receive=receive, network=network_time, sync=sync,
-                    tiles_used=tiles_used)
+    busy = max(send.max(initial=0.0), receive.max(initial=0.0))
+    live = work > 0
+    finish = _schedule(hardware, core_of, per_neuron, msg_src[live], msg_dst[live], work[live], lat)
+    network_time = max(finish - busy, 0.0)
+    return StepTime(total=float(busy + network_time + sync), send=send, receive=receive, network=network_time,
+                    sync=sync, tiles_used=tiles_used)
 
 
-def _longest_route(hardware: Hardware, src: np.ndarray, dst: np.ndarray, lat: LatencyCosts) -> float:
-    """The largest hop latency over the given routes (0 without any, or on a hop-matrix chip)."""
-    if not src.size or hardware.topology == "matrix":
+def _schedule(hardware: Hardware, core_of: np.ndarray, per_neuron: np.ndarray, src: np.ndarray, dst: np.ndarray,
+              work: np.ndarray, lat: LatencyCosts) -> float:
+    """When the last message of the mean step is processed, as SANA-FE's ``detailed`` model schedules it.
+
+    Each core runs its neurons in index order; neuron ``i``'s messages leave when
+    its core has done ``i`` and the neurons before it (``per_neuron``), travel
+    their hop latency and queue at the receiving core, which processes them in
+    arrival order: core ``d`` finishes at ``max_m (arrival_m + work of d's
+    messages arriving at or after m)``. (SANA-FE's congestion estimate is left out.)
+    """
+    if not src.size:
         return 0.0
-    dx, dy = hardware.hops_xy(src, dst)
-    return float((dx * lat.t_hop_x + dy * lat.t_hop_y).max())
+    order = np.lexsort((np.arange(core_of.size), core_of))
+    done_sorted = np.cumsum(per_neuron[order])
+    first = np.searchsorted(core_of[order], core_of[order])  # each core's first position in the order
+    before = np.concatenate(([0.0], done_sorted))[first]
+    done = np.empty_like(per_neuron)
+    done[order] = done_sorted - before
+    arrival = done[src]
+    if hardware.topology != "matrix":
+        dx, dy = hardware.hops_xy(core_of[src], dst)
+        arrival = arrival + dx * lat.t_hop_x + dy * lat.t_hop_y
+    by = np.lexsort((-arrival, dst))  # per destination core, latest arrival first
+    d_sorted, w_sorted = dst[by], work[by]
+    later = np.cumsum(w_sorted)
+    start = np.searchsorted(d_sorted, d_sorted)
+    later -= np.concatenate(([0.0], later))[start]  # work arriving at or after each message, per core
+    return float((arrival[by] + later).max())
 
 
 def symmetry_keeps_step_time(hardware: Hardware) -> bool:

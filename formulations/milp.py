@@ -280,15 +280,16 @@ STEP_MARGIN = 1e-6  # relative: the budget the model keeps, below the evaluator'
 
 
 def _add_step_budget(m: pyo.ConcreteModel, d: ExactData, network: SpikingNetwork, hardware: Hardware) -> None:
-    """``hardware.limits.max_step_time`` as rows: the evaluator's step time (formulations/latency.py), in us.
+    """``hardware.limits.max_step_time`` as rows on the linear part of the evaluator's step time, in us.
 
-    For every core ``k``: ``send_k + network + sync <= B`` and ``receive_k + network + sync
-    <= B``. ``send_k = sum_i x[i,k] (t_access + r_i t_spike) + r_i t_msg_out sum_c w[i,k,c]``
+    For every core ``k``: ``send_k + sync <= B`` and ``receive_k + sync <= B``
+    (formulations/latency.py). ``send_k = sum_i x[i,k] (t_access + r_i t_spike) + r_i t_msg_out sum_c w[i,k,c]``
     (multicast: ``w`` is the exact product ``x[i,k] z[i,c]``, so the destinations of
     ``i`` counted on its own core are linear; unicast sends ``deg_i`` messages);
     ``receive_c = sum_i r_i (t_msg_in z[i,c] + t_syn * targets of i on c)``; ``sync`` steps
-    up with binaries once the tiles in use reach each key of the table; ``network >=
-    hop latency(t, t')`` when a spiking neuron on tile ``t`` has a target on tile ``t'``.
+    up with binaries once the tiles in use reach each key of the table. The message
+    schedule's wait is not linear: the evaluator checks it (an answer over the budget
+    comes back ``infeasible``, naming ``max_step_time``).
     """
     lat = hardware.latency
     us = 1e6  # rows in microseconds: coefficients near 1 for the solver
@@ -307,18 +308,6 @@ def _add_step_budget(m: pyo.ConcreteModel, d: ExactData, network: SpikingNetwork
     m.sync_step = pyo.Constraint(m.LEVELS, rule=lambda m, j: sum(m.tile_on[t] for t in m.TILES)
                                  <= int(lat.sync_tiles[j]) - 1 + tiles * m.sync_on[j])
     sync = lat.t_sync[0] * us + sum((lat.t_sync[j] - lat.t_sync[j - 1]) * us * m.sync_on[j] for j in levels)
-    m.network = pyo.Var(domain=pyo.NonNegativeReals)
-    if hardware.topology != "matrix" and spiking and tiles > 1:
-        first = np.arange(tiles) * cpt
-        dx, dy = hardware.hops_xy(first[:, None], first[None, :])
-        hop = (dx * lat.t_hop_x + dy * lat.t_hop_y) * us
-        m.SPK = pyo.Set(initialize=spiking)
-        m.reach_tile = pyo.Var(m.SPK, m.TILES, domain=pyo.UnitInterval)
-        m.reach_from = pyo.Constraint(m.SPK, m.C, rule=lambda m, i, c: m.reach_tile[i, c // cpt] >= m.z[i, c])
-        pairs = [(i, t, t2) for i in spiking for t in range(tiles) for t2 in range(tiles) if hop[t, t2] > 0]
-        m.HOPS = pyo.Set(initialize=pairs, dimen=3)
-        m.longest = pyo.Constraint(m.HOPS, rule=lambda m, i, t, t2: m.network >= float(hop[t, t2]) * (
-            sum(m.x[i, c] for c in range(t * cpt, min((t + 1) * cpt, d.k))) + m.reach_tile[i, t2] - 1))
     fixed = [(lat.t_access + rate[i] * (lat.t_spike + (d.out_degree[i] * lat.t_msg_out if unicast else 0))) * us
              for i in range(d.n)]
 
@@ -326,14 +315,14 @@ def _add_step_budget(m: pyo.ConcreteModel, d: ExactData, network: SpikingNetwork
         expr = sum(fixed[i] * m.x[i, k] for i in range(d.n))
         if not unicast:
             expr += sum(rate[i] * lat.t_msg_out * us * m.w[i, k, c] for i in spiking for c in range(d.k))
-        return expr + m.network + sync <= budget
+        return expr + sync <= budget
 
     def receive(m: pyo.ConcreteModel, c: int) -> Any:
         per_syn = [rate[i] * (lat.t_syn + (lat.t_msg_in if unicast else 0)) * us for i in range(d.n)]
         expr = sum(per_syn[i] * m.x[int(j), c] for i in spiking for j in d.targets[i])
         if not unicast:
             expr += sum(rate[i] * lat.t_msg_in * us * m.z[i, c] for i in spiking)
-        return expr + m.network + sync <= budget
+        return expr + sync <= budget
 
     m.step_send = pyo.Constraint(m.C, rule=send)
     m.step_receive = pyo.Constraint(m.C, rule=receive)

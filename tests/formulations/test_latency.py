@@ -51,11 +51,12 @@ def test_step_time_by_hand():
     lat = hw.latency
     assert st.send[0] == pytest.approx(lat.t_access + 0.5 * (lat.t_spike + lat.t_msg_out))
     assert st.receive[1] == pytest.approx(0.5 * (lat.t_msg_in + lat.t_syn))
-    assert st.network == 0.0 and st.tiles_used == 1
-    assert st.total == pytest.approx(st.send[0] + lat.sync(1))
-    # Core 4 is on the next tile east: one hop, two tiles.
+    # The message leaves when core 0 is done and is then processed on core 1: the schedule adds core 1's work.
+    assert st.network == pytest.approx(st.receive[1]) and st.tiles_used == 1
+    assert st.total == pytest.approx(st.send[0] + st.receive[1] + lat.sync(1))
+    # Core 4 is on the next tile east: one hop more on the way, and two tiles.
     far = step_time(net, hw, np.array([0, 4]))
-    assert far.network == pytest.approx(lat.t_hop_x) and far.sync == lat.sync(2)
+    assert far.network == pytest.approx(st.receive[1] + lat.t_hop_x) and far.sync == lat.sync(2)
 
 
 @pytest.mark.parametrize("seed", range(4))
