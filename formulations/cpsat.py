@@ -43,6 +43,7 @@ from snnmap.formulations.exact_common import (
     run_interruptible,
     start_up,
 )
+from snnmap.formulations.latency import symmetry_keeps_step_time
 from snnmap.formulations.result import Result, Status, asks_for_proof, proof_status
 from snnmap.formulations.solver_options import translate
 from snnmap.hardware import Hardware
@@ -114,7 +115,7 @@ def build(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, 
 
     # Axons: z[i,c] is true exactly when a target of i sits on c.
     z: dict[tuple[int, int], Any] = {}
-    if d.needs_axons:
+    if d.needs_axons or lim.max_step_time is not None:
         for i in senders:
             for c in range(k):
                 zc = model.NewBoolVar(f"z[{i},{c}]")
@@ -147,6 +148,9 @@ def build(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, 
                 expr = sum(int(q[i, kk, c]) * x[int(j)][c] for j in d.targets[i] for c in range(k) if q[i, kk, c])
             model.Add(t[i] == expr).OnlyEnforceIf(x[i][kk])
 
+    if lim.max_step_time is not None:
+        _add_step_budget(model, x, u, z, d, network, hardware)
+
     # Objective: communication plus static energy of powered cores.
     objective = sum(t.values()) + static_q * sum(u)
     model.Minimize(objective)
@@ -157,6 +161,68 @@ def build(network: SpikingNetwork, hardware: Hardware, comm: str | None = None, 
         terms = float(d.pre.size)
     error_bound = 0.5 / scale * (terms + (k if static_q else 0))
     return CpSatModel(model, x, u, z, t, objective, scale, error_bound, d)
+
+
+STEP_UNIT = 1e-13  # seconds per integer unit of the step-time constraints
+
+
+def _add_step_budget(model: cp_model.CpModel, x: list[list[Any]], u: list[Any], z: dict[tuple[int, int], Any],
+                     d: ExactData, network: SpikingNetwork, hardware: Hardware) -> None:
+    """``hardware.limits.max_step_time`` as constraints on the linear part of the evaluator's step time.
+
+    For every core ``c``: ``send_c + sync <= B`` and ``receive_c + sync <= B``
+    (formulations/latency.py), with ``send_c = sum_i x[i,c] (t_access + r_i t_spike) + r_i t_msg_out
+    |D(i)|`` (the product linearised by one integer per neuron and core, equal to
+    ``r_i t_msg_out sum_d z[i,d]`` when ``x[i,c]``), ``receive_c = sum_i r_i (t_msg_in
+    z[i,c] + t_syn * targets of i on c)`` and ``sync`` the table's step for the tiles
+    in use. Times are in units of :data:`STEP_UNIT`, coefficients rounded up and the
+    budget down. The message schedule's wait (late input, hops) is not linear: the
+    evaluator checks it, and an answer it puts over the budget comes back
+    ``infeasible`` naming ``max_step_time`` (never passed off as a solution).
+    """
+    lat = hardware.latency
+    n, k = d.n, d.k
+    cpt = hardware.cores_per_tile
+    unit = STEP_UNIT
+    rate = d.spikes / float(network.steps)
+    unicast = d.comm == "unicast"
+
+    def up(value: float) -> int:
+        return int(math.ceil(value / unit - 1e-9))
+
+    budget = int(math.floor(hardware.limits.max_step_time / unit + 1e-9))
+    spiking = [i for i in d.senders.tolist() if rate[i] > 0]
+    sending = set(spiking)
+    # Sync: b[j] is forced true once the tiles in use reach sync_tiles[j].
+    tiles = -(-k // cpt)
+    v = [model.NewBoolVar(f"tile[{t}]") for t in range(tiles)]
+    for c in range(k):
+        model.AddImplication(u[c], v[c // cpt])
+    used = sum(v)
+    sync = up(lat.t_sync[0])
+    for j in range(1, len(lat.sync_tiles)):
+        b = model.NewBoolVar(f"sync[{j}]")
+        model.Add(used <= int(lat.sync_tiles[j]) - 1).OnlyEnforceIf(b.Not())
+        sync = sync + up(lat.t_sync[j] - lat.t_sync[j - 1]) * b
+    for c in range(k):
+        send = []
+        for i in range(n):
+            fixed = up(lat.t_access + rate[i] * (lat.t_spike + (d.out_degree[i] * lat.t_msg_out if unicast else 0)))
+            send.append(fixed * x[i][c])
+            if not unicast and i in sending:
+                per = up(rate[i] * lat.t_msg_out)
+                mc = model.NewIntVar(0, per * k, f"msg_out[{i},{c}]")
+                model.Add(mc == per * sum(z[i, dd] for dd in range(k))).OnlyEnforceIf(x[i][c])
+                model.Add(mc == 0).OnlyEnforceIf(x[i][c].Not())
+                send.append(mc)
+        receive = []
+        for i in spiking:
+            per_syn = up(rate[i] * (lat.t_syn + (lat.t_msg_in if unicast else 0)))
+            receive.extend(per_syn * x[int(j)][c] for j in d.targets[i])
+            if not unicast:
+                receive.append(up(rate[i] * lat.t_msg_in) * z[i, c])
+        model.Add(sum(send) + sync <= budget)
+        model.Add(sum(receive) + sync <= budget)
 
 
 def _hint(cm: CpSatModel, core_of: np.ndarray) -> None:
@@ -331,6 +397,7 @@ def solve(
     if solver not in ("cpsat", "cp-sat", "ortools"):
         raise ValueError(f"solver={solver!r}: the CP-SAT method only runs CP-SAT")
     method = "cpsat"
+    symmetry = symmetry and symmetry_keeps_step_time(hardware)
     run = start_up(network, hardware, method=method, form="cpsat", comm=comm, seed=seed, start=start,
                    symmetry=symmetry, force=force, max_nonzeros=max_nonzeros)
     if isinstance(run, Result):

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from snnmap.formulations.arrays import unique_ints
+from snnmap.formulations.latency import StepTime, step_time
 from snnmap.hardware import COMM_MODELS, Hardware, HardwareError
 from snnmap.instances import SpikingNetwork
 from snnmap.instances.files import read_text, whole_number, whole_numbers, write_text
@@ -50,7 +51,7 @@ class Violation:
     kind: str  # "core" or "neuron"
     where: np.ndarray
     amount: np.ndarray
-    allowed: int
+    allowed: int | float
 
     @property
     def count(self) -> int:
@@ -96,6 +97,9 @@ class EnergyReport:
         On a board of several chips (``Hardware.chip_mesh``), the packets
         (spikes times destination cores) that go from one chip to another;
         ``None`` on one chip.
+    step
+        Time per step (:class:`~snnmap.formulations.latency.StepTime`), or
+        ``None`` when the chip has no latency numbers.
     """
 
     total: float
@@ -111,10 +115,16 @@ class EnergyReport:
     link_load: dict[str, np.ndarray] | None
     violations: tuple[Violation, ...]
     interchip_packets: float | None = None
+    step: StepTime | None = None
 
     @property
     def feasible(self) -> bool:
         return not self.violations
+
+    @property
+    def step_time(self) -> float | None:
+        """Seconds per time step (``None`` without the chip's latency numbers)."""
+        return None if self.step is None else self.step.total
 
     @property
     def max_link_load(self) -> float:
@@ -137,6 +147,7 @@ class EnergyReport:
             "feasible": self.feasible,
             "violations": [str(v) for v in self.violations],
             **({} if self.interchip_packets is None else {"interchip_packets": self.interchip_packets}),
+            **(self.step.summary() if self.step is not None else {}),
         }
 
 
@@ -240,6 +251,7 @@ def evaluate(
     core_axons = np.bincount(pair_core, minlength=k)
     core_synapses = np.bincount(core_of[post], minlength=k)
     dest_count = np.bincount(pair_neuron, minlength=network.num_neurons)
+    step = step_time(network, hardware, core_of, comm) if hardware.latency is not None else None
     return EnergyReport(
         total=total,
         terms=terms,
@@ -252,10 +264,20 @@ def evaluate(
         core_axons=core_axons,
         core_synapses=core_synapses,
         link_load=_link_loads(hardware, src[~local], dst[~local], w[~local]) if link_loads else None,
-        violations=_violations(network, hardware, core_of, core_neurons, core_axons, core_synapses, dest_count),
         interchip_packets=(None if hardware.chip_mesh is None
                            else float(w[hardware.chip_of(src) != hardware.chip_of(dst)].sum())),
+        violations=_violations(network, hardware, core_of, core_neurons, core_axons, core_synapses, dest_count)
+        + _step_violation(hardware, step),
+        step=step,
     )
+
+
+def _step_violation(hardware: Hardware, step: StepTime | None) -> tuple[Violation, ...]:
+    """``max_step_time`` broken: named with the core that sets the step time."""
+    budget = hardware.limits.max_step_time
+    if budget is None or step is None or step.total <= budget * (1 + 1e-9):
+        return ()
+    return (Violation("max_step_time", "core", np.array([step.bottleneck]), np.array([step.total]), budget),)
 
 
 _TERM_FIELDS = {"neuron": "e_spike, e_access", "synapse": "e_syn", "comm": "e_local, e_route, e_hop",

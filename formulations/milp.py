@@ -51,6 +51,7 @@ from snnmap.formulations.exact_common import (
     start_up,
     valid_lower_bound,
 )
+from snnmap.formulations.latency import symmetry_keeps_step_time
 from snnmap.formulations.pyomo_solve import solve_highs, solve_pyomo
 from snnmap.formulations.result import Result, Status, asks_for_proof, proof_status
 from snnmap.formulations.solver_options import SolverUnavailableError, solver_family, translate
@@ -230,7 +231,7 @@ def build_compact(network: SpikingNetwork, hardware: Hardware, comm: str | None 
     m = pyo.ConcreteModel(name="snnmap_compact")
     m.form = "compact"
     _add_assignment(m, d, binary_u=False)
-    if d.needs_axons:
+    if d.needs_axons or d.limits.max_step_time is not None:
         _add_axons(m, d, exact=True)
     _add_capacity(m, d, link_u="both")
     scale = d.objective_scale()
@@ -268,9 +269,63 @@ def build_compact(network: SpikingNetwork, hardware: Hardware, comm: str | None 
         m.from_own = pyo.Constraint(m.W, rule=cap)
     if pair_cuts:
         _add_colocation(m, d)
+    if d.limits.max_step_time is not None:
+        _add_step_budget(m, d, network, hardware)
     comm_expr = sum(_coef(d, i, k, c, scale) * m.w[i, k, c] for i, k, c in idx)
     _add_objective(m, d, comm_expr)
     return m
+
+
+STEP_MARGIN = 1e-6  # relative: the budget the model keeps, below the evaluator's, for the solver's tolerances
+
+
+def _add_step_budget(m: pyo.ConcreteModel, d: ExactData, network: SpikingNetwork, hardware: Hardware) -> None:
+    """``hardware.limits.max_step_time`` as rows on the linear part of the evaluator's step time, in us.
+
+    For every core ``k``: ``send_k + sync <= B`` and ``receive_k + sync <= B``
+    (formulations/latency.py). ``send_k = sum_i x[i,k] (t_access + r_i t_spike) + r_i t_msg_out sum_c w[i,k,c]``
+    (multicast: ``w`` is the exact product ``x[i,k] z[i,c]``, so the destinations of
+    ``i`` counted on its own core are linear; unicast sends ``deg_i`` messages);
+    ``receive_c = sum_i r_i (t_msg_in z[i,c] + t_syn * targets of i on c)``; ``sync`` steps
+    up with binaries once the tiles in use reach each key of the table. The message
+    schedule's wait is not linear: the evaluator checks it (an answer over the budget
+    comes back ``infeasible``, naming ``max_step_time``).
+    """
+    lat = hardware.latency
+    us = 1e6  # rows in microseconds: coefficients near 1 for the solver
+    rate = d.spikes / float(network.steps)
+    cpt = hardware.cores_per_tile
+    tiles = -(-d.k // cpt)
+    spiking = [i for i in d.senders.tolist() if rate[i] > 0]
+    unicast = d.comm == "unicast"
+    budget = hardware.limits.max_step_time * us * (1 - STEP_MARGIN)
+    m.TILES = pyo.RangeSet(0, tiles - 1)
+    m.tile_on = pyo.Var(m.TILES, domain=pyo.UnitInterval)
+    m.tile_used = pyo.Constraint(m.C, rule=lambda m, c: m.tile_on[c // cpt] >= m.u[c])
+    levels = list(range(1, len(lat.sync_tiles)))
+    m.LEVELS = pyo.Set(initialize=levels)
+    m.sync_on = pyo.Var(m.LEVELS, domain=pyo.Binary)
+    m.sync_step = pyo.Constraint(m.LEVELS, rule=lambda m, j: sum(m.tile_on[t] for t in m.TILES)
+                                 <= int(lat.sync_tiles[j]) - 1 + tiles * m.sync_on[j])
+    sync = lat.t_sync[0] * us + sum((lat.t_sync[j] - lat.t_sync[j - 1]) * us * m.sync_on[j] for j in levels)
+    fixed = [(lat.t_access + rate[i] * (lat.t_spike + (d.out_degree[i] * lat.t_msg_out if unicast else 0))) * us
+             for i in range(d.n)]
+
+    def send(m: pyo.ConcreteModel, k: int) -> Any:
+        expr = sum(fixed[i] * m.x[i, k] for i in range(d.n))
+        if not unicast:
+            expr += sum(rate[i] * lat.t_msg_out * us * m.w[i, k, c] for i in spiking for c in range(d.k))
+        return expr + sync <= budget
+
+    def receive(m: pyo.ConcreteModel, c: int) -> Any:
+        per_syn = [rate[i] * (lat.t_syn + (lat.t_msg_in if unicast else 0)) * us for i in range(d.n)]
+        expr = sum(per_syn[i] * m.x[int(j), c] for i in spiking for j in d.targets[i])
+        if not unicast:
+            expr += sum(rate[i] * lat.t_msg_in * us * m.z[i, c] for i in spiking)
+        return expr + sync <= budget
+
+    m.step_send = pyo.Constraint(m.C, rule=send)
+    m.step_receive = pyo.Constraint(m.C, rule=receive)
 
 
 def neighbour_pairs(d: ExactData) -> np.ndarray:
@@ -547,6 +602,7 @@ def solve(
     if form not in ("compact", "textbook"):
         raise ValueError(f"form={form!r}: must be 'compact' or 'textbook'")
     method = "milp" if form == "compact" else "milp-textbook"
+    symmetry = symmetry and symmetry_keeps_step_time(hardware)
     run = start_up(network, hardware, method=method, form=form, comm=comm, seed=seed, start=start,
                    symmetry=symmetry, force=force, max_nonzeros=max_nonzeros)
     if isinstance(run, Result):

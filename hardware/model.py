@@ -44,6 +44,9 @@ class Limits:
         Presynaptic neurons per neuron.
     dest_max
         Destination cores per neuron (its own core counts when it has a local target).
+    max_step_time
+        Seconds per time step (the evaluator's step time, see
+        ``formulations/latency.py``); needs the chip's :class:`LatencyCosts`.
     """
 
     n_max: int
@@ -51,6 +54,7 @@ class Limits:
     syn_max: int | None = None
     fanin_max: int | None = None
     dest_max: int | None = None
+    max_step_time: float | None = None
 
     def items(self) -> list[tuple[str, int | None]]:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
@@ -92,6 +96,37 @@ class EnergyCosts:
         return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
 
 
+@dataclasses.dataclass(frozen=True)
+class LatencyCosts:
+    """Time per event in seconds, as SANA-FE's timing models charge them (``formulations/latency.py``).
+
+    ``t_access`` every neuron every step; ``t_spike`` per spike at the sender
+    (soma update + spike out); ``t_msg_out`` per message at the sender;
+    ``t_msg_in`` per message and ``t_syn`` per synaptic event at the receiver;
+    ``t_hop_x`` / ``t_hop_y`` per tile hop east-west / north-south; the barrier
+    ``t_sync[j]`` applies from ``sync_tiles[j]`` tiles in use up (the largest
+    key not above the count, as SANA-FE's ``latency_sync`` table).
+    """
+
+    t_access: float = 0.0
+    t_spike: float = 0.0
+    t_msg_out: float = 0.0
+    t_msg_in: float = 0.0
+    t_syn: float = 0.0
+    t_hop_x: float = 0.0
+    t_hop_y: float = 0.0
+    sync_tiles: tuple[int, ...] = (1,)
+    t_sync: tuple[float, ...] = (0.0,)
+
+    def sync(self, tiles_used: int) -> float:
+        """Barrier time of one step with ``tiles_used`` tiles holding neurons."""
+        j = int(np.searchsorted(np.asarray(self.sync_tiles), tiles_used, side="right")) - 1
+        return float(self.t_sync[max(j, 0)])
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Hardware:
     """A neuromorphic chip: ``K`` cores on an interconnect.
@@ -126,6 +161,9 @@ class Hardware:
         chips (mesh topology only; ``mesh`` a whole multiple of it); ``None``:
         the mesh is one chip. Tiles keep their board-wide row-major numbering,
         and a step between chips costs ``e_hop_chip``.
+    latency
+        Time per event (:class:`LatencyCosts`), or ``None`` when the chip's
+        sources publish none (then no step time is reported).
     """
 
     name: str
@@ -140,6 +178,7 @@ class Hardware:
     notes: str = ""
     source: str = "code"
     chip_mesh: tuple[int, int] | None = None
+    latency: LatencyCosts | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -393,7 +432,10 @@ def _validate(hw: Hardware) -> None:
             if hw.topology != "mesh" or rows % cr or cols % cc:
                 raise HardwareError(f"{where}: chip_mesh={hw.chip_mesh!r}: a board needs topology 'mesh' and a mesh "
                                     f"({rows}x{cols}) that is a whole number of chips; give chips = [rows, cols]")
+    _validate_latency(hw, where)
     for name, value in hw.limits.items():
+        if name == "max_step_time":
+            continue
         if value is None:
             if name == "n_max":
                 raise HardwareError(f"{where}: limit n_max is required (neurons per core)")
@@ -413,3 +455,29 @@ def _validate(hw: Hardware) -> None:
         # A whole number beyond the float range (e_syn = 10**400) is as unusable as inf.
         if not value <= sys.float_info.max or not math.isfinite(float(value)) or value < 0:
             raise HardwareError(f"{where}: energy {name}={value!r:.40}: must be finite and >= 0")
+
+
+def _validate_latency(hw: Hardware, where: str) -> None:
+    """Latencies finite and >= 0, the sync table sorted; a step-time budget only with latencies."""
+    budget = hw.limits.max_step_time
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float, np.floating, np.integer)) or not (
+                math.isfinite(float(budget)) and budget > 0):
+            raise HardwareError(f"{where}: max_step_time={budget!r}: must be a positive number of seconds")
+        if hw.latency is None:
+            raise HardwareError(f"{where}: max_step_time needs latency numbers, and {hw.name} has none "
+                                "(no [latency] table): use a preset with one (loihi) or add it to your file")
+    lat = hw.latency
+    if lat is None:
+        return
+    for name, value in lat.items():
+        values = value if isinstance(value, tuple) else (value,)
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not (
+                    math.isfinite(float(v)) and v >= 0):
+                raise HardwareError(f"{where}: latency {name}={value!r}: must be finite numbers >= 0 (seconds)")
+    tiles = lat.sync_tiles
+    if len(tiles) != len(lat.t_sync) or not tiles or any(not isinstance(t, (int, np.integer)) for t in tiles) or (
+            list(tiles) != sorted(set(tiles))) or tiles[0] < 1:
+        raise HardwareError(f"{where}: latency sync_tiles={list(tiles)!r} and t_sync={list(lat.t_sync)!r}: give "
+                            "increasing whole tile counts (>= 1) and one barrier time (s) for each")

@@ -13,15 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from snnmap.hardware.model import EnergyCosts, Hardware, HardwareError, Limits
+from snnmap.hardware.model import EnergyCosts, Hardware, HardwareError, LatencyCosts, Limits
 
 # Package data: found the same way in a source checkout and in an installed wheel.
 PRESET_DIR = Path(str(importlib.resources.files("snnmap.hardware").joinpath("presets")))
 _TOP_KEYS = {
     "name", "description", "topology", "mesh", "cores_per_tile", "comm",
-    "power_gating", "hop_matrix", "limits", "energy", "sources", "chips",
+    "power_gating", "hop_matrix", "limits", "energy", "sources", "chips", "latency",
 }
-_LIMIT_KEYS = {"n_max", "a_max", "syn_max", "fanin_max", "dest_max"}
+_LIMIT_KEYS = {"n_max", "a_max", "syn_max", "fanin_max", "dest_max", "max_step_time"}
+_LATENCY_KEYS = {"t_access", "t_spike", "t_msg_out", "t_msg_in", "t_syn", "t_hop_x", "t_hop_y", "sync_tiles", "t_sync"}
 _ENERGY_KEYS = {"e_spike", "e_syn", "e_local", "e_route", "e_hop", "e_hop_x", "e_hop_y", "p_static", "e_access",
                 "e_hop_chip"}
 # Every cost changes the answer, so a file must give each one (0.0 where the chip has no such cost);
@@ -102,7 +103,9 @@ def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware
     charge). Optional, with these defaults: ``name`` (the file stem),
     ``topology`` (``"mesh"``, or ``"matrix"`` with a hop matrix),
     ``cores_per_tile = 1``, ``comm = "multicast"``, ``power_gating = true``
-    and no limit for the other ``[limits]`` fields.
+    and no limit for the other ``[limits]`` fields. An optional ``[latency]``
+    table gives the time per event (:class:`LatencyCosts`; every field, seconds):
+    without it the chip reports no step time.
     """
     unknown = set(doc) - _TOP_KEYS
     if unknown:
@@ -148,6 +151,7 @@ def hardware_from_dict(doc: dict[str, Any], *, source: str = "dict") -> Hardware
             hop_matrix=hop_matrix,
             notes=str(doc.get("description", "")),
             source=source,
+            latency=_latency(doc, source),
         )
     except HardwareError:
         raise
@@ -168,3 +172,19 @@ def _table(doc: dict[str, Any], key: str, allowed: set[str], source: str) -> dic
             f"{source}: unknown [{key}] field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}"
         )
     return dict(table)
+
+
+def _latency(doc: dict[str, Any], source: str) -> LatencyCosts | None:
+    """The ``[latency]`` table as :class:`LatencyCosts` (``None`` without one); every field is required."""
+    if "latency" not in doc:
+        return None
+    table = _table(doc, "latency", _LATENCY_KEYS, source)
+    missing = sorted(_LATENCY_KEYS - set(table))
+    if missing:
+        raise HardwareError(f"{source}: [latency] {', '.join(missing)} missing: give every event's time in seconds "
+                            "(0.0 where the chip spends none; sync_tiles / t_sync as lists)")
+    for key in ("sync_tiles", "t_sync"):
+        if not isinstance(table[key], list):
+            raise HardwareError(f"{source}: [latency] {key}={table[key]!r}: must be a list")
+        table[key] = tuple(table[key])
+    return LatencyCosts(**table)

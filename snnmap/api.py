@@ -150,7 +150,9 @@ def solve(
         From 0 to ``2**31 - 1``. Same seed, same mapping.
     options
         The method's own options (``methods()[method].options``, e.g. ``comm="unicast"``;
-        ``start=`` a mapping, a heuristic's name or a mapping file for the exact models).
+        ``start=`` a mapping, a heuristic's name or a mapping file for the exact models;
+        ``max_step_time=`` seconds per time step, a limit kept like a core limit, and
+        ``objective="energy"|"latency"|"weighted"``, for the methods that list them).
 
     Raises
     ------

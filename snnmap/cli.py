@@ -103,6 +103,15 @@ def seconds(text: str) -> float | None:
     return value
 
 
+def step_seconds(text: str) -> float:
+    """``--max-step-time``: a positive number of seconds per time step."""
+    what = "max_step_time must be a positive number of seconds per time step, e.g. 5e-6"
+    value = _number(text, float, what)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r}: {what}")
+    return value
+
+
 def mesh(text: str) -> tuple[int, int]:
     """``--mesh ROWSxCOLS`` with positive sizes."""
     parts = text.lower().split("x")
@@ -193,7 +202,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 # The method options of `snnmap map`: option name -> argparse dest (see registry.FLAGS for the flags).
 MAP_OPTIONS = {"time_limit": "time_limit", "seed": "seed", "comm": "comm", "start": "start", "log_path": "log",
-               "solver": "solver", "threads": "threads", "mip_gap": "mip_gap", "force": "force"}
+               "solver": "solver", "threads": "threads", "mip_gap": "mip_gap", "force": "force",
+               "max_step_time": "max_step_time", "objective": "objective"}
 
 
 def _map_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -321,6 +331,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     rows.append(["hops", f"{sim.hops:,}", f"{int(report.hop_packets):,}", rel(report.hop_packets, sim.hops)])
     rows.append(["time per step", f"{sim.step_time * 1e6:.4g} us", f"{closed.step_time * 1e6:.4g} us (simple)",
                  rel(closed.step_time, sim.step_time)])
+    if report.step is not None:  # the evaluator's model: the mean step, plus the longest route (formulations/latency)
+        rows.append(["time per step", "", f"{report.step_time * 1e6:.4g} us (evaluator)",
+                     rel(report.step_time, sim.step_time)])
     print(table(["", "SANA-FE", "snnmap", "rel. diff"], rows))
     return 0
 
@@ -358,6 +371,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
         bks_path=args.update_bks or None,
         figures=not args.no_figures,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.quiet else None,
+        max_step_time=args.max_step_time,
     )
     print(gap_mod.summary_tables(report))
     if report.write_error:  # the tables above are complete; only the files are missing
@@ -517,6 +531,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mip-gap", type=GAP, help="relative gap (>= 0) at which exact methods stop")
     p.add_argument("--force", action="store_true", help="build exact models even when they look too large")
     p.add_argument("--out", "-o", help="write the mapping (JSON) here")
+    p.add_argument("--max-step-time", type=step_seconds, metavar="SECONDS",
+                   help="time-per-step budget every method keeps, like a core limit (needs a chip with latency "
+                        "numbers, e.g. loihi)")
+    p.add_argument("--objective", choices=["energy", "latency", "weighted"], default=None,
+                   help="what to minimise (default energy; weighted = E/E0 + t/t0, E0 and t0 the method's "
+                        "energy-first mapping's)")
 
     p = sub.add_parser("evaluate", help="score a mapping file (from snnmap or any tool)")
     p.add_argument("network")
@@ -555,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "instances/bks.csv, in a source checkout only)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    p.add_argument("--max-step-time", type=step_seconds, metavar="SECONDS",
+                   help="time-per-step budget every run keeps (a chip with latency numbers, e.g. -H loihi)")
 
     p = sub.add_parser("sweep", help="a study over chips: applications x grid of hardware fields x methods x seeds",
                        description="Run the study a TOML spec describes (see scripts/specs/mapping_matters.toml) on "

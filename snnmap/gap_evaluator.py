@@ -224,6 +224,7 @@ def gap(
     bks_path: str | Path | None = None,
     figures: bool = True,
     progress: Callable[[str], None] | None = print,
+    max_step_time: float | None = None,
 ) -> GapReport:
     """Run the gap study and write its CSV, JSON and figures.
 
@@ -265,13 +266,17 @@ def gap(
         Also draw the PNG figures.
     progress
         Called with one line per finished run (``None``: quiet).
+    max_step_time
+        A time-per-step budget (seconds) every run keeps, set as the chip's limit
+        (needs a preset with latency numbers, e.g. ``loihi``).
     """
     apps = _each_once("apps", [canonical(a) for a in (apps or APPS)])
     scales = ["mini", "full"] if scale == "both" else [scale]
     if any(sc not in ("mini", "full") for sc in scales):
         raise ValueError(f"scale={scale!r}: use mini, full or both")
+    budget = () if max_step_time is None else (("max_step_time", max_step_time),)
     for sc in scales:
-        load_hardware(hardware or DEFAULT_HARDWARE[sc])  # an unknown preset names the known ones
+        load_hardware(hardware or DEFAULT_HARDWARE[sc], **dict(budget))  # an unknown preset names the known ones
     available = api.methods()
     chosen = _each_once("methods", list(methods) if methods else [m for m in (*EXACT, *HEURISTICS) if m in available])
     unknown = [m for m in chosen if m not in available]
@@ -287,7 +292,7 @@ def gap(
     out = None if out is None else writable_dir(Path(out), "output directory")  # last: it creates the directory
 
     tasks = [
-        Task(app, sc, hardware or DEFAULT_HARDWARE[sc], m, time_limit, seed)
+        Task(app, sc, hardware or DEFAULT_HARDWARE[sc], m, time_limit, seed, overrides=budget)
         for sc in scales
         for app in apps
         for m in chosen

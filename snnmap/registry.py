@@ -31,12 +31,20 @@ FLAGS: dict[str, str | None] = {
     "resolution": None, "max_cand": None, "tries": None, "effort": None, "placement": None, "starts": None,
     "ils_rounds": None, "max_passes": None, "p_random": None, "swap_tries": None, "min_gain": None,
     "dissolve_tries": None, "moves_first": None, "allocator": None,
+    "max_step_time": "--max-step-time", "objective": "--objective",
 }
 
 _COMMON = ("time_limit", "seed", "comm")
 _REFINE = ("max_passes", "max_cand", "p_random", "swap_tries", "min_gain", "dissolve_tries", "moves_first")
 _EXACT = ("start", "threads", "mip_gap", "log_path", "force", "progress", "symmetry", "max_nonzeros",
           "solver_options")
+# Time per step (formulations/latency.py): a budget every listed method keeps and what to minimise. The
+# heuristics and auto meet them through one shared repair (heuristics/step_budget.py); the exact models
+# that list max_step_time carry it as per-core constraints.
+_LATENCY = ("max_step_time", "objective")
+#: Options :meth:`Method.__call__` consumes itself (the method's function never sees them).
+FRONT_DOOR_OPTIONS = _LATENCY
+OBJECTIVES = ("energy", "latency", "weighted")
 
 
 class OptionError(ValueError):
@@ -101,11 +109,21 @@ class Method:
         """
         self.check(options)
         check_run_options(options.get("time_limit"), options.get("seed", 0))
+        objective = options.pop("objective", "energy")
+        hardware = latency_hardware(network, hardware, options.pop("max_step_time", None), objective,
+                                    options.get("comm"))
         note = ""
         if options.get("start") is not None:
             options["start"], note = start_mapping(options["start"], network, hardware, seed=options.get("seed", 0),
                                                    comm=options.get("comm"))
-        result = self.function(network, hardware, **options)
+        repair = self.kind != "exact" and (hardware.limits.max_step_time is not None or objective != "energy")
+        if repair:  # the heuristic maps for energy without the budget; the shared hook meets it
+            from snnmap.heuristics.step_budget import map_within
+
+            result = map_within(network, hardware, lambda chip: self.function(network, chip, **options),
+                                objective=objective, comm=options.get("comm"), time_limit=options.get("time_limit"))
+        else:
+            result = self.function(network, hardware, **options)
         if note:
             result = dataclasses.replace(result, message="; ".join(m for m in (note, result.message) if m))
         return result
@@ -114,13 +132,13 @@ class Method:
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("auto", "meta", "CP-SAT hinted by partition-refine when neurons x cores <= 256, else partition-refine",
            "you want the best answer without choosing", "snnmap.api:auto",
-           (*_COMMON, "progress", "log_path", "threads")),
+           (*_COMMON, "progress", "log_path", "threads", *_LATENCY)),
     Method("milp", "exact", "compact Pyomo MILP (HiGHS; --solver gurobi/scip/cbc)",
            "small instances; a MIP solver's dual bound", "snnmap.formulations.milp:solve_compact",
-           (*_COMMON, *_EXACT, "solver", "pair_cuts", "warmup"), role="exact"),
+           (*_COMMON, *_EXACT, "solver", "pair_cuts", "warmup", "max_step_time"), role="exact"),
     Method("cpsat", "exact", "OR-Tools CP-SAT, integer-scaled costs (rounding bound reported)",
            "small instances: fastest proofs here", "snnmap.formulations.cpsat:solve",
-           (*_COMMON, *_EXACT, "resolution"), role="exact"),
+           (*_COMMON, *_EXACT, "resolution", "max_step_time"), role="exact"),
     Method("milp-textbook", "exact", "the textbook MILP of FORMULATION.md",
            "learning the model; tiny instances", "snnmap.formulations.milp:solve_textbook",
            (*_COMMON, *_EXACT, "solver", "warmup")),
@@ -132,20 +150,21 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            (*_COMMON, "start", "progress", "threads", "force")),
     Method("greedy", "heuristic", "the seed paper's greedy, our reading",
            "a fast answer, a warm start, the paper's baseline", "snnmap.heuristics.greedy:solve",
-           (*_COMMON, "max_cand"), role="ours"),
+           (*_COMMON, "max_cand", *_LATENCY), role="ours"),
     Method("partition-refine", "heuristic", "ours: partition + placement + local search on the true energy",
            "any real-size network", "snnmap.heuristics.partition_refine:solve",
-           (*_COMMON, "progress", "placement", "starts", "effort", "ils_rounds", *_REFINE), role="ours"),
+           (*_COMMON, "progress", "placement", "starts", "effort", "ils_rounds", *_REFINE, *_LATENCY), role="ours"),
     Method("spinemap", "heuristic", "SpiNeMap-style clustering + particle-swarm placement",
-           "a published baseline", "snnmap.heuristics.spinemap:solve", (*_COMMON, "progress"), role="baseline"),
+           "a published baseline", "snnmap.heuristics.spinemap:solve", (*_COMMON, "progress", *_LATENCY),
+           role="baseline"),
     Method("sneap", "heuristic", "SNEAP-style METIS partition + annealed placement",
-           "a published baseline", "snnmap.heuristics.sneap:solve", (*_COMMON, "progress", "effort"),
+           "a published baseline", "snnmap.heuristics.sneap:solve", (*_COMMON, "progress", "effort", *_LATENCY),
            role="baseline"),
     Method("sequential", "heuristic", "fill in neuron order, layers sharing cores (real PACMAN: pacman)",
-           "the reference every traffic-aware method must beat", "snnmap.heuristics.sequential:solve", _COMMON,
-           role="baseline"),
+           "the reference every traffic-aware method must beat", "snnmap.heuristics.sequential:solve",
+           (*_COMMON, *_LATENCY), role="baseline"),
     Method("random", "heuristic", "random feasible", "the floor", "snnmap.heuristics.random_map:solve",
-           (*_COMMON, "tries"), role="baseline"),
+           (*_COMMON, "tries", *_LATENCY), role="baseline"),
     Method("nengo-loihi", "peer", "the real nengo-loihi 1.1.0: split_model + an allocator (own environment)",
            "comparing with Loihi's vendor pipeline (boards of chips)", "snnmap.heuristics.peers.nengo_loihi:solve",
            (*_COMMON, "allocator"), role="peer"),
@@ -181,6 +200,36 @@ def check_run_options(time_limit: Any, seed: Any) -> None:
                           "method's default)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise OptionError(f"seed={seed!r}: must be a whole number from 0 to {MAX_SEED}")
+
+
+def latency_hardware(network: Any, hardware: Any, max_step_time: Any, objective: Any, comm: str | None) -> Any:
+    """``hardware`` with the step-time budget set, once both options are checked (before any work).
+
+    Refused with one line: an unknown objective; a budget that is not a positive
+    number of seconds; either asked of a chip without latency numbers; a budget
+    (given here or in the chip's limits) below the fastest possible step time,
+    naming that minimum (:func:`snnmap.formulations.latency.min_step_time`).
+    """
+    if objective not in OBJECTIVES:
+        raise OptionError(f"objective={objective!r}: choose {', '.join(OBJECTIVES)}")
+    if max_step_time is not None and (isinstance(max_step_time, bool) or not isinstance(
+            max_step_time, (int, float, np.number)) or not (math.isfinite(max_step_time) and max_step_time > 0)):
+        raise OptionError(f"max_step_time={max_step_time!r}: must be a positive number of seconds")
+    if max_step_time is None and objective == "energy" and hardware.limits.max_step_time is None:
+        return hardware
+    from snnmap.formulations.latency import min_step_time, require_latency
+
+    require_latency(hardware, "--max-step-time" if max_step_time is not None else f"--objective {objective}")
+    if max_step_time is not None:
+        hardware = hardware.replace(max_step_time=float(max_step_time))
+    budget = hardware.limits.max_step_time
+    if budget is not None:
+        floor = min_step_time(network, hardware, comm)
+        if budget < floor * (1 - 1e-9):
+            raise OptionError(f"max_step_time={budget:g} s is below the fastest possible step of {network.name} on "
+                              f"{hardware.name}, {floor:.6g} s (every neuron alone on a core, no hops): give at "
+                              "least that")
+    return hardware
 
 
 def start_mapping(start: Any, network: Any, hardware: Any, *, seed: int = 0,

@@ -46,6 +46,11 @@ def breakdown(report: EnergyReport) -> str:
     )
     if report.interchip_packets is not None:  # a board of several chips
         out.append(f"inter-chip packets {report.interchip_packets:g}")
+    if report.step is not None:
+        st = report.step
+        out.append(f"time per step {st.total * 1e6:.4g} us: busiest core {st.bottleneck} "
+                   f"{st.busy.max() * 1e6:.4g} us + network {st.network * 1e9:.3g} ns + sync {st.sync * 1e6:.3g} us "
+                   f"({st.tiles_used} tiles)")
     if report.violations:
         out.append("VIOLATED LIMITS:")
         out.extend(f"  - {v}" for v in report.violations)

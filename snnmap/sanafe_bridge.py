@@ -246,13 +246,29 @@ def check_expressible(
     return arr
 
 
-def spike_trains(spikes: np.ndarray, steps: int) -> np.ndarray:
-    """``(N, steps)`` booleans: neuron ``i`` fires at steps ``floor((k + 1/2) * steps / s_i)``, ``k < s_i``."""
+PHASES = ("aligned", "staggered")
+
+
+def spike_trains(spikes: np.ndarray, steps: int, phase: str = "aligned") -> np.ndarray:
+    """``(N, steps)`` booleans: neuron ``i``'s ``s_i`` spikes evenly spaced over the steps.
+
+    ``aligned``: spike ``k`` at step ``floor((k + 1/2) * steps / s_i)``, so neurons with
+    the same count fire together (bursts). ``staggered``: at ``floor((k + f_i) * steps / s_i)``
+    with ``f_i`` the fractional part of ``i`` times the golden ratio, so no two neurons
+    are locked in phase and every step carries about the mean load (the evaluator's
+    step time assumes that, see ``formulations/latency.py``).
+    """
+    if phase not in PHASES:
+        raise SanafeError(f"phase={phase!r}: choose {' or '.join(PHASES)}")
     s = np.asarray(spikes, dtype=np.int64)
     neuron = np.repeat(np.arange(s.size), s)
     k = np.arange(neuron.size) - np.repeat(np.cumsum(s) - s, s)
     out = np.zeros((s.size, steps), dtype=bool)
-    out[neuron, ((2 * k + 1) * steps) // (2 * s[neuron])] = True
+    if phase == "aligned":
+        out[neuron, ((2 * k + 1) * steps) // (2 * s[neuron])] = True
+    else:
+        offset = np.modf(np.arange(s.size) * 0.6180339887498949)[0]
+        out[neuron, np.floor((k + offset[neuron]) * steps / s[neuron]).astype(np.int64)] = True
     return out
 
 
@@ -322,7 +338,7 @@ class SanafeResult:
 def loihi_formula(
     network: SpikingNetwork, core_of: np.ndarray, steps: int, *,
     mesh: tuple[int, int] = LOIHI_MESH, synapse: str | np.ndarray | SanafeFile = "dense",
-    constants: LoihiConstants | None = None,
+    constants: LoihiConstants | None = None, phase: str = "aligned",
 ) -> SanafeResult:
     """SANA-FE's energy and simple-model time per step of a replay, in closed form (numpy).
 
@@ -365,7 +381,7 @@ def loihi_formula(
     net = float(np.dot(s, routes)) * e_msg + float(np.dot(s, hop_e))
     energy = {"total": soma + syn + net, "synapse": syn, "dendrite": 0.0, "soma": soma, "network": net}
 
-    fire = spike_trains(s, steps).astype(np.float64)  # (N, steps)
+    fire = spike_trains(s, steps, phase).astype(np.float64)  # (N, steps)
     tiles_used = np.unique(core_of // c.cores_per_tile).size
     per_neuron = c.t_update + c.t_spike_out + routes * c.t_message_out
     neuron_side = np.zeros((k, steps))
@@ -392,11 +408,12 @@ def _check_run(steps: int, timing_model: str) -> None:
 
 def replay(
     network: SpikingNetwork, hardware: Hardware, core_of: Any, steps: int, *,
-    synapse: str | np.ndarray | SanafeFile = "dense", timing_model: str = "simple",
+    synapse: str | np.ndarray | SanafeFile = "dense", timing_model: str = "simple", phase: str = "aligned",
 ) -> SanafeResult:
     """Rebuild ``network`` on ``core_of`` in SANA-FE, replay its spike counts, simulate ``steps`` steps.
 
-    ``synapse``: the synapse kind(s), see :func:`synapse_kinds`.
+    ``synapse``: the synapse kind(s), see :func:`synapse_kinds`; ``phase``: how the
+    trains sit in time, see :func:`spike_trains` (the energy does not depend on it).
     """
     sanafe = require_sanafe()
     _check_run(steps, timing_model)
@@ -409,7 +426,7 @@ def replay(
     net = sanafe.Network()
     kinds = synapse_kinds(synapse, network.num_neurons).tolist()
     group = net.create_neuron_group("snnmap", network.num_neurons, {})
-    trains = spike_trains(network.spikes, steps)
+    trains = spike_trains(network.spikes, steps, phase)
     slot = _slots(cores)
     tile, offset = address_from_core(cores, hardware.mesh, hardware.cores_per_tile)
     arch_cores = arch.cores()

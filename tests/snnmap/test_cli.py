@@ -85,7 +85,10 @@ def chain_file(tmp_path_factory):
 # One value per method option of `snnmap map` (cli.MAP_OPTIONS), each valid on its own.
 SWEEP_VALUES = {"time_limit": ["--time-limit", "5"], "seed": ["--seed", "3"], "comm": ["--comm", "unicast"],
                 "start": ["--start", "sequential"], "log_path": ["--log", "LOG"], "solver": ["--solver", "highs"],
-                "threads": ["--threads", "1"], "mip_gap": ["--mip-gap", "0"], "force": ["--force"]}
+                "threads": ["--threads", "1"], "mip_gap": ["--mip-gap", "0"], "force": ["--force"],
+                # Latency needs a chip with latency numbers: the later -H wins.
+                "max_step_time": ["--max-step-time", "1", "-H", "loihi"],
+                "objective": ["--objective", "weighted", "-H", "loihi"]}
 
 
 def test_sweep_covers_every_map_option():
