@@ -83,9 +83,10 @@ from snnmap.formulations.result import Result, Status, infeasible_result, result
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
-__all__ = ["solve"]
+__all__ = ["solve", "solve_partition"]
 
 METHOD = "neuron-bnb"
+PARTITION_METHOD = "partition-bnb"
 REL_TOL = 1e-9
 NODE_CHUNK = 20_000
 ROOT_ITERS = 50  # subgradient steps on the capacity multipliers at the root
@@ -415,6 +416,118 @@ def _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas
 
 
 # ----------------------------------------------------------------------------
+# Deferred placement: the exact placement of a finished partition
+# ----------------------------------------------------------------------------
+@njit(cache=True)
+def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq, ub_arr, best):
+    """Place the groups of a complete partition (virtual cores ``0..g-1``) on the real cores optimally.
+
+    The flows between groups are the packets the partition sends (multicast:
+    ``s_i`` from ``i``'s group to every group holding a target of ``i``;
+    unicast: one per synapse); the placement minimises
+    ``sum F[g, h] * rcost[p_g, p_h]`` over injective ``p`` by a depth-first
+    search (groups by decreasing flow, each partial placement bounded by the
+    cheapest free core of every unplaced group and ``offmin`` per packet
+    between two unplaced groups; the first group only on one core of each
+    orbit of the cost automorphisms ``Gq``). Updates ``ub_arr`` and ``best``
+    (real cores) when the energy ``static * g + placement`` beats ``ub_arr[0]``.
+    """
+    n = core.shape[0]
+    k = rcost.shape[0]
+    g = 0
+    while g < k and nload[g] > 0:
+        g += 1
+    F = np.zeros((g, g))
+    for i in range(n):
+        if comm_uni:
+            for p in range(post_ptr[i], post_ptr[i + 1]):
+                F[core[i], core[post_idx[p]]] += s[i] * post_mul[p]
+        else:
+            for d in range(g):
+                if cnt[i, d] > 0:
+                    F[core[i], d] += s[i]
+    offmin = np.inf
+    for a in range(k):
+        for b in range(k):
+            if a != b and rcost[a, b] < offmin:
+                offmin = rcost[a, b]
+    if g == 1:
+        offmin = 0.0
+    tot = np.zeros(g)
+    for a in range(g):
+        for b in range(g):
+            tot[a] += F[a, b] + F[b, a]
+    order_g = np.argsort(-tot)
+    cutoff = ub_arr[0] - static * g
+    best_val = cutoff
+    pl = -np.ones(g, np.int64)
+    best_pl = -np.ones(g, np.int64)
+    used = np.zeros(k, np.bool_)
+    pos = np.zeros(g + 1, np.int64)
+    partial = np.zeros(g + 1)
+    found = False
+    q = 0
+    while q >= 0:
+        if pos[q] >= k:
+            q -= 1
+            if q >= 0:
+                used[pl[order_g[q]]] = False
+            continue
+        dcore = pos[q]
+        pos[q] += 1
+        if used[dcore]:
+            continue
+        if q == 0:
+            skip = False
+            for a in range(Gq.shape[0]):
+                if Gq[a, dcore] < dcore:
+                    skip = True
+                    break
+            if skip:
+                continue
+        h = order_g[q]
+        cur = partial[q] + F[h, h] * rcost[dcore, dcore]
+        for r in range(q):
+            a = order_g[r]
+            cur += F[a, h] * rcost[pl[a], dcore] + F[h, a] * rcost[dcore, pl[a]]
+        lb = cur
+        if lb >= best_val:
+            continue
+        pl[h] = dcore
+        used[dcore] = True
+        for r in range(q + 1, g):
+            hh = order_g[r]
+            m = np.inf
+            for e in range(k):
+                if used[e]:
+                    continue
+                v = F[hh, hh] * rcost[e, e]
+                for r2 in range(q + 1):
+                    a = order_g[r2]
+                    v += F[a, hh] * rcost[pl[a], e] + F[hh, a] * rcost[e, pl[a]]
+                m = min(m, v)
+            lb += m
+            for r2 in range(r + 1, g):
+                lb += (F[hh, order_g[r2]] + F[order_g[r2], hh]) * offmin
+        used[dcore] = False
+        if lb >= best_val:
+            continue
+        if q == g - 1:
+            best_val = cur
+            best_pl[:] = pl
+            found = True
+            continue
+        used[dcore] = True
+        partial[q + 1] = cur
+        pos[q + 1] = 0
+        q += 1
+    if found:
+        ub_arr[0] = best_val + static * g
+        for i in range(n):
+            best[i] = best_pl[core[i]]
+
+
+# ----------------------------------------------------------------------------
 # Search
 # ----------------------------------------------------------------------------
 @njit(cache=True)
@@ -428,8 +541,8 @@ def _cutoff(ub):
 @njit(cache=True)
 def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
-            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub, L, minL, a_best, b_best, deltas,
-            mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr):
+            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq, ub, L, minL, a_best,
+            b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr):
     """Bound the node at ``depth`` and push its children; return its bound (``inf`` when pruned)."""
     n = core.shape[0]
     k = cost.shape[0]
@@ -466,9 +579,15 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
             pick_regret = regret
     j = pick
     br_neuron[depth] = j
-    # Children: allowed cores not mapped onto a smaller one by an active automorphism.
+    # Children: allowed cores not mapped onto a smaller one by an active automorphism; with uniform
+    # costs (placement deferred) every empty core is alike, so only the first one is a child.
     cnt_ch = 0
+    seen_empty = False
     for c in range(k):
+        if uniform and nload[c] == 0:
+            if seen_empty:
+                continue
+            seen_empty = True
         v = L[j, c]
         if v == np.inf:
             continue
@@ -501,8 +620,9 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
 @njit(cache=True)
 def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
-            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr, best, L, minL, a_best, b_best,
-            deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr, budget):
+            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq, ub_arr, best, L, minL,
+            a_best, b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd,
+            nch, ptr, budget):
     """Run at most ``budget`` nodes; ``state = [depth, nodes]`` (depth -1: search complete).
 
     Invariant between calls: the neurons ``br_neuron[0..depth-1]`` are
@@ -532,7 +652,11 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
                                               pre_ptr, pre_idx, pre_mul)
         committed_st[d + 1] = committed
         if d + 1 == n:
-            if committed < ub:
+            if uniform:
+                if committed < ub:  # the uniform costs are a lower bound of every placement's
+                    _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq,
+                                ub_arr, best)
+            elif committed < ub:
                 ub_arr[0] = committed
                 best[:] = core
             _unassign(j, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg, pre_ptr, pre_idx)
@@ -542,7 +666,8 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
         mu_st[d + 1] = mu_st[d]
         lb = _expand(d + 1, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
                      cost, rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr,
-                     pre_idx, pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr[0], L, minL,
+                     pre_idx, pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq,
+                     ub_arr[0], L, minL,
                      a_best, b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core,
                      ch_bnd, nch, ptr)
         if lb == np.inf:
@@ -575,6 +700,14 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return ptr, c.astype(np.int64), mult.astype(np.float64)
 
 
+def _uniform_costs(cost: np.ndarray) -> np.ndarray:
+    """Every core's packet costs set to the cheapest local (diagonal) and cheapest remote (off-diagonal) one."""
+    k = cost.shape[0]
+    diag = np.eye(k, dtype=bool)
+    off = cost[~diag].min() if k > 1 else 0.0
+    return np.where(diag, np.diag(cost).min(), off)
+
+
 def _variable_energy(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, comm: str,
                      constant: float) -> float:
     return evaluate(network, hardware, core_of, comm, link_loads=False).total - constant
@@ -595,6 +728,7 @@ def solve(
     node_iters: int = NODE_ITERS,
     threads: int | None = None,
     force: bool = False,
+    defer_placement: bool = False,
 ) -> Result:
     """Map by the neuron-level branch and bound (see the module docstring).
 
@@ -622,10 +756,11 @@ def solve(
         single-threaded and builds no model that could be too large.
     """
     t0 = time.perf_counter()
+    method = PARTITION_METHOD if defer_placement else METHOD
     comm = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
-        return infeasible_result(network, hardware, problem, method=METHOD, runtime=time.perf_counter() - t0,
+        return infeasible_result(network, hardware, problem, method=method, runtime=time.perf_counter() - t0,
                                  seed=seed, comm=comm)
     d = prepare(network, hardware, comm, symmetry=False)  # only pins restrict cores here
     n, k = d.n, d.k
@@ -636,7 +771,15 @@ def solve(
     post_ptr, post_idx, post_mul = _csr(network.pre, network.post, n)
     pre_ptr, pre_idx, pre_mul = _csr(network.post, network.pre, n)
     s = np.ascontiguousarray(network.spikes, dtype=np.float64)
-    cost = np.ascontiguousarray(d.cost)
+    pinned = network.pins is not None and bool(np.any(network.pins >= 0))
+    rcost = np.ascontiguousarray(d.cost)
+    uniform = defer_placement and not pinned
+    if defer_placement and pinned:
+        note = "; ".join(m for m in (note, "pinned neurons: cores placed during the search") if m)
+    # Deferred placement searches partitions on interchangeable virtual cores priced at the cheapest
+    # local and the cheapest remote packet (a lower bound of every placement), placed exactly at the leaves.
+    cost = _uniform_costs(rcost) if uniform else rcost
+    Gq = location_automorphisms(rcost) if uniform and symmetry and k > 1 else np.zeros((0, k), np.int64)
     rowmin = cost.min(axis=1)
     indeg = np.bincount(network.post, minlength=n).astype(np.int64)  # synapses stored with the neuron
     outdeg = np.diff(post_ptr).astype(np.int64)
@@ -648,8 +791,8 @@ def solve(
         if cores is not None:
             allowed[i] = False
             allowed[i, cores] = True
-    pinned = network.pins is not None and bool(np.any(network.pins >= 0))
-    G = location_automorphisms(cost) if symmetry and not pinned and k > 1 else np.zeros((0, k), np.int64)
+    use_g = symmetry and not pinned and not uniform and k > 1
+    G = location_automorphisms(cost) if use_g else np.zeros((0, k), np.int64)
     n_max = int(lim.n_max)
     a_max = _BIG if lim.a_max is None else int(lim.a_max)
     syn_max = _BIG if lim.syn_max is None else int(lim.syn_max)
@@ -690,7 +833,7 @@ def solve(
     ptr = np.zeros(n + 1, np.int64)
     args = (core, assigned, cnt, nload, syn, axons, dests, unassigned_t, uni, s, cost, rowmin, static, indeg, outdeg,
             selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul, allowed, n_max, a_max,
-            syn_max, dest_max, G, act)
+            syn_max, dest_max, G, act, uniform, rcost, Gq)
     mu_st = np.zeros((n + 1, k))
     grad = np.zeros(k)
     order = np.argsort(cost, axis=1, kind="stable").astype(np.int64)
@@ -729,16 +872,16 @@ def solve(
         if timed_out:
             lb = valid_lower_bound(network, hardware, comm, _open_bound(ch_bnd, nch, ptr, state[0], np.inf)
                                    + d.constant)
-            return result_from_mapping(network, hardware, None, method=METHOD, status=Status.TIME_LIMIT,
+            return result_from_mapping(network, hardware, None, method=method, status=Status.TIME_LIMIT,
                                        runtime=runtime(), seed=seed, lower_bound=lb, comm=comm, stats=stats,
                                        message="; ".join([m for m in (note, "no mapping found") if m]))
         return infeasible_result(network, hardware, "; ".join(
             [m for m in (note, "the branch and bound proved that no mapping meets the limits") if m]),
-            method=METHOD, runtime=runtime(), seed=seed, comm=comm, stats=stats)
+            method=method, runtime=runtime(), seed=seed, comm=comm, stats=stats)
     energy = _variable_energy(network, hardware, best, comm, d.constant)
     stats["search_energy"] = ub + d.constant
     if not energy_agrees(ub + d.constant, energy + d.constant, rtol=1e-9):
-        raise RuntimeError(f"{METHOD}: the search's energy {ub + d.constant:.12g} J differs from the "
+        raise RuntimeError(f"{method}: the search's energy {ub + d.constant:.12g} J differs from the "
                            f"evaluator's {energy + d.constant:.12g} J for the same mapping")
     tol = REL_TOL * max(ub, 0.0)
     if timed_out:
@@ -750,5 +893,16 @@ def solve(
         status = Status.OPTIMAL
     lb = valid_lower_bound(network, hardware, comm, bound)
     stats["gap"] = (energy + d.constant - lb) / (energy + d.constant) if energy + d.constant > 0 else 0.0
-    return result_from_mapping(network, hardware, best, method=METHOD, status=status, runtime=runtime(), seed=seed,
+    return result_from_mapping(network, hardware, best, method=method, status=status, runtime=runtime(), seed=seed,
                                lower_bound=lb, comm=comm, stats=stats, message=note)
+
+
+def solve_partition(network: SpikingNetwork, hardware: Hardware, **options: Any) -> Result:
+    """Map by the partition branch and bound (method ``partition-bnb``): :func:`solve` with ``defer_placement``.
+
+    The search runs over which neurons share a core, on interchangeable
+    virtual cores priced at the cheapest local and remote packet; every
+    complete partition below the incumbent is placed on the real cores by an
+    exact placement search (see :func:`_place_leaf`). Takes the options of :func:`solve`.
+    """
+    return solve(network, hardware, defer_placement=True, **options)

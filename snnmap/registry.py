@@ -125,6 +125,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("neuron-bnb", "exact", "neuron-level branch and bound (numba): shared-packet and Lagrangian capacity bounds",
            "proving small applications (all 10 minis, multicast)", "snnmap.formulations.neuron_bnb:solve",
            (*_COMMON, "start", "progress", "symmetry", "threads", "force")),
+    Method("partition-bnb", "exact", "branch and bound over core contents (neuron-bnb's bounds on interchangeable "
+           "cores) with an exact placement of every partition", "proving applications and small random networks",
+           "snnmap.formulations.neuron_bnb:solve_partition", (*_COMMON, "start", "progress", "symmetry", "threads",
+                                                              "force")),
     Method("neuron-portfolio", "exact", "neuron-bnb and the compact MILP in two processes; the first proof wins",
            "small instances on two cores", "snnmap.formulations.neuron_portfolio:solve",
            (*_COMMON, "start", "progress", "threads", "force")),

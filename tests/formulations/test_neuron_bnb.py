@@ -21,10 +21,10 @@ MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", 
          "VGG16", "VisualPursuit")
 
 
-def _check(net: SpikingNetwork, hw: Hardware, comm: str, **kw) -> None:
+def _check(net: SpikingNetwork, hw: Hardware, comm: str, method: str = "neuron-bnb", **kw) -> None:
     _, energies = brute_force(net, hw, comm)
     best = float(energies.min())
-    res = METHODS["neuron-bnb"](net, hw, comm=comm, **kw)  # the front door: resolves a heuristic start by name
+    res = METHODS[method](net, hw, comm=comm, **kw)  # the front door: resolves a heuristic start by name
     if not math.isfinite(best):
         assert res.status == Status.INFEASIBLE, (res.status, res.message)
         return
@@ -50,6 +50,20 @@ def test_matches_brute_force_without_symmetry_and_from_a_start(case: tuple[Spiki
     _check(net, hw, comm, start="greedy")
 
 
+@settings(derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_partition_bnb_matches_brute_force(case: tuple[SpikingNetwork, Hardware, str]) -> None:
+    _check(*case, method="partition-bnb")
+
+
+@settings(derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_partition_bnb_without_symmetry_and_from_a_start(case: tuple[SpikingNetwork, Hardware, str]) -> None:
+    net, hw, comm = case
+    _check(net, hw, comm, method="partition-bnb", symmetry=False)
+    _check(net, hw, comm, method="partition-bnb", start="greedy")
+
+
 def test_optimum_off_the_symmetric_corners() -> None:
     # A hub sending to three leaves on a 1 x 3 mesh, one neuron per core: the hub must take the middle core,
     # which no automorphism maps to a corner.
@@ -60,6 +74,8 @@ def test_optimum_off_the_symmetric_corners() -> None:
         res = neuron_bnb.solve(net, hw, comm=comm)
         assert res.status == Status.OPTIMAL and res.mapping[0] == 1
         assert res.stats["automorphisms"] == 1
+        res = neuron_bnb.solve_partition(net, hw, comm=comm)
+        assert res.status == Status.OPTIMAL and res.mapping[0] == 1
 
 
 def _layered(n: int, k: int, seed: int) -> tuple[SpikingNetwork, Hardware]:
