@@ -897,12 +897,15 @@ def solve(
                                lower_bound=lb, comm=comm, stats=stats, message=note)
 
 
-def solve_partition(network: SpikingNetwork, hardware: Hardware, **options: Any) -> Result:
+def solve_partition(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
+                    comm: str | None = None, start: Any = None, progress: ProgressFn | None = None,
+                    symmetry: bool = True, threads: int | None = None, force: bool = False) -> Result:
     """Map by the partition branch and bound (method ``partition-bnb``): :func:`solve` with ``defer_placement``.
 
     The search runs over which neurons share a core, on interchangeable
     virtual cores priced at the cheapest local and remote packet; every
     complete partition below the incumbent is placed on the real cores by an
-    exact placement search (see :func:`_place_leaf`). Takes the options of :func:`solve`.
+    exact placement search (:func:`_place_leaf`). The options are :func:`solve`'s.
     """
-    return solve(network, hardware, defer_placement=True, **options)
+    return solve(network, hardware, time_limit=time_limit, seed=seed, comm=comm, start=start, progress=progress,
+                 symmetry=symmetry, threads=threads, force=force, defer_placement=True)
