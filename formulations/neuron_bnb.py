@@ -623,7 +623,7 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
             pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq, ub_arr, best, L, minL,
             a_best, b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd,
             nch, ptr, budget):
-    """Run at most ``budget`` nodes; ``state = [depth, nodes]`` (depth -1: search complete).
+    """Run at most ``budget`` nodes; ``state = [depth, nodes, placed partitions]`` (depth -1: search complete).
 
     Invariant between calls: the neurons ``br_neuron[0..depth-1]`` are
     assigned to their current children, and every unexplored subtree is a
@@ -654,6 +654,7 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
         if d + 1 == n:
             if uniform:
                 if committed < ub:  # the uniform costs are a lower bound of every placement's
+                    state[2] += 1
                     _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq,
                                 ub_arr, best)
             elif committed < ub:
@@ -844,7 +845,7 @@ def solve(
     root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, mu_st, grad, ROOT_ITERS, order,
                    remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr)
     root_bound = float(root) if math.isfinite(root) else float(ub_arr[0])
-    state = np.array([0 if math.isfinite(root) else -1, 0], np.int64)
+    state = np.array([0 if math.isfinite(root) else -1, 0, 0], np.int64)
     timed_out = False
     last_report = time.perf_counter()
     last_ub = ub_arr[0]
@@ -860,9 +861,11 @@ def solve(
             timed_out = True
             break
 
-    stats: dict[str, Any] = {"nodes": int(state[1]), "automorphisms": int(G.shape[0]),
+    stats: dict[str, Any] = {"nodes": int(state[1]), "automorphisms": int(max(G.shape[0], Gq.shape[0])),
                              "root_bound": root_bound + d.constant,
                              "start_energy": ub_start + d.constant if math.isfinite(ub_start) else None}
+    if uniform:
+        stats["placements"] = int(state[2])
 
     def runtime() -> float:
         return time.perf_counter() - t0
