@@ -24,6 +24,7 @@ Usage::
 
     python scripts/bench_proofs.py --minis --methods partition-bnb,neuron-bnb,milp,cpsat --time-limit 60
     python scripts/bench_proofs.py --sizes 48/8,64/16 --seeds 0,1 --fresh 1 --methods partition-bnb,milp --time-limit 60
+    python scripts/bench_proofs.py --table rows.jsonl   # the README's Markdown table of rows written by --out
 """
 
 from __future__ import annotations
@@ -75,6 +76,22 @@ def instances(args):
                 yield f"layered{n}/{k} s{seed}", random_layered(n, seed + n), exact_bench_hardware(n, k), comm, None
 
 
+def markdown_table(path: str) -> str:
+    """Instances by rows, ``method comm`` by columns: time to proof in bold, else the gap at the limit."""
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    cols = list(dict.fromkeys(f"{r['method']} {r['comm']}" for r in rows))
+    cells: dict[str, dict[str, str]] = {}
+    for r in rows:
+        cell = f"**{r['time']:.1f} s**" if r["status"] == "optimal" else f"{100 * r['var_gap']:.1f} %"
+        cells.setdefault(r["instance"], {})[f"{r['method']} {r['comm']}"] = cell
+    lines = ["| instance | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    lines += [f"| {inst} | " + " | ".join(c.get(col, "") for col in cols) + " |" for inst, c in cells.items()]
+    proven = {col: sum(c.get(col, "").startswith("**") for c in cells.values()) for col in cols}
+    lines.append("| proven | " + " | ".join(f"{proven[col]} / {sum(col in c for c in cells.values())}"
+                                           for col in cols) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minis", action="store_true", help="the 10 mini applications")
@@ -89,7 +106,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--start", default="partition-refine", help="heuristic for the shared start ('' for none)")
     ap.add_argument("--start-time", type=float, default=5.0, help="seconds for the start heuristic")
     ap.add_argument("--out", default=None, help="append the rows as JSON lines to this file")
+    ap.add_argument("--table", default=None, help="only print the Markdown table of the rows in this --out file")
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown_table(args.table))
+        return
     args.fresh_seeds = [random.SystemRandom().randrange(1000, 10**6) for _ in range(args.fresh)]
 
     load = os.getloadavg()
