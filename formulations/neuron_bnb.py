@@ -89,6 +89,8 @@ METHOD = "neuron-bnb"
 PARTITION_METHOD = "partition-bnb"
 REL_TOL = 1e-9
 NODE_CHUNK = 20_000
+PLACE_NODES = 50_000  # placement search nodes per partition; beyond, the partition stays open (its bound kept)
+PLACE_WEIGHT = 20  # placement nodes that cost about one search node (for the chunks' time checks)
 ROOT_ITERS = 50  # subgradient steps on the capacity multipliers at the root
 NODE_ITERS = 0  # at other nodes: the root's multipliers (more steps cost more time than they save on the minis)
 _BIG = 1 << 40  # "no limit" for integer limits
@@ -419,7 +421,8 @@ def _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas
 # Deferred placement: the exact placement of a finished partition
 # ----------------------------------------------------------------------------
 @njit(cache=True)
-def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq, ub_arr, best):
+def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq, ub_arr, best,
+                uniform_energy):
     """Place the groups of a complete partition (virtual cores ``0..g-1``) on the real cores optimally.
 
     The flows between groups are the packets the partition sends (multicast:
@@ -429,8 +432,12 @@ def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_
     search (groups by decreasing flow, each partial placement bounded by the
     cheapest free core of every unplaced group and ``offmin`` per packet
     between two unplaced groups; the first group only on one core of each
-    orbit of the cost automorphisms ``Gq``). Updates ``ub_arr`` and ``best``
-    (real cores) when the energy ``static * g + placement`` beats ``ub_arr[0]``.
+    orbit of the cost automorphisms ``Gq``). Updates ``ub_arr[0]`` and ``best``
+    (real cores) when the energy ``static * g + placement`` beats it. A search
+    cut short after :data:`PLACE_NODES` nodes keeps what it found, records the
+    partition's ``uniform_energy`` (a bound of its every placement) in
+    ``ub_arr[1]`` when lower. Returns the nodes it searched (more than
+    ``PLACE_NODES``: cut short).
     """
     n = core.shape[0]
     k = rcost.shape[0]
@@ -466,8 +473,12 @@ def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_
     pos = np.zeros(g + 1, np.int64)
     partial = np.zeros(g + 1)
     found = False
+    nodes = 0
     q = 0
     while q >= 0:
+        nodes += 1
+        if nodes > PLACE_NODES:
+            break
         if pos[q] >= k:
             q -= 1
             if q >= 0:
@@ -525,6 +536,9 @@ def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_
         ub_arr[0] = best_val + static * g
         for i in range(n):
             best[i] = best_pl[core[i]]
+    if nodes > PLACE_NODES and uniform_energy < ub_arr[1]:
+        ub_arr[1] = uniform_energy
+    return nodes
 
 
 # ----------------------------------------------------------------------------
@@ -623,7 +637,9 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
             pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq, ub_arr, best, L, minL,
             a_best, b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd,
             nch, ptr, budget):
-    """Run at most ``budget`` nodes; ``state = [depth, nodes, placed partitions]`` (depth -1: search complete).
+    """Run at most ``budget`` nodes; ``state = [depth, nodes, placed partitions, placements cut short]``.
+
+    Depth -1: search complete. ``ub_arr = [incumbent, least bound of the partitions whose placement was cut short]``.
 
     Invariant between calls: the neurons ``br_neuron[0..depth-1]`` are
     assigned to their current children, and every unexplored subtree is a
@@ -655,8 +671,10 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
             if uniform:
                 if committed < ub:  # the uniform costs are a lower bound of every placement's
                     state[2] += 1
-                    _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq,
-                                ub_arr, best)
+                    used = _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost,
+                                       Gq, ub_arr, best, committed)
+                    state[3] += used > PLACE_NODES
+                    done += used // PLACE_WEIGHT  # keeps a chunk's work, hence the time checks, bounded
             elif committed < ub:
                 ub_arr[0] = committed
                 best[:] = core
@@ -831,7 +849,7 @@ def solve(
         best = start_map.copy()
         ub = _variable_energy(network, hardware, best, comm, d.constant)
     ub_start = ub
-    ub_arr = np.array([ub])
+    ub_arr = np.array([ub, np.inf])
 
     # Search state.
     core = -np.ones(n, np.int64)
@@ -868,7 +886,7 @@ def solve(
     root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, mu_st, grad, ROOT_ITERS, order,
                    remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr)
     root_bound = float(root) if math.isfinite(root) else float(ub_arr[0])
-    state = np.array([0 if math.isfinite(root) else -1, 0, 0], np.int64)
+    state = np.array([0 if math.isfinite(root) else -1, 0, 0, 0], np.int64)
     timed_out = False
     last_report = time.perf_counter()
     last_ub = ub_arr[0]
@@ -889,6 +907,7 @@ def solve(
                              "start_energy": ub_start + d.constant if math.isfinite(ub_start) else None}
     if uniform:
         stats["placements"] = int(state[2])
+        stats["placements_cut_short"] = int(state[3])
     if compile_s:
         stats["compile_s"] = compile_s
 
@@ -896,10 +915,11 @@ def solve(
         return time.perf_counter() - t0
 
     ub = float(ub_arr[0])
+    cut_short = float(ub_arr[1])  # least bound of the partitions whose placement search was cut short
     if best.min() < 0:
-        if timed_out:
-            lb = valid_lower_bound(network, hardware, comm, _open_bound(ch_bnd, nch, ptr, state[0], np.inf)
-                                   + d.constant)
+        if timed_out or math.isfinite(cut_short):
+            open_lb = min(float(_open_bound(ch_bnd, nch, ptr, state[0], np.inf)), cut_short)
+            lb = valid_lower_bound(network, hardware, comm, open_lb + d.constant)
             return result_from_mapping(network, hardware, None, method=method, status=Status.TIME_LIMIT,
                                        runtime=runtime(), seed=seed, lower_bound=lb, comm=comm, stats=stats,
                                        message="; ".join([m for m in (note, "no mapping found") if m]))
@@ -913,9 +933,15 @@ def solve(
                            f"evaluator's {energy + d.constant:.12g} J for the same mapping")
     tol = REL_TOL * max(ub, 0.0)
     if timed_out:
-        open_lb = float(_open_bound(ch_bnd, nch, ptr, state[0], ub))
+        open_lb = min(float(_open_bound(ch_bnd, nch, ptr, state[0], ub)), cut_short)
         bound = min(max(open_lb, root_bound), ub) + d.constant
         status = Status.TIME_LIMIT
+    elif cut_short < _cutoff(ub):
+        # Searched through, but some partition's placement was not: no proof, its bound is the run's.
+        bound = min(max(cut_short, root_bound), ub) + d.constant
+        status = Status.FEASIBLE
+        note = "; ".join(m for m in (note, f"{state[3]} partition placement(s) cut short after {PLACE_NODES:,} "
+                                            "nodes each: not proven") if m)
     else:
         bound = ub - tol + d.constant
         status = Status.OPTIMAL

@@ -83,10 +83,11 @@ def _layered(n: int, k: int, seed: int) -> tuple[SpikingNetwork, Hardware]:
     return random_layered(n, seed), exact_bench_hardware(n, k)
 
 
-def test_time_limit_returns_start_and_valid_bound() -> None:
+@pytest.mark.parametrize("defer_placement", [False, True])
+def test_time_limit_returns_start_and_valid_bound(defer_placement: bool) -> None:
     net, hw = _layered(64, 16, 1)
     start = METHODS["greedy"](net, hw).mapping
-    res = neuron_bnb.solve(net, hw, time_limit=0.5, start=start, node_chunk=500)
+    res = neuron_bnb.solve(net, hw, time_limit=0.5, start=start, node_chunk=500, defer_placement=defer_placement)
     assert res.status == Status.TIME_LIMIT
     assert res.report.feasible and res.energy <= evaluate(net, hw, start).total
     assert res.stats["root_bound"] <= res.lower_bound <= res.energy
