@@ -80,14 +80,17 @@ from snnmap.formulations.energy import evaluate
 from snnmap.formulations.exact_common import ProgressFn, check_start, energy_agrees, prepare, valid_lower_bound
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
-from snnmap.hardware import Hardware
+from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
 
-__all__ = ["solve"]
+__all__ = ["solve", "solve_partition"]
 
 METHOD = "neuron-bnb"
+PARTITION_METHOD = "partition-bnb"
 REL_TOL = 1e-9
 NODE_CHUNK = 20_000
+PLACE_NODES = 50_000  # placement search nodes per partition; beyond, the partition stays open (its bound kept)
+PLACE_WEIGHT = 20  # placement nodes that cost about one search node (for the chunks' time checks)
 ROOT_ITERS = 50  # subgradient steps on the capacity multipliers at the root
 NODE_ITERS = 0  # at other nodes: the root's multipliers (more steps cost more time than they save on the minis)
 _BIG = 1 << 40  # "no limit" for integer limits
@@ -415,6 +418,130 @@ def _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas
 
 
 # ----------------------------------------------------------------------------
+# Deferred placement: the exact placement of a finished partition
+# ----------------------------------------------------------------------------
+@njit(cache=True)
+def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq, ub_arr, best,
+                uniform_energy):
+    """Place the groups of a complete partition (virtual cores ``0..g-1``) on the real cores optimally.
+
+    The flows between groups are the packets the partition sends (multicast:
+    ``s_i`` from ``i``'s group to every group holding a target of ``i``;
+    unicast: one per synapse); the placement minimises
+    ``sum F[g, h] * rcost[p_g, p_h]`` over injective ``p`` by a depth-first
+    search (groups by decreasing flow, each partial placement bounded by the
+    cheapest free core of every unplaced group and ``offmin`` per packet
+    between two unplaced groups; the first group only on one core of each
+    orbit of the cost automorphisms ``Gq``). Updates ``ub_arr[0]`` and ``best``
+    (real cores) when the energy ``static * g + placement`` beats it. A search
+    cut short after :data:`PLACE_NODES` nodes keeps what it found, records the
+    partition's ``uniform_energy`` (a bound of its every placement) in
+    ``ub_arr[1]`` when lower. Returns the nodes it searched (more than
+    ``PLACE_NODES``: cut short).
+    """
+    n = core.shape[0]
+    k = rcost.shape[0]
+    g = 0
+    while g < k and nload[g] > 0:
+        g += 1
+    F = np.zeros((g, g))
+    for i in range(n):
+        if comm_uni:
+            for p in range(post_ptr[i], post_ptr[i + 1]):
+                F[core[i], core[post_idx[p]]] += s[i] * post_mul[p]
+        else:
+            for d in range(g):
+                if cnt[i, d] > 0:
+                    F[core[i], d] += s[i]
+    offmin = np.inf
+    for a in range(k):
+        for b in range(k):
+            if a != b and rcost[a, b] < offmin:
+                offmin = rcost[a, b]
+    if g == 1:
+        offmin = 0.0
+    tot = np.zeros(g)
+    for a in range(g):
+        for b in range(g):
+            tot[a] += F[a, b] + F[b, a]
+    order_g = np.argsort(-tot)
+    cutoff = ub_arr[0] - static * g
+    best_val = cutoff
+    pl = -np.ones(g, np.int64)
+    best_pl = -np.ones(g, np.int64)
+    used = np.zeros(k, np.bool_)
+    pos = np.zeros(g + 1, np.int64)
+    partial = np.zeros(g + 1)
+    found = False
+    nodes = 0
+    q = 0
+    while q >= 0:
+        nodes += 1
+        if nodes > PLACE_NODES:
+            break
+        if pos[q] >= k:
+            q -= 1
+            if q >= 0:
+                used[pl[order_g[q]]] = False
+            continue
+        dcore = pos[q]
+        pos[q] += 1
+        if used[dcore]:
+            continue
+        if q == 0:
+            skip = False
+            for a in range(Gq.shape[0]):
+                if Gq[a, dcore] < dcore:
+                    skip = True
+                    break
+            if skip:
+                continue
+        h = order_g[q]
+        cur = partial[q] + F[h, h] * rcost[dcore, dcore]
+        for r in range(q):
+            a = order_g[r]
+            cur += F[a, h] * rcost[pl[a], dcore] + F[h, a] * rcost[dcore, pl[a]]
+        lb = cur
+        if lb >= best_val:
+            continue
+        pl[h] = dcore
+        used[dcore] = True
+        for r in range(q + 1, g):
+            hh = order_g[r]
+            m = np.inf
+            for e in range(k):
+                if used[e]:
+                    continue
+                v = F[hh, hh] * rcost[e, e]
+                for r2 in range(q + 1):
+                    a = order_g[r2]
+                    v += F[a, hh] * rcost[pl[a], e] + F[hh, a] * rcost[e, pl[a]]
+                m = min(m, v)
+            lb += m
+            for r2 in range(r + 1, g):
+                lb += (F[hh, order_g[r2]] + F[order_g[r2], hh]) * offmin
+        used[dcore] = False
+        if lb >= best_val:
+            continue
+        if q == g - 1:
+            best_val = cur
+            best_pl[:] = pl
+            found = True
+            continue
+        used[dcore] = True
+        partial[q + 1] = cur
+        pos[q + 1] = 0
+        q += 1
+    if found:
+        ub_arr[0] = best_val + static * g
+        for i in range(n):
+            best[i] = best_pl[core[i]]
+    if nodes > PLACE_NODES and uniform_energy < ub_arr[1]:
+        ub_arr[1] = uniform_energy
+    return nodes
+
+
+# ----------------------------------------------------------------------------
 # Search
 # ----------------------------------------------------------------------------
 @njit(cache=True)
@@ -428,8 +555,8 @@ def _cutoff(ub):
 @njit(cache=True)
 def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
-            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub, L, minL, a_best, b_best, deltas,
-            mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr):
+            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq, ub, L, minL, a_best,
+            b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr):
     """Bound the node at ``depth`` and push its children; return its bound (``inf`` when pruned)."""
     n = core.shape[0]
     k = cost.shape[0]
@@ -466,9 +593,15 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
             pick_regret = regret
     j = pick
     br_neuron[depth] = j
-    # Children: allowed cores not mapped onto a smaller one by an active automorphism.
+    # Children: allowed cores not mapped onto a smaller one by an active automorphism; with uniform
+    # costs (placement deferred) every empty core is alike, so only the first one is a child.
     cnt_ch = 0
+    seen_empty = False
     for c in range(k):
+        if uniform and nload[c] == 0:
+            if seen_empty:
+                continue
+            seen_empty = True
         v = L[j, c]
         if v == np.inf:
             continue
@@ -501,9 +634,12 @@ def _expand(depth, committed, core, assigned, cnt, nload, syn, axons, dests, una
 @njit(cache=True)
 def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s, cost,
             rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx,
-            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr, best, L, minL, a_best, b_best,
-            deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr, budget):
-    """Run at most ``budget`` nodes; ``state = [depth, nodes]`` (depth -1: search complete).
+            pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq, ub_arr, best, L, minL,
+            a_best, b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd,
+            nch, ptr, budget):
+    """Run at most ``budget`` nodes; ``state = [depth, nodes, placed partitions, placements cut short]``.
+
+    Depth -1: search complete. ``ub_arr = [incumbent, least bound of the partitions whose placement was cut short]``.
 
     Invariant between calls: the neurons ``br_neuron[0..depth-1]`` are
     assigned to their current children, and every unexplored subtree is a
@@ -532,7 +668,14 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
                                               pre_ptr, pre_idx, pre_mul)
         committed_st[d + 1] = committed
         if d + 1 == n:
-            if committed < ub:
+            if uniform:
+                if committed < ub:  # the uniform costs are a lower bound of every placement's
+                    state[2] += 1
+                    used = _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost,
+                                       Gq, ub_arr, best, committed)
+                    state[3] += used > PLACE_NODES
+                    done += used // PLACE_WEIGHT  # keeps a chunk's work, hence the time checks, bounded
+            elif committed < ub:
                 ub_arr[0] = committed
                 best[:] = core
             _unassign(j, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, indeg, pre_ptr, pre_idx)
@@ -542,7 +685,8 @@ def _search(state, committed_st, core, assigned, cnt, nload, syn, axons, dests, 
         mu_st[d + 1] = mu_st[d]
         lb = _expand(d + 1, committed, core, assigned, cnt, nload, syn, axons, dests, unassigned_t, comm_uni, s,
                      cost, rowmin, static, indeg, outdeg, selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr,
-                     pre_idx, pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, ub_arr[0], L, minL,
+                     pre_idx, pre_mul, allowed, n_max, a_max, syn_max, dest_max, G, act, uniform, rcost, Gq,
+                     ub_arr[0], L, minL,
                      a_best, b_best, deltas, mu_st, grad, iters, order, remote_min, noshare, fs, br_neuron, ch_core,
                      ch_bnd, nch, ptr)
         if lb == np.inf:
@@ -575,6 +719,36 @@ def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return ptr, c.astype(np.int64), mult.astype(np.float64)
 
 
+_compiled = False  # whether this process has compiled (or loaded from numba's cache) the kernels
+
+
+def _compile() -> float:
+    """Compile the kernels once per process on a 3-neuron instance; the seconds it took (0 when done before).
+
+    Compiling takes up to a minute or two on a busy machine the first time
+    (numba's cache makes later processes quick): it is kept out of every time limit.
+    """
+    global _compiled
+    if _compiled:
+        return 0.0
+    _compiled = True
+    t0 = time.perf_counter()
+    net = SpikingNetwork.from_edges(3, [0, 0, 1], [1, 2, 2], [2.0, 1.0, 1.0])
+    hw = Hardware(name="compile", limits=Limits(n_max=2), mesh=(1, 2),
+                  energy=EnergyCosts(e_spike=1.0, e_syn=1.0, e_local=0.5, e_route=2.0, e_hop=1.0, p_static=3.0))
+    for comm in ("multicast", "unicast"):
+        solve(net, hw, comm=comm, defer_placement=True)
+    return time.perf_counter() - t0
+
+
+def _uniform_costs(cost: np.ndarray) -> np.ndarray:
+    """Every core's packet costs set to the cheapest local (diagonal) and cheapest remote (off-diagonal) one."""
+    k = cost.shape[0]
+    diag = np.eye(k, dtype=bool)
+    off = cost[~diag].min() if k > 1 else 0.0
+    return np.where(diag, np.diag(cost).min(), off)
+
+
 def _variable_energy(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, comm: str,
                      constant: float) -> float:
     return evaluate(network, hardware, core_of, comm, link_loads=False).total - constant
@@ -595,6 +769,7 @@ def solve(
     node_iters: int = NODE_ITERS,
     threads: int | None = None,
     force: bool = False,
+    defer_placement: bool = False,
 ) -> Result:
     """Map by the neuron-level branch and bound (see the module docstring).
 
@@ -621,11 +796,13 @@ def solve(
         Taken for the exact methods' common interface and unused: the search is
         single-threaded and builds no model that could be too large.
     """
+    compile_s = _compile()
     t0 = time.perf_counter()
+    method = PARTITION_METHOD if defer_placement else METHOD
     comm = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
-        return infeasible_result(network, hardware, problem, method=METHOD, runtime=time.perf_counter() - t0,
+        return infeasible_result(network, hardware, problem, method=method, runtime=time.perf_counter() - t0,
                                  seed=seed, comm=comm)
     d = prepare(network, hardware, comm, symmetry=False)  # only pins restrict cores here
     n, k = d.n, d.k
@@ -636,7 +813,15 @@ def solve(
     post_ptr, post_idx, post_mul = _csr(network.pre, network.post, n)
     pre_ptr, pre_idx, pre_mul = _csr(network.post, network.pre, n)
     s = np.ascontiguousarray(network.spikes, dtype=np.float64)
-    cost = np.ascontiguousarray(d.cost)
+    pinned = network.pins is not None and bool(np.any(network.pins >= 0))
+    rcost = np.ascontiguousarray(d.cost)
+    uniform = defer_placement and not pinned
+    if defer_placement and pinned:
+        note = "; ".join(m for m in (note, "pinned neurons: cores placed during the search") if m)
+    # Deferred placement searches partitions on interchangeable virtual cores priced at the cheapest
+    # local and the cheapest remote packet (a lower bound of every placement), placed exactly at the leaves.
+    cost = _uniform_costs(rcost) if uniform else rcost
+    Gq = location_automorphisms(rcost) if uniform and symmetry and k > 1 else np.zeros((0, k), np.int64)
     rowmin = cost.min(axis=1)
     indeg = np.bincount(network.post, minlength=n).astype(np.int64)  # synapses stored with the neuron
     outdeg = np.diff(post_ptr).astype(np.int64)
@@ -648,8 +833,8 @@ def solve(
         if cores is not None:
             allowed[i] = False
             allowed[i, cores] = True
-    pinned = network.pins is not None and bool(np.any(network.pins >= 0))
-    G = location_automorphisms(cost) if symmetry and not pinned and k > 1 else np.zeros((0, k), np.int64)
+    use_g = symmetry and not pinned and not uniform and k > 1
+    G = location_automorphisms(cost) if use_g else np.zeros((0, k), np.int64)
     n_max = int(lim.n_max)
     a_max = _BIG if lim.a_max is None else int(lim.a_max)
     syn_max = _BIG if lim.syn_max is None else int(lim.syn_max)
@@ -664,7 +849,7 @@ def solve(
         best = start_map.copy()
         ub = _variable_energy(network, hardware, best, comm, d.constant)
     ub_start = ub
-    ub_arr = np.array([ub])
+    ub_arr = np.array([ub, np.inf])
 
     # Search state.
     core = -np.ones(n, np.int64)
@@ -690,7 +875,7 @@ def solve(
     ptr = np.zeros(n + 1, np.int64)
     args = (core, assigned, cnt, nload, syn, axons, dests, unassigned_t, uni, s, cost, rowmin, static, indeg, outdeg,
             selfloop, traffic, post_ptr, post_idx, post_mul, pre_ptr, pre_idx, pre_mul, allowed, n_max, a_max,
-            syn_max, dest_max, G, act)
+            syn_max, dest_max, G, act, uniform, rcost, Gq)
     mu_st = np.zeros((n + 1, k))
     grad = np.zeros(k)
     order = np.argsort(cost, axis=1, kind="stable").astype(np.int64)
@@ -701,7 +886,7 @@ def solve(
     root = _expand(0, 0.0, *args, ub_arr[0], L, minL, a_best, b_best, deltas, mu_st, grad, ROOT_ITERS, order,
                    remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr)
     root_bound = float(root) if math.isfinite(root) else float(ub_arr[0])
-    state = np.array([0 if math.isfinite(root) else -1, 0], np.int64)
+    state = np.array([0 if math.isfinite(root) else -1, 0, 0, 0], np.int64)
     timed_out = False
     last_report = time.perf_counter()
     last_ub = ub_arr[0]
@@ -717,38 +902,64 @@ def solve(
             timed_out = True
             break
 
-    stats: dict[str, Any] = {"nodes": int(state[1]), "automorphisms": int(G.shape[0]),
+    stats: dict[str, Any] = {"nodes": int(state[1]), "automorphisms": int(max(G.shape[0], Gq.shape[0])),
                              "root_bound": root_bound + d.constant,
                              "start_energy": ub_start + d.constant if math.isfinite(ub_start) else None}
+    if uniform:
+        stats["placements"] = int(state[2])
+        stats["placements_cut_short"] = int(state[3])
+    if compile_s:
+        stats["compile_s"] = compile_s
 
     def runtime() -> float:
         return time.perf_counter() - t0
 
     ub = float(ub_arr[0])
+    cut_short = float(ub_arr[1])  # least bound of the partitions whose placement search was cut short
     if best.min() < 0:
-        if timed_out:
-            lb = valid_lower_bound(network, hardware, comm, _open_bound(ch_bnd, nch, ptr, state[0], np.inf)
-                                   + d.constant)
-            return result_from_mapping(network, hardware, None, method=METHOD, status=Status.TIME_LIMIT,
+        if timed_out or math.isfinite(cut_short):
+            open_lb = min(float(_open_bound(ch_bnd, nch, ptr, state[0], np.inf)), cut_short)
+            lb = valid_lower_bound(network, hardware, comm, open_lb + d.constant)
+            return result_from_mapping(network, hardware, None, method=method, status=Status.TIME_LIMIT,
                                        runtime=runtime(), seed=seed, lower_bound=lb, comm=comm, stats=stats,
                                        message="; ".join([m for m in (note, "no mapping found") if m]))
         return infeasible_result(network, hardware, "; ".join(
             [m for m in (note, "the branch and bound proved that no mapping meets the limits") if m]),
-            method=METHOD, runtime=runtime(), seed=seed, comm=comm, stats=stats)
+            method=method, runtime=runtime(), seed=seed, comm=comm, stats=stats)
     energy = _variable_energy(network, hardware, best, comm, d.constant)
     stats["search_energy"] = ub + d.constant
     if not energy_agrees(ub + d.constant, energy + d.constant, rtol=1e-9):
-        raise RuntimeError(f"{METHOD}: the search's energy {ub + d.constant:.12g} J differs from the "
+        raise RuntimeError(f"{method}: the search's energy {ub + d.constant:.12g} J differs from the "
                            f"evaluator's {energy + d.constant:.12g} J for the same mapping")
     tol = REL_TOL * max(ub, 0.0)
     if timed_out:
-        open_lb = float(_open_bound(ch_bnd, nch, ptr, state[0], ub))
+        open_lb = min(float(_open_bound(ch_bnd, nch, ptr, state[0], ub)), cut_short)
         bound = min(max(open_lb, root_bound), ub) + d.constant
         status = Status.TIME_LIMIT
+    elif cut_short < _cutoff(ub):
+        # Searched through, but some partition's placement was not: no proof, its bound is the run's.
+        bound = min(max(cut_short, root_bound), ub) + d.constant
+        status = Status.FEASIBLE
+        note = "; ".join(m for m in (note, f"{state[3]} partition placement(s) cut short after {PLACE_NODES:,} "
+                                            "nodes each: not proven") if m)
     else:
         bound = ub - tol + d.constant
         status = Status.OPTIMAL
     lb = valid_lower_bound(network, hardware, comm, bound)
     stats["gap"] = (energy + d.constant - lb) / (energy + d.constant) if energy + d.constant > 0 else 0.0
-    return result_from_mapping(network, hardware, best, method=METHOD, status=status, runtime=runtime(), seed=seed,
+    return result_from_mapping(network, hardware, best, method=method, status=status, runtime=runtime(), seed=seed,
                                lower_bound=lb, comm=comm, stats=stats, message=note)
+
+
+def solve_partition(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
+                    comm: str | None = None, start: Any = None, progress: ProgressFn | None = None,
+                    symmetry: bool = True, threads: int | None = None, force: bool = False) -> Result:
+    """Map by the partition branch and bound (method ``partition-bnb``): :func:`solve` with ``defer_placement``.
+
+    The search runs over which neurons share a core, on interchangeable
+    virtual cores priced at the cheapest local and remote packet; every
+    complete partition below the incumbent is placed on the real cores by an
+    exact placement search (:func:`_place_leaf`). The options are :func:`solve`'s.
+    """
+    return solve(network, hardware, time_limit=time_limit, seed=seed, comm=comm, start=start, progress=progress,
+                 symmetry=symmetry, threads=threads, force=force, defer_placement=True)

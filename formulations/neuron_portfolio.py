@@ -1,9 +1,9 @@
-"""Portfolio of two exact methods on the two cores: the neuron branch and bound and the compact MILP.
+"""Portfolio of two exact methods on the two cores: the partition branch and bound and the compact MILP.
 
-The methods prove different instances fast: the branch and bound
-(:mod:`formulations.neuron_bnb`) the structured applications with tight
-packet costs, the MILP's LP bound the random sparse networks where only
-graph cuts matter. Both start from the same incumbent and run in their own
+The methods prove different instances fast: the partition branch and bound
+(:func:`formulations.neuron_bnb.solve_partition`) the structured applications
+with tight packet costs, the MILP's LP bound the random sparse networks where
+only the number of destination cores per sender matters. Both start from the same incumbent and run in their own
 process (one thread each); the first proof ends the run and stops the other
 process. On the time limit the best mapping of the two is returned with the
 larger of their bounds (each is a valid bound on every mapping).
@@ -29,8 +29,8 @@ from snnmap.instances import SpikingNetwork
 __all__ = ["solve"]
 
 METHOD = "neuron-portfolio"
-MEMBERS = ("neuron-bnb", "milp")
-MEMBER_SOLVE = {"neuron-bnb": neuron_bnb.solve, "milp": solve_compact}
+MEMBERS = ("partition-bnb", "milp")
+MEMBER_SOLVE = {"partition-bnb": neuron_bnb.solve_partition, "neuron-bnb": neuron_bnb.solve, "milp": solve_compact}
 _GRACE = 30.0  # seconds a member may overrun its limit (model build, result scoring) before it is stopped
 
 

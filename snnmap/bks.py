@@ -3,7 +3,9 @@
 Each row names an instance (application and scale), the hardware it was
 mapped on (preset and mesh), the energy, a valid lower bound, whether the
 energy is proven optimal (only an ``optimal`` status is a proof), the method
-and the date. The mapping itself is a mapping file in ``instances/bks/``, so
+and the date, and the communication model the energy is measured in
+(``multicast`` or ``unicast``; a table without that column is multicast, so
+older tables read as before). The mapping itself is a mapping file in ``instances/bks/``, so
 anyone can re-evaluate the row; an entry is replaced only by a mapping that
 the evaluator scores lower.
 
@@ -32,7 +34,9 @@ from snnmap.prepare import hardware_of, instance_of
 from snnmap.report import writable_dir
 
 BKS_PATH = Path(str(importlib.resources.files("snnmap.instances").joinpath("bks.csv")))
-FIELDS = ["instance", "scale", "hardware", "energy", "lower_bound", "proven", "method", "date", "mapping"]
+FIELDS = ["instance", "scale", "hardware", "energy", "lower_bound", "proven", "method", "date", "mapping", "comm"]
+OPTIONAL = {"comm": "multicast"}  # columns older tables lack, with the value they mean there
+Key = tuple[str, str, str, str]  # (instance, scale, hardware label, comm)
 
 
 @dataclasses.dataclass
@@ -46,6 +50,7 @@ class Entry:
     method: str
     date: str
     mapping: str
+    comm: str = "multicast"
 
     def row(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -81,18 +86,18 @@ def check_writable(path: Path, *, given: bool) -> None:
 class BestKnown:
     """The table in memory; :meth:`update` writes it back."""
 
-    def __init__(self, path: Path, entries: dict[tuple[str, str, str], Entry]):
+    def __init__(self, path: Path, entries: dict[Key, Entry]):
         self.path = path
         self.entries = entries
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "BestKnown":
         path = Path(path) if path is not None else BKS_PATH
-        entries: dict[tuple[str, str, str], Entry] = {}
+        entries: dict[Key, Entry] = {}
         if path.is_file():
             with open(path, newline="") as fh:
                 reader = csv.DictReader(fh)
-                missing = set(FIELDS) - set(reader.fieldnames or [])
+                missing = set(FIELDS) - set(reader.fieldnames or []) - set(OPTIONAL)
                 if missing:
                     raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
                 for k, r in enumerate(reader, 2):
@@ -103,14 +108,15 @@ class BestKnown:
                             lower_bound=float(r["lower_bound"]) if r["lower_bound"] else None,
                             proven=r["proven"].strip().lower() in ("yes", "true", "1"),
                             method=r["method"], date=r["date"], mapping=r["mapping"],
+                            comm=r.get("comm") or OPTIONAL["comm"],
                         )
                     except (TypeError, ValueError) as exc:
                         raise ValueError(f"{path}, line {k}: {exc}") from None
-                    entries[(e.instance, e.scale, e.hardware)] = e
+                    entries[(e.instance, e.scale, e.hardware, e.comm)] = e
         return cls(path, entries)
 
-    def get(self, instance: str, scale: str, hardware: str) -> Entry | None:
-        return self.entries.get((instance, scale, hardware))
+    def get(self, instance: str, scale: str, hardware: str, comm: str = "multicast") -> Entry | None:
+        return self.entries.get((instance, scale, hardware, comm))
 
     def mapping_path(self, entry: Entry) -> Path:
         return self.path.parent / entry.mapping
@@ -120,7 +126,7 @@ class BestKnown:
         hw = hardware_of(entry.hardware)
         net = instance_of(entry.instance, entry.scale, hw)
         mapping = load_mapping(self.mapping_path(entry), net)
-        report = evaluate(net, hw, mapping.core_of)
+        report = evaluate(net, hw, mapping.core_of, entry.comm)
         return report.total if report.feasible else math.inf
 
     def update(self, rows: Sequence[Any], mappings: dict[tuple[str, str, str], np.ndarray]) -> list[str]:
@@ -129,11 +135,12 @@ class BestKnown:
         ``rows`` are the gap study's (:class:`snnmap.gap_evaluator.GapRow`), ``mappings`` keyed by their ``key``.
         """
         changed = []
-        groups: dict[tuple[str, str, str], list[Any]] = {}
+        groups: dict[Key, list[Any]] = {}
         for r in rows:
-            groups.setdefault((r.application, r.scale, r.hardware), []).append(r)
+            groups.setdefault((r.application, r.scale, r.hardware, r.comm), []).append(r)
         for key, group in groups.items():
-            app, scale, hw_label = key
+            app, scale, hw_label, comm = key
+            what = f"{app}:{scale}" + ("" if comm == "multicast" else f" {comm}")
             cands = [r for r in group if math.isfinite(r.energy) and r.key in mappings]
             if not cands:
                 continue
@@ -141,7 +148,7 @@ class BestKnown:
             hw = hardware_of(hw_label)
             net = instance_of(app, scale, hw)
             core_of = mappings[best.key]
-            report = evaluate(net, hw, core_of)  # never trust a row: score the mapping again
+            report = evaluate(net, hw, core_of, comm)  # never trust a row: score the mapping again
             if not report.feasible:
                 continue
             old = self.entries.get(key)
@@ -153,21 +160,22 @@ class BestKnown:
                 if old.lower_bound is None or (bound is not None and bound > old.lower_bound):
                     if bound is not None and bound <= old.energy * (1 + 1e-9):
                         old.lower_bound = bound
-                        changed.append(f"{app}:{scale} bound")
+                        changed.append(f"{what} bound")
                 if proven and math.isclose(report.total, old.energy, rel_tol=1e-9) and not old.proven:
                     old.proven = True
-                    changed.append(f"{app}:{scale} proven")
+                    changed.append(f"{what} proven")
                 continue
-            name = f"bks/{app}-{scale}-{hw_label.replace('@', '-')}.json"
+            suffix = "" if comm == "multicast" else f"-{comm}"
+            name = f"bks/{app}-{scale}-{hw_label.replace('@', '-')}{suffix}.json"
             (self.path.parent / "bks").mkdir(parents=True, exist_ok=True)
             with replacing(self.path.parent / name) as tmp:
-                save_mapping(tmp, core_of, net, hw, method=best.method, meta={"energy": report.total})
+                save_mapping(tmp, core_of, net, hw, method=best.method, meta={"energy": report.total, "comm": comm})
             self.entries[key] = Entry(
                 instance=app, scale=scale, hardware=hw_label, energy=report.total,
                 lower_bound=bound, proven=proven, method=best.method,
-                date=_dt.date.today().isoformat(), mapping=name,
+                date=_dt.date.today().isoformat(), mapping=name, comm=comm,
             )
-            changed.append(f"{app}:{scale}")
+            changed.append(what)
         if changed:
             self.save()
         return changed

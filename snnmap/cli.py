@@ -372,6 +372,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
         figures=not args.no_figures,
         progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.quiet else None,
         max_step_time=args.max_step_time,
+        comm=args.comm,
     )
     print(gap_mod.summary_tables(report))
     if report.write_error:  # the tables above are complete; only the files are missing
@@ -569,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=seconds, default=40.0, help="seconds per run, > 0 (default: %(default)s)")
     _add_engine_args(p, "-j", "--jobs")  # --jobs: the flag of the process pool it replaces
     p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--comm", choices=["multicast", "unicast"], default=None,
+                   help="communication model of every run (default: the preset's); kept apart in the best-known table")
     p.add_argument("--out", "-o", default="gap-results", help="output directory (default: %(default)s)")
     p.add_argument("--update-bks", nargs="?", const="", default=None, metavar="PATH",
                    help="store better mappings in the best-known table PATH (without PATH: the shipped "

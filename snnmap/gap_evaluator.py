@@ -45,7 +45,7 @@ COLUMNS = [
     "application", "scale", "hardware", "method", "energy", *[f"E_{t}" for t in TERMS], "lower_bound",
     "status", "gap", "time_s", "seed", "version", "commit", "machine",
     "certified_gap", "gap_mapping", "proven", "best_known", "cores_used", "neurons", "synapses", "message",
-    "certified_gap_mapping", "gap_term",
+    "certified_gap_mapping", "gap_term", "comm",
 ]
 
 
@@ -94,6 +94,7 @@ class GapRow:
     # The certified gap on the energy a mapping can change: (energy - bound) / (bound - fixed energy).
     certified_gap_mapping: float | None = None
     gap_term: str = ""  # the term with the largest share of energy - combinatorial bound (bounds.dominant_term)
+    comm: str = "multicast"  # the communication model the energies are measured in
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -138,6 +139,7 @@ def run_task(task: Task) -> tuple[GapRow, np.ndarray | None]:
         row.neurons, row.synapses = net.num_neurons, net.num_synapses
         return row, None
     row.hardware, row.neurons, row.synapses = hardware_label(hw), net.num_neurons, net.num_synapses
+    row.comm = hw.comm
     t0 = time.perf_counter()
     try:
         options = {"start": task.start} if task.start is not None else {}
@@ -225,6 +227,7 @@ def gap(
     figures: bool = True,
     progress: Callable[[str], None] | None = print,
     max_step_time: float | None = None,
+    comm: str | None = None,
 ) -> GapReport:
     """Run the gap study and write its CSV, JSON and figures.
 
@@ -269,6 +272,9 @@ def gap(
     max_step_time
         A time-per-step budget (seconds) every run keeps, set as the chip's limit
         (needs a preset with latency numbers, e.g. ``loihi``).
+    comm
+        ``multicast`` or ``unicast``: the communication model of every run
+        (default: the preset's); the best-known table keeps the two apart.
     """
     apps = _each_once("apps", [canonical(a) for a in (apps or APPS)])
     scales = ["mini", "full"] if scale == "both" else [scale]
@@ -286,13 +292,16 @@ def gap(
         raise ValueError(f"time limit {time_limit!r}: must be a positive number of seconds")
     if workers is not None and workers < 1:
         raise ValueError(f"--workers {workers}: must be >= 1")
+    if comm not in (None, "multicast", "unicast"):
+        raise ValueError(f"comm={comm!r}: use multicast or unicast")
+    overrides = budget + (() if comm is None else (("comm", comm),))
     book = bks_mod.BestKnown.load(bks_path)
     if update_bks:
         bks_mod.check_writable(book.path, given=bks_path is not None)
     out = None if out is None else writable_dir(Path(out), "output directory")  # last: it creates the directory
 
     tasks = [
-        Task(app, sc, hardware or DEFAULT_HARDWARE[sc], m, time_limit, seed, overrides=budget)
+        Task(app, sc, hardware or DEFAULT_HARDWARE[sc], m, time_limit, seed, overrides=overrides)
         for sc in scales
         for app in apps
         for m in chosen
@@ -375,13 +384,13 @@ def _finish_rows(rows: list[GapRow], book: bks_mod.BestKnown) -> None:
     a time limit contributes its energy and its bound, never a proven optimum.
     """
     version, commit, machine = _provenance()
-    groups: dict[tuple[str, str, str], list[GapRow]] = {}
+    groups: dict[tuple[str, str, str, str], list[GapRow]] = {}
     for r in rows:
-        groups.setdefault((r.application, r.scale, r.hardware), []).append(r)
-    for (app, scale, hw), group in groups.items():
+        groups.setdefault((r.application, r.scale, r.hardware, r.comm), []).append(r)
+    for (app, scale, hw, comm), group in groups.items():
         energies = [r.energy for r in group if math.isfinite(r.energy)]
         bounds = [r.lower_bound for r in group if r.lower_bound is not None]
-        entry = book.get(app, scale, hw)
+        entry = book.get(app, scale, hw, comm)
         best = min(energies + ([entry.energy] if entry else []), default=math.inf)
         bound = max(bounds + ([entry.lower_bound] if entry and entry.lower_bound else []), default=None)
         optimal_rows = [r for r in group if r.status == "optimal"]
@@ -508,7 +517,8 @@ def summary_tables(report: GapReport) -> str:
                     "certified gap to lower bound, in brackets on the mapping-dependent energy (comm+static)")
         head = ["application", "N", "hardware", "best known", "proven", *methods,
                 *(["gap term (best)"] if scale == "full" else [])]
-        parts.append(f"== {scale}: {gap_kind} (heuristic columns, %), exact columns: status and time ==")
+        model = "" if rows[0].comm == "multicast" else f" ({rows[0].comm})"
+        parts.append(f"== {scale}{model}: {gap_kind} (heuristic columns, %), exact columns: status and time ==")
         parts.append(table(head, body))
         stats = []
         for m in heur:

@@ -17,7 +17,7 @@ from snnmap import api
 from snnmap.bks import BestKnown, check_writable
 from snnmap.cli import main
 from snnmap.formulations import evaluate, load_mapping
-from snnmap.gap_evaluator import COLUMNS, EXACT, GapRow, gap
+from snnmap.gap_evaluator import COLUMNS, EXACT, GapRow, gap, summary_tables
 from snnmap.prepare import hardware_of, instance_of
 
 
@@ -86,6 +86,32 @@ def test_update_bks_stores_only_better_mappings(tmp_path):
     assert BestKnown.load(path).reevaluate(second) == pytest.approx(second.energy, rel=1e-12)
 
 
+def test_best_known_table_keeps_the_communication_models_apart(tmp_path):
+    path = tmp_path / "bks.csv"
+    gap(["ImgSmooth"], methods=["sequential"], time_limit=10, progress=None, update_bks=True, bks_path=path)
+    gap(["ImgSmooth"], methods=["sequential"], time_limit=10, progress=None, update_bks=True, bks_path=path,
+        comm="unicast")
+    book = BestKnown.load(path)
+    multi = book.get("ImgSmooth", "mini", "crossbar-mini@2x4")
+    uni = book.get("ImgSmooth", "mini", "crossbar-mini@2x4", "unicast")
+    assert multi.comm == "multicast" and uni.comm == "unicast" and uni.mapping != multi.mapping
+    assert book.reevaluate(uni) == pytest.approx(uni.energy, rel=1e-12) and uni.energy > multi.energy
+    # A table written before the comm column reads as multicast.
+    lines = path.read_text().splitlines()
+    old = tmp_path / "old.csv"
+    old.write_text("\n".join(",".join(line.split(",")[:-1]) for line in lines[:1] + [
+        line for line in lines[1:] if line.endswith(",multicast")]) + "\n")
+    assert BestKnown.load(old).get("ImgSmooth", "mini", "crossbar-mini@2x4").energy == multi.energy
+
+
+def test_unicast_gap_rows_say_so():
+    report = gap(["ImgSmooth"], methods=["sequential"], time_limit=10, progress=None, comm="unicast", figures=False)
+    assert {r.comm for r in report.rows} == {"unicast"}
+    assert "(unicast)" in summary_tables(report)
+    with pytest.raises(ValueError, match="comm='bus'"):
+        gap(["ImgSmooth"], methods=["sequential"], comm="bus", progress=None)
+
+
 def test_shipped_best_known_mappings_reevaluate():
     book = BestKnown.load()
     if not book.entries:
@@ -94,7 +120,7 @@ def test_shipped_best_known_mappings_reevaluate():
         hw = hardware_of(entry.hardware)
         net = instance_of(entry.instance, entry.scale, hw)
         mapping = load_mapping(book.mapping_path(entry), net)
-        report = evaluate(net, hw, mapping.core_of)
+        report = evaluate(net, hw, mapping.core_of, entry.comm)
         assert report.feasible, entry.instance
         assert report.total == pytest.approx(entry.energy, rel=1e-9), entry.instance
         if entry.lower_bound is not None:
