@@ -796,9 +796,10 @@ def solve(
         Taken for the exact methods' common interface and unused: the search is
         single-threaded and builds no model that could be too large.
     """
+    method = PARTITION_METHOD if defer_placement else METHOD
+    refuse_budget(hardware, method)
     compile_s = _compile()
     t0 = time.perf_counter()
-    method = PARTITION_METHOD if defer_placement else METHOD
     comm = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
@@ -949,6 +950,13 @@ def solve(
     stats["gap"] = (energy + d.constant - lb) / (energy + d.constant) if energy + d.constant > 0 else 0.0
     return result_from_mapping(network, hardware, best, method=method, status=status, runtime=runtime(), seed=seed,
                                lower_bound=lb, comm=comm, stats=stats, message=note)
+
+
+def refuse_budget(hardware: Hardware, method: str) -> None:
+    """Refuse a step-time budget: the search prices energy only and could prove a mapping that breaks it."""
+    if hardware.limits.max_step_time is not None:
+        raise ValueError(f"{method} cannot keep max_step_time={hardware.limits.max_step_time:g} s (its search prices "
+                         "energy only): use milp or cpsat, which carry the budget, or a heuristic")
 
 
 def solve_partition(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,

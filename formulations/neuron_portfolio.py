@@ -54,6 +54,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     is called once per finished member. Each member runs on one thread (``threads``
     is taken for the common interface); the MILP member always builds (``force``).
     """
+    neuron_bnb.refuse_budget(hardware, METHOD)  # its branch-and-bound member prices energy only
     t0 = time.perf_counter()
     comm = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)

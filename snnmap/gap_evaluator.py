@@ -284,10 +284,16 @@ def gap(
     for sc in scales:
         load_hardware(hardware or DEFAULT_HARDWARE[sc], **dict(budget))  # an unknown preset names the known ones
     available = api.methods()
-    chosen = _each_once("methods", list(methods) if methods else [m for m in (*EXACT, *HEURISTICS) if m in available])
+    # Under a budget, the default exact methods are the ones that carry it as a constraint.
+    exact = EXACT if max_step_time is None else tuple(m for m in EXACT_KIND if _takes_budget(m))
+    chosen = _each_once("methods", list(methods) if methods else [m for m in (*exact, *HEURISTICS) if m in available])
     unknown = [m for m in chosen if m not in available]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(sorted(available))}")
+    blind = [m for m in chosen if max_step_time is not None and not _takes_budget(m)]
+    if blind:
+        raise ValueError(f"--max-step-time: {', '.join(blind)} cannot keep a step-time budget; leave them out "
+                         f"(methods that can: {', '.join(m for m in available if _takes_budget(m))})")
     if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
         raise ValueError(f"time limit {time_limit!r}: must be a positive number of seconds")
     if workers is not None and workers < 1:
@@ -421,6 +427,10 @@ def _finish_rows(rows: list[GapRow], book: bks_mod.BestKnown) -> None:
 
 
 @functools.lru_cache(maxsize=1)
+def _takes_budget(method: str) -> bool:
+    return "max_step_time" in registry.get(method).options
+
+
 def _provenance() -> tuple[str, str, str]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,

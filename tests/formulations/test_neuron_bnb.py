@@ -171,3 +171,16 @@ def test_layered_two_exact_methods_agree(n: int, k: int, seed: int, comm: str) -
     ours = METHODS["partition-bnb"](net, hw, comm=comm, time_limit=300, start="partition-refine")
     _agree(ours, METHODS["cpsat"](net, hw, comm=comm, time_limit=60), comm, net, hw)
     _agree(ours, METHODS["milp"](net, hw, comm=comm, time_limit=60), comm, net, hw)
+
+
+@pytest.mark.parametrize("method", ["neuron-bnb", "partition-bnb", "neuron-portfolio"])
+def test_energy_only_searches_refuse_a_step_time_budget(method):
+    # They price energy only, so a proof under a budget could name a mapping that breaks it.
+    from snnmap.formulations import neuron_portfolio
+    from snnmap.hardware import load_hardware
+    net = random_layered(12, 0)
+    hw = load_hardware("loihi", max_step_time=1e-5)
+    solve = {"neuron-bnb": neuron_bnb.solve, "partition-bnb": neuron_bnb.solve_partition,
+             "neuron-portfolio": neuron_portfolio.solve}[method]
+    with pytest.raises(ValueError, match="max_step_time"):
+        solve(net, hw, time_limit=5)

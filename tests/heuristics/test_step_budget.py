@@ -97,3 +97,17 @@ def test_gap_takes_the_budget_and_refuses_it_on_a_chip_without_latency():
     report = gap(["LeNet"], hardware="loihi", methods=["sequential"], max_step_time=1.0, out=None, figures=False,
                  progress=None, workers=1)
     assert report.rows[0].status == "feasible"
+
+
+def test_gap_under_a_budget_runs_only_exact_methods_that_carry_it():
+    from snnmap.gap_evaluator import gap
+
+    with pytest.raises(ValueError, match="partition-bnb cannot keep a step-time budget"):
+        gap(["LeNet"], hardware="loihi", methods=["partition-bnb"], max_step_time=1.0, out=None, figures=False,
+            progress=None)
+    report = gap(["LeNet"], hardware="loihi", max_step_time=8e-7, time_limit=5, out=None, figures=False,
+                 progress=None, workers=1)
+    exact = {r.method: r for r in report.rows if r.method in ("milp", "cpsat", "partition-bnb")}
+    assert set(exact) == {"milp", "cpsat"}
+    for r in exact.values():  # both carry the budget as constraints: a mapping within it, never "infeasible"
+        assert r.status in ("optimal", "feasible", "time_limit") and r.energy > 0
