@@ -27,8 +27,15 @@ class HardwareError(ValueError):
     """A hardware description is invalid; the message names the field and the fix."""
 
 
+class _Table:
+    """A preset table as a frozen dataclass: ``items()`` lists its (field, value) pairs in order."""
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
+
+
 @dataclasses.dataclass(frozen=True)
-class Limits:
+class Limits(_Table):
     """Per-core and per-neuron capacity limits (``None`` = unlimited).
 
     Attributes
@@ -56,12 +63,9 @@ class Limits:
     dest_max: int | None = None
     max_step_time: float | None = None
 
-    def items(self) -> list[tuple[str, int | None]]:
-        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
-
 
 @dataclasses.dataclass(frozen=True)
-class EnergyCosts:
+class EnergyCosts(_Table):
     """Energy costs in joules (``p_static`` in watts), as in docs/formulation.md.
 
     ``e_hop_x`` / ``e_hop_y`` give separate east-west and north-south hop
@@ -92,12 +96,9 @@ class EnergyCosts:
     def hop_y(self) -> float:
         return self.e_hop if self.e_hop_y is None else self.e_hop_y
 
-    def items(self) -> list[tuple[str, float | None]]:
-        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
-
 
 @dataclasses.dataclass(frozen=True)
-class LatencyCosts:
+class LatencyCosts(_Table):
     """Time per event in seconds, as SANA-FE's timing models charge them (``formulations/latency.py``).
 
     ``t_access`` every neuron every step; ``t_spike`` per spike at the sender
@@ -122,9 +123,6 @@ class LatencyCosts:
         """Barrier time of one step with ``tiles_used`` tiles holding neurons."""
         j = int(np.searchsorted(np.asarray(self.sync_tiles), tiles_used, side="right")) - 1
         return float(self.t_sync[max(j, 0)])
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
