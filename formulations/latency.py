@@ -14,15 +14,21 @@ included, as SANA-FE sends one message per destination core):
   model does, every core runs its neurons in index order, a neuron's messages leave
   once it is done, travel their hop latency (``t_hop_x`` per east-west, ``t_hop_y``
   per north-south hop) and wait at the receiving core, which takes them in arrival
-  order; ``network = max(0, last message processed - max busy)`` (:func:`_schedule`)
+  order; ``network = max(0, last message processed - max busy)`` (:func:`_schedule`).
+  The senders are paced by ``detailed``'s congestion estimate (:func:`paced_send`):
+  core ``c``'s last message arrives no earlier than
+  ``pace_c = sum_{messages m of c} r_m * t_in_flight / ((h_m + 1) (h_m + 2))``
+  (``h_m`` its hops, ``t_in_flight`` the mean receive time of ``c``'s messages in flight),
+  so its neurons' done times are stretched by ``max(1, pace_c / send_c)``
 - ``step = max_c max(send_c, receive_c) + network + sync(tiles in use)``
 
 SANA-FE's ``simple`` model is the busiest core alone, with the maximum taken step
 by step (so on a network whose neurons fire at a constant rate, the evaluator's
 step time without ``network`` is SANA-FE's exactly). Its ``detailed`` model
 schedules every message of every step through a queue with hop latency and a
-congestion estimate; the schedule here is that queue on the mean step without
-the congestion estimate. A mapping whose receiving core gets its input only from
+congestion estimate; the schedule here is that queue on the mean step, with the
+congestion estimate as a pace on each sender (:func:`paced_send` derives it). A
+mapping whose receiving core gets its input only from
 the end of a busy sender's step pays that sender's time plus its own. The busy
 time and the barrier are linear in the assignment (the exact models carry them);
 the schedule's wait is not. Unicast
@@ -42,7 +48,8 @@ from snnmap.instances import SpikingNetwork
 
 MODEL = ("SANA-FE 2.2.9 timing on the mean step: the slowest core's busy time (send or receive side, "
          "the 'simple' model) + the wait of the 'detailed' model's message schedule (neurons in index order, "
-         "hop latency, arrival-order queues; no congestion estimate) + the barrier for the tiles in use")
+         "hop latency, arrival-order queues, senders paced by its congestion estimate) + the barrier for the "
+         "tiles in use")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -127,10 +134,47 @@ def step_time(
     sync = lat.sync(tiles_used)
     busy = max(send.max(initial=0.0), receive.max(initial=0.0))
     live = work > 0
-    finish = _schedule(hardware, core_of, per_neuron, msg_src[live], msg_dst[live], work[live], lat)
+    paced = paced_send(hardware, core_of, send, rate, msg_src, msg_dst, lat.t_msg_in + msg_syn * lat.t_syn)
+    stretch = np.divide(paced, send, out=np.ones_like(send), where=send > 0)
+    finish = _schedule(hardware, core_of, per_neuron * stretch[core_of], msg_src[live], msg_dst[live], work[live],
+                       lat)
     network_time = max(finish - busy, 0.0)
     return StepTime(total=float(busy + network_time + sync), send=send, receive=receive, network=network_time,
                     sync=sync, tiles_used=tiles_used)
+
+
+def paced_send(hardware: Hardware, core_of: np.ndarray, send: np.ndarray, rate: np.ndarray, src: np.ndarray,
+               dst: np.ndarray, receive_time: np.ndarray) -> np.ndarray:
+    """Per-core time by which the sender's last message has arrived under SANA-FE's congestion estimate.
+
+    In ``schedule_messages_timestep_detailed`` (src/schedule.cpp) each message
+    in flight (sent, not yet taken by its receiver) adds ``1 / (h + 2)`` to
+    each link of its route, the first being its sender's output link; a
+    message's network delay is ``max(hop latency, density along its route *
+    t_in_flight / (h + 1))`` and its sender blocks while that density exceeds
+    ``link_buffer_size * (h + 1)``. A sender's in-flight density ``rho`` thus
+    keeps each message in flight ``rho * t_in_flight / (h + 1)``: by Little's
+    law it drains at ``(h + 1) (h + 2) / t_in_flight`` messages per second at
+    most, whatever ``rho`` (below the buffer the density rises, at it the
+    sender blocks), so its messages have all arrived no earlier than
+    ``sum_m r_m * t_in_flight / ((h_m + 1) (h_m + 2))``. The buffer only moves
+    time from the sender's blocking to the network delay, so it drops out.
+    ``t_in_flight`` is SANA-FE's running mean receive time over the messages
+    in flight; estimated per sender (the density on its output link is its
+    own messages) as the mean receive time of its messages weighted by their
+    share of its receive work (a message stays in flight about as long as its
+    receiver takes). Returns ``max(send_c, pace_c)`` per core.
+    """
+    q = rate[src]
+    work = q * receive_time
+    if work.sum() <= 0.0:
+        return send
+    sc = core_of[src]
+    wc = np.bincount(sc, weights=work, minlength=send.size)
+    t_in_flight = np.bincount(sc, weights=work * receive_time, minlength=send.size) / np.where(wc > 0, wc, 1.0)
+    hops = np.asarray(hardware.hops(core_of[src], dst), dtype=np.float64)
+    pace = np.bincount(sc, weights=q * t_in_flight[sc] / ((hops + 1.0) * (hops + 2.0)), minlength=send.size)
+    return np.maximum(send, pace)
 
 
 def _schedule(hardware: Hardware, core_of: np.ndarray, per_neuron: np.ndarray, src: np.ndarray, dst: np.ndarray,

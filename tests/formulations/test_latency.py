@@ -59,6 +59,32 @@ def test_step_time_by_hand():
     assert far.network == pytest.approx(st.receive[1] + lat.t_hop_x) and far.sync == lat.sync(2)
 
 
+
+def test_congestion_paces_a_sender_with_many_messages():
+    """Core 0's 20 neurons fire every step, each with 50 synapses on each of cores 1-3 (same tile, 0 hops).
+
+    Under SANA-FE's congestion estimate a sender drains at most 2 messages (0 hops) per mean receive time
+    of its messages in flight, so its 60 messages have arrived no earlier than 60 * t_in / 2, later than
+    its own pipeline and than any receiver's busy time; the linear part (busy time) is unchanged.
+    """
+    hw = load_hardware("loihi")
+    lat = hw.latency
+    senders, fan = 20, 50
+    pre = np.repeat(np.arange(senders), 3 * fan)
+    post = senders + np.tile(np.arange(3 * fan), senders)
+    n = senders + 3 * fan
+    net = SpikingNetwork.from_edges(n, pre, post, np.r_[np.full(senders, 8.0), np.zeros(3 * fan)], time_steps=8)
+    core_of = np.r_[np.zeros(senders, dtype=np.int64), 1 + np.arange(3 * fan) // fan]
+    st = step_time(net, hw, core_of)
+    per_message = lat.t_msg_in + fan * lat.t_syn
+    pace = senders * 3 * per_message / 2
+    assert st.send[0] < pace and st.receive[1] == pytest.approx(senders * per_message) and st.busy.max() < pace
+    assert pace + lat.sync(1) < st.total <= pace + per_message + lat.t_msg_out + lat.sync(1)
+    assert st.total - st.network == pytest.approx(st.busy.max() + lat.sync(1))
+    # One neuron sending: the pace is below its pipeline and adds nothing.
+    one = step_time(net, hw, np.r_[np.zeros(1, dtype=np.int64), np.full(senders - 1, 4), core_of[senders:]])
+    assert one.network < per_message + 3 * lat.t_msg_out + lat.t_spike
+
 @pytest.mark.parametrize("seed", range(4))
 def test_step_time_is_sanafes_simple_closed_form_on_steady_networks(seed):
     pytest.importorskip("yaml")
