@@ -523,8 +523,8 @@ def summary_tables(report: GapReport) -> str:
             if scale == "full":  # where the best mapping's certified gap sits
                 line.append(min(group.values(), key=lambda r: r.energy).gap_term or "-")
             body.append(line)
-        gap_kind = ("gap to best known" if scale == "mini" else
-                    "certified gap to lower bound, in brackets on the mapping-dependent energy (comm+static)")
+        gap_kind = ("gap to best known" if scale == "mini" else "certified gap to lower bound") + \
+            ", in brackets on the mapping-dependent energy (comm+static)"
         head = ["application", "N", "hardware", "best known", "proven", *methods,
                 *(["gap term (best)"] if scale == "full" else [])]
         model = "" if rows[0].comm == "multicast" else f" ({rows[0].comm})"
