@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
+from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
@@ -205,19 +206,26 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     e_local_min = float(rows[np.arange(own.size), own].min())
     # Senders whose targets can never share their core (input axons) pay remote prices only.
     remote_only = never_local(network, hardware)
+    border = 0.0
     if comm == "multicast":
+        def cost(m: np.ndarray) -> np.ndarray:
+            free = np.where(remote_only, _fill_costs(rows, own, 0, 1, m, local=False),
+                            _fill_costs(rows, own, 1, 1, m, local=True))
+            # A self-loop forces the own core among the destinations.
+            forced = e_local_min + _fill_costs(rows, own, 0, 1, np.maximum(m - 1, 0), local=False)
+            return np.where(self_loop, np.maximum(free, forced), free)
+
         m = forced_destinations(network, hardware).astype(np.float64)
-        free = np.where(remote_only, _fill_costs(rows, own, 0, 1, m, local=False),
-                        _fill_costs(rows, own, 1, 1, m, local=True))
-        # A self-loop forces the own core among the destinations.
-        forced = e_local_min + _fill_costs(rows, own, 0, 1, np.maximum(m - 1, 0), local=False)
-        per = np.where(self_loop, np.maximum(free, forced), free)
+        per = cost(m)
+        # Convolution inputs at tile borders reach a second core (see bounds_tiles).
+        second = np.where(network.out_degree > 0, cost(np.maximum(m, 2)) - per, 0.0)
+        border = border_raise(network, hardware, s * second)
     else:
         others = (network.out_degree - self_loop).astype(np.float64)
         per = self_loop * e_local_min + np.where(remote_only, _fill_costs(rows, own, 0, n_max, others, local=False),
                                                  _fill_costs(rows, own, n_max - 1, n_max, others, local=True))
     per = np.where(network.out_degree > 0, per, 0.0)
-    return float(np.dot(s, per))
+    return float(np.dot(s, per)) + border
 
 
 # Network and hardware are immutable values: every method scored on the same instance

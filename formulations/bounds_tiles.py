@@ -1,0 +1,100 @@
+"""What the tiling of a convolution forces on every mapping: inputs at tile borders reach two cores or more.
+
+An input neuron of a convolution (:mod:`snnmap.instances.geometry`) at
+position ``q`` targets the window ``W_q`` of output positions, every output
+channel of each (a pooling: its own channel). It reaches a single core only
+if that core holds its whole target set, which makes ``q`` *interior* to the
+positions ``P`` the core holds whole. Few inputs can be interior:
+
+- **Per core.** Along one axis, ``a`` consecutive output positions hold whole
+  the windows of at most ``s * a - (k - s)`` inputs (stride ``s``, kernel
+  ``k >= s``; inputs whose window is clipped by the border are left out), so
+  a set of positions ``A`` holds at most ``s |A| - (k - s)`` on a line. On the
+  plane, extending the interior set ``E`` row by row then column by column
+  (as the discrete Brunn-Minkowski inequality does) gives
+  ``|P| >= (|E| + dx r + dy c + dx dy) / (sx sy)`` with ``r c >= |E|`` rows
+  and columns of ``E``, ``d = k - s``: ``|E| <= (sqrt(sx sy |P|) - sqrt(dx dy))^2``.
+- **Over the cores.** A core holds whole at most ``tau = n_max // C_out``
+  positions (``syn_max`` may lower it), each position whole on at most one core;
+  the interior count is convex in ``|P|``, so the cores hold at most
+  ``floor(X / tau) g(tau) + g(X mod tau)`` interior inputs among ``X`` positions.
+
+Every other input (with a full window) reaches two cores or more. The bound
+lets the inputs whose second destination would cost most be the interior ones
+and charges the second destination to all the rest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
+from snnmap.instances.geometry import ConvGeometry, conv_layers
+
+
+def full_windows(size_in: int, size_out: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """Inputs along one axis whose window of outputs is not clipped by the border (a mask)."""
+    q = np.arange(size_in)
+    lo = -(-(q + padding - kernel + 1) // stride)
+    hi = (q + padding) // stride
+    return (lo >= 0) & (hi <= size_out - 1) & (lo <= hi)
+
+
+def interior_per_core(g: ConvGeometry, positions: float) -> float:
+    """Most inputs with a full window whose targets all fit ``positions`` output positions held whole."""
+    (kh, kw), (sh, sw) = g.kernel, g.stride
+    dy, dx = kh - sh, kw - sw
+    if dy < 0 or dx < 0:  # strides past the kernel leave gaps: no argument, every input may be interior
+        return float(sh * sw * positions)
+    if g.in_shape[1] == 1:  # one row: a line, every set of positions holds at most s |A| - (k - s)
+        return max(0.0, sw * positions - dx)
+    root = math.sqrt(sh * sw * positions) - math.sqrt(dy * dx)
+    return root * root if root > 0 else 0.0
+
+
+def most_interior(g: ConvGeometry, hardware: Hardware, min_indeg: int) -> int:
+    """Most input positions (channels apart for a pooling) whose targets all share one core, over all mappings."""
+    lim = hardware.limits
+    cout, ho, wo = g.out_shape
+    positions = ho * wo
+    per_pos = 1 if g.depthwise else cout  # neurons of one position one input reaches
+    tau = min(lim.n_max // per_pos, positions)
+    if lim.syn_max is not None and min_indeg > 0:
+        tau = min(tau, lim.syn_max // (per_pos * min_indeg))
+    if tau <= 0:
+        return 0
+    units = positions * (g.in_shape[0] if g.depthwise else 1)
+    whole, rest = divmod(units, tau)
+    return int(math.floor(whole * interior_per_core(g, tau) + interior_per_core(g, rest) + 1e-9))
+
+
+def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, second: np.ndarray) -> float:
+    """Least extra cost of the layer's border inputs: all but the ``most_interior`` dearest reach a second core.
+
+    ``second[i]``: what neuron ``i`` pays more at ``max(m_i, 2)`` destinations than at its bound's ``m_i``.
+    """
+    cin, h, w = g.in_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    full = full_windows(h, g.out_shape[1], kh, sh, ph)[:, None] & full_windows(w, g.out_shape[2], kw, sw, pw)[None, :]
+    extra = second[g.in_offset:g.in_offset + cin * h * w].reshape(cin, h * w)[:, full.ravel()]
+    # A full convolution's input channels at one position share their targets: one unit per position.
+    units = np.sort((extra if g.depthwise else extra.sum(axis=0, keepdims=True)).ravel())
+    min_indeg = int(network.in_degree[g.out_offset:g.out_offset + int(np.prod(g.out_shape))].min())
+    keep = min(most_interior(g, hardware, min_indeg), units.size)
+    return float(units[:units.size - keep].sum())
+
+
+def border_raise(network: SpikingNetwork, hardware: Hardware, second: np.ndarray) -> float:
+    """What the convolutions' tile borders add to the communication bound (0 without geometry).
+
+    Each input population counts once (a neuron feeding two convolutions gets one second destination).
+    """
+    total, seen = 0.0, set()
+    for g in conv_layers(network):
+        if g.source not in seen:
+            seen.add(g.source)
+            total += layer_raise(network, hardware, g, second)
+    return total

@@ -1,0 +1,157 @@
+"""The tile-border bound (formulations/bounds_tiles.py): its counting lemma by brute force, validity on mappings."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snnmap import api
+from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound
+from snnmap.formulations.bounds_tiles import border_raise, full_windows, interior_per_core, most_interior
+from snnmap.formulations.energy import destination_pairs, evaluate
+from snnmap.hardware import EnergyCosts, Hardware, Limits, load_hardware
+from snnmap.instances.geometry import ConvGeometry, conv_layers
+from snnmap.instances.layers import NetBuilder, conv2d_edges, conv_out
+from snnmap.prepare import prepared
+from tests.helpers import brute_force
+
+
+def _geometry(in_shape, kernel, stride, padding, cout=1) -> ConvGeometry:
+    ho = conv_out(in_shape[1], kernel[0], stride[0], padding[0])
+    wo = conv_out(in_shape[2], kernel[1], stride[1], padding[1])
+    return ConvGeometry(0, 1, in_shape, (cout, ho, wo), kernel, stride, padding, False, 0, int(np.prod(in_shape)))
+
+
+def _interior(g: ConvGeometry, subset: np.ndarray) -> int:
+    """Inputs with a full window lying inside the output positions ``subset`` (a flat mask), counted directly."""
+    _, h, w = g.in_shape
+    _, ho, wo = g.out_shape
+    pre, post, _, _ = conv2d_edges((1, h, w), 1, g.kernel, g.stride, g.padding)
+    full = (full_windows(h, ho, g.kernel[0], g.stride[0], g.padding[0])[:, None]
+            & full_windows(w, wo, g.kernel[1], g.stride[1], g.padding[1])[None, :]).ravel()
+    outside = np.bincount(pre, weights=~subset[post], minlength=h * w)
+    return int(np.sum(full & (outside == 0) & (np.bincount(pre, minlength=h * w) > 0)))
+
+
+@st.composite
+def small_convs(draw) -> ConvGeometry:
+    line = draw(st.booleans())
+    ky, kx = (1, draw(st.integers(1, 4))) if line else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    sy, sx = (1, draw(st.integers(1, 3))) if line else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    py, px = (0, draw(st.integers(0, kx - 1))) if line else (draw(st.integers(0, ky - 1)), draw(st.integers(0, kx - 1)))
+    h = 1 if line else draw(st.integers(ky, 6))
+    w = draw(st.integers(kx, 12 if line else 6))
+    g = _geometry((1, h, w), (ky, kx), (sy, sx), (py, px))
+    if g.out_shape[1] * g.out_shape[2] > 12:
+        g = _geometry((1, h, min(w, kx + 2)), (ky, kx), (sy, sx), (py, px))
+    return g
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(small_convs())
+def test_interior_count_is_at_most_the_lemma_on_every_set_of_positions(g: ConvGeometry) -> None:
+    positions = g.out_shape[1] * g.out_shape[2]
+    for bits in itertools.product([False, True], repeat=positions):
+        subset = np.array(bits)
+        assert _interior(g, subset) <= interior_per_core(g, int(subset.sum())) + 1e-9, (g, bits)
+
+
+def test_lemma_is_tight_on_a_square_tile() -> None:
+    g = _geometry((1, 12, 12), (3, 3), (1, 1), (1, 1))
+    tile = np.zeros((12, 12), dtype=bool)
+    tile[2:8, 3:9] = True  # 36 positions hold whole the windows of the 4 x 4 inputs inside
+    assert _interior(g, tile.ravel()) == 16 == interior_per_core(g, 36)
+
+
+def _conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=0, flat=False):
+    nb = NetBuilder()
+    src = nb.add("input", in_shape)
+    pre, post, _, out_shape = conv2d_edges(in_shape, cout, kernel, stride, padding)
+    dst = nb.add("conv", out_shape)
+    nb.connect(src, dst, pre, post, 1.0)
+    spikes = (np.ones(nb.num_neurons) if flat
+              else np.random.default_rng(spikes_seed).integers(0, 9, nb.num_neurons).astype(float))
+    size = {"length": in_shape[2]} if in_shape[1] == 1 else {"channels": in_shape[0], "size": in_shape[1]}
+    params = {**size, "specs": [
+        {"kind": "conv", "name": "conv", "out": cout, "kernel": kernel, "stride": stride, "padding": padding}]}
+    return nb.network(spikes, t_run=1.0, name="conv", provenance={"params": params})
+
+
+def _line(cores: int, n_max: int, a_max: int | None = None) -> Hardware:
+    return Hardware(name="line", limits=Limits(n_max=n_max, a_max=a_max), mesh=(1, cores),
+                    energy=EnergyCosts(e_spike=1.0, e_syn=1.0, e_local=2.0, e_route=2.0, e_hop=0.5))
+
+
+@pytest.mark.parametrize("length, kernel, stride, n_max, cores", [
+    (5, 2, 1, 2, 4), (5, 3, 1, 3, 3), (6, 3, 2, 2, 3), (4, 2, 1, 3, 3), (5, 3, 2, 2, 4)])
+def test_bound_is_below_the_brute_force_optimum_of_small_convolutions(length, kernel, stride, n_max, cores) -> None:
+    net = _conv_net((1, 1, length), 1, (1, kernel), (1, stride), (0, 0))
+    hw = _line(cores, n_max)
+    assert len(conv_layers(net)) == 1
+    _, energies = brute_force(net, hw, "multicast")
+    assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
+
+
+def test_bound_rises_where_tiles_must_split_windows() -> None:
+    net = _conv_net((1, 1, 6), 1, (1, 3), (1, 1), (0, 0), flat=True)
+    hw = _line(4, 3)  # outputs 0..3; inputs 2 and 3 see 3 of them each, and one core of 3 holds one window only
+    assert border_raise(net, hw, np.ones(net.num_neurons)) == 1.0
+    assert communication_lower_bound(net, hw) > communication_lower_bound(net.replace(provenance={}), hw)
+
+
+def _tile_mapping(net, g: ConvGeometry, tile: tuple[int, int], n_max: int) -> np.ndarray:
+    """Output positions whole in square-ish tiles (the adversary of the lemma); every other neuron packed in order."""
+    cout, ho, wo = g.out_shape
+    outs = np.arange(g.out_offset, g.out_offset + cout * ho * wo)
+    ty, tx = np.divmod(np.arange(ho * wo), wo)
+    pos_core = (ty // tile[0]) * -(-wo // tile[1]) + tx // tile[1]
+    core = np.empty(net.num_neurons, dtype=np.int64)
+    core[outs] = np.tile(pos_core, cout)
+    rest = np.setdiff1d(np.arange(net.num_neurons), outs)
+    core[rest] = int(pos_core.max()) + 1 + np.arange(rest.size) // n_max
+    return core
+
+
+@pytest.mark.parametrize("app, preset", [("EdgeDet", "loihi"), ("EdgeDet", "crossbar128"), ("LeNet", "loihi"),
+                                         ("ImgSmooth", "loihi")])
+def test_tile_mappings_of_full_instances_respect_the_count_and_the_bound(app: str, preset: str) -> None:
+    net, hw = prepared(app, "full", preset)
+    g = conv_layers(net)[0]
+    cout, ho, wo = g.out_shape
+    side = int(np.sqrt(hw.limits.n_max // cout))
+    core = _tile_mapping(net, g, (side, side), hw.limits.n_max)
+    if core.max() >= hw.num_cores:
+        pytest.skip("the tiles need more cores than the chip has")
+    pair_neuron, _ = destination_pairs(net, core, hw.num_cores)
+    dests = np.bincount(pair_neuron, minlength=net.num_neurons)
+    cin, h, w = g.in_shape
+    full = (full_windows(h, ho, *[v[0] for v in (g.kernel, g.stride, g.padding)])[:, None]
+            & full_windows(w, wo, *[v[1] for v in (g.kernel, g.stride, g.padding)])[None, :]).ravel()
+    one_core = (dests[:cin * h * w].reshape(cin, h * w) == 1).all(axis=0) & full
+    min_indeg = int(net.in_degree[g.out_offset:].min())
+    assert 0 < one_core.sum() <= most_interior(g, hw, min_indeg)
+    rep = evaluate(net, hw, core, link_loads=False)
+    terms = bound_terms(net, hw)
+    assert terms["comm"] <= rep.terms["comm"] * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("preset", ["loihi", "crossbar128"])
+def test_bound_is_below_heuristic_mappings_of_a_full_convolutional_network(preset: str) -> None:
+    net, hw = prepared("LeNet", "full", preset)
+    bound = combinatorial_lower_bound(net, hw)
+    for method, seed in (("sequential", 0), ("greedy", 0), ("random", 1), ("random", 2)):
+        rep = evaluate(net, hw, api.solve(net, hw, method, seed=seed).mapping, link_loads=False)
+        if rep.feasible:
+            assert bound <= rep.total * (1 + 1e-9), method
+
+
+def test_unicast_is_unchanged_by_tiles() -> None:
+    net = _conv_net((1, 1, 6), 1, (1, 3), (1, 1), (0, 0))
+    hw = _line(4, 2)
+    plain = net.replace(provenance={})
+    assert communication_lower_bound(net, hw, "unicast") == communication_lower_bound(plain, hw, "unicast")
+    assert load_hardware("loihi").limits.n_max == 1024
