@@ -217,9 +217,13 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
 
         m = forced_destinations(network, hardware).astype(np.float64)
         per = cost(m)
-        # Convolution inputs at tile borders reach a second core (see bounds_tiles).
-        second = np.where(network.out_degree > 0, cost(np.maximum(m, 2)) - per, 0.0)
-        border = border_raise(network, hardware, s * second)
+        # Convolution inputs at tile borders reach a second core, and few share a core with all their
+        # targets: the others pay a remote packet (see bounds_tiles).
+        sends = network.out_degree > 0
+        second = np.where(sends, cost(np.maximum(m, 2)) - per, 0.0)
+        remote = _fill_costs(rows, own, 0, 1, np.ones(network.num_neurons), local=False)
+        alone = np.where(sends & (m == 1), np.maximum(per, remote) - per, 0.0)
+        border = border_raise(network, hardware, s * second, s * alone)
     else:
         others = (network.out_degree - self_loop).astype(np.float64)
         per = self_loop * e_local_min + np.where(remote_only, _fill_costs(rows, own, 0, n_max, others, local=False),

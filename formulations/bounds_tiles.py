@@ -71,30 +71,55 @@ def most_interior(g: ConvGeometry, hardware: Hardware, min_indeg: int) -> int:
     return int(math.floor(whole * interior_per_core(g, tau) + interior_per_core(g, rest) + 1e-9))
 
 
-def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, second: np.ndarray) -> float:
-    """Least extra cost of the layer's border inputs: all but the ``most_interior`` dearest reach a second core.
+def most_alone(g: ConvGeometry, hardware: Hardware) -> int:
+    """Most input neurons with a full window that share one core with all their targets, over all mappings.
 
-    ``second[i]``: what neuron ``i`` pays more at ``max(m_i, 2)`` destinations than at its bound's ``m_i``.
+    Such a neuron is interior to the positions its core holds whole, and takes a slot beside them: a core
+    holding ``x`` positions whole holds at most ``min(c g(x), n_max - per_pos x)`` of them (``c`` input channels
+    per position unit), at most ``rho = max_x of that / x`` per position unit, so ``rho`` times the units in all.
+    """
+    lim = hardware.limits
+    cout, ho, wo = g.out_shape
+    per_pos, cin = (1, 1) if g.depthwise else (cout, g.in_shape[0])
+    x = np.arange(1, min(lim.n_max // per_pos, ho * wo) + 1)
+    if not x.size:
+        return 0
+    fit = np.minimum(cin * np.array([interior_per_core(g, float(v)) for v in x]), lim.n_max - per_pos * x)
+    units = ho * wo * (g.in_shape[0] if g.depthwise else 1)
+    return int(math.floor(float(np.max(fit / x)) * units + 1e-9))
+
+
+def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, second: np.ndarray,
+                alone: np.ndarray) -> float:
+    """Least extra cost of the layer's inputs with a full window over each one's own bound.
+
+    ``second[i]``: what neuron ``i`` pays more with two destinations or more (at a tile border);
+    ``alone[i]``: what it pays more with one destination that is not its own core. All but the
+    :func:`most_interior` positions with the largest ``second - alone`` pay ``second``; of the others,
+    all but the :func:`most_alone` neurons with the largest ``alone`` pay ``alone``.
     """
     cin, h, w = g.in_shape
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
     full = full_windows(h, g.out_shape[1], kh, sh, ph)[:, None] & full_windows(w, g.out_shape[2], kw, sw, pw)[None, :]
-    extra = second[g.in_offset:g.in_offset + cin * h * w].reshape(cin, h * w)[:, full.ravel()]
+    take = np.arange(g.in_offset, g.in_offset + cin * h * w).reshape(cin, h * w)[:, full.ravel()]
+    gain = second[take] - alone[take]
     # A full convolution's input channels at one position share their targets: one unit per position.
-    units = np.sort((extra if g.depthwise else extra.sum(axis=0, keepdims=True)).ravel())
+    units = np.sort((gain if g.depthwise else gain.sum(axis=0, keepdims=True)).ravel())
     min_indeg = int(network.in_degree[g.out_offset:g.out_offset + int(np.prod(g.out_shape))].min())
-    keep = min(most_interior(g, hardware, min_indeg), units.size)
-    return float(units[:units.size - keep].sum())
+    interior = min(most_interior(g, hardware, min_indeg), units.size)
+    lone = np.sort(alone[take].ravel())
+    local = min(most_alone(g, hardware), lone.size)
+    return float(second[take].sum() - units[units.size - interior:].sum() - lone[lone.size - local:].sum())
 
 
-def border_raise(network: SpikingNetwork, hardware: Hardware, second: np.ndarray) -> float:
+def border_raise(network: SpikingNetwork, hardware: Hardware, second: np.ndarray, alone: np.ndarray) -> float:
     """What the convolutions' tile borders add to the communication bound (0 without geometry).
 
-    Each input population counts once (a neuron feeding two convolutions gets one second destination).
+    Each input population counts once (a neuron feeding two convolutions is charged once).
     """
     total, seen = 0.0, set()
     for g in conv_layers(network):
         if g.source not in seen:
             seen.add(g.source)
-            total += layer_raise(network, hardware, g, second)
+            total += layer_raise(network, hardware, g, second, alone)
     return total

@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from snnmap import api
 from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound
-from snnmap.formulations.bounds_tiles import border_raise, full_windows, interior_per_core, most_interior
+from snnmap.formulations.bounds_tiles import (
+    border_raise,
+    full_windows,
+    interior_per_core,
+    most_alone,
+    most_interior,
+)
 from snnmap.formulations.energy import destination_pairs, evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits, load_hardware
 from snnmap.instances.geometry import ConvGeometry, conv_layers
@@ -81,16 +87,18 @@ def _conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=0, flat=False
     return nb.network(spikes, t_run=1.0, name="conv", provenance={"params": params})
 
 
-def _line(cores: int, n_max: int, a_max: int | None = None) -> Hardware:
+def _line(cores: int, n_max: int, a_max: int | None = None, local: float = 2.0) -> Hardware:
     return Hardware(name="line", limits=Limits(n_max=n_max, a_max=a_max), mesh=(1, cores),
-                    energy=EnergyCosts(e_spike=1.0, e_syn=1.0, e_local=2.0, e_route=2.0, e_hop=0.5))
+                    energy=EnergyCosts(e_spike=1.0, e_syn=1.0, e_local=local, e_route=2.0, e_hop=0.5))
 
 
+@pytest.mark.parametrize("local", [2.0, 0.25])
 @pytest.mark.parametrize("length, kernel, stride, n_max, cores", [
-    (5, 2, 1, 2, 4), (5, 3, 1, 3, 3), (6, 3, 2, 2, 3), (4, 2, 1, 3, 3), (5, 3, 2, 2, 4)])
-def test_bound_is_below_the_brute_force_optimum_of_small_convolutions(length, kernel, stride, n_max, cores) -> None:
+    (5, 2, 1, 2, 4), (5, 3, 1, 3, 3), (6, 3, 2, 2, 3), (4, 2, 1, 3, 3), (5, 3, 2, 2, 4), (4, 2, 1, 4, 2)])
+def test_bound_is_below_the_brute_force_optimum_of_small_convolutions(length, kernel, stride, n_max, cores,
+                                                                      local) -> None:
     net = _conv_net((1, 1, length), 1, (1, kernel), (1, stride), (0, 0))
-    hw = _line(cores, n_max)
+    hw = _line(cores, n_max, local=local)
     assert len(conv_layers(net)) == 1
     _, energies = brute_force(net, hw, "multicast")
     assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
@@ -99,19 +107,32 @@ def test_bound_is_below_the_brute_force_optimum_of_small_convolutions(length, ke
 def test_bound_rises_where_tiles_must_split_windows() -> None:
     net = _conv_net((1, 1, 6), 1, (1, 3), (1, 1), (0, 0), flat=True)
     hw = _line(4, 3)  # outputs 0..3; inputs 2 and 3 see 3 of them each, and one core of 3 holds one window only
-    assert border_raise(net, hw, np.ones(net.num_neurons)) == 1.0
+    none = np.zeros(net.num_neurons)
+    assert border_raise(net, hw, np.ones(net.num_neurons), none) == 1.0
     assert communication_lower_bound(net, hw) > communication_lower_bound(net.replace(provenance={}), hw)
 
 
 def _tile_mapping(net, g: ConvGeometry, tile: tuple[int, int], n_max: int) -> np.ndarray:
-    """Output positions whole in square-ish tiles (the adversary of the lemma); every other neuron packed in order."""
+    """Output positions whole in square-ish tiles, each input with a full window on its tile's core where the
+    tile has room (the adversary of both counts); every other neuron packed in order on further cores."""
+    cin, h, w = g.in_shape
     cout, ho, wo = g.out_shape
     outs = np.arange(g.out_offset, g.out_offset + cout * ho * wo)
     ty, tx = np.divmod(np.arange(ho * wo), wo)
     pos_core = (ty // tile[0]) * -(-wo // tile[1]) + tx // tile[1]
-    core = np.empty(net.num_neurons, dtype=np.int64)
+    core = np.full(net.num_neurons, -1, dtype=np.int64)
     core[outs] = np.tile(pos_core, cout)
-    rest = np.setdiff1d(np.arange(net.num_neurons), outs)
+    room = n_max - np.bincount(pos_core, minlength=int(pos_core.max()) + 1) * cout
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    full = full_windows(h, ho, kh, sh, ph)[:, None] & full_windows(w, wo, kw, sw, pw)[None, :]
+    for q in np.flatnonzero(full.ravel()):
+        y, x = divmod(int(q), w)
+        c = pos_core[((y + ph) // sh) * wo + (x + pw) // sw]  # the tile of one output of q's window
+        for ch in range(cin):
+            if room[c] > 0:
+                core[g.in_offset + ch * h * w + q] = c
+                room[c] -= 1
+    rest = np.flatnonzero(core < 0)
     core[rest] = int(pos_core.max()) + 1 + np.arange(rest.size) // n_max
     return core
 
@@ -122,7 +143,7 @@ def test_tile_mappings_of_full_instances_respect_the_count_and_the_bound(app: st
     net, hw = prepared(app, "full", preset)
     g = conv_layers(net)[0]
     cout, ho, wo = g.out_shape
-    side = int(np.sqrt(hw.limits.n_max // cout))
+    side = int(np.sqrt(0.75 * (hw.limits.n_max // cout)))  # room left for inputs beside their tile
     core = _tile_mapping(net, g, (side, side), hw.limits.n_max)
     if core.max() >= hw.num_cores:
         pytest.skip("the tiles need more cores than the chip has")
@@ -131,10 +152,14 @@ def test_tile_mappings_of_full_instances_respect_the_count_and_the_bound(app: st
     cin, h, w = g.in_shape
     full = (full_windows(h, ho, *[v[0] for v in (g.kernel, g.stride, g.padding)])[:, None]
             & full_windows(w, wo, *[v[1] for v in (g.kernel, g.stride, g.padding)])[None, :]).ravel()
-    one_core = (dests[:cin * h * w].reshape(cin, h * w) == 1).all(axis=0) & full
+    ins = np.arange(g.in_offset, g.in_offset + cin * h * w)
+    one_core = (dests[ins].reshape(cin, h * w) == 1).all(axis=0) & full
     min_indeg = int(net.in_degree[g.out_offset:].min())
     assert 0 < one_core.sum() <= most_interior(g, hw, min_indeg)
+    alone = (dests[ins] == 1) & np.tile(full, cin) & np.isin(ins, net.pre[core[net.pre] == core[net.post]])
+    assert 0 < alone.sum() <= most_alone(g, hw)
     rep = evaluate(net, hw, core, link_loads=False)
+    assert rep.feasible
     terms = bound_terms(net, hw)
     assert terms["comm"] <= rep.terms["comm"] * (1 + 1e-9)
 
