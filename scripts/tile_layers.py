@@ -1,0 +1,116 @@
+"""Messages per convolution layer: the mapping's, the bound's, and those of the best aligned tiling of the layer.
+
+For every convolution of a full application (``instances/geometry.py``) on a
+chip, the spike-weighted destination cores of the layer's input neurons:
+
+- under partition-refine's mapping as ``scripts/full_gaps.py --keep-mappings DIR`` stored it;
+- in the bound: each neuron's forced destination count plus the tile-border
+  second destinations (``formulations/bounds_tiles.py``), in messages;
+- under the best aligned tiling of that layer alone (every output position whole
+  on a core, tiles of ``a x b`` positions with ``a b <= n_max // C_out``, the input
+  neurons not counted as sharing a core): a feasible arrangement of the layer, so an
+  upper reference for what the layer needs (not a mapping of the whole network).
+
+Where the mapping is far above the tiling, the gap is the mapping's; where the
+bound is far below it, the bound's.
+
+    python scripts/tile_layers.py --maps /tmp/maps          # writes scripts/results/tile_layers.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from snnmap.formulations.bounds import forced_destinations
+from snnmap.formulations.bounds_tiles import layer_raise
+from snnmap.formulations.energy import destination_pairs
+from snnmap.instances.files import write_text
+from snnmap.instances.geometry import ConvGeometry, conv_layers
+from snnmap.prepare import hardware_label, prepared
+
+RESULTS = Path(__file__).resolve().parent / "results"
+APPS = ("LeNet", "AlexNet", "VGG16", "EdgeDet", "ImgSmooth")
+
+
+def tiles_spanned(size_in: int, size_out: int, kernel: int, stride: int, padding: int, tile: int) -> np.ndarray:
+    """Along one axis: how many aligned tiles of ``tile`` outputs each input's window meets."""
+    q = np.arange(size_in)
+    lo = np.maximum(-(-(q + padding - kernel + 1) // stride), 0)
+    hi = np.minimum((q + padding) // stride, size_out - 1)
+    return np.where(lo <= hi, hi // tile - lo // tile + 1, 0)
+
+
+def best_tiling(g: ConvGeometry, weight: np.ndarray, n_max: int) -> tuple[float, int, int]:
+    """Least spike-weighted destinations of the layer's inputs over aligned ``a x b`` tilings, and ``(a, b)``."""
+    cin, h, w = g.in_shape
+    cout, ho, wo = g.out_shape
+    per_pos = 1 if g.depthwise else cout
+    tau = n_max // per_pos
+    if tau < 1:
+        return float("nan"), 0, 0
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    best = (float("inf"), 0, 0)
+    per_q = weight.reshape(cin, h, w).sum(axis=0)  # every channel at a position meets the same tiles
+    for a in range(1, min(ho, tau) + 1):
+        ny = tiles_spanned(h, ho, kh, sh, ph, a)
+        for b in range(1, min(wo, tau // a) + 1):
+            nx = tiles_spanned(w, wo, kw, sw, pw, b)
+            best = min(best, (float(ny @ per_q @ nx), a, b))
+    return best
+
+
+def rows_for(app: str, chip: str, maps: Path, time_limit: float) -> list[str]:
+    net, hw = prepared(app, "full", chip)
+    path = maps / f"{app}_{chip}_{time_limit:g}s.npz"
+    if not path.exists():
+        raise SystemExit(f"no stored mapping {path}: run scripts/full_gaps.py --keep-mappings {maps} first")
+    with np.load(path) as f:
+        core_of = f["core_of"]
+    pair_neuron, _ = destination_pairs(net, core_of, hw.num_cores)
+    dests = np.bincount(pair_neuron, minlength=net.num_neurons)
+    m = forced_destinations(net, hw).astype(np.float64)
+    s = net.spikes
+    second = np.where(net.out_degree > 0, s * (np.maximum(m, 2) - m), 0.0)
+    out = []
+    for g in conv_layers(net):
+        ids = slice(g.in_offset, g.in_offset + int(np.prod(g.in_shape)))
+        mapped = float(s[ids] @ dests[ids])
+        bound = float(s[ids] @ m[ids]) + layer_raise(net, hw, g, second, np.zeros(net.num_neurons))
+        tiled, a, b = best_tiling(g, s[ids], hw.limits.n_max)
+        out.append(f"| {app} | {hardware_label(hw)} | {net.population_names[g.target]} | {g.in_shape} -> {g.out_shape} "
+                   f"| {g.kernel[0]}x{g.kernel[1]} / {g.stride[0]} | {mapped / 1e3:.1f} | {bound / 1e3:.1f} "
+                   f"| {tiled / 1e3:.1f} ({a}x{b}) | {mapped / tiled:.2f} | {bound / tiled:.2f} |")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--maps", type=Path, required=True, help="the --keep-mappings directory of full_gaps.py")
+    ap.add_argument("--apps", default=",".join(APPS))
+    ap.add_argument("--chips", default="loihi")
+    ap.add_argument("--time-limit", type=float, default=40.0)
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    lines = ["| application | chip | layer | shape | kernel / stride | mapping (k msgs) | bound (k msgs) "
+             "| aligned tiling (k msgs) | mapping / tiling | bound / tiling |",
+             "|---|---|---|---|---|---:|---:|---:|---:|---:|"]
+    for chip in args.chips.split(","):
+        for app in args.apps.split(","):
+            lines += rows_for(app, chip, args.maps, args.time_limit)
+            print(lines[-1], flush=True)
+    stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    head = (f"# Messages per convolution layer (python scripts/tile_layers.py; {stamp}; {platform.machine()}, "
+            f"python {platform.python_version()})\n\nSpike-weighted destination cores of each convolution's input "
+            "neurons: under partition-refine's mapping (the one full_gaps.py measured), in the bound (forced "
+            "destinations plus tile-border second destinations), and under the best aligned tiling of the layer "
+            "alone (output positions whole in a x b tiles of at most n_max // C_out positions).\n\n")
+    write_text(args.out / "tile_layers.md", head + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
