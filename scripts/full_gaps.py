@@ -110,6 +110,7 @@ def measure(app: str, chip: str, time_limit: float, keep: Path | None = None) ->
         "energy_terms": report.terms, "bound_terms": terms,
         "dominant_term": bounds.dominant_term(report.terms, terms),
         "cores_used": report.cores_used, "bound_s": round(seconds, 2), "bound_peak_mb": round(peak_mb, 1),
+        "hops_per_packet": report.hop_packets / report.packets if report.packets else 0.0,
         "bound_targets_only": plain, "bound_without_tiles": no_tiles,
         "gap_mapping_without_tiles": (report.total - no_tiles) / (no_tiles - fixed) if no_tiles > fixed else None,
         "gap_mapping_targets_only": (report.total - plain) / (plain - fixed) if plain > fixed else None,

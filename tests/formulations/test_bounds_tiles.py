@@ -13,10 +13,12 @@ from snnmap import api
 from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound
 from snnmap.formulations.bounds_tiles import (
     border_raise,
+    exempt_most,
     full_windows,
     interior_per_core,
     most_alone,
     most_interior,
+    whole_positions,
 )
 from snnmap.formulations.energy import destination_pairs, evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits, load_hardware
@@ -112,14 +114,15 @@ def test_bound_rises_where_tiles_must_split_windows() -> None:
     assert communication_lower_bound(net, hw) > communication_lower_bound(net.replace(provenance={}), hw)
 
 
-def _tile_mapping(net, g: ConvGeometry, tile: tuple[int, int], n_max: int) -> np.ndarray:
+def _tile_mapping(net, g: ConvGeometry, tile: tuple[int, int], n_max: int, shift: int = 0) -> np.ndarray:
     """Output positions whole in square-ish tiles, each input with a full window on its tile's core where the
     tile has room (the adversary of both counts); every other neuron packed in order on further cores."""
     cin, h, w = g.in_shape
     cout, ho, wo = g.out_shape
     outs = np.arange(g.out_offset, g.out_offset + cout * ho * wo)
     ty, tx = np.divmod(np.arange(ho * wo), wo)
-    pos_core = (ty // tile[0]) * -(-wo // tile[1]) + tx // tile[1]
+    pos_core = ((ty + shift) // tile[0]) * (-(-(wo + shift) // tile[1])) + (tx + shift) // tile[1]
+    pos_core = np.unique(pos_core, return_inverse=True)[1]
     core = np.full(net.num_neurons, -1, dtype=np.int64)
     core[outs] = np.tile(pos_core, cout)
     room = n_max - np.bincount(pos_core, minlength=int(pos_core.max()) + 1) * cout
@@ -180,3 +183,21 @@ def test_unicast_is_unchanged_by_tiles() -> None:
     plain = net.replace(provenance={})
     assert communication_lower_bound(net, hw, "unicast") == communication_lower_bound(plain, hw, "unicast")
     assert load_hardware("loihi").limits.n_max == 1024
+
+
+@pytest.mark.parametrize("tile, shift", [((16, 16), 0), ((16, 16), 5), ((8, 32), 3), ((12, 20), 7)])
+def test_exempt_gain_bounds_the_gain_of_every_tiling(tile, shift) -> None:
+    net, hw = prepared("EdgeDet", "full", "loihi")
+    g = conv_layers(net)[0]
+    core = _tile_mapping(net, g, tile, hw.limits.n_max, shift)
+    pair_neuron, _ = destination_pairs(net, core, hw.num_cores)
+    dests = np.bincount(pair_neuron, minlength=net.num_neurons)
+    _, h, w = g.in_shape
+    rows = np.flatnonzero(full_windows(h, g.out_shape[1], g.kernel[0], g.stride[0], g.padding[0]))
+    cols = np.flatnonzero(full_windows(w, g.out_shape[2], g.kernel[1], g.stride[1], g.padding[1]))
+    one_core = (dests[g.in_offset:g.in_offset + h * w].reshape(h, w) == 1)[np.ix_(rows, cols)]
+    tau = whole_positions(g, hw, int(net.in_degree[g.out_offset:].min()))
+    rng = np.random.default_rng(shift)
+    for gain in (np.ones(one_core.shape), rng.exponential(1.0, one_core.shape),
+                 np.where(one_core, 5.0, 0.1)):  # the adversary's wish: its interior the heaviest
+        assert gain[one_core].sum() <= exempt_most(g, tau, gain[None], rows, cols) + 1e-9
