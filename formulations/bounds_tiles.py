@@ -129,7 +129,8 @@ def most_alone(g: ConvGeometry, hardware: Hardware) -> int:
     lim = hardware.limits
     cout, ho, wo = g.out_shape
     per_pos, cin = (1, 1) if g.depthwise else (cout, g.in_shape[0])
-    x = np.arange(1, min(lim.n_max // per_pos, ho * wo) + 1)
+    # Not capped at the layer's positions: a core may hold pieces of several pooled channels, and g is superadditive.
+    x = np.arange(1, lim.n_max // per_pos + 1)
     if not x.size:
         return 0
     fit = np.minimum(cin * np.array([interior_per_core(g, float(v)) for v in x]), lim.n_max - per_pos * x)

@@ -63,8 +63,8 @@ def _pair(v: Any) -> Pair:
 def _plan(network: SpikingNetwork) -> list[tuple[str, tuple[int, int, int], dict[str, Any]]]:
     """``(target name, input shape, layer spec)`` for every conv/pool layer the provenance's plan names."""
     params = (network.provenance or {}).get("params") or {}
-    if "specs" in params:  # feed-forward builders: input (channels, size, size) or (1, 1, length)
-        shape = ((1, 1, int(params["length"])) if "length" in params
+    if "specs" in params:  # feed-forward builders: input (channels, size, size) or (channels, 1, length)
+        shape = ((int(params.get("channels", 1)), 1, int(params["length"])) if "length" in params
                  else (int(params.get("channels", 1)), int(params["size"]), int(params["size"])))
         out = []
         for spec in params["specs"]:
@@ -117,7 +117,7 @@ def conv_layers(network: SpikingNetwork) -> tuple[ConvGeometry, ...]:
     out = []
     try:
         plan = _plan(network)
-    except (KeyError, TypeError, ValueError, NetworkError):  # a provenance of another shape: no geometry
+    except (AttributeError, KeyError, TypeError, ValueError, NetworkError):  # a provenance of another shape
         return ()
     for name, in_shape, spec in plan:
         if name not in names:

@@ -75,17 +75,18 @@ def test_lemma_is_tight_on_a_square_tile() -> None:
     assert _interior(g, tile.ravel()) == 16 == interior_per_core(g, 36)
 
 
-def _conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=0, flat=False):
+def _conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=0, flat=False, pool=False):
     nb = NetBuilder()
     src = nb.add("input", in_shape)
-    pre, post, _, out_shape = conv2d_edges(in_shape, cout, kernel, stride, padding)
+    pre, post, _, out_shape = conv2d_edges(in_shape, cout, kernel, stride, padding, depthwise=pool)
     dst = nb.add("conv", out_shape)
     nb.connect(src, dst, pre, post, 1.0)
     spikes = (np.ones(nb.num_neurons) if flat
               else np.random.default_rng(spikes_seed).integers(0, 9, nb.num_neurons).astype(float))
-    size = {"length": in_shape[2]} if in_shape[1] == 1 else {"channels": in_shape[0], "size": in_shape[1]}
-    params = {**size, "specs": [
-        {"kind": "conv", "name": "conv", "out": cout, "kernel": kernel, "stride": stride, "padding": padding}]}
+    size = {"length": in_shape[2]} if in_shape[1] == 1 else {"size": in_shape[1]}
+    params = {"channels": in_shape[0], **size, "specs": [
+        {"kind": "pool" if pool else "conv", "name": "conv", "out": cout, "kernel": kernel, "stride": stride,
+         "padding": padding}]}
     return nb.network(spikes, t_run=1.0, name="conv", provenance={"params": params})
 
 
@@ -102,6 +103,15 @@ def test_bound_is_below_the_brute_force_optimum_of_small_convolutions(length, ke
     net = _conv_net((1, 1, length), 1, (1, kernel), (1, stride), (0, 0))
     hw = _line(cores, n_max, local=local)
     assert len(conv_layers(net)) == 1
+    _, energies = brute_force(net, hw, "multicast")
+    assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("n_max", [2, 3, 4])
+def test_bound_is_below_the_brute_force_optimum_of_a_small_pooling(n_max) -> None:
+    net = _conv_net((2, 1, 3), 0, (1, 2), (1, 1), (0, 0), pool=True)  # two channels: pieces of both on one core
+    hw = _line(3, n_max, local=0.25)
+    assert conv_layers(net)[0].depthwise
     _, energies = brute_force(net, hw, "multicast")
     assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
 
