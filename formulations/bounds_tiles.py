@@ -89,33 +89,60 @@ def _window_span(q0: int, q1: int, kernel: int, stride: int, padding: int) -> in
     return (q1 + padding) // stride - -(-(q0 + padding - kernel + 1) // stride) + 1
 
 
-BLOCK_SIDES = (8, 16, 32, 64)  # input blocks tried for the block-local count (besides the whole layer)
+# Nested input blocks counted besides the whole layer: each family doubles its side, and is cut at offset 0 and
+# at half its smallest side (all sides of a family cut at one offset stay nested).
+BLOCK_FAMILIES = ((8, 16, 32, 64), (10, 20, 40, 80), (12, 24, 48, 96))
+
+
+def _laminar_max(flat: np.ndarray, levels: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Most total of ``flat[u, cell]`` taking units whose every set (``levels``: set id per cell, room per set)
+    still has room; greedy by decreasing value is exact on a laminar family (a laminar matroid)."""
+    cells_n = flat.shape[1]
+    order = np.argsort(-flat, axis=None, kind="stable")
+    blocks = np.stack([ids[order % cells_n] for ids, _ in levels], axis=1)
+    room = [r.copy() for _, r in levels]
+    taken = 0.0
+    for v, ids in zip(flat.ravel()[order].tolist(), blocks.tolist()):
+        if v <= 0:
+            break
+        if all(room[k][b] > 0 for k, b in enumerate(ids)):
+            for k, b in enumerate(ids):
+                room[k][b] -= 1
+            taken += v
+    return taken
 
 
 def exempt_most(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
-    """Largest total ``gain`` the interior positions can take, least over the counts tried.
+    """Largest total ``gain`` the interior positions can take.
 
     ``gain[u, y, x]``: the gain of input unit ``u`` (a channel for a pooling, else the whole position) at the
     full-window input row ``rows[y]`` and column ``cols[x]``. The whole layer holds at most
     :func:`interior_within` of all positions interior; so does every block of inputs, counted on the output
     positions its windows reach (the lemma holds for any set of positions, here a core's whole positions
-    inside that region), which keeps the exempt inputs near each other instead of the layer's best anywhere.
+    inside that region). The blocks of one of :data:`BLOCK_FAMILIES`, cut at one offset, and the layer form a
+    laminar family, whose maximum the greedy finds; every family and offset gives a valid maximum, the least
+    is kept.
     """
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
-    flat = np.sort(gain.ravel())[::-1]
-    units = gain.shape[0]
-    best = float(flat[:min(interior_within(g, tau, g.out_shape[1] * g.out_shape[2] * units), flat.size)].sum())
-    for side in BLOCK_SIDES:
-        if side >= max(rows.size, cols.size):
-            break
-        total = 0.0
-        for y0 in range(0, rows.size, side):
-            ry = _window_span(int(rows[y0]), int(rows[min(y0 + side, rows.size) - 1]), kh, sh, ph)
-            for x0 in range(0, cols.size, side):
-                rx = _window_span(int(cols[x0]), int(cols[min(x0 + side, cols.size) - 1]), kw, sw, pw)
-                block = np.sort(gain[:, y0:y0 + side, x0:x0 + side].ravel())[::-1]
-                total += float(block[:min(interior_within(g, tau, ry * rx * units), block.size)].sum())
-        best = min(best, total)
+    units, ny, nx = gain.shape
+    whole = [(np.zeros(ny * nx, dtype=np.int64), np.array([interior_within(g, tau, g.out_shape[1] * g.out_shape[2]
+                                                                           * units)]))]
+    best = _laminar_max(gain.reshape(units, ny * nx), whole)
+    for sides, offset in ((f, o) for f in BLOCK_FAMILIES for o in (0, f[0] // 2)):
+        levels = list(whole)
+        for side in sides:
+            if side >= max(ny, nx):
+                break
+            cut_y = np.unique(np.clip([0, *range(offset % side or side, ny, side), ny], 0, ny))
+            cut_x = np.unique(np.clip([0, *range(offset % side or side, nx, side), nx], 0, nx))
+            room = [interior_within(g, tau, units * _window_span(int(rows[y0]), int(rows[y1 - 1]), kh, sh, ph)
+                                    * _window_span(int(cols[x0]), int(cols[x1 - 1]), kw, sw, pw))
+                    for y0, y1 in zip(cut_y[:-1], cut_y[1:]) for x0, x1 in zip(cut_x[:-1], cut_x[1:])]
+            by = np.searchsorted(cut_y, np.arange(ny), side="right") - 1
+            bx = np.searchsorted(cut_x, np.arange(nx), side="right") - 1
+            levels.append(((by[:, None] * (cut_x.size - 1) + bx[None, :]).ravel(), np.array(room)))
+        if len(levels) > 1:
+            best = min(best, _laminar_max(gain.reshape(units, ny * nx), levels))
     return best
 
 
