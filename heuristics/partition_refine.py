@@ -106,14 +106,16 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                     PARTITION_SHARE),
                    ("merge", lambda: merge_clusters(network, hardware, comm=comm_model), 0.15))
     # On large chips the annealing starts from a recursive bisection instead of the snake:
-    # it reaches in seconds what the snake start needs minutes of annealing for.
+    # it reaches in seconds what the snake start needs minutes of annealing for. The tiling
+    # start's always does: its clusters follow the image, and bisection lays them out so.
     large = placement == "anneal" and hardware.num_cores > LARGE_CHIP_CORES
     for name, cluster, share in clusterings:
         if name not in starts or pinned or not affordable():
             continue
         cluster_of, k = cluster()
         core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model,
-                                             method="bisect-anneal" if large else placement,
+                                             method="bisect-anneal" if large or name == "tiling" and
+                                             placement == "anneal" else placement,
                                              timer=timer, seed=seed, effort=effort, time_share=share)
         if core_of is not None:
             begin.append((name, core_of))

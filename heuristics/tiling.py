@@ -223,7 +223,7 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
     blocks, kb = cut_runs(network, hardware, np.lexsort((rank, part, pop_rank[pop])),
                           pop * np.int64(part.max() + 1) + part, csr)
     use_blocks = _messages_per_population(network, pop, blocks) < _messages_per_population(network, pop, strips)
-    chosen = np.where(use_blocks[pop], blocks + k, strips)
+    chosen = _adopt_sources(network, hardware, np.where(use_blocks[pop], blocks + k, strips))
     # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
     first = np.full(k + kb, order.size, dtype=np.int64)
     np.minimum.at(first, chosen, rank)
@@ -231,3 +231,45 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
     label = np.empty(k + kb, dtype=np.int64)
     label[used[np.argsort(first[used])]] = np.arange(used.size)
     return label[chosen], int(used.size)
+
+
+@njit(cache=True)
+def _first_with_room(cand_ptr, cand, room):
+    """For each source in turn, the first of its candidate clusters with room left (taking it), or -1."""
+    home = np.full(cand_ptr.size - 1, -1, np.int64)
+    for t in range(cand_ptr.size - 1):
+        for q in range(cand_ptr[t], cand_ptr[t + 1]):
+            if room[cand[q]] > 0:
+                room[cand[q]] -= 1
+                home[t] = cand[q]
+                break
+    return home
+
+
+def _adopt_sources(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray) -> np.ndarray:
+    """Move neurons without inputs (network inputs) into a cluster holding their targets, where ``n_max`` allows.
+
+    Such a neuron takes no input axon anywhere, and on a core with its targets it is
+    already one of their axons, so no limit but ``n_max`` can break; a spike to that core
+    is local, and the others leave from among the targets. The busiest sources go first,
+    each to the cluster holding most of its targets that still has room; the rest stay.
+    """
+    source = (network.in_degree == 0) & (network.out_degree > 0)
+    if not source.any():
+        return cluster_of
+    num = int(cluster_of.max()) + 1
+    room = np.maximum(hardware.limits.n_max - np.bincount(cluster_of[~source], minlength=num), 0).astype(np.int64)
+    busiest = np.flatnonzero(source)[np.argsort(-network.spikes[source], kind="stable")]
+    turn = np.full(network.num_neurons, -1, dtype=np.int64)
+    turn[busiest] = np.arange(busiest.size)
+    mine = source[network.pre]
+    key, count = np.unique(turn[network.pre[mine]] * np.int64(num) + cluster_of[network.post[mine]],
+                           return_counts=True)
+    who, where = key // num, key % num
+    pick = np.lexsort((where, -count, who))
+    cand_ptr = np.zeros(busiest.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(who, minlength=busiest.size), out=cand_ptr[1:])
+    home = _first_with_room(cand_ptr, where[pick].astype(np.int64), room)
+    out = cluster_of.copy()
+    out[busiest[home >= 0]] = home[home >= 0]
+    return out

@@ -94,3 +94,14 @@ def test_partition_refine_with_the_tiling_start_is_no_worse_than_without():
     assert alone.energy <= evaluate(net, hw, start, link_loads=False).total * (1 + 1e-12)  # refinement never raises
     assert np.array_equal(alone.mapping, solve(net, hw, seed=0, time_limit=20, ils_rounds=0,
                                                starts=("tiling",)).mapping)
+
+
+def test_network_inputs_join_a_cluster_of_their_targets_where_a_core_has_room():
+    net = conv_net(channels=4)
+    hw = load_hardware("crossbar128", mesh=(12, 12), n_max=100, a_max=40)  # conv1 cores fill on axons first
+    cluster_of, _ = tiling_clusters(net, hw)
+    inputs = np.flatnonzero(net.in_degree == 0)
+    with_target = [np.isin(cluster_of[net.indices[net.indptr[i]:net.indptr[i + 1]]], cluster_of[i]).any()
+                   for i in inputs]
+    assert np.mean(with_target) > 0.5
+    assert evaluate(net, hw, cluster_of, link_loads=False).feasible
