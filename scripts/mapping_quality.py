@@ -85,6 +85,7 @@ def run(app: str, chip: str, net: Any, hw: Any, which: str, time_limit: float, k
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The README's before/after table: one line per application and chip."""
     lines = ["| application | chip | msgs/spike before | msgs/spike after | comm+static before | comm+static after "
              "| change | cores before / after | winning start after |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]

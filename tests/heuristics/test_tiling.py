@@ -105,3 +105,19 @@ def test_network_inputs_join_a_cluster_of_their_targets_where_a_core_has_room():
                    for i in inputs]
     assert np.mean(with_target) > 0.5
     assert evaluate(net, hw, cluster_of, link_loads=False).feasible
+
+
+def test_readme_table_is_the_committed_mapping_quality_result():
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("mapping_quality", root / "scripts" / "mapping_quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = json.loads((root / "scripts" / "results" / "mapping_quality.json").read_text())["rows"]
+    assert len(rows) == 20 and all(r["after"]["messages_per_spike"] >= 1.0 for r in rows)
+    table = module.markdown_table(rows)
+    assert table in (root / "scripts" / "results" / "mapping_quality.md").read_text()
+    assert table in (root / "README.md").read_text()
