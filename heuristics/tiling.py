@@ -14,10 +14,16 @@ the graph alone (no shapes):
    largest, neuron index of their set (a receptive field's corner and extent:
    row-major positions in C-ordered layers), members of a class together.
 3. *Runs*: :func:`heuristics.partition.cut_runs` cuts that order into runs
-   within a population that respect ``n_max``, ``a_max`` and ``syn_max``.
+   within a population that respect ``n_max``, ``a_max`` and ``syn_max``
+   (*strips*); it also cuts METIS parts of each population's class graph
+   (*blocks*, about square where the layer is an image). Each population keeps
+   whichever of the two reaches fewer clusters per spike of its senders.
+4. *Sources*: neurons without inputs join a cluster holding their targets where
+   ``n_max`` leaves room (they take no input axon, so no other limit can break).
 
-On VGG16:full on Loihi this sends about 2 messages per conv1_1 spike where
-index-order runs (one channel, the whole image, per core) send 17.
+On VGG16:full on Loihi this sends 1.53 messages per conv1_1 spike where
+index-order runs (one channel, the whole image, per core) send 17
+(``scripts/results/mapping_quality.md``).
 """
 
 from __future__ import annotations
