@@ -33,6 +33,7 @@ from snnmap.heuristics.kernels import greedy_place, place_pins, random_place, se
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
 from snnmap.heuristics.placement import cluster_flow, place_clusters, placement_cost
 from snnmap.heuristics.refine import refine
+from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances import SpikingNetwork
 
 COMPILING = "compiling kernels, first run only"
@@ -110,9 +111,10 @@ def _run_every_kernel() -> None:
     st = new_state(net, hw, comm)
     seed_numba(0)
     random_place(st.args(), member_stride(st), C, order, 2)
-    # Clusterings: ordered runs (sequential fill, METIS split) and traffic merging.
+    # Clusterings: ordered runs (sequential fill, METIS split), layer tiling and traffic merging.
     core_of, _, _ = fill_order(net, hw)
     metis_clusters(net, hw, comm=comm)
+    tiling_clusters(net, hw)
     cluster_of, k = merge_clusters(net, hw, comm=comm)
     # Cluster placement: annealing and particle swarm.
     flow = cluster_flow(net, cluster_of, k, comm)

@@ -74,16 +74,18 @@ def _cut_runs(order, group, in_ptr, in_idx, n_max, a_max, syn_max):
 
 
 def cut_runs(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | None = None,
-             group: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+             group: np.ndarray | None = None, csr: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, int]:
     """Cut neurons in ``order`` into core-feasible runs that never span two ``group`` values.
 
     Returns ``(cluster_of, num_clusters)``. A single neuron that breaks a
     limit alone still gets its own run (the caller's precheck reports it).
+    ``csr`` is :func:`heuristics.common.in_csr` of the network when the caller has it already.
     """
     n = network.num_neurons
     order = np.arange(n, dtype=np.int64) if order is None else np.ascontiguousarray(order, dtype=np.int64)
     group = np.zeros(n, dtype=np.int64) if group is None else np.ascontiguousarray(group, dtype=np.int64)
-    in_ptr, in_idx = in_csr(network)
+    in_ptr, in_idx = in_csr(network) if csr is None else csr
     # in_csr lists presynaptic neurons with repeats only for parallel synapses, which the network forbids.
     out, k = _cut_runs(order, group, in_ptr, in_idx, *_lims(hardware))
     return out, int(k)

@@ -11,14 +11,18 @@
 3. Refine on the true objective: neuron moves and swaps with incremental
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.
-The same refinement also runs from traffic-merging clusters (annealed), from
-the greedy mapping and from the sequential fill; the best result is returned. Since
+The same refinement also runs from the layer tiling of :mod:`heuristics.tiling`
+(neurons that share their inputs together, receptive fields compact; built
+first, refined last so the other starts keep their seeds), from
+traffic-merging clusters (annealed), from the greedy mapping and from the
+sequential fill; the best result is returned. Since
 refinement never raises the energy, partition-refine is never worse than the
 SNEAP-style start (same partition and placement, on chips up to
 :data:`LARGE_CHIP_CORES` cores) nor than the greedy and sequential baselines.
 
-Time: the METIS start is built first and its annealing may take up to
-:data:`PARTITION_SHARE` of the budget; the other starts are built only while
+Time: the tiling start is built first (its annealing may take up to
+:data:`TILING_SHARE` of the budget), then the METIS start (up to
+:data:`PARTITION_SHARE` of what is left); the other starts are built only while
 half the budget is left, so on large networks (AlexNet on 128 x 128 crossbars,
 17,822 cores) the time goes to the refinement of the best start instead.
 """
@@ -40,11 +44,13 @@ from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import greedy_mapping
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
 from snnmap.heuristics.refine import refine
+from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances import SpikingNetwork
 
 DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
 LARGE_CHIP_CORES = 4096  # above this: no greedy start (it costs more than it brings), bisection placement
 PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (METIS) start's placement
+TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
 
 
@@ -62,9 +68,9 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     placement
         Cluster placement method of :func:`heuristics.placement.place_clusters`.
     starts
-        Start mappings to refine: ``"partition"`` (METIS), ``"merge"`` (traffic-merging
-        clusters), ``"greedy"``, ``"sequential"``; default all four (no greedy above
-        :data:`LARGE_CHIP_CORES` cores).
+        Start mappings to refine: ``"tiling"`` (layer tiling), ``"partition"`` (METIS),
+        ``"merge"`` (traffic-merging clusters), ``"greedy"``, ``"sequential"``; default
+        all five (no greedy above :data:`LARGE_CHIP_CORES` cores).
     ils_rounds
         Rounds of iterated local search (kick, refine, keep if better) after
         the starts are refined; default: many on small networks, none on large.
@@ -75,8 +81,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     timer = Timer(DEFAULT_BUDGET if time_limit is None else time_limit)
     if starts is None:
         # The greedy start scans cores per neuron: skipped on chips with many thousands of cores.
-        starts = ("partition", "merge", "greedy", "sequential") if hardware.num_cores <= LARGE_CHIP_CORES \
-            else ("partition", "merge", "sequential")
+        starts = ("tiling", "partition", "merge", "greedy", "sequential") if hardware.num_cores <= LARGE_CHIP_CORES \
+            else ("tiling", "partition", "merge", "sequential")
     comm_model = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
@@ -95,18 +101,21 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     # same seed, so when its annealing runs to the end it is exactly sneap's
     # mapping), and traffic-merging clusters (the SpiNeMap-style clustering,
     # often better on sparse, local networks), each placed on the cores.
-    clusterings = (("partition", lambda: metis_clusters(network, hardware, comm=comm_model, seed=seed),
+    clusterings = (("tiling", lambda: tiling_clusters(network, hardware, seed), TILING_SHARE),
+                   ("partition", lambda: metis_clusters(network, hardware, comm=comm_model, seed=seed),
                     PARTITION_SHARE),
                    ("merge", lambda: merge_clusters(network, hardware, comm=comm_model), 0.15))
     # On large chips the annealing starts from a recursive bisection instead of the snake:
-    # it reaches in seconds what the snake start needs minutes of annealing for.
+    # it reaches in seconds what the snake start needs minutes of annealing for. The tiling
+    # start's always does: its clusters follow the image, and bisection lays them out so.
     large = placement == "anneal" and hardware.num_cores > LARGE_CHIP_CORES
     for name, cluster, share in clusterings:
         if name not in starts or pinned or not affordable():
             continue
         cluster_of, k = cluster()
         core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model,
-                                             method="bisect-anneal" if large else placement,
+                                             method="bisect-anneal" if large or name == "tiling" and
+                                             placement == "anneal" else placement,
                                              timer=timer, seed=seed, effort=effort, time_share=share)
         if core_of is not None:
             begin.append((name, core_of))
@@ -122,6 +131,9 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             begin.append(("greedy", core_of))
         else:
             notes.append(why)
+    # The tiling start is built first (on large chips the budget may not reach a later one) but
+    # refined last: the other starts keep the refinement seeds they had before it existed.
+    begin.sort(key=lambda start: start[0] == "tiling")
     report_progress(progress, f"{len(begin)} start mapping(s): {', '.join(name for name, _ in begin)}")
     best: tuple[float, np.ndarray, str, bool, dict] | None = None
     interrupted = False

@@ -1,0 +1,281 @@
+"""Layer tiling: core-feasible runs that keep every spike's targets on few cores.
+
+Under multicast a spike pays once per destination core, so the cores of a
+layer should each hold neurons that share their senders. In a convolution
+all channels at one position have the same presynaptic set, and positions
+next to each other share most of it. This start finds that structure from
+the graph alone (no shapes):
+
+1. *Classes*: neurons with identical presynaptic sets (hashed); in a layer
+   where no two neurons share one (pooling, inputs), identical postsynaptic
+   sets instead, which puts a pool's channels of one position together, next
+   to the positions it feeds.
+2. *Order*: within each population (layer), classes by the smallest, then the
+   largest, neuron index of their set (a receptive field's corner and extent:
+   row-major positions in C-ordered layers), members of a class together.
+3. *Runs*: :func:`heuristics.partition.cut_runs` cuts that order into runs
+   within a population that respect ``n_max``, ``a_max`` and ``syn_max``
+   (*strips*); it also cuts METIS parts of each population's class graph
+   (*blocks*, about square where the layer is an image). Each population keeps
+   whichever of the two reaches fewer clusters per spike of its senders.
+4. *Sources*: neurons without inputs join a cluster holding their targets where
+   ``n_max`` leaves room (they take no input axon, so no other limit can break).
+
+On VGG16:full on Loihi this sends 1.53 messages per conv1_1 spike where
+index-order runs (one channel, the whole image, per core) send 17
+(``scripts/results/mapping_quality.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymetis
+import scipy.sparse as sp
+from numba import njit
+
+from snnmap.formulations.arrays import unique_ints
+from snnmap.hardware import Hardware
+from snnmap.heuristics.common import in_csr
+from snnmap.heuristics.partition import cut_runs
+from snnmap.instances import SpikingNetwork
+
+MAX_REACH = 256  # senders reaching more units than this do not shape the blocks (their pairs are many)
+BLOCK_UFACTOR = 30  # METIS imbalance (per mille) of the blocks: parts over a core are cut into runs
+_HASH_SEED = 20261130  # fixed: the classes (and so the start) must not depend on the run's seed
+
+
+@njit(cache=True)
+def _set_keys(ptr, idx, rnd):
+    """Per row: an order-free hash of its index set, its smallest and its largest index (-1 when empty)."""
+    n = ptr.size - 1
+    h = np.zeros(n, np.uint64)
+    lo = np.full(n, -1, np.int64)
+    hi = np.full(n, -1, np.int64)
+    for i in range(n):
+        a, b = ptr[i], ptr[i + 1]
+        if a == b:
+            continue
+        acc = np.uint64(b - a)
+        mn = idx[a]
+        mx = idx[a]
+        for q in range(a, b):
+            p = idx[q]
+            acc += rnd[p]
+            mn = min(mn, p)
+            mx = max(mx, p)
+        h[i] = acc
+        lo[i] = mn
+        hi[i] = mx
+    return h, lo, hi
+
+
+def _classes(ptr: np.ndarray, idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class of identical index sets per row (``-1`` for empty rows), and each row's smallest and largest index."""
+    rnd = np.random.default_rng(_HASH_SEED).integers(0, 2**63, size=n, dtype=np.int64).astype(np.uint64)
+    h, lo, hi = _set_keys(ptr, idx, rnd)
+    cls = np.unique(h, return_inverse=True)[1].astype(np.int64)
+    cls[lo < 0] = -1
+    return cls, lo, hi
+
+
+def _layers(network: SpikingNetwork) -> np.ndarray:
+    """Population of every neuron (all in one when the network names none)."""
+    if network.population is None:
+        return np.zeros(network.num_neurons, dtype=np.int64)
+    return network.population.astype(np.int64)
+
+
+def units(network: SpikingNetwork, csr: tuple[np.ndarray, np.ndarray] | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The classes the tiling keeps together and their order.
+
+    Returns
+    -------
+    unit
+        Class of every neuron, numbered 0, 1, ... in the tiling order (see the module docstring).
+    order
+        Neurons in the tiling order: populations in index order, classes by the span of their set,
+        members of a class together in index order.
+    """
+    n = network.num_neurons
+    in_ptr, in_idx = in_csr(network) if csr is None else csr
+    pre_cls, pre_lo, pre_hi = _classes(in_ptr, in_idx, n)
+    post_cls, post_lo, post_hi = _classes(network.indptr.astype(np.int64), network.indices.astype(np.int64), n)
+    pop = _layers(network)
+    npop = int(pop.max(initial=0)) + 1
+    # Per population: classes of shared inputs when some neurons share them, else classes of shared targets.
+    shared_pre = np.zeros(npop, dtype=bool)
+    has = pre_cls >= 0
+    if has.any():
+        pairs = np.unique(np.stack([pop[has], pre_cls[has]]), axis=1)
+        shared_pre = np.bincount(pairs[0], minlength=npop) < np.bincount(pop[has], minlength=npop)
+    use_pre = shared_pre[pop] & has
+    cls = np.where(use_pre, pre_cls, post_cls)
+    lo = np.where(use_pre, pre_lo, post_lo)
+    hi = np.where(use_pre, pre_hi, post_hi)
+    first = np.arange(n, dtype=np.int64)
+    # Pre and post classes are numbered apart; a neuron with neither inputs nor targets is a class of its own.
+    span = int(max(pre_cls.max(initial=0), post_cls.max(initial=0))) + 1
+    alone = cls < 0
+    key = np.where(alone, 2 * span + first, np.where(use_pre, cls, cls + span))
+    lo[alone] = hi[alone] = first[alone]
+    # The first member of a class places it among classes of the same span (and the same population).
+    key = unique_ints(pop * np.int64(2 * span + n) + key, return_inverse=True)[1]
+    lead = np.full(n, n, dtype=np.int64)
+    np.minimum.at(lead, key, first)
+    pop_first = np.full(npop, n, dtype=np.int64)
+    np.minimum.at(pop_first, pop, first)
+    order = np.lexsort((first, lead[key], hi, lo, pop_first[pop]))
+    # Number the classes in the order they first appear.
+    new = np.ones(n, dtype=bool)
+    new[1:] = key[order[1:]] != key[order[:-1]]
+    unit = np.empty(n, dtype=np.int64)
+    unit[order] = np.cumsum(new) - 1
+    return unit, order
+
+
+@njit(cache=True)
+def _distinct(indptr, indices, label):
+    """Per neuron, the distinct labels of its targets (CSR ``ptr, lab``): its multicast destinations."""
+    n = indptr.size - 1
+    seen = np.full(label.max() + 1 if label.size else 1, -1, np.int64)
+    ptr = np.zeros(n + 1, np.int64)
+    lab = np.empty(indices.size, np.int64)
+    m = 0
+    for i in range(n):
+        for q in range(indptr[i], indptr[i + 1]):
+            c = label[indices[q]]
+            if seen[c] != i:
+                seen[c] = i
+                lab[m] = c
+                m += 1
+        ptr[i + 1] = m
+    return ptr, lab[:m]
+
+
+def _destinations(network: SpikingNetwork, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(neuron, label) pairs: each neuron with every distinct label among its targets."""
+    ptr, lab = _distinct(network.indptr.astype(np.int64), network.indices.astype(np.int64), label)
+    return np.repeat(np.arange(network.num_neurons), np.diff(ptr)), lab
+
+
+def _messages_per_population(network: SpikingNetwork, pop: np.ndarray, cluster_of: np.ndarray) -> np.ndarray:
+    """Spike-weighted distinct clusters reached, counted per population of the clusters (which hold one each)."""
+    sender, cluster = _destinations(network, cluster_of)
+    pop_of = np.zeros(int(cluster_of.max(initial=0)) + 1, dtype=np.int64)
+    pop_of[cluster_of] = pop
+    return np.bincount(pop_of[cluster], weights=network.spikes[sender], minlength=int(pop.max(initial=0)) + 1)
+
+
+def _unit_graph(network: SpikingNetwork, sender: np.ndarray, target: np.ndarray, members: np.ndarray) -> sp.csr_matrix:
+    """Units ``members`` (a consecutive range) linked by the senders they share, each sender's spikes spread
+    over its pairs of target units (the clique expansion of the multicast hypergraph); ``sender, target``
+    are the (neuron, unit) destination pairs."""
+    u0, nu = int(members[0]), members.size
+    inside = (target >= u0) & (target < u0 + nu)
+    sender, target = sender[inside], target[inside] - u0
+    _, cols, reach = np.unique(sender, return_inverse=True, return_counts=True)
+    reach = reach[cols]
+    keep = (reach > 1) & (reach <= MAX_REACH)
+    w = network.spikes[sender[keep]] / (reach[keep] - 1.0)
+    b = sp.csr_matrix((w, (target[keep], cols[keep])), shape=(nu, max(int(cols.max(initial=-1)) + 1, 1)))
+    a = (b @ (b > 0).T.astype(np.float64)).tocsr()
+    a.setdiag(0)
+    a.eliminate_zeros()
+    return a
+
+
+def _blocks(network: SpikingNetwork, pop: np.ndarray, unit: np.ndarray, strips: np.ndarray, seed: int) -> np.ndarray:
+    """Part of every unit: each population's units split by METIS into as many parts as it has strips."""
+    part = np.zeros(int(unit.max(initial=-1)) + 1, dtype=np.int64)
+    size = np.bincount(unit)
+    pop_of_unit = np.zeros(part.size, dtype=np.int64)
+    pop_of_unit[unit] = pop
+    opts = pymetis.Options(seed=int(seed) % (2**31), ufactor=BLOCK_UFACTOR)
+    sender, target = _destinations(network, unit)
+    for p in np.unique(pop):
+        members = np.flatnonzero(pop_of_unit == p)
+        k = np.unique(strips[pop == p]).size
+        if k < 2 or members.size < 2 * k:
+            continue
+        a = _unit_graph(network, sender, target, members)
+        if a.nnz == 0:
+            continue
+        w = np.maximum(1, np.round(a.data * (1000.0 / a.data.max()))).astype(np.int64)
+        _, parts = pymetis.part_graph(int(k), adjacency=pymetis.CSRAdjacency(a.indptr, a.indices),
+                                      vweights=size[members].astype(np.int64), eweights=w, options=opts)
+        part[members] = parts
+    return part
+
+
+def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) -> tuple[np.ndarray, int]:
+    """Core-feasible clusters of the tiling (see the module docstring): ``(cluster_of, count)``.
+
+    Per population, strips (runs of the tiling order) or blocks (METIS parts of the
+    unit graph, cut into runs), whichever reaches fewer cores per spike. When a core
+    per population's remainder leaves too few cores, runs continue into the next population.
+    """
+    csr = in_csr(network)
+    unit, order = units(network, csr)
+    pop = _layers(network)
+    strips, k = cut_runs(network, hardware, order, pop, csr)
+    if k > hardware.num_cores:
+        return cut_runs(network, hardware, order, csr=csr)
+    part = _blocks(network, pop, unit, strips, seed)[unit]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    pop_rank = np.full(int(pop.max(initial=0)) + 1, order.size, dtype=np.int64)
+    np.minimum.at(pop_rank, pop, rank)
+    blocks, kb = cut_runs(network, hardware, np.lexsort((rank, part, pop_rank[pop])),
+                          pop * np.int64(part.max() + 1) + part, csr)
+    use_blocks = _messages_per_population(network, pop, blocks) < _messages_per_population(network, pop, strips)
+    chosen = _adopt_sources(network, hardware, np.where(use_blocks[pop], blocks + k, strips))
+    # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
+    first = np.full(k + kb, order.size, dtype=np.int64)
+    np.minimum.at(first, chosen, rank)
+    used = np.flatnonzero(first < order.size)
+    label = np.empty(k + kb, dtype=np.int64)
+    label[used[np.argsort(first[used])]] = np.arange(used.size)
+    return label[chosen], int(used.size)
+
+
+@njit(cache=True)
+def _first_with_room(cand_ptr, cand, room):
+    """For each source in turn, the first of its candidate clusters with room left (taking it), or -1."""
+    home = np.full(cand_ptr.size - 1, -1, np.int64)
+    for t in range(cand_ptr.size - 1):
+        for q in range(cand_ptr[t], cand_ptr[t + 1]):
+            if room[cand[q]] > 0:
+                room[cand[q]] -= 1
+                home[t] = cand[q]
+                break
+    return home
+
+
+def _adopt_sources(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray) -> np.ndarray:
+    """Move neurons without inputs (network inputs) into a cluster holding their targets, where ``n_max`` allows.
+
+    Such a neuron takes no input axon anywhere, and on a core with its targets it is
+    already one of their axons, so no limit but ``n_max`` can break; a spike to that core
+    is local, and the others leave from among the targets. The busiest sources go first,
+    each to the cluster holding most of its targets that still has room; the rest stay.
+    """
+    source = (network.in_degree == 0) & (network.out_degree > 0)
+    if not source.any():
+        return cluster_of
+    num = int(cluster_of.max()) + 1
+    room = np.maximum(hardware.limits.n_max - np.bincount(cluster_of[~source], minlength=num), 0).astype(np.int64)
+    busiest = np.flatnonzero(source)[np.argsort(-network.spikes[source], kind="stable")]
+    turn = np.full(network.num_neurons, -1, dtype=np.int64)
+    turn[busiest] = np.arange(busiest.size)
+    mine = source[network.pre]
+    key, count = np.unique(turn[network.pre[mine]] * np.int64(num) + cluster_of[network.post[mine]],
+                           return_counts=True)
+    who, where = key // num, key % num
+    pick = np.lexsort((where, -count, who))
+    cand_ptr = np.zeros(busiest.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(who, minlength=busiest.size), out=cand_ptr[1:])
+    home = _first_with_room(cand_ptr, where[pick].astype(np.int64), room)
+    out = cluster_of.copy()
+    out[busiest[home >= 0]] = home[home >= 0]
+    return out
