@@ -71,12 +71,18 @@ class ComponentBound:
         Their sum: a bound on the communication energy.
     runtime
         Seconds spent.
+    senders
+        The senders of every component.
+    messages
+        Per component, a bound on ``M_c`` (the plain problem's, spike-weighted destination cores).
     """
 
     bound: float
     components: tuple[tuple[int, int, float, bool], ...]
     comm_bound: float
     runtime: float
+    senders: tuple[np.ndarray, ...] = ()
+    messages: tuple[float, ...] = ()
 
     @property
     def proven(self) -> bool:
@@ -345,12 +351,13 @@ def component_optimum(edges: list[np.ndarray], weights: np.ndarray, num_targets:
 
 def _component_comm(targets: np.ndarray, senders: np.ndarray, network: SpikingNetwork, n_max: int, k: int,
                     c0: float, c1: float, own: bool, time_limit: float | None, start: np.ndarray | None
-                    ) -> tuple[float, bool]:
-    """Bound on ``sum_{i in component} E_comm,i`` (joules) and whether it is the subproblem's proven optimum.
+                    ) -> tuple[float, float, bool]:
+    """Bound on ``sum_{i in component} E_comm,i`` (joules), the subproblem's bound and whether it is proven.
 
-    ``own=False``: ``c1 * opt_c + (c0 - c1) * sum_i s_i`` (plain problem, the
-    targets alone). ``own=True``: the senders join as vertices and each sender
-    gets a second hyperedge ``{i} + post(i)`` of weight ``(c1 - c0) s_i``.
+    ``own=False``: the targets alone, hyperedge weights ``s_i``; the subproblem
+    bounds ``M_c`` and the energy bound is ``c1 * M_c + (c0 - c1) * sum_i s_i``.
+    ``own=True``: the senders join as vertices; hyperedges ``post(i)`` of weight
+    ``c0 s_i`` and ``{i} + post(i)`` of weight ``(c1 - c0) s_i`` (joules).
     """
     s = np.asarray(network.spikes, float)
     pre, post = np.asarray(network.pre), np.asarray(network.post)
@@ -358,13 +365,14 @@ def _component_comm(targets: np.ndarray, senders: np.ndarray, network: SpikingNe
     pos = -np.ones(network.num_neurons, np.int64)
     pos[vertices] = np.arange(vertices.size)
     edges = [pos[post[pre == i]] for i in senders]
-    weights = s[senders] * (c0 if own else c1)
+    weights = s[senders] * (c0 if own else 1.0)
     if own:
         edges += [np.append(pos[post[pre == i]], pos[i]) for i in senders]
         weights = np.concatenate([weights, s[senders] * (c1 - c0)])
     _, lb, _, proven = component_optimum(edges, weights, vertices.size, n_max, k, time_limit,
                                          None if start is None else np.asarray(start)[vertices])
-    return lb - (c1 - c0) * float(s[senders].sum()), proven
+    spikes = float(s[senders].sum())
+    return (lb if own else c1 * lb) - (c1 - c0) * spikes, lb, proven
 
 
 def component_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None,
@@ -382,6 +390,7 @@ def component_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: 
     c1 = float(cost[~np.eye(k, dtype=bool)].min()) if k > 1 else c0
     comps = sorted(target_components(network), key=lambda c: c[0].size)
     rows = []
+    messages = []
     comm = 0.0
     for q, (targets, senders) in enumerate(comps):
         best, proven_any = -math.inf, False
@@ -389,8 +398,10 @@ def component_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: 
             left = None
             if time_limit is not None:  # an equal share of what is left for this and every later subproblem
                 left = max(time_limit - (time.perf_counter() - t0), 0.0) / (2 * (len(comps) - q) - (not own))
-            lb, proven = _component_comm(targets, senders, network, n_max, k, c0, c1, own, left, start)
+            lb, raw, proven = _component_comm(targets, senders, network, n_max, k, c0, c1, own, left, start)
             best, proven_any = max(best, lb), proven_any or proven
+            if not own:
+                messages.append(raw)
         rows.append((int(targets.size), int(senders.size), best, proven_any))
         comm += best
     if hardware.power_gating:
@@ -398,4 +409,5 @@ def component_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: 
     else:
         static = network.t_run * hardware.energy.p_static * k
     return ComponentBound(bound=fixed_energy(network, hardware) + comm + static, components=tuple(rows),
-                          comm_bound=comm, runtime=time.perf_counter() - t0)
+                          comm_bound=comm, runtime=time.perf_counter() - t0,
+                          senders=tuple(c[1] for c in comps), messages=tuple(messages))

@@ -153,6 +153,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("neuron-portfolio", "exact", "partition-bnb and the compact MILP in two processes; the first proof wins",
            "small instances on two cores", "snnmap.formulations.neuron_portfolio:solve",
            (*_COMMON, "start", "progress", "threads", "force")),
+    Method("component-milp", "exact", "compact MILP with the component bound's cuts (exact destination-core counts "
+           "of each target-hypergraph component)", "proving random layered networks (multicast)",
+           "snnmap.formulations.component_milp:solve",
+           (*_COMMON, *_EXACT, "solver")),
     Method("greedy", "heuristic", "the seed paper's greedy, our reading",
            "a fast answer, a warm start, the paper's baseline", "snnmap.heuristics.greedy:solve",
            (*_COMMON, "max_cand", *_LATENCY), role="ours"),
