@@ -43,6 +43,7 @@ import dataclasses
 import math
 import time
 
+import networkx as nx
 import numpy as np
 from numba import njit
 
@@ -92,33 +93,33 @@ class ComponentBound:
 
 def target_components(network: SpikingNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
     """Connected components of the target hypergraph: ``(targets, senders)`` per component, sorted arrays."""
-    n = network.num_neurons
     pre, post = np.asarray(network.pre), np.asarray(network.post)
-    parent = np.arange(n)
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    # Targets of one sender lie in one component: union each target with the sender's first one.
-    first = np.full(n, -1)
-    for i, j in zip(pre.tolist(), post.tolist()):
-        if first[i] < 0:
-            first[i] = j
-        else:
-            ra, rb = find(first[i]), find(j)
-            if ra != rb:
-                parent[rb] = ra
-    roots = np.array([find(j) for j in range(n)])
-    receivers = np.unique(post)
+    graph = nx.Graph()
+    graph.add_nodes_from(np.unique(post).tolist())
+    first: dict[int, int] = {}
+    for i, j in zip(pre.tolist(), post.tolist()):  # a sender's targets are joined through its first one
+        graph.add_edge(first.setdefault(i, j), j)
     out = []
-    for r in np.unique(roots[receivers]):
-        targets = receivers[roots[receivers] == r]
-        senders = np.flatnonzero((first >= 0) & (roots[np.maximum(first, 0)] == r))
+    for comp in nx.connected_components(graph):
+        targets = np.array(sorted(comp), np.int64)
+        senders = np.array(sorted(i for i, j in first.items() if j in comp), np.int64)
         out.append((targets, senders))
     return out
+
+
+@njit(cache=True)
+def _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, share):
+    """What ``v`` joining group ``g`` adds: the hyperedges it brings to ``g`` (``share``: only the unforced
+    ones, each at ``w / rem``, the share of one packet among the edge's unplaced vertices)."""
+    c = 0.0
+    for p in range(v_ptr[v], v_ptr[v + 1]):
+        e = v_idx[p]
+        if g == ng or hit[e, g] == 0:
+            if not share:
+                c += w[e]
+            elif forced[e] == 0:
+                c += w[e] / rem[e]
+    return c
 
 
 @njit(cache=True)
@@ -152,11 +153,7 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
         for g in range(top):
             if g < ng and load[g] >= cap:
                 continue
-            c = 0.0
-            for p in range(v_ptr[v], v_ptr[v + 1]):
-                e = v_idx[p]
-                if forced[e] == 0 and (g == ng or hit[e, g] == 0):
-                    c += w[e] / rem[e]
+            c = _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, True)
             if c < best:
                 best = c
         total += best
@@ -225,14 +222,14 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
             continue
         d += 1
         nb[d] = b
-        _children(d, order[d], ng, groups, cap, load, hit, w, v_ptr, v_idx, ch, nch, ptr)
+        _children(d, order[d], ng, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr)
     st[0] = d
     st[1] += nodes
     st[2] = ng
 
 
 @njit(cache=True)
-def _children(d, v, ng, groups, cap, load, hit, w, v_ptr, v_idx, ch, nch, ptr):
+def _children(d, v, ng, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr):
     """Groups ``v`` may join (open ones with room, then one new), cheapest immediate cost first."""
     cnt = 0
     top = ng + 1 if ng < groups else ng
@@ -240,13 +237,8 @@ def _children(d, v, ng, groups, cap, load, hit, w, v_ptr, v_idx, ch, nch, ptr):
     for g in range(top):
         if g < ng and load[g] >= cap:
             continue
-        c = 0.0
-        for p in range(v_ptr[v], v_ptr[v + 1]):
-            e = v_idx[p]
-            if g == ng or hit[e, g] == 0:
-                c += w[e]
         ch[d, cnt] = g
-        keys[cnt] = c
+        keys[cnt] = _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, False)
         cnt += 1
     idx = np.argsort(keys[:cnt], kind="mergesort")
     tmp = ch[d, :cnt].copy()
@@ -335,7 +327,7 @@ def component_optimum(edges: list[np.ndarray], weights: np.ndarray, num_targets:
             best = labels.astype(np.int64)
     root = _bound(0, order_a, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, 0, forced)
     nb[0] = root
-    _children(0, order_a[0], 0, groups, cap, load, hit, w, v_ptr, v_idx, ch, nch, ptr)
+    _children(0, order_a[0], 0, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr)
     st = np.array([0, 0, 0], np.int64)
     t0 = time.perf_counter()
     while st[0] >= 0:

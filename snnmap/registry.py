@@ -150,7 +150,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            "proving applications and small random networks (the gap study's prover)",
            "snnmap.formulations.neuron_bnb:solve_partition",
            (*_COMMON, "start", "progress", "symmetry", "threads", "force"), role="exact"),
-    Method("neuron-portfolio", "exact", "partition-bnb and the compact MILP in two processes; the first proof wins",
+    Method("neuron-portfolio", "exact", "partition-bnb and component-milp in two processes; the first proof wins",
            "small instances on two cores", "snnmap.formulations.neuron_portfolio:solve",
            (*_COMMON, "start", "progress", "threads", "force")),
     Method("component-milp", "exact", "compact MILP with the component bound's cuts (exact destination-core counts "
