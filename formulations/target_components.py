@@ -371,8 +371,9 @@ def component_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: 
                     start: np.ndarray | None = None) -> ComponentBound:
     """The component bound on the total multicast energy (see the module docstring).
 
-    ``time_limit`` is shared by the components in order (the smallest first);
-    a component cut short contributes its search's bound. ``start`` (a core of
+    ``time_limit`` goes first to the plain problems of the components (the
+    smallest first, each an equal share of what is left), then to the finer
+    ones; a search cut short contributes its bound. ``start`` (a core of
     every neuron) seeds each component's incumbent.
     """
     t0 = time.perf_counter()
@@ -381,21 +382,22 @@ def component_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: 
     c0 = float(cost.min())
     c1 = float(cost[~np.eye(k, dtype=bool)].min()) if k > 1 else c0
     comps = sorted(target_components(network), key=lambda c: c[0].size)
-    rows = []
-    messages = []
-    comm = 0.0
-    for q, (targets, senders) in enumerate(comps):
-        best, proven_any = -math.inf, False
-        for own in (False, True) if c1 > c0 else (False,):
-            left = None
-            if time_limit is not None:  # an equal share of what is left for this and every later subproblem
-                left = max(time_limit - (time.perf_counter() - t0), 0.0) / (2 * (len(comps) - q) - (not own))
-            lb, raw, proven = _component_comm(targets, senders, network, n_max, k, c0, c1, own, left, start)
-            best, proven_any = max(best, lb), proven_any or proven
-            if not own:
-                messages.append(raw)
-        rows.append((int(targets.size), int(senders.size), best, proven_any))
-        comm += best
+    # First the plain problems (each component's destination counts: cheap, most of the bound), then the finer ones.
+    tasks = [(q, False) for q in range(len(comps))] + ([(q, True) for q in range(len(comps))] if c1 > c0 else [])
+    best = [-math.inf] * len(comps)
+    proven = [False] * len(comps)
+    messages = [0.0] * len(comps)
+    for done, (q, own) in enumerate(tasks):
+        left = None
+        if time_limit is not None:  # an equal share of what is left for this and every later one of its kind
+            left = max(time_limit - (time.perf_counter() - t0), 0.0) / sum(o == own for _, o in tasks[done:])
+        targets, senders = comps[q]
+        lb, raw, ok = _component_comm(targets, senders, network, n_max, k, c0, c1, own, left, start)
+        best[q], proven[q] = max(best[q], lb), proven[q] or ok
+        if not own:
+            messages[q] = raw
+    rows = [(int(t.size), int(s.size), best[q], proven[q]) for q, (t, s) in enumerate(comps)]
+    comm = sum(best)
     if hardware.power_gating:
         static = network.t_run * hardware.energy.p_static * math.ceil(network.num_neurons / n_max)
     else:
