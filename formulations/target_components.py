@@ -20,8 +20,15 @@ cheapest packet between two distinct cores, ``>= c0``) for every other, so
 
     E_comm >= sum_i s_i (c0 + (|D(i)| - 1) c1) = (c0 - c1) sum_i s_i + c1 M >= (c0 - c1) sum_i s_i + c1 sum_c opt_c,
 
-valid for any cost matrix. Adding the fixed energy and the static energy of
-the ``ceil(N / n_max)`` cores every mapping powers gives a bound on the total.
+valid for any cost matrix. A finer version also sees whether a sender shares
+a core with one of its targets: ``E_comm,i >= s_i (c0 |D(i)| + (c1 - c0)
+(|D(i) + own core| - 1))``, a weighted connectivity of the hyperedges
+``post(i)`` (weight ``c0 s_i``) and ``{i} + post(i)`` (weight ``(c1 - c0) s_i``)
+over the component's targets and senders; each component gets its own copy
+of a sender that is also a target elsewhere, which only lowers the minimum.
+Each component takes the larger of the two. Adding the fixed energy and the
+static energy of the ``ceil(N / n_max)`` cores every mapping powers gives a
+bound on the total.
 
 **Exact component solver** (:func:`component_optimum`, numba). A depth-first
 branch and bound over the component's targets (most-connected first): a target
@@ -33,8 +40,8 @@ it hits none yet); a hyperedge not forced that way charges each of its ``r``
 unassigned targets ``s_i / r`` for every group it would join that the edge
 does not hit yet (at most ``r`` targets share the one packet to a new group,
 so the shares never exceed it); each unassigned target takes its cheapest
-group. On a node limit the least bound of the unexplored subtrees is returned
-instead of the optimum, still a valid ``opt_c`` lower bound.
+group. On a time limit the least bound of the unexplored subtrees is returned
+instead of the optimum, still a valid lower bound on ``opt_c``.
 """
 
 from __future__ import annotations
