@@ -80,6 +80,7 @@ from snnmap.formulations.energy import evaluate
 from snnmap.formulations.exact_common import ProgressFn, check_start, energy_agrees, prepare, valid_lower_bound
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
+from snnmap.formulations.target_components import component_bound, component_optimum
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
 
@@ -93,6 +94,9 @@ PLACE_NODES = 50_000  # placement search nodes per partition; beyond, the partit
 PLACE_WEIGHT = 20  # placement nodes that cost about one search node (for the chunks' time checks)
 ROOT_ITERS = 50  # subgradient steps on the capacity multipliers at the root
 NODE_ITERS = 0  # at other nodes: the root's multipliers (more steps cost more time than they save on the minis)
+COMPONENT_AFTER = 2.0  # seconds of search before partition-bnb computes the component bound (minis prove sooner)
+COMPONENT_SHARE = 0.25  # of the time left, for the component bound
+COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
 _BIG = 1 << 40  # "no limit" for integer limits
 
 
@@ -738,6 +742,7 @@ def _compile() -> float:
                   energy=EnergyCosts(e_spike=1.0, e_syn=1.0, e_local=0.5, e_route=2.0, e_hop=1.0, p_static=3.0))
     for comm in ("multicast", "unicast"):
         solve(net, hw, comm=comm, defer_placement=True)
+    component_optimum([np.array([0, 1]), np.array([1, 2])], np.ones(2), 3, 2, 2, time_limit=1.0)
     return time.perf_counter() - t0
 
 
@@ -770,6 +775,7 @@ def solve(
     threads: int | None = None,
     force: bool = False,
     defer_placement: bool = False,
+    components: bool = True,
 ) -> Result:
     """Map by the neuron-level branch and bound (see the module docstring).
 
@@ -795,6 +801,12 @@ def solve(
     threads, force
         Taken for the exact methods' common interface and unused: the search is
         single-threaded and builds no model that could be too large.
+    defer_placement
+        Search partitions and place them at the leaves (``partition-bnb``).
+    components
+        With ``defer_placement`` on multicast: compute the component bound
+        (:mod:`formulations.target_components`) once the search has run
+        ``COMPONENT_AFTER`` seconds, report it and stop when the incumbent meets it.
     """
     method = PARTITION_METHOD if defer_placement else METHOD
     refuse_budget(hardware, method)
@@ -891,14 +903,24 @@ def solve(
     timed_out = False
     last_report = time.perf_counter()
     last_ub = ub_arr[0]
+    # partition-bnb on multicast: the component bound (target_components.py), once the search has not finished fast.
+    comp_stats: dict[str, Any] | None = None if defer_placement and components and not uni else {}
+    comp_lb = -np.inf
+    comp_proof = False
     while state[0] >= 0:
         _search(state, committed_st, *args, ub_arr, best, L, minL, a_best, b_best, deltas, mu_st, grad, node_iters,
                 order, remote_min, noshare, fs, br_neuron, ch_core, ch_bnd, nch, ptr, node_chunk)
         now = time.perf_counter()
+        if comp_stats is None and state[0] >= 0 and now - t0 >= COMPONENT_AFTER:
+            comp_lb, comp_stats = _component_lower_bound(network, hardware, d.constant, best, time_limit, now - t0)
+            now = time.perf_counter()
         if progress is not None and (now - last_report >= report_every or ub_arr[0] < last_ub):
             last_report, last_ub = now, ub_arr[0]
             lb = _open_bound(ch_bnd, nch, ptr, state[0], ub_arr[0]) if state[0] >= 0 else ub_arr[0]
-            progress(now - t0, float(ub_arr[0]) + d.constant, max(float(lb), root_bound) + d.constant)
+            progress(now - t0, float(ub_arr[0]) + d.constant, max(float(lb), root_bound, comp_lb) + d.constant)
+        if state[0] >= 0 and comp_lb >= _cutoff(ub_arr[0]):
+            comp_proof = True  # the incumbent meets the component bound: optimal without finishing the search
+            break
         if state[0] >= 0 and time_limit is not None and now - t0 >= time_limit:
             timed_out = True
             break
@@ -911,6 +933,7 @@ def solve(
         stats["placements_cut_short"] = int(state[3])
     if compile_s:
         stats["compile_s"] = compile_s
+    stats.update(comp_stats or {})
 
     def runtime() -> float:
         return time.perf_counter() - t0
@@ -933,13 +956,16 @@ def solve(
         raise RuntimeError(f"{method}: the search's energy {ub + d.constant:.12g} J differs from the "
                            f"evaluator's {energy + d.constant:.12g} J for the same mapping")
     tol = REL_TOL * max(ub, 0.0)
-    if timed_out:
+    if comp_proof:
+        bound = min(max(comp_lb, ub - tol), ub) + d.constant
+        status = Status.OPTIMAL
+    elif timed_out:
         open_lb = min(float(_open_bound(ch_bnd, nch, ptr, state[0], ub)), cut_short)
-        bound = min(max(open_lb, root_bound), ub) + d.constant
+        bound = min(max(open_lb, root_bound, comp_lb), ub) + d.constant
         status = Status.TIME_LIMIT
     elif cut_short < _cutoff(ub):
         # Searched through, but some partition's placement was not: no proof, its bound is the run's.
-        bound = min(max(cut_short, root_bound), ub) + d.constant
+        bound = min(max(cut_short, root_bound, comp_lb), ub) + d.constant
         status = Status.FEASIBLE
         note = "; ".join(m for m in (note, f"{state[3]} partition placement(s) cut short after {PLACE_NODES:,} "
                                             "nodes each: not proven") if m)
@@ -952,6 +978,16 @@ def solve(
                                lower_bound=lb, comm=comm, stats=stats, message=note)
 
 
+def _component_lower_bound(network: SpikingNetwork, hardware: Hardware, constant: float, best: np.ndarray,
+                           time_limit: float | None, elapsed: float) -> tuple[float, dict[str, Any]]:
+    """The component bound on the variable energy, given a share of the time left, and its statistics."""
+    budget = COMPONENT_CAP if time_limit is None else COMPONENT_SHARE * max(time_limit - elapsed, 0.0)
+    cb = component_bound(network, hardware, time_limit=budget, start=best if best.min() >= 0 else None)
+    return cb.bound - constant, {"component_bound": cb.bound, "component_s": cb.runtime,
+                                 "components": len(cb.components),
+                                 "components_proven": sum(c[3] for c in cb.components)}
+
+
 def refuse_budget(hardware: Hardware, method: str) -> None:
     """Refuse a step-time budget: the search prices energy only and could prove a mapping that breaks it."""
     if hardware.limits.max_step_time is not None:
@@ -961,7 +997,8 @@ def refuse_budget(hardware: Hardware, method: str) -> None:
 
 def solve_partition(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
                     comm: str | None = None, start: Any = None, progress: ProgressFn | None = None,
-                    symmetry: bool = True, threads: int | None = None, force: bool = False) -> Result:
+                    symmetry: bool = True, threads: int | None = None, force: bool = False,
+                    components: bool = True) -> Result:
     """Map by the partition branch and bound (method ``partition-bnb``): :func:`solve` with ``defer_placement``.
 
     The search runs over which neurons share a core, on interchangeable
@@ -970,4 +1007,4 @@ def solve_partition(network: SpikingNetwork, hardware: Hardware, *, time_limit: 
     exact placement search (:func:`_place_leaf`). The options are :func:`solve`'s.
     """
     return solve(network, hardware, time_limit=time_limit, seed=seed, comm=comm, start=start, progress=progress,
-                 symmetry=symmetry, threads=threads, force=force, defer_placement=True)
+                 symmetry=symmetry, threads=threads, force=force, defer_placement=True, components=components)

@@ -1,10 +1,12 @@
-"""Portfolio of two exact methods on the two cores: the partition branch and bound and the compact MILP.
+"""Portfolio of two exact methods on the two cores: the partition branch and bound and the component MILP.
 
 The methods prove different instances fast: the partition branch and bound
 (:func:`formulations.neuron_bnb.solve_partition`) the structured applications
-with tight packet costs, the MILP's LP bound the random sparse networks where
-only the number of destination cores per sender matters. Both start from the same incumbent and run in their own
-process (one thread each); the first proof ends the run and stops the other
+with tight packet costs, the compact MILP with the component cuts
+(:mod:`formulations.component_milp`; on unicast the compact MILP alone) the
+random layered networks where the number of destination cores per sender
+dominates. Both start from the same incumbent and run in their own process
+(one thread each); the first proof ends the run and stops the other
 process. On the time limit the best mapping of the two is returned with the
 larger of their bounds (each is a valid bound on every mapping).
 """
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from snnmap.formulations import neuron_bnb
+from snnmap.formulations import component_milp, neuron_bnb
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.exact_common import ProgressFn, check_start, valid_lower_bound
 from snnmap.formulations.milp import solve_compact
@@ -29,8 +31,9 @@ from snnmap.instances import SpikingNetwork
 __all__ = ["solve"]
 
 METHOD = "neuron-portfolio"
-MEMBERS = ("partition-bnb", "milp")
-MEMBER_SOLVE = {"partition-bnb": neuron_bnb.solve_partition, "neuron-bnb": neuron_bnb.solve, "milp": solve_compact}
+MEMBERS = ("partition-bnb", "component-milp")
+MEMBER_SOLVE = {"partition-bnb": neuron_bnb.solve_partition, "neuron-bnb": neuron_bnb.solve, "milp": solve_compact,
+                "component-milp": component_milp.solve}
 _GRACE = 30.0  # seconds a member may overrun its limit (model build, result scoring) before it is stopped
 
 
@@ -38,7 +41,7 @@ def _run(name: str, network: SpikingNetwork, hardware: Hardware, options: dict[s
     """Child process: run one member and send ``(name, result or error text)``."""
     try:
         member = MEMBER_SOLVE[name]
-        if name == "milp":
+        if name in ("milp", "component-milp"):
             options = {**options, "threads": 1, "force": True}
         out.put((name, member(network, hardware, **options)))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides

@@ -24,6 +24,8 @@ Usage::
 
     python scripts/bench_proofs.py --minis --methods partition-bnb,neuron-bnb,milp,cpsat --time-limit 60
     python scripts/bench_proofs.py --sizes 48/8,64/16 --seeds 0,1 --fresh 1 --methods partition-bnb,milp --time-limit 60
+    python scripts/bench_proofs.py --sizes 48/8 --seeds 0,1,2 --fresh 2 --comms multicast \
+        --methods partition-bnb,partition-bnb-nocomp,neuron-portfolio,milp,cpsat --out rows.jsonl
     python scripts/bench_proofs.py --table rows.jsonl   # the README's Markdown table of rows written by --out
 """
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import math
 import os
@@ -48,7 +51,9 @@ from snnmap.registry import METHODS
 MINIS = ("AlexNet", "DigitRecogMLP", "DigitRecogSTDP", "EdgeDet", "HeartClass", "HeartEstm", "ImgSmooth", "LeNet",
          "VGG16", "VisualPursuit")
 SOLVERS = {"neuron-bnb": neuron_bnb.solve, "partition-bnb": neuron_bnb.solve_partition,
-           "neuron-portfolio": neuron_portfolio.solve, **METHODS}
+           "neuron-portfolio": neuron_portfolio.solve, **METHODS,
+           # partition-bnb as it was before the component bound, for the comparison
+           "partition-bnb-nocomp": functools.partial(neuron_bnb.solve_partition, components=False)}
 
 
 def proven_minis() -> dict[tuple[str, str], float]:
@@ -169,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
                     row = {"instance": label, "comm": comm, "method": method, "status": str(res.status),
                            "time": wall, "limit": args.time_limit, "energy": res.energy, "bound": res.lower_bound,
                            "var_gap": var_gap, "nodes": res.stats.get("nodes"), "winner": res.stats.get("winner"),
+                           "component_bound": res.stats.get("component_bound"), "load_end": os.getloadavg()[0],
                            "load": load[0], "checks": notes}
                     out.write(json.dumps(row) + "\n")
     print(f"# {problems} row(s) with a failed check; {pairs} pair(s) of proofs of the same instance compared, "

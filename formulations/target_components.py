@@ -1,0 +1,414 @@
+r"""The component bound: exact multicast message counts of the target hypergraph's components.
+
+Multicast sender ``i`` sends ``s_i`` packets to every core of ``D(i)``, the
+cores holding its targets ``post(i)``. The number ``|D(i)|`` depends only on
+which of ``i``'s targets share a core (the *partition* of the targets), not on
+where ``i`` or the cores sit. The **target hypergraph** has the neurons that
+receive spikes as vertices and one hyperedge ``post(i)`` of weight ``s_i`` per
+sender; its connected components (in a layered network, one per receiving
+layer) share no hyperedge, so
+
+    M = sum_i s_i |D(i)| = sum_components M_c,   M_c = sum_{i in c} s_i * (groups of c's targets hit by post(i)).
+
+**Why the bound is valid.** Any mapping, restricted to the targets of one
+component, is a partition of them into at most ``K`` groups of at most
+``n_max`` neurons (the other limits, pins and the other components only
+remove partitions), so ``M_c >= opt_c``, the least ``M_c`` over all such
+partitions, and ``M >= sum_c opt_c``. A sender's packets to ``D(i)`` cost at
+least ``c0`` (the cheapest packet) for one destination and ``c1`` (the
+cheapest packet between two distinct cores, ``>= c0``) for every other, so
+
+    E_comm >= sum_i s_i (c0 + (|D(i)| - 1) c1) = (c0 - c1) sum_i s_i + c1 M >= (c0 - c1) sum_i s_i + c1 sum_c opt_c,
+
+valid for any cost matrix. A finer version also sees whether a sender shares
+a core with one of its targets: ``E_comm,i >= s_i (c0 |D(i)| + (c1 - c0)
+(|D(i) + own core| - 1))``, a weighted connectivity of the hyperedges
+``post(i)`` (weight ``c0 s_i``) and ``{i} + post(i)`` (weight ``(c1 - c0) s_i``)
+over the component's targets and senders; each component gets its own copy
+of a sender that is also a target elsewhere, which only lowers the minimum.
+Each component takes the larger of the two. Adding the fixed energy and the
+static energy of the ``ceil(N / n_max)`` cores every mapping powers gives a
+bound on the total.
+
+**Exact component solver** (:func:`component_optimum`, numba). A depth-first
+branch and bound over the component's targets (most-connected first): a target
+joins an open group with room or opens **one** new group (groups are opened in
+order, so every partition is met once). At a node, every hyperedge pays for
+the groups it already hits, plus ``ceil(excess / n_max)`` further groups when
+its unassigned targets outgrow the free room of those groups (at least one if
+it hits none yet); a hyperedge not forced that way charges each of its ``r``
+unassigned targets ``s_i / r`` for every group it would join that the edge
+does not hit yet (at most ``r`` targets share the one packet to a new group,
+so the shares never exceed it); each unassigned target takes its cheapest
+group. On a time limit the least bound of the unexplored subtrees is returned
+instead of the optimum, still a valid lower bound on ``opt_c``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import networkx as nx
+import numpy as np
+from numba import njit
+
+from snnmap.formulations.energy import fixed_energy
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
+
+__all__ = ["ComponentBound", "component_bound", "component_optimum", "target_components"]
+
+REL_TOL = 1e-9
+NODE_CHUNK = 200_000  # search nodes per call into the kernel (granularity of the time checks)
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentBound:
+    """The component bound of an instance.
+
+    Attributes
+    ----------
+    bound
+        Valid lower bound on the total energy (joules).
+    components
+        Per component: ``(targets, senders, bound on its senders' communication
+        energy in joules, proven)``.
+    comm_bound
+        Their sum: a bound on the communication energy.
+    runtime
+        Seconds spent.
+    senders
+        The senders of every component.
+    messages
+        Per component, a bound on ``M_c`` (the plain problem's, spike-weighted destination cores).
+    """
+
+    bound: float
+    components: tuple[tuple[int, int, float, bool], ...]
+    comm_bound: float
+    runtime: float
+    senders: tuple[np.ndarray, ...] = ()
+    messages: tuple[float, ...] = ()
+
+    @property
+    def proven(self) -> bool:
+        """Whether every component's ``opt_c`` was proven (else some bound stands in)."""
+        return all(c[3] for c in self.components)
+
+
+def target_components(network: SpikingNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Connected components of the target hypergraph: ``(targets, senders)`` per component, sorted arrays."""
+    pre, post = np.asarray(network.pre), np.asarray(network.post)
+    graph = nx.Graph()
+    graph.add_nodes_from(np.unique(post).tolist())
+    first: dict[int, int] = {}
+    for i, j in zip(pre.tolist(), post.tolist()):  # a sender's targets are joined through its first one
+        graph.add_edge(first.setdefault(i, j), j)
+    out = []
+    for comp in nx.connected_components(graph):
+        targets = np.array(sorted(comp), np.int64)
+        senders = np.array(sorted(i for i, j in first.items() if j in comp), np.int64)
+        out.append((targets, senders))
+    return out
+
+
+@njit(cache=True)
+def _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, share):
+    """What ``v`` joining group ``g`` adds: the hyperedges it brings to ``g`` (``share``: only the unforced
+    ones, each at ``w / rem``, the share of one packet among the edge's unplaced vertices)."""
+    c = 0.0
+    for p in range(v_ptr[v], v_ptr[v + 1]):
+        e = v_idx[p]
+        if g == ng or hit[e, g] == 0:
+            if not share:
+                c += w[e]
+            elif forced[e] == 0:
+                c += w[e] / rem[e]
+    return c
+
+
+@njit(cache=True)
+def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced):
+    """Lower bound on ``sum_e w_e * lambda_e`` over every completion of the partial partition."""
+    m = order.size
+    ne = w.size
+    total = 0.0
+    for e in range(ne):
+        total += w[e] * lam[e]
+        forced[e] = 0
+        if rem[e] > 0:
+            room = 0
+            if lam[e] > 0:
+                for g in range(ng):
+                    if hit[e, g] > 0:
+                        room += cap - load[g]
+            extra = rem[e] - room
+            if extra > 0:
+                forced[e] = (extra + cap - 1) // cap
+                total += w[e] * forced[e]
+    free = (groups - ng) * cap
+    for g in range(ng):
+        free += cap - load[g]
+    if m - depth > free:
+        return np.inf
+    for q in range(depth, m):
+        v = order[q]
+        best = np.inf
+        top = ng + 1 if ng < groups else ng
+        for g in range(top):
+            if g < ng and load[g] >= cap:
+                continue
+            c = _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, True)
+            if c < best:
+                best = c
+        total += best
+    return total
+
+
+@njit(cache=True)
+def _move(v, g, sign, grp, load, hit, lam, rem, v_ptr, v_idx):
+    """Put target ``v`` into group ``g`` (``sign = 1``) or take it out (``sign = -1``)."""
+    if sign > 0:
+        grp[v] = g
+    else:
+        grp[v] = -1
+    load[g] += sign
+    for p in range(v_ptr[v], v_ptr[v + 1]):
+        e = v_idx[p]
+        if sign > 0:
+            if hit[e, g] == 0:
+                lam[e] += 1
+            hit[e, g] += 1
+            rem[e] -= 1
+        else:
+            hit[e, g] -= 1
+            if hit[e, g] == 0:
+                lam[e] -= 1
+            rem[e] += 1
+
+
+@njit(cache=True)
+def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr, nb,
+            ub, best, max_nodes):
+    """Resumable depth-first search; ``st = [depth, nodes, open groups]``, ``ub[0]`` the incumbent."""
+    m = order.size
+    d = st[0]
+    ng = st[2]
+    nodes = 0
+    while d >= 0 and nodes < max_nodes:
+        v = order[d]
+        if grp[v] >= 0:  # the previous child of this level
+            g = grp[v]
+            _move(v, g, -1, grp, load, hit, lam, rem, v_ptr, v_idx)
+            if load[g] == 0:
+                ng -= 1
+        if ptr[d] >= nch[d]:
+            d -= 1
+            continue
+        g = ch[d, ptr[d]]
+        ptr[d] += 1
+        if nb[d] >= ub[0] * (1.0 - REL_TOL):  # the incumbent improved since this level was expanded
+            ptr[d] = nch[d]
+            continue
+        _move(v, g, 1, grp, load, hit, lam, rem, v_ptr, v_idx)
+        if g == ng:
+            ng += 1
+        nodes += 1
+        if d + 1 == m:
+            cost = 0.0
+            for e in range(w.size):
+                cost += w[e] * lam[e]
+            if cost < ub[0]:
+                ub[0] = cost
+                best[:] = grp
+            continue
+        b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced)
+        if b >= ub[0] * (1.0 - REL_TOL):
+            continue
+        d += 1
+        nb[d] = b
+        _children(d, order[d], ng, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr)
+    st[0] = d
+    st[1] += nodes
+    st[2] = ng
+
+
+@njit(cache=True)
+def _children(d, v, ng, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr):
+    """Groups ``v`` may join (open ones with room, then one new), cheapest immediate cost first."""
+    cnt = 0
+    top = ng + 1 if ng < groups else ng
+    keys = np.empty(top)
+    for g in range(top):
+        if g < ng and load[g] >= cap:
+            continue
+        ch[d, cnt] = g
+        keys[cnt] = _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, False)
+        cnt += 1
+    idx = np.argsort(keys[:cnt], kind="mergesort")
+    tmp = ch[d, :cnt].copy()
+    for q in range(cnt):
+        ch[d, q] = tmp[idx[q]]
+    nch[d] = cnt
+    ptr[d] = 0
+
+
+def _open_bound(st: np.ndarray, nb: np.ndarray, ptr: np.ndarray, nch: np.ndarray, ub: float) -> float:
+    """Least bound of the unexplored subtrees: the bounds of the levels on the stack with children left."""
+    lb = ub
+    for d in range(st[0] + 1):
+        if ptr[d] < nch[d]:
+            lb = min(lb, float(nb[d]))
+    return lb
+
+
+def component_optimum(edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
+                      time_limit: float | None = None, start: np.ndarray | None = None
+                      ) -> tuple[float, float, np.ndarray | None, bool]:
+    """Least ``sum_e w_e * (groups hit by e)`` over partitions of the targets into ``<= groups`` groups of ``<= cap``.
+
+    Parameters
+    ----------
+    edges
+        Target indices (``0 .. num_targets - 1``) of every hyperedge.
+    weights
+        Weight of every hyperedge.
+    time_limit
+        Seconds; on expiry the returned bound is the least bound of the unexplored subtrees.
+    start
+        A group of every target (any labels) whose cost seeds the incumbent.
+
+    Returns
+    -------
+    (best, bound, groups, proven)
+        Best cost found (``inf`` if none), a valid lower bound on the optimum
+        (``best`` less the relative tolerance when proven), the best partition
+        and whether the search finished.
+    """
+    m = num_targets
+    w = np.asarray(weights, np.float64)
+    if m == 0:
+        return 0.0, 0.0, np.zeros(0, np.int64), True
+    groups = min(groups, m)
+    if m > groups * cap:
+        return math.inf, math.inf, None, True
+    v_lists: list[list[int]] = [[] for _ in range(m)]
+    for e, tg in enumerate(edges):
+        for v in np.unique(tg).tolist():
+            v_lists[v].append(e)
+    v_ptr = np.zeros(m + 1, np.int64)
+    np.cumsum([len(v) for v in v_lists], out=v_ptr[1:])
+    v_idx = np.array([e for v in v_lists for e in v], np.int64)
+    # Most-connected first: each next target shares the most weight with the ones before it.
+    strength = np.zeros(m)
+    for v in range(m):
+        strength[v] = w[v_lists[v]].sum()
+    order: list[int] = []
+    touch = np.zeros(len(edges))
+    left = set(range(m))
+    while left:
+        v = max(left, key=lambda u: (touch[v_lists[u]].sum(), strength[u], -u))
+        order.append(v)
+        left.remove(v)
+        touch[v_lists[v]] = w[v_lists[v]]
+    order_a = np.array(order, np.int64)
+    ne = len(edges)
+    grp = -np.ones(m, np.int64)
+    load = np.zeros(groups, np.int64)
+    hit = np.zeros((ne, groups), np.int64)
+    lam = np.zeros(ne, np.int64)
+    rem = np.array([np.unique(tg).size for tg in edges], np.int64)
+    forced = np.zeros(ne, np.int64)
+    ch = np.zeros((m, groups + 1), np.int64)
+    nch = np.zeros(m, np.int64)
+    ptr = np.zeros(m, np.int64)
+    nb = np.zeros(m)
+    ub = np.array([math.inf])
+    best = -np.ones(m, np.int64)
+    if start is not None:
+        labels = np.unique(start, return_inverse=True)[1]
+        if labels.max(initial=-1) < groups and np.bincount(labels).max(initial=0) <= cap:
+            ub[0] = sum(w[e] * np.unique(labels[tg]).size for e, tg in enumerate(edges))
+            best = labels.astype(np.int64)
+    root = _bound(0, order_a, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, 0, forced)
+    nb[0] = root
+    _children(0, order_a[0], 0, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr)
+    st = np.array([0, 0, 0], np.int64)
+    t0 = time.perf_counter()
+    while st[0] >= 0:
+        _search(st, order_a, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr,
+                nb, ub, best, NODE_CHUNK)
+        if st[0] >= 0 and time_limit is not None and time.perf_counter() - t0 >= time_limit:
+            lb = min(max(_open_bound(st, nb, ptr, nch, float(ub[0])), root), float(ub[0]))
+            return float(ub[0]), lb, (best if best.min(initial=0) >= 0 else None), False
+    if not math.isfinite(ub[0]):
+        return math.inf, math.inf, None, True
+    return float(ub[0]), float(ub[0]) * (1.0 - REL_TOL), best, True
+
+
+def _component_comm(targets: np.ndarray, senders: np.ndarray, network: SpikingNetwork, n_max: int, k: int,
+                    c0: float, c1: float, own: bool, time_limit: float | None, start: np.ndarray | None
+                    ) -> tuple[float, float, bool]:
+    """Bound on ``sum_{i in component} E_comm,i`` (joules), the subproblem's bound and whether it is proven.
+
+    ``own=False``: the targets alone, hyperedge weights ``s_i``; the subproblem
+    bounds ``M_c`` and the energy bound is ``c1 * M_c + (c0 - c1) * sum_i s_i``.
+    ``own=True``: the senders join as vertices; hyperedges ``post(i)`` of weight
+    ``c0 s_i`` and ``{i} + post(i)`` of weight ``(c1 - c0) s_i`` (joules).
+    """
+    s = np.asarray(network.spikes, float)
+    pre, post = np.asarray(network.pre), np.asarray(network.post)
+    vertices = np.union1d(targets, senders) if own else targets
+    pos = -np.ones(network.num_neurons, np.int64)
+    pos[vertices] = np.arange(vertices.size)
+    edges = [pos[post[pre == i]] for i in senders]
+    weights = s[senders] * (c0 if own else 1.0)
+    if own:
+        edges += [np.append(pos[post[pre == i]], pos[i]) for i in senders]
+        weights = np.concatenate([weights, s[senders] * (c1 - c0)])
+    _, lb, _, proven = component_optimum(edges, weights, vertices.size, n_max, k, time_limit,
+                                         None if start is None else np.asarray(start)[vertices])
+    spikes = float(s[senders].sum())
+    return (lb if own else c1 * lb) - (c1 - c0) * spikes, lb, proven
+
+
+def component_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None,
+                    start: np.ndarray | None = None) -> ComponentBound:
+    """The component bound on the total multicast energy (see the module docstring).
+
+    ``time_limit`` goes first to the plain problems of the components (the
+    smallest first, each an equal share of what is left), then to the finer
+    ones; a search cut short contributes its bound. ``start`` (a core of
+    every neuron) seeds each component's incumbent.
+    """
+    t0 = time.perf_counter()
+    n_max, k = int(hardware.limits.n_max), hardware.num_cores
+    cost = np.asarray(hardware.cost_matrix, float)
+    c0 = float(cost.min())
+    c1 = float(cost[~np.eye(k, dtype=bool)].min()) if k > 1 else c0
+    comps = sorted(target_components(network), key=lambda c: c[0].size)
+    # First the plain problems (each component's destination counts: cheap, most of the bound), then the finer ones.
+    tasks = [(q, False) for q in range(len(comps))] + ([(q, True) for q in range(len(comps))] if c1 > c0 else [])
+    best = [-math.inf] * len(comps)
+    proven = [False] * len(comps)
+    messages = [0.0] * len(comps)
+    for done, (q, own) in enumerate(tasks):
+        left = None
+        if time_limit is not None:  # an equal share of what is left for this and every later one of its kind
+            left = max(time_limit - (time.perf_counter() - t0), 0.0) / sum(o == own for _, o in tasks[done:])
+        targets, senders = comps[q]
+        lb, raw, ok = _component_comm(targets, senders, network, n_max, k, c0, c1, own, left, start)
+        best[q], proven[q] = max(best[q], lb), proven[q] or ok
+        if not own:
+            messages[q] = raw
+    rows = [(int(t.size), int(s.size), best[q], proven[q]) for q, (t, s) in enumerate(comps)]
+    comm = sum(best)
+    if hardware.power_gating:
+        static = network.t_run * hardware.energy.p_static * math.ceil(network.num_neurons / n_max)
+    else:
+        static = network.t_run * hardware.energy.p_static * k
+    return ComponentBound(bound=fixed_energy(network, hardware) + comm + static, components=tuple(rows),
+                          comm_bound=comm, runtime=time.perf_counter() - t0,
+                          senders=tuple(c[1] for c in comps), messages=tuple(messages))

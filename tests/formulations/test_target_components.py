@@ -1,0 +1,126 @@
+"""The component bound: its exact component solver against brute force, its validity, its use in partition-bnb."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from snnmap.formulations import Status, neuron_bnb
+from snnmap.formulations import target_components as target_components_module
+from snnmap.formulations.target_components import component_bound, component_optimum, target_components
+from snnmap.hardware import EnergyCosts, Hardware, Limits
+from snnmap.instances import SpikingNetwork
+from snnmap.instances.synthetic import random_layered
+from snnmap.prepare import exact_bench_hardware
+from snnmap.registry import METHODS
+from tests.helpers import brute_force, instances, random_dense_network, toy_hardware
+
+
+def _partitions_cost(edges: list[np.ndarray], w: np.ndarray, m: int, cap: int, groups: int) -> float:
+    """Least weighted connectivity over every labelling of the targets (brute force)."""
+    best = math.inf
+    for lab in itertools.product(range(min(groups, m)), repeat=m):
+        lab_a = np.array(lab)
+        if np.bincount(lab_a).max() > cap:
+            continue
+        best = min(best, sum(w[e] * np.unique(lab_a[tg]).size for e, tg in enumerate(edges)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_component_optimum_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 8))
+    edges = [rng.choice(m, size=int(rng.integers(1, m + 1)), replace=False) for _ in range(int(rng.integers(1, 6)))]
+    w = rng.choice([0.0, 1.0, 2.5, 7.0], size=len(edges))
+    cap, groups = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    expect = _partitions_cost(edges, w, m, cap, groups)
+    best, lb, part, proven = component_optimum(edges, w, m, cap, groups)
+    assert proven
+    if not math.isfinite(expect):
+        assert best == math.inf and part is None
+        return
+    assert best == pytest.approx(expect, rel=1e-12, abs=1e-12)
+    assert expect * (1 - 2e-9) - 1e-12 <= lb <= expect + 1e-12
+    assert np.bincount(part).max() <= cap and part.max() < groups
+    assert sum(w[e] * np.unique(part[tg]).size for e, tg in enumerate(edges)) == pytest.approx(best)
+
+
+def test_component_optimum_cut_short_returns_a_valid_bound() -> None:
+    net, hw = random_layered(48, 49), exact_bench_hardware(48, 8)
+    targets, senders = max(target_components(net), key=lambda c: c[0].size)
+    pos = -np.ones(net.num_neurons, np.int64)
+    pos[targets] = np.arange(targets.size)
+    edges = [pos[net.post[net.pre == i]] for i in senders]
+    best, _, _, proven = component_optimum(edges, net.spikes[senders], targets.size, hw.limits.n_max, 8)
+    assert proven
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(target_components_module, "NODE_CHUNK", 10)  # stop after the first ten nodes
+        _, lb, _, proven = component_optimum(edges, net.spikes[senders], targets.size, hw.limits.n_max, 8,
+                                             time_limit=0)
+    assert not proven and 0 < lb <= best
+
+
+def test_components_split_the_receivers_and_keep_each_sender_whole() -> None:
+    net = random_layered(40, 7)
+    comps = target_components(net)
+    receivers = np.concatenate([t for t, _ in comps])
+    assert np.array_equal(np.sort(receivers), np.unique(net.post))
+    for targets, senders in comps:
+        for i in senders:
+            assert np.isin(net.post[net.pre == i], targets).all()
+    assert sum(s.size for _, s in comps) == np.unique(net.pre).size
+    assert len(comps) == net.population.max()  # one per receiving layer
+
+
+@settings(derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_component_bound_is_at_most_the_brute_force_optimum(case: tuple[SpikingNetwork, Hardware, str]) -> None:
+    net, hw, _ = case
+    _, energies = brute_force(net, hw, "multicast")
+    best = float(energies.min())
+    lb = component_bound(net, hw).bound
+    assert lb <= best * (1 + 1e-9) + 1e-12 or not math.isfinite(best)
+
+
+def test_component_bound_with_local_packets_dearer_than_remote_ones() -> None:
+    # c0 (the cheapest packet) is then a remote one: the bound must still hold.
+    net = random_layered(7, 3)
+    hw = Hardware(name="odd", limits=Limits(n_max=3), mesh=(1, 3),
+                  energy=EnergyCosts(e_spike=0.0, e_syn=0.0, e_local=5.0, e_route=1.0, e_hop=0.5, p_static=0.1))
+    _, energies = brute_force(net, hw, "multicast")
+    assert component_bound(net, hw).bound <= energies.min() * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_partition_bnb_with_the_component_bound_from_the_start_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    net = random_dense_network(rng, int(rng.integers(3, 8)), density=0.3)
+    hw = toy_hardware(limits=Limits(n_max=int(rng.integers(2, 5))), mesh=((1, 3), (2, 2))[seed % 2])
+    _, energies = brute_force(net, hw, "multicast")
+    best = float(energies.min())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(neuron_bnb, "COMPONENT_AFTER", 0.0)
+        # One search node per chunk: the component bound is computed after the first one.
+        res = neuron_bnb.solve(net, hw, comm="multicast", defer_placement=True, node_chunk=1)
+    assert "component_bound" in res.stats or res.stats["nodes"] <= 1
+    if not math.isfinite(best):
+        assert res.status == Status.INFEASIBLE
+        return
+    assert res.status == Status.OPTIMAL and res.energy == pytest.approx(best, rel=1e-9, abs=1e-12)
+    assert best * (1 - 2e-9) - 1e-12 <= res.lower_bound <= best * (1 + 1e-9) + 1e-12
+    assert res.stats.get("component_bound", -math.inf) <= best * (1 + 1e-9)
+
+
+def test_partition_bnb_reports_the_component_bound_on_a_time_limit() -> None:
+    net, hw = random_layered(48, 49), exact_bench_hardware(48, 8)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(neuron_bnb, "COMPONENT_AFTER", 0.0)
+        res = METHODS["partition-bnb"](net, hw, comm="multicast", time_limit=8, start="greedy")
+    assert res.status == Status.TIME_LIMIT
+    cb = res.stats["component_bound"]
+    assert res.lower_bound >= cb > res.stats["root_bound"] and res.lower_bound <= res.energy
