@@ -103,7 +103,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     stats = {**res.stats, "component_bound": cb.bound, "component_s": cb.runtime, "component_cuts": cuts}
     if res.mapping is None or res.lower_bound is None or cb.bound <= res.lower_bound:
         return dataclasses.replace(res, stats=stats)
-    lb = min(cb.bound, res.energy)
+    # Within float rounding of the incumbent the bound proves it; further above it is invalid and the Result refuses it.
+    lb = res.energy if res.energy < cb.bound <= res.energy * (1 + 1e-9) else cb.bound
     status = res.status
     if status != Status.OPTIMAL and lb >= res.energy * (1 - 1e-9):
         status = Status.OPTIMAL  # the incumbent meets the component bound

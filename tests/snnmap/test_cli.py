@@ -102,10 +102,10 @@ def test_every_method_option_pair_runs_or_is_refused_in_one_line(name, option, c
     flags = [str(log) if v == "LOG" else v for v in SWEEP_VALUES[option]]
     code = main(["map", str(chain_file), "-H", "crossbar128", "--mesh", "2x2", "--set", "n_max=2", "-m", name,
                  *flags])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "Traceback" not in err
     if option in registry.METHODS[name].options:
-        assert code == 0, err
+        assert code == 0, out + err
         assert log.is_file() == (option == "log_path")
     else:
         assert code == 2 and len(err.strip().splitlines()) == 1
