@@ -9,6 +9,7 @@ incumbent).
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from typing import Any, Callable
@@ -57,7 +58,15 @@ def solve_highs(m: pyo.ConcreteModel, opts: dict[str, Any], start: bool, relax: 
         ``m``), ``objective`` and ``bound`` (model units), ``solve_time``, ``nodes``.
     """
     opt = PyomoHighs()
-    opt.set_instance(m)
+    # set_instance runs inside Pyomo's non-reentrant capture_output lock; a garbage collection there can
+    # finalise an earlier solve's capture objects, whose cleanup waits on the same lock ("Deadlock starting
+    # capture_output" after 200 s, seen under load). Collect first and keep the collector off inside.
+    gc.collect()
+    gc.disable()
+    try:
+        opt.set_instance(m)
+    finally:
+        gc.enable()
     h = opt._solver_model  # noqa: SLF001 -- Pyomo exposes the highspy model it built only here
     solver_col = opt._pyomo_var_to_solver_var_map  # noqa: SLF001
     var_of = [(v, solver_col.get(id(v))) for v in m.component_data_objects(pyo.Var)]
