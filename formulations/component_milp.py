@@ -32,7 +32,7 @@ import pyomo.environ as pyo
 
 from snnmap.formulations.exact_common import ProgressFn, start_up
 from snnmap.formulations.milp import build_compact, solve_compact, solve_model
-from snnmap.formulations.result import Result, Status
+from snnmap.formulations.result import PROOF_GAP, Result, Status
 from snnmap.formulations.target_components import component_bound
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
@@ -104,8 +104,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     if res.mapping is None or res.lower_bound is None or cb.bound <= res.lower_bound:
         return dataclasses.replace(res, stats=stats)
     # Within float rounding of the incumbent the bound proves it; further above it is invalid and the Result refuses it.
-    lb = res.energy if res.energy < cb.bound <= res.energy * (1 + 1e-9) else cb.bound
+    lb = res.energy if res.energy < cb.bound <= res.energy * (1 + PROOF_GAP) else cb.bound
     status = res.status
-    if status != Status.OPTIMAL and lb >= res.energy * (1 - 1e-9):
+    if status != Status.OPTIMAL and lb >= res.energy * (1 - PROOF_GAP):
         status = Status.OPTIMAL  # the incumbent meets the component bound
     return dataclasses.replace(res, lower_bound=lb, status=status, stats=stats)
