@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
+from snnmap.formulations.bounds_hops import exclusive_raise
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.hardware import Hardware
@@ -206,7 +207,6 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     e_local_min = float(rows[np.arange(own.size), own].min())
     # Senders whose targets can never share their core (input axons) pay remote prices only.
     remote_only = never_local(network, hardware)
-    border = 0.0
     if comm == "multicast":
         def cost(m: np.ndarray) -> np.ndarray:
             free = np.where(remote_only, _fill_costs(rows, own, 0, 1, m, local=False),
@@ -223,13 +223,24 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
         second = np.where(sends, cost(np.maximum(m, 2)) - per, 0.0)
         remote = _fill_costs(rows, own, 0, 1, np.ones(network.num_neurons), local=False)
         alone = np.where(sends & (m == 1), np.maximum(per, remote) - per, 0.0)
-        border = border_raise(network, hardware, s * second, s * alone)
+
+        def border(skip: np.ndarray) -> float:
+            return border_raise(network, hardware, s * second * ~skip, s * alone * ~skip)
     else:
+        def border(skip: np.ndarray) -> float:
+            return 0.0
+
         others = (network.out_degree - self_loop).astype(np.float64)
         per = self_loop * e_local_min + np.where(remote_only, _fill_costs(rows, own, 0, n_max, others, local=False),
                                                  _fill_costs(rows, own, n_max - 1, n_max, others, local=True))
     per = np.where(network.out_degree > 0, per, 0.0)
-    return float(np.dot(s, per)) + border
+    # Exclusive senders crowding the cores around their target (bounds_hops); the border argument then
+    # leaves out the senders it re-priced, and the larger of the two combinations holds.
+    coupled, raised = exclusive_raise(network, hardware, per, rows, own)
+    extra = border(np.zeros(network.num_neurons, dtype=bool))
+    if coupled > 0:
+        extra = max(extra, coupled + border(raised))
+    return float(np.dot(s, per)) + extra
 
 
 # Network and hardware are immutable values: every method scored on the same instance
