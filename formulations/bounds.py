@@ -236,7 +236,7 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     per = np.where(network.out_degree > 0, per, 0.0)
     # Exclusive senders crowding the cores around their target (bounds_hops); the border argument then
     # leaves out the senders it re-priced, and the larger of the two combinations holds.
-    coupled, raised = exclusive_raise(network, hardware, per, rows, own)
+    coupled, raised = exclusive_raise(network, hardware, per, rows, own, remote_only)
     extra = border(np.zeros(network.num_neurons, dtype=bool))
     if coupled > 0:
         extra = max(extra, coupled + border(raised))

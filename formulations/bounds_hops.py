@@ -35,8 +35,8 @@ bound on those packets.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from snnmap.formulations.bounds_axons import never_local
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -50,16 +50,37 @@ def exclusive_senders(network: SpikingNetwork) -> tuple[np.ndarray, np.ndarray]:
     return senders[keep], targets[keep]
 
 
+@njit(cache=True)
+def _shares(indptr, indices, row, group, groups):  # pragma: no cover - numba
+    """Sum over each member's inputs ``k`` of ``1 / (members of its group k feeds)``, in one pass over the senders."""
+    weight = np.zeros(group.size)
+    count = np.zeros(groups, dtype=np.int64)
+    for k in range(indptr.size - 1):
+        for a in range(indptr[k], indptr[k + 1]):
+            r = row[indices[a]]
+            if r >= 0:
+                count[group[r]] += 1
+        for a in range(indptr[k], indptr[k + 1]):
+            r = row[indices[a]]
+            if r >= 0:
+                weight[r] += 1.0 / count[group[r]]
+        for a in range(indptr[k], indptr[k + 1]):
+            r = row[indices[a]]
+            if r >= 0:
+                count[group[r]] = 0
+    return weight
+
+
 def private_inputs(network: SpikingNetwork, senders: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Presynaptic neurons of each sender that feed no other exclusive sender of the same target."""
-    n = network.num_neurons
-    row = np.full(n, -1, dtype=np.int64)
+    """Each sender's inputs, an input feeding ``c`` exclusive senders of the same target counting ``1 / c``.
+
+    The members of one target on one core weigh at most their distinct inputs together.
+    """
+    row = np.full(network.num_neurons, -1, dtype=np.int64)
     row[senders] = np.arange(senders.size)
-    edge = row[network.post] >= 0
-    member = row[network.post[edge]]
-    key = targets[member] * np.int64(n) + network.pre[edge]
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    return np.bincount(member, weights=1.0 / counts[inverse.ravel()], minlength=senders.size)
+    _, group = np.unique(targets, return_inverse=True)
+    return _shares(np.asarray(network.indptr, dtype=np.int64), np.asarray(network.indices, dtype=np.int64), row,
+                   group.ravel().astype(np.int64), int(group.max()) + 1 if group.size else 0)
 
 
 def ring_prices(rows: np.ndarray, own: np.ndarray) -> tuple[float, np.ndarray]:
@@ -122,10 +143,11 @@ def fill_cost(group: np.ndarray, weight: np.ndarray, value: np.ndarray, eligible
 
 
 def exclusive_raise(network: SpikingNetwork, hardware: Hardware, per: np.ndarray, rows: np.ndarray,
-                    own: np.ndarray) -> tuple[float, np.ndarray]:
+                    own: np.ndarray, remote_only: np.ndarray) -> tuple[float, np.ndarray]:
     """What the coupling of exclusive senders adds to per-sender packet costs ``per`` (joules per spike).
 
-    ``rows, own``: the packet prices of :func:`~.bounds.price_rows`.
+    ``rows, own``: the packet prices of :func:`~.bounds.price_rows`; ``remote_only``: the senders that
+    never share a core with a target (:func:`~.bounds_axons.never_local`).
 
     Returns the raise (joules) and the mask of the senders whose cost it raised
     (another additive argument must leave them out to stay valid).
@@ -139,7 +161,7 @@ def exclusive_raise(network: SpikingNetwork, hardware: Hardware, per: np.ndarray
     groups, group, members = np.unique(targets, return_inverse=True, return_counts=True)
     group = group.ravel()
     s = network.spikes[senders]
-    eligible = ~never_local(network, hardware)[senders]
+    eligible = ~remote_only[senders]
     local, remote = ring_prices(rows, own)
     one = np.ones(senders.size)
     best = fill_cost(group, one, s, eligible, np.full(groups.size, lim.n_max - 1.0), float(lim.n_max), local, remote,

@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=RESULTS, help="directory for full_gaps.md and full_gaps.json")
     ap.add_argument("--keep-mappings", type=Path, default=None,
                     help="directory that stores each mapping and reuses it on the next run (bounds re-measured)")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the rows of the other chips from the existing full_gaps.json in --out")
     args = ap.parse_args(argv)
     apps = list(APPS) if args.apps == "all" else args.apps.split(",")
     rows = []
@@ -166,6 +168,14 @@ def main(argv: list[str] | None = None) -> None:
             r = rows[-1]
             print(f"{app:15s} {r['hardware']:22s} gap {_pct(r['gap']):>8s}  comm+static {_pct(r['gap_mapping']):>9s}  "
                   f"{r['dominant_term']:6s} bound {r['bound_s']:.1f} s {r['bound_peak_mb']:.0f} MB", flush=True)
+    if args.update and (args.out / "full_gaps.json").exists():
+        kept = json.loads((args.out / "full_gaps.json").read_text())["rows"]
+        chips = args.chips.split(",")
+        rows = [r for r in kept if r["hardware"].split("@")[0] not in chips] + rows
+        rows.sort(key=lambda r: CHIPS.index(r["hardware"].split("@")[0]) if r["hardware"].split("@")[0] in CHIPS
+                  else len(CHIPS))
+    kept_note = (f" Rows of chips other than {args.chips} kept from the previous run (--update)."
+                 if args.update else "")
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     machine = f"{platform.machine()}, python {platform.python_version()}"
     doc = {"created": stamp, "machine": machine, "time_limit": args.time_limit, "seed": 0, "rows": rows}
@@ -177,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
             "the same on the mapping-dependent energy, (E - bound) / (bound - fixed). Dominant term: the term with "
             "the largest share of E - bound. Last two columns: the same gap without the tile-border arguments "
             "(formulations/bounds_tiles.py), and with the bound of each neuron's target count only (the input-axon "
-            f"arguments off too).\n\n{summary(rows)}\n\n")
+            f"arguments off too).{kept_note}\n\n{summary(rows)}\n\n")
     write_text(args.out / "full_gaps.md", head + markdown_table(rows) + "\n")
 
 

@@ -11,6 +11,7 @@ from scipy.optimize import linprog
 
 from snnmap import api
 from snnmap.formulations.bounds import combinatorial_lower_bound, communication_lower_bound, price_rows
+from snnmap.formulations.bounds_axons import never_local
 from snnmap.formulations.bounds_hops import exclusive_raise, exclusive_senders, fill_cost, private_inputs
 from snnmap.formulations.energy import evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits
@@ -32,7 +33,7 @@ def test_three_senders_of_one_target_cannot_all_be_next_to_it() -> None:
     hw = Hardware(name="line", limits=Limits(n_max=1), mesh=(1, 4), energy=COSTS)
     rows, own = price_rows(hw)
     per = np.where(net.out_degree > 0, COSTS.e_route + COSTS.e_hop, 0.0)
-    gain, raised = exclusive_raise(net, hw, per, rows, own)
+    gain, raised = exclusive_raise(net, hw, per, rows, own, never_local(net, hw))
     assert gain == pytest.approx(1.0 * COSTS.e_hop)  # the least spiking sender pays the second hop
     assert raised.tolist() == [True, True, True, False]
     _, energies = brute_force(net, hw, "multicast")
@@ -113,7 +114,7 @@ def test_bound_with_coupling_is_below_the_brute_force_optimum(case) -> None:
 def test_coupling_raises_the_bound_of_an_unrolled_mlp_and_stays_below_its_mappings() -> None:
     net, hw = prepared("DigitRecogMLP", "full", "crossbar128")
     rows, own = price_rows(hw)
-    gain, raised = exclusive_raise(net, hw, np.zeros(net.num_neurons), rows, own)
+    gain, raised = exclusive_raise(net, hw, np.zeros(net.num_neurons), rows, own, never_local(net, hw))
     assert gain > 0 and raised.any()
     bound = combinatorial_lower_bound(net, hw)
     for method in ("sequential", "greedy"):
