@@ -18,8 +18,9 @@ that alone and used by :mod:`snnmap.formulations.bounds`:
 - **Senders that are never local.** Neuron ``i`` reaches its own core only if a
   target ``j`` shares it, which needs ``|pre(i) | pre(j)| <= a_max``. Where the
   populations feeding ``i`` and ``j`` are disjoint the union has
-  ``indeg(i) + indeg(j)`` neurons (else at least the larger of the two), so a
-  sender whose every target fails this test pays remote prices only.
+  ``indeg(i) + indeg(j)`` neurons (else at least the larger of the two, and
+  the union is counted exactly for the senders only that guess lets be local),
+  so a sender whose every target fails this test pays remote prices only.
 """
 
 from __future__ import annotations
@@ -90,8 +91,41 @@ def never_local(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
     di, dj = indeg[pre], indeg[post]
     overlap = np.where(shared_source[pop[pre], pop[post]], np.minimum(di, dj), 0)
     fits = (di + dj - overlap <= a_max) & (hardware.limits.n_max >= 2) | (pre == post)
+    surely = (di + dj <= a_max) & (hardware.limits.n_max >= 2) | (pre == post)
+    # Senders that only a guessed overlap lets be local: count their unions exactly, heaviest first,
+    # within a work budget (the others keep the guess, an upper bound on the overlap).
+    unsure = (np.bincount(pre, weights=fits, minlength=n) > 0) & (np.bincount(pre, weights=surely, minlength=n) == 0)
+    if unsure.any():
+        work = np.bincount(pre, weights=(di + dj) * fits, minlength=n)
+        order = np.flatnonzero(unsure)[np.argsort(-network.spikes[unsure], kind="stable")]
+        checked = np.zeros(n, dtype=bool)
+        checked[order[np.cumsum(work[order]) <= INPUT_COUNT_WORK]] = True
+        edges = np.flatnonzero(fits & checked[pre])
+        in_ptr = np.concatenate([[0], np.cumsum(indeg)]).astype(np.int64)
+        in_idx = pre[np.argsort(post, kind="stable")].astype(np.int64)  # sorted within each neuron (CSR order)
+        fits[edges] = _union_sizes(in_ptr, in_idx, pre[edges].astype(np.int64), post[edges].astype(np.int64)) <= a_max
     may_be_local = np.bincount(pre, weights=fits, minlength=n) > 0
     return (network.out_degree > 0) & ~may_be_local
+
+
+@njit(cache=True)
+def _union_sizes(in_ptr, in_idx, a, b):  # pragma: no cover - numba
+    """``|pre(a[t]) | pre(b[t])|`` for each pair, merging the sorted presynaptic lists."""
+    out = np.empty(a.size, dtype=np.int64)
+    for t in range(a.size):
+        p, pe, q, qe = in_ptr[a[t]], in_ptr[a[t] + 1], in_ptr[b[t]], in_ptr[b[t] + 1]
+        common = 0
+        while p < pe and q < qe:
+            if in_idx[p] == in_idx[q]:
+                common += 1
+                p += 1
+                q += 1
+            elif in_idx[p] < in_idx[q]:
+                p += 1
+            else:
+                q += 1
+        out[t] = in_ptr[a[t] + 1] - in_ptr[a[t]] + in_ptr[b[t] + 1] - in_ptr[b[t]] - common
+    return out
 
 
 INPUT_COUNT_WORK = 4 * 10**8  # synapse visits spent counting pre(post(i)): about 2-4 s of numba

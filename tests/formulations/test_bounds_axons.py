@@ -71,6 +71,14 @@ def test_senders_whose_targets_cannot_share_their_core_pay_remote_prices() -> No
     assert bound_terms(net, hw)["comm"] == pytest.approx(1.0 * 0.1 + 1.0 * 3.0)
 
 
+def test_disjoint_inputs_of_populations_with_a_common_source_are_counted_exactly() -> None:
+    # Inputs 0-3 feed both 4 (via 0, 1) and 5 (via 2, 3): the populations share a source, the sets do not.
+    net = SpikingNetwork.from_edges(6, [0, 1, 2, 3, 4], [4, 4, 5, 5, 5], [1.0] * 6, populations=[0, 0, 0, 0, 1, 2])
+    remote = never_local(net, _mesh(4, n_max=4, a_max=4))
+    assert remote.tolist() == [False, False, False, False, True, False]  # |{0, 1} | {2, 3, 4}| = 5 > a_max
+    assert not never_local(net, _mesh(4, n_max=4, a_max=5)).any()
+
+
 def test_dominant_term_names_the_largest_difference() -> None:
     bound = {"neuron": 1.0, "synapse": 1.0, "comm": 2.0, "static": 1.0}
     assert dominant_term({"neuron": 1.0, "synapse": 1.0, "comm": 2.5, "static": 3.0}, bound) == "static"
@@ -119,6 +127,31 @@ def test_axon_bounds_hold_on_every_feasible_mapping(case) -> None:
         have = np.bincount(pair_neuron, minlength=net.num_neurons)
         assert np.all(dests <= have)
         assert cores <= np.unique(m).size
+        assert not np.any(remote[pair_neuron] & (pair_core == m[pair_neuron]))
+
+
+@st.composite
+def skip_connections(draw: st.DrawFn) -> tuple[SpikingNetwork, Hardware]:
+    """Inputs feeding a layer and the layer after it (a common source), so overlaps are counted exactly."""
+    inputs, mid, last = draw(st.integers(2, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    n = inputs + mid + last
+    edges = {(i, j) for i in range(inputs) for j in range(inputs, n) if draw(st.booleans())}
+    edges |= {(i, j) for i in range(inputs, inputs + mid) for j in range(inputs + mid, n) if draw(st.booleans())}
+    pre, post = zip(*sorted(edges)) if edges else ((), ())
+    net = SpikingNetwork.from_edges(n, list(pre), list(post), [1.0] * n,
+                                    populations=[0] * inputs + [1] * mid + [2] * last)
+    indeg = int(net.in_degree.max()) if net.num_synapses else 1
+    return net, _mesh(draw(st.integers(2, 3)), n_max=draw(st.integers(2, 4)), a_max=indeg + draw(st.integers(0, 1)))
+
+
+@settings(derandomize=True, max_examples=80, deadline=None)
+@given(skip_connections())
+def test_exact_overlaps_keep_never_local_valid(case) -> None:
+    net, hw = case
+    maps, energies = brute_force(net, hw, "multicast")
+    remote = never_local(net, hw)
+    for m in maps[np.isfinite(energies)]:
+        pair_neuron, pair_core = destination_pairs(net, m, hw.num_cores)
         assert not np.any(remote[pair_neuron] & (pair_core == m[pair_neuron]))
 
 
