@@ -10,11 +10,12 @@ them at the cheapest core next to ``core(j)``; but ``j``'s exclusive senders
 
 - **Axon capacity.** A core holds among its input axons every presynaptic
   neuron of every neuron on it, at most ``a_max``. Give each ``i`` in ``X_j``
-  the weight ``w_i``: its *private* inputs, the presynaptic neurons of ``i``
-  that feed no other member of ``X_j``. Private inputs of distinct members are
-  distinct, so the members on one core weigh at most ``a_max`` together; on
-  ``core(j)`` itself at most ``a_max - |X_j|``, since ``j``'s own axons hold
-  ``X_j`` and no private input is in ``X_j`` (it would have two targets).
+  the weight ``w_i = sum over k in pre(i) of 1 / c_k``, with ``c_k`` the members
+  of ``X_j`` that ``k`` feeds (:func:`input_shares`): an input of the members on
+  one core counts at most once among them, so they weigh at most ``a_max``
+  together; on ``core(j)`` itself at most ``a_max - |X_j|``, since ``j``'s own
+  axons hold ``X_j`` and no input of a member is a member (it would have two
+  targets).
 - **Neuron capacity.** With unit weights: at most ``n_max`` members per core,
   ``n_max - 1`` beside ``j``.
 
@@ -71,7 +72,7 @@ def _shares(indptr, indices, row, group, groups):  # pragma: no cover - numba
     return weight
 
 
-def private_inputs(network: SpikingNetwork, senders: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def input_shares(network: SpikingNetwork, senders: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Each sender's inputs, an input feeding ``c`` exclusive senders of the same target counting ``1 / c``.
 
     The members of one target on one core weigh at most their distinct inputs together.
@@ -167,7 +168,7 @@ def exclusive_raise(network: SpikingNetwork, hardware: Hardware, per: np.ndarray
     best = fill_cost(group, one, s, eligible, np.full(groups.size, lim.n_max - 1.0), float(lim.n_max), local, remote,
                      groups.size)
     if lim.a_max is not None:
-        weight = private_inputs(network, senders, targets)
+        weight = input_shares(network, senders, targets)
         axons = fill_cost(group, weight, s, eligible, np.maximum(lim.a_max - members, 0).astype(np.float64),
                           float(lim.a_max), local, remote, groups.size)
         best = np.maximum(best, axons)

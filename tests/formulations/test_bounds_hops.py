@@ -12,7 +12,7 @@ from scipy.optimize import linprog
 from snnmap import api
 from snnmap.formulations.bounds import combinatorial_lower_bound, communication_lower_bound, price_rows
 from snnmap.formulations.bounds_axons import never_local
-from snnmap.formulations.bounds_hops import exclusive_raise, exclusive_senders, fill_cost, private_inputs
+from snnmap.formulations.bounds_hops import exclusive_raise, exclusive_senders, fill_cost, input_shares
 from snnmap.formulations.energy import evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
@@ -42,12 +42,12 @@ def test_three_senders_of_one_target_cannot_all_be_next_to_it() -> None:
     assert combinatorial_lower_bound(net, hw) == pytest.approx(float(energies.min()))
 
 
-def test_private_inputs_share_each_input_among_the_senders_it_feeds() -> None:
+def test_input_shares_share_each_input_among_the_senders_it_feeds() -> None:
     # Inputs 0, 1 feed sender 3; input 1 and 2 feed sender 4; 3 and 4 both feed target 5.
     net = SpikingNetwork.from_edges(6, [0, 1, 1, 2, 3, 4], [3, 3, 4, 4, 5, 5], [1.0] * 6)
     senders, targets = exclusive_senders(net)
     assert senders.tolist() == [0, 2, 3, 4] and targets.tolist() == [3, 4, 5, 5]  # inputs 0 and 2 have one target
-    assert private_inputs(net, senders, targets).tolist() == [0.0, 0.0, 1.5, 1.5]
+    assert input_shares(net, senders, targets).tolist() == [0.0, 0.0, 1.5, 1.5]
 
 
 @settings(derandomize=True, max_examples=40, deadline=None)
