@@ -95,15 +95,16 @@ def never_local(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
     # Senders that only a guessed overlap lets be local: count their unions exactly, heaviest first,
     # within a work budget (the others keep the guess, an upper bound on the overlap).
     unsure = (np.bincount(pre, weights=fits, minlength=n) > 0) & (np.bincount(pre, weights=surely, minlength=n) == 0)
-    if unsure.any():
-        work = np.bincount(pre, weights=(di + dj) * fits, minlength=n)
-        order = np.flatnonzero(unsure)[np.argsort(-network.spikes[unsure], kind="stable")]
-        checked = np.zeros(n, dtype=bool)
-        checked[order[np.cumsum(work[order]) <= INPUT_COUNT_WORK]] = True
-        edges = np.flatnonzero(fits & checked[pre])
+    work = np.bincount(pre, weights=(di + dj) * fits, minlength=n)
+    order = np.flatnonzero(unsure)[np.argsort(-network.spikes[unsure], kind="stable")]
+    checked = np.zeros(n, dtype=bool)
+    checked[order[np.cumsum(work[order]) <= INPUT_COUNT_WORK]] = True
+    edges = np.flatnonzero(fits & checked[pre])
+    in_ptr, in_idx = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if edges.size:  # else the kernel runs on nothing (which compiles it where the heuristics warm up)
         in_ptr = np.concatenate([[0], np.cumsum(indeg)]).astype(np.int64)
         in_idx = pre[np.argsort(post, kind="stable")].astype(np.int64)  # sorted within each neuron (CSR order)
-        fits[edges] = _union_sizes(in_ptr, in_idx, pre[edges].astype(np.int64), post[edges].astype(np.int64)) <= a_max
+    fits[edges] = _union_sizes(in_ptr, in_idx, pre[edges].astype(np.int64), post[edges].astype(np.int64)) <= a_max
     may_be_local = np.bincount(pre, weights=fits, minlength=n) > 0
     return (network.out_degree > 0) & ~may_be_local
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba.core import event
 
+from snnmap.formulations.bounds import combinatorial_lower_bound
 from snnmap.formulations.qap.bnb import branch_and_bound
 from snnmap.formulations.qap.heuristic import anneal
 from snnmap.hardware import Hardware, load_hardware
@@ -131,3 +132,5 @@ def _run_every_kernel() -> None:
                      [4, 10, 11, 9, 0]], dtype=np.float64)
     branch_and_bound(flow_q, dist, heuristic=False, node_chunk=1, progress=lambda _: None, report_every=0.0)
     anneal(flow_q, dist, start=np.arange(4), restarts=1, moves=10)
+    # The combinatorial bound every Result checks (its input-axon and hop-coupling kernels).
+    combinatorial_lower_bound(net, hw)
