@@ -52,6 +52,7 @@ LARGE_CHIP_CORES = 4096  # above this: no greedy start (it costs more than it br
 PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (METIS) start's placement
 TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
+TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
@@ -116,7 +117,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model,
                                              method="bisect-anneal" if large or name == "tiling" and
                                              placement == "anneal" else placement,
-                                             timer=timer, seed=seed, effort=effort, time_share=share)
+                                             timer=timer, seed=seed, time_share=share,
+                                             effort=effort * (TILING_EFFORT if name == "tiling" else 1.0))
         if core_of is not None:
             begin.append((name, core_of))
         else:
