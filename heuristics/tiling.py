@@ -342,16 +342,15 @@ def _grown_blocks(network: SpikingNetwork, hardware: Hardware, pop: np.ndarray, 
 def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) -> tuple[np.ndarray, int]:
     """Core-feasible clusters of the tiling (see the module docstring): ``(cluster_of, count)``.
 
-    Per population, strips (runs of the tiling order) or blocks (METIS parts of the
-    unit graph, cut into runs), whichever reaches fewer cores per spike. When a core
-    per population's remainder leaves too few cores, runs continue into the next population.
+    Per population, strips (runs of the tiling order), blocks (METIS parts of the
+    unit graph, cut into runs) or grown tiles (:func:`_grow`), whichever reaches fewer
+    cores per spike (for the network's inputs: fewer target clusters). When the clusters
+    need more cores than the chip has, runs of the tiling order continue across populations.
     """
     csr = in_csr(network)
     unit, order = units(network, csr)
     pop = _layers(network)
     strips, k = cut_runs(network, hardware, order, pop, csr)
-    if k > hardware.num_cores:
-        return cut_runs(network, hardware, order, csr=csr)
     part = _blocks(network, pop, unit, strips, seed)[unit]
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -377,6 +376,8 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
     first = np.full(total, order.size, dtype=np.int64)
     np.minimum.at(first, chosen, rank)
     used = np.flatnonzero(first < order.size)
+    if used.size > hardware.num_cores:
+        return cut_runs(network, hardware, order, csr=csr)
     label = np.empty(total, dtype=np.int64)
     label[used[np.argsort(first[used])]] = np.arange(used.size)
     return label[chosen], int(used.size)
