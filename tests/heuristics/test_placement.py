@@ -6,8 +6,14 @@ import scipy.sparse as sp
 
 from snnmap.hardware import load_hardware
 from snnmap.heuristics.common import Timer
-from snnmap.heuristics.placement import (anneal_positions, bisection_positions, initial_positions, place_clusters,
-                                         placement_cost, spectral_coordinates)
+from snnmap.heuristics.placement import (
+    anneal_positions,
+    bisection_positions,
+    initial_positions,
+    place_clusters,
+    placement_cost,
+    spectral_coordinates,
+)
 
 
 def grid_flow(rows: int, cols: int) -> sp.csr_matrix:
