@@ -167,10 +167,14 @@ def _messages_per_population(network: SpikingNetwork, pop: np.ndarray, cluster_o
     return np.bincount(pop_of[cluster], weights=network.spikes[sender], minlength=int(pop.max(initial=0)) + 1)
 
 
-def _partners(network: SpikingNetwork, pop: np.ndarray, cluster_of: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per population, the distinct (cluster, target cluster) pairs its synapses link (``cluster_of`` holds
-    each population apart; the target clusters are ``target``'s)."""
-    key = unique_ints(cluster_of[network.pre] * np.int64(target.max(initial=0) + 1) + target[network.post])
+def _partners(network: SpikingNetwork, pop: np.ndarray, cluster_of: np.ndarray, target: np.ndarray,
+              among: np.ndarray) -> np.ndarray:
+    """Per population in ``among`` (a mask over populations; the others count 0), the distinct (cluster,
+    target cluster) pairs its synapses link (``cluster_of`` holds each population apart; the target
+    clusters are ``target``'s)."""
+    mine = among[pop[network.pre]]
+    key = unique_ints(cluster_of[network.pre[mine]] * np.int64(target.max(initial=0) + 1)
+                      + target[network.post[mine]])
     pop_of = np.zeros(int(cluster_of.max(initial=0)) + 1, dtype=np.int64)
     pop_of[cluster_of] = pop
     return np.bincount(pop_of[key // (target.max(initial=0) + 1)], minlength=int(pop.max(initial=0)) + 1)
@@ -311,6 +315,16 @@ def _grown_blocks(network: SpikingNetwork, hardware: Hardware, pop: np.ndarray, 
     part = np.zeros(int(unit.max(initial=-1)) + 1, dtype=np.int64)
     in_deg = np.diff(csr[0])
     out_csr = (network.indptr.astype(np.int64), network.indices.astype(np.int64))
+    # A unit whose members share one input set reads it from its first member alone (a conv layer's
+    # channels: many times fewer pairs to sort).
+    same = _classes(*csr, network.num_neurons)[0]
+    lo = np.full(part.size, np.iinfo(np.int64).max)
+    hi = np.full(part.size, np.iinfo(np.int64).min)
+    np.minimum.at(lo, unit, same)
+    np.maximum.at(hi, unit, same)
+    lead = np.full(part.size, network.num_neurons, dtype=np.int64)
+    np.minimum.at(lead, unit, np.arange(network.num_neurons))
+    read = (lo[unit] != hi[unit]) | (lead[unit] == np.arange(network.num_neurons))
     base = 0
     for p in np.unique(pop):
         members = np.flatnonzero(pop == p)
@@ -321,6 +335,8 @@ def _grown_blocks(network: SpikingNetwork, hardware: Hardware, pop: np.ndarray, 
         syn = np.bincount(local, weights=in_deg[members], minlength=nu).astype(np.int64)
         source = not in_deg[members].any()
         in_ptr, in_idx = out_csr if source else csr
+        if not source:
+            members, local = members[read[members]], local[read[members]]
         lens = np.diff(in_ptr)[members]
         owner = np.repeat(local, lens)
         pre = in_idx[np.repeat(in_ptr[members] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))]
@@ -368,7 +384,7 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
     # clusters together (fewer, nearer partners to place), judged against the clusters just chosen.
     chosen = labels[pick[pop], np.arange(pop.size)]
     source = np.bincount(pop, weights=network.in_degree, minlength=pick.size) == 0
-    spread = np.stack([_partners(network, pop, c, chosen) for c in (strips, tiles)])
+    spread = np.stack([_partners(network, pop, c, chosen, source) for c in (strips, tiles)])
     pick[source & (spread[1] < spread[0])] = 2
     chosen = _adopt_sources(network, hardware, labels[pick[pop], np.arange(pop.size)])
     # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
