@@ -13,6 +13,7 @@ from snnmap.heuristics.partition import cut_runs
 from snnmap.heuristics.tiling import tiling_clusters, units
 from snnmap.instances.layers import NetBuilder, conv2d_edges
 from snnmap.registry import METHODS
+from tests.helpers import load_script
 
 
 def conv_net(channels: int = 8, size: int = 16) -> object:
@@ -118,14 +119,11 @@ def test_network_inputs_join_a_cluster_of_their_targets_where_a_core_has_room():
 
 
 def test_readme_table_is_the_committed_mapping_quality_result():
-    import importlib.util
     import json
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    spec = importlib.util.spec_from_file_location("mapping_quality", root / "scripts" / "mapping_quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("mapping_quality")
     rows = json.loads((root / "scripts" / "results" / "mapping_quality.json").read_text())["rows"]
     assert len(rows) == 20 and all(r["after"]["messages_per_spike"] >= 1.0 for r in rows)
     table = module.markdown_table(rows)
