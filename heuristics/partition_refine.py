@@ -5,9 +5,10 @@
    split into core-feasible clusters (``n_max``, ``a_max``, ``syn_max``); on
    networks too large for METIS, core-feasible runs in index (layer) order.
 2. Place clusters on cores: simulated annealing, from the snake order or,
-   on chips of more than :data:`LARGE_CHIP_CORES` cores, from a recursive
-   bisection of the cluster graph onto the mesh (pluggable:
-   ``placement="qap"`` for exact placement on small chips).
+   on chips of more than :data:`LARGE_CHIP_CORES` cores and for the tiling
+   start, from a recursive bisection of the cluster graph onto the mesh
+   (METIS or spectral halves, the cheaper; pluggable: ``placement="qap"`` for
+   exact placement on small chips).
 3. Refine on the true objective: neuron moves and swaps with incremental
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.

@@ -5,7 +5,10 @@ cluster ``b``) is a sparse matrix; a placement ``pos[a]`` (distinct cores)
 costs ``sum flow[a, b] * cost(pos[a], pos[b])`` with the hardware's packet
 cost. This is a quadratic assignment problem; :func:`place_clusters` is the
 one entry point, so an exact QAP solver can be plugged in for small core
-counts (``method="qap"``).
+counts (``method="qap"``). Partition-refine's ``"bisect-anneal"`` starts from
+the cheaper of two recursive bisections onto the mesh (METIS halves, or the
+graph's spectral coordinates) and anneals with moves beside the partners'
+weighted median on a schedule fitted to its time.
 """
 
 from __future__ import annotations

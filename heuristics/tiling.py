@@ -16,14 +16,19 @@ the graph alone (no shapes):
 3. *Runs*: :func:`heuristics.partition.cut_runs` cuts that order into runs
    within a population that respect ``n_max``, ``a_max`` and ``syn_max``
    (*strips*); it also cuts METIS parts of each population's class graph
-   (*blocks*, about square where the layer is an image). Each population keeps
-   whichever of the two reaches fewer clusters per spike of its senders.
+   (*blocks*, about square where the layer is an image, but blind to ``a_max``)
+   and parts grown unit by unit by shared input axons within every limit
+   (*tiles*, :func:`_grow`). Each population keeps whichever of the three reaches
+   fewer clusters per spike of its senders; the network's inputs (which receive
+   nothing) keep tiles grown by shared targets where these reach fewer target
+   clusters than strips.
 4. *Sources*: neurons without inputs join a cluster holding their targets where
    ``n_max`` leaves room (they take no input axon, so no other limit can break).
 
 On VGG16:full on Loihi this sends 1.53 messages per conv1_1 spike where
 index-order runs (one channel, the whole image, per core) send 17
-(``scripts/results/mapping_quality.md``).
+(``scripts/results/mapping_quality.md``); on ImgSmooth:full on ``crossbar128``
+(``a_max`` binding) tiles send 3.60 M messages where strips sent 5.09 M.
 """
 
 from __future__ import annotations
