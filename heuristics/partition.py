@@ -32,7 +32,8 @@ METIS_MAX_EDGES = 3_000_000  # beyond this METIS takes minutes on 2 cores; use o
 METIS_MAX_PARTS = 1500
 
 
-def _lims(hardware: Hardware) -> tuple[int, int, int]:
+def core_limits(hardware: Hardware) -> tuple[int, int, int]:
+    """``(n_max, a_max, syn_max)`` as integers, a limit the hardware does not set as a huge one."""
     lim = hardware.limits
     return (int(lim.n_max), int(lim.a_max) if lim.a_max is not None else int(BIG),
             int(lim.syn_max) if lim.syn_max is not None else int(BIG))
@@ -87,7 +88,7 @@ def cut_runs(network: SpikingNetwork, hardware: Hardware, order: np.ndarray | No
     group = np.zeros(n, dtype=np.int64) if group is None else np.ascontiguousarray(group, dtype=np.int64)
     in_ptr, in_idx = in_csr(network) if csr is None else csr
     # in_csr lists presynaptic neurons with repeats only for parallel synapses, which the network forbids.
-    out, k = _cut_runs(order, group, in_ptr, in_idx, *_lims(hardware))
+    out, k = _cut_runs(order, group, in_ptr, in_idx, *core_limits(hardware))
     return out, int(k)
 
 
@@ -305,7 +306,7 @@ def merge_clusters(network: SpikingNetwork, hardware: Hardware, *, comm: str) ->
     eu = (uniq[order] // n).astype(np.int64)
     ev = (uniq[order] % n).astype(np.int64)
     in_ptr, in_idx = in_csr(network)
-    out, k = _merge(eu, ev, in_ptr, in_idx, *_lims(hardware), np.arange(n, dtype=np.int64))
+    out, k = _merge(eu, ev, in_ptr, in_idx, *core_limits(hardware), np.arange(n, dtype=np.int64))
     # Relabel clusters in order of their first neuron (keeps layers together for placement).
     first = np.full(k, n, dtype=np.int64)
     np.minimum.at(first, out, np.arange(n))

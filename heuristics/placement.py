@@ -5,17 +5,22 @@ cluster ``b``) is a sparse matrix; a placement ``pos[a]`` (distinct cores)
 costs ``sum flow[a, b] * cost(pos[a], pos[b])`` with the hardware's packet
 cost. This is a quadratic assignment problem; :func:`place_clusters` is the
 one entry point, so an exact QAP solver can be plugged in for small core
-counts (``method="qap"``).
+counts (``method="qap"``). Partition-refine's ``"bisect-anneal"`` starts from
+the cheaper of two recursive bisections onto the mesh (METIS halves, or the
+graph's spectral coordinates) and anneals with moves beside the partners'
+weighted median on a schedule fitted to its time.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
 import pymetis
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 from numba import njit
 
 from snnmap.formulations.arrays import unique_ints
@@ -25,6 +30,9 @@ from snnmap.heuristics.common import CostModel, Progress, Timer, report_progress
 from snnmap.heuristics.delta import pcost
 from snnmap.heuristics.kernels import seed_numba
 from snnmap.instances import SpikingNetwork
+
+MEDIAN_MOVES = 0.2  # chance of a move beside the neighbours' weighted median in "bisect-anneal"
+FIT_MARGIN = 0.9  # of the time left that a time-fitted annealing schedule plans to use
 
 
 def cluster_flow(network: SpikingNetwork, cluster_of: np.ndarray, num_clusters: int, comm: str) -> sp.csr_matrix:
@@ -69,10 +77,41 @@ def _side(ptr, idx, w, pos, a, x, y, skip, C):
 
 
 @njit(cache=True)
-def _anneal(ptr, idx, w, pos, occ, movable, C, iters, t0, t1, radius, near_cores):
-    """Swap/move annealing on a symmetric flow (``ptr, idx, w``). Returns the cost change."""
+def _weighted_median(vals, wts):
+    """The value at which the weights of ``vals`` (unsorted) first reach half their total."""
+    order = np.argsort(vals)
+    half = 0.5 * wts.sum()
+    acc = 0.0
+    for q in order:
+        acc += wts[q]
+        if acc >= half:
+            return vals[q]
+    return vals[order[-1]]
+
+
+@njit(cache=True)
+def _median_core(ptr, idx, w, pos, a, crow, ccol, tile_core, cpt):
+    """A core on the tile at (or, jittered by one tile, beside) the weighted median of ``a``'s
+    neighbours: where ``a`` alone costs least under Manhattan hops, each axis on its own."""
+    lo, hi = ptr[a], ptr[a + 1]
+    nb = pos[idx[lo:hi]]
+    r = _weighted_median(crow[nb], w[lo:hi]) + np.random.randint(-1, 2)
+    c = _weighted_median(ccol[nb], w[lo:hi]) + np.random.randint(-1, 2)
+    r = min(max(r, 0), tile_core.shape[0] - 1)
+    c = min(max(c, 0), tile_core.shape[1] - 1)
+    return tile_core[r, c] + np.random.randint(cpt)
+
+
+@njit(cache=True)
+def _anneal(ptr, idx, w, pos, occ, movable, C, iters, t0, t1, radius, near_cores, tile_core, cpt, p_median):
+    """Swap/move annealing on a symmetric flow (``ptr, idx, w``). Returns the cost change.
+
+    A move goes to a core near the weighted median of the cluster's neighbours with
+    chance ``p_median`` (mesh only: ``tile_core`` is the first core of every tile), else
+    to one of ``near_cores`` or, with chance 0.2, anywhere."""
     p = pos.size
     k = occ.size
+    crow, ccol = C[2], C[3]
     total = 0.0
     best = 0.0
     best_pos = pos.copy()
@@ -84,7 +123,9 @@ def _anneal(ptr, idx, w, pos, occ, movable, C, iters, t0, t1, radius, near_cores
         if not movable[a]:
             continue
         x = pos[a]
-        if np.random.random() < 0.8 and near_cores.shape[1] > 0:
+        if p_median > 0.0 and ptr[a + 1] > ptr[a] and np.random.random() < p_median:
+            y = _median_core(ptr, idx, w, pos, a, crow, ccol, tile_core, cpt)
+        elif np.random.random() < 0.8 and near_cores.shape[1] > 0:
             y = near_cores[x, np.random.randint(near_cores.shape[1])]
         else:
             y = np.random.randint(k)
@@ -149,14 +190,28 @@ def initial_positions(num_clusters: int, hardware: Hardware) -> np.ndarray:
 
 
 def anneal_positions(flow: sp.spmatrix, hardware: Hardware, pos: np.ndarray, *, timer: Timer, seed: int,
-                     effort: float = 1.0, fixed: np.ndarray | None = None, progress: Progress = None) -> np.ndarray:
-    """Simulated annealing of cluster positions starting from ``pos`` (returns the best found)."""
+                     effort: float = 1.0, fixed: np.ndarray | None = None, progress: Progress = None,
+                     median: float = 0.0, fit_time: bool = False) -> np.ndarray:
+    """Simulated annealing of cluster positions starting from ``pos`` (returns the best found).
+
+    ``median`` is the chance that a proposed move goes next to the weighted median of the
+    cluster's neighbours (XY meshes only): on meshes of thousands of cores a cluster whose
+    partners lie far away reaches them in one step, not by a random walk of short moves.
+    With ``fit_time`` the schedule shrinks to the iterations the timer leaves room for, so a
+    long schedule cut by the time limit still ends cold instead of where it stood.
+    """
     ptr, idx, w = _symmetric(flow)
     p, k = pos.size, hardware.num_cores
     pos = np.ascontiguousarray(pos, dtype=np.int64).copy()
     if p == 0 or w.size == 0:
         return pos
     C = CostModel.of(hardware).args()
+    cpt = hardware.cores_per_tile
+    if median > 0.0 and hardware.topology == "mesh" and hardware.chip_mesh is None:
+        rows, cols = hardware.mesh  # type: ignore[misc]
+        tile_core = (np.arange(rows * cols, dtype=np.int64) * cpt).reshape(rows, cols)
+    else:
+        tile_core, median = np.zeros((1, 1), dtype=np.int64), 0.0
     occ = np.full(k, -1, dtype=np.int64)
     occ[pos] = np.arange(p)
     movable = np.ones(p, dtype=np.bool_) if fixed is None else ~fixed
@@ -171,24 +226,54 @@ def anneal_positions(flow: sp.spmatrix, hardware: Hardware, pos: np.ndarray, *, 
     iters_total = int(effort * max(20000, 400 * p))
     chunk = 200000
     done = 0
+    clock = time.perf_counter()
     try:
         while done < iters_total and not timer.expired():
             it = min(chunk, iters_total - done)
             # Each chunk is its own cooling stage of the global schedule.
             a = t0 * (t1 / t0) ** (done / iters_total)
             b = t0 * (t1 / t0) ** ((done + it) / iters_total)
-            _anneal(ptr, idx, w, pos, occ, movable, C, it, a, b, 2, near)
+            _anneal(ptr, idx, w, pos, occ, movable, C, it, a, b, 2, near, tile_core, cpt, median)
             done += it
+            if fit_time and np.isfinite(timer.left()):
+                # At the speed measured so far, end the schedule (cooled) when the time is up.
+                rate = done / max(time.perf_counter() - clock, 1e-9)
+                iters_total = max(done, min(iters_total, done + int(FIT_MARGIN * rate * timer.left())))
             report_progress(progress, done / iters_total)
     except KeyboardInterrupt:
         timer.interrupt()  # keep the placement so far; the result says it was interrupted
     return pos
 
 
-def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0, leaf: int = 8) -> np.ndarray:
+def spectral_coordinates(flow: sp.spmatrix) -> np.ndarray | None:
+    """Two coordinates per cluster from the cluster graph alone: the eigenvectors of the two
+    smallest non-zero eigenvalues of its normalised Laplacian (the smoothest layouts of the graph:
+    on an image layer cut into tiles, its rows and columns). ``None`` when they cannot be computed."""
+    a = (flow + flow.T).tocsr().astype(np.float64)
+    a.setdiag(0)
+    a.eliminate_zeros()
+    p = a.shape[0]
+    if p < 8 or a.nnz == 0:
+        return None
+    deg = np.asarray(a.sum(axis=1)).ravel()
+    inv = sp.diags(1.0 / np.sqrt(np.where(deg > 0, deg, 1.0)))
+    lap = (sp.identity(p) - inv @ a @ inv).tocsc()
+    try:  # shift-invert about just below zero: the smallest eigenvalues converge in a few steps
+        vals, vecs = spla.eigsh(lap, k=3, sigma=-1e-3, which="LM", v0=np.ones(p))
+    except (spla.ArpackError, RuntimeError):  # ARPACK did not converge or the factorisation failed
+        return None
+    vecs = inv @ vecs[:, np.argsort(vals)]
+    return np.ascontiguousarray(vecs[:, 1:3])
+
+
+def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0, leaf: int = 8,
+                        coords: np.ndarray | None = None) -> np.ndarray:
     """Cores for the clusters by recursive bisection: METIS halves the cluster
     graph and the halves go to the two halves of the mesh region, down to
     single tiles or ``leaf`` clusters (placed along a snake in index order).
+    With ``coords`` (two per cluster, e.g. :func:`spectral_coordinates`) each
+    region's clusters are halved by the first coordinate where the region is
+    cut across its rows and by the second where across its columns, down to single tiles.
 
     The region is the most nearly square block of tiles in the corner that holds
     the clusters (on a chip far larger than the clustering, a band of whole rows
@@ -214,8 +299,12 @@ def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0,
                  for c in (range(c0, c1) if (r - r0) % 2 == 0 else range(c1 - 1, c0 - 1, -1))]
         return np.array([(r * cols + c) * cpt + t for r, c in tiles for t in range(cpt)], dtype=np.int64)
 
-    def halve(members: np.ndarray, first: int) -> np.ndarray:
+    def halve(members: np.ndarray, first: int, axis: int) -> np.ndarray:
         """0/1 side of each member, exactly ``first`` on side 0, few heavy edges cut."""
+        if coords is not None:
+            side = np.ones(members.size, dtype=np.int64)
+            side[np.argsort(coords[members, axis], kind="stable")[:first]] = 0
+            return side
         sub = a[members][:, members].tocsr()
         side = np.zeros(members.size, dtype=np.int64)
         if sub.nnz == 0:
@@ -240,7 +329,7 @@ def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0,
     stack = [(np.arange(p), 0, min(rows, -(-tiles_needed // width)), 0, width)]
     while stack:
         members, r0, r1, c0, c1 = stack.pop()
-        if members.size <= leaf or (r1 - r0) * (c1 - c0) == 1:
+        if (coords is None and members.size <= leaf) or (r1 - r0) * (c1 - c0) == 1:
             pos[members] = leaf_cores(r0, r1, c0, c1)[:members.size]
             continue
         if r1 - r0 >= c1 - c0:
@@ -252,7 +341,7 @@ def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0,
         cap1 = (one[1] - one[0]) * (one[3] - one[2]) * cpt
         cap2 = (two[1] - two[0]) * (two[3] - two[2]) * cpt
         first = min(cap1, max(members.size - cap2, int(round(members.size * cap1 / (cap1 + cap2)))))
-        side = halve(members, first)
+        side = halve(members, first, 0 if r1 - r0 >= c1 - c0 else 1)
         stack.append((members[side == 1], *two))
         stack.append((members[side == 0], *one))
     return pos
@@ -344,13 +433,23 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
     pos = initial_positions(p, hardware) if start is None else np.asarray(start, dtype=np.int64)
     if method == "snake":
         return pos
+    # "bisect-anneal" is partition-refine's: median moves and a time-fitted schedule (plain "anneal" is SNEAP's).
+    median = MEDIAN_MOVES if method == "bisect-anneal" else 0.0
     if method in ("bisect", "bisect-anneal"):
         pos = bisection_positions(flow, hardware, seed=seed)
+        coords = spectral_coordinates(flow) if hardware.mesh is not None and hardware.topology != "matrix" else None
+        if coords is not None:
+            # The graph's own smooth layout keeps an image's rows and columns apart where METIS
+            # halves may turn them at every level; the cheaper of the two starts is kept.
+            other = bisection_positions(flow, hardware, coords=coords)
+            if placement_cost(flow, hardware, other) < placement_cost(flow, hardware, pos):
+                pos = other
         if method == "bisect":
             return pos
         method = "anneal"
     if method == "anneal":
-        return anneal_positions(flow, hardware, pos, timer=timer, seed=seed, effort=effort, progress=progress)
+        return anneal_positions(flow, hardware, pos, timer=timer, seed=seed, effort=effort, progress=progress,
+                                median=median, fit_time=median > 0.0)
     if method == "pso":
         return pso_positions(flow, hardware, timer=timer, seed=seed, start=pos, **options)
     if method == "qap":

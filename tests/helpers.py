@@ -155,3 +155,17 @@ def instances(draw: st.DrawFn) -> tuple[SpikingNetwork, Hardware, str]:
                   power_gating=draw(st.booleans()))
     comm = draw(st.sampled_from(["multicast", "unicast"]))
     return net, hw, comm
+
+
+# ---------------------------------------------------------------- scripts
+
+def load_script(name: str):
+    """The module ``scripts/NAME.py`` (the scripts are not a package), for testing its functions."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -5,7 +5,15 @@ import pytest
 import scipy.sparse as sp
 
 from snnmap.hardware import load_hardware
-from snnmap.heuristics.placement import bisection_positions, initial_positions, place_clusters, placement_cost
+from snnmap.heuristics.common import Timer
+from snnmap.heuristics.placement import (
+    anneal_positions,
+    bisection_positions,
+    initial_positions,
+    place_clusters,
+    placement_cost,
+    spectral_coordinates,
+)
 
 
 def grid_flow(rows: int, cols: int) -> sp.csr_matrix:
@@ -45,3 +53,33 @@ def test_bisect_anneal_never_worse_than_its_start():
     annealed = place_clusters(flow, hw, method="bisect-anneal", seed=0, time_limit=10)
     assert np.unique(annealed).size == annealed.size
     assert placement_cost(flow, hw, annealed) <= start
+
+
+def test_spectral_coordinates_lay_a_grid_out_exactly_where_metis_halves_turn_it():
+    hw = load_hardware("crossbar128", mesh=(12, 12))
+    flow = grid_flow(12, 12)
+    one_hop = flow.sum() * (hw.energy.e_route + hw.energy.e_hop)  # every packet to a neighbouring core
+    coords = spectral_coordinates(flow)
+    assert coords.shape == (144, 2)
+    spectral = bisection_positions(flow, hw, coords=coords)
+    assert np.unique(spectral).size == 144
+    assert placement_cost(flow, hw, spectral) == pytest.approx(one_hop)
+    assert placement_cost(flow, hw, bisection_positions(flow, hw, seed=0)) > 1.3 * one_hop
+    # bisect keeps the cheaper of the two starts
+    assert placement_cost(flow, hw, place_clusters(flow, hw, method="bisect")) == pytest.approx(one_hop)
+    assert spectral_coordinates(sp.csr_matrix((20, 20))) is None
+
+
+def test_time_fitted_annealing_ends_its_schedule_within_the_time_limit():
+    hw = load_hardware("crossbar128", mesh=(40, 40))
+    flow = grid_flow(40, 36)
+    start = bisection_positions(flow, hw, seed=0)
+    reports: list[float] = []
+    timer = Timer(1.0)
+    pos = anneal_positions(flow, hw, start, timer=timer, seed=0, effort=1000.0, median=0.2, fit_time=True,
+                           progress=reports.append)
+    assert reports[-1] == 1.0  # the whole (shortened) schedule ran: it ended cold
+    assert np.unique(pos).size == pos.size and placement_cost(flow, hw, pos) <= placement_cost(flow, hw, start)
+    again = anneal_positions(flow, hw, start, timer=Timer(None), seed=0, effort=0.5, median=0.2)
+    assert np.array_equal(again, anneal_positions(flow, hw, start, timer=Timer(None), seed=0, effort=0.5,
+                                                  median=0.2))  # deterministic for a seed
