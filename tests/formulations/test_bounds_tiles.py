@@ -236,30 +236,35 @@ def _box_lp_primal(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray
     from scipy.optimize import linprog
 
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
-    _, ny, nx = gain.shape
+    units, ny, nx = gain.shape
     cy = np.unique(np.arange(min(bounds_tiles.LP_GRID, ny) + 1) * ny // min(bounds_tiles.LP_GRID, ny))
     cx = np.unique(np.arange(min(bounds_tiles.LP_GRID, nx) + 1) * nx // min(bounds_tiles.LP_GRID, nx))
     a_rows, rhs = [], []
     for y0, y1 in itertools.combinations(range(cy.size), 2):
         for x0, x1 in itertools.combinations(range(cx.size), 2):
-            mask = np.zeros((ny, nx))
-            mask[cy[y0]:cy[y1], cx[x0]:cx[x1]] = 1
+            mask = np.zeros((units, ny, nx))
+            mask[:, cy[y0]:cy[y1], cx[x0]:cx[x1]] = 1
             a_rows.append(mask.ravel())
             positions = (_span(int(rows[cy[y0]]), int(rows[cy[y1] - 1]), g.out_shape[1], kh, sh, ph)
                          * _span(int(cols[cx[x0]]), int(cols[cx[x1] - 1]), g.out_shape[2], kw, sw, pw))
-            rhs.append(bounds_tiles.interior_within(g, tau, positions))
+            rhs.append(bounds_tiles.interior_within(g, tau, units * positions))
     res = linprog(-gain.ravel(), A_ub=np.array(a_rows), b_ub=np.array(rhs, float), bounds=(0, 1), method="highs")
     return -res.fun
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_box_lp_value_is_the_lp_optimum_and_a_bad_dual_only_raises_it(seed, monkeypatch) -> None:
-    g = _geometry((1, 30, 30), (3, 3), (1, 1), (1, 1))
-    rows = cols = np.flatnonzero(full_windows(30, 30, 3, 1, 1))
-    gain = np.random.default_rng(seed).exponential(1.0, (1, rows.size, cols.size))
-    primal = _box_lp_primal(g, 36, gain, rows, cols)
+@pytest.mark.parametrize("seed, depthwise", [(0, False), (1, False), (2, True)])
+def test_box_lp_value_is_the_lp_optimum_and_a_bad_dual_only_raises_it(seed, depthwise, monkeypatch) -> None:
+    if depthwise:  # a 3 x 3 / 2 pooling of two channels: the channels are the units
+        g = ConvGeometry(0, 1, (2, 31, 31), (2, 15, 15), (3, 3), (2, 2), (0, 0), True, 0, 2 * 31 * 31)
+        rows = cols = np.flatnonzero(full_windows(31, 15, 3, 2, 0))
+    else:
+        g = _geometry((1, 30, 30), (3, 3), (1, 1), (1, 1))
+        rows = cols = np.flatnonzero(full_windows(30, 30, 3, 1, 1))
+    gain = np.random.default_rng(seed).exponential(1.0, (g.in_shape[0] if depthwise else 1, rows.size, cols.size))
+    tau = 10 if depthwise else 36
+    primal = _box_lp_primal(g, tau, gain, rows, cols)
     assert primal < gain.sum() - 1.0  # the boxes bind: the LP exempts less than everything
-    assert box_lp_exempt(g, 36, gain, rows, cols) == pytest.approx(primal, rel=1e-7)
+    assert box_lp_exempt(g, tau, gain, rows, cols) == pytest.approx(primal, rel=1e-7)
     real = bounds_tiles.linprog
 
     def zero_dual(*args, **kwargs):
@@ -268,9 +273,9 @@ def test_box_lp_value_is_the_lp_optimum_and_a_bad_dual_only_raises_it(seed, monk
         return res
 
     monkeypatch.setattr(bounds_tiles, "linprog", zero_dual)
-    assert box_lp_exempt(g, 36, gain, rows, cols) == pytest.approx(gain.sum())  # y = 0 certifies the trivial bound
+    assert box_lp_exempt(g, tau, gain, rows, cols) == pytest.approx(gain.sum())  # y = 0: the trivial bound
     monkeypatch.setattr(bounds_tiles, "linprog", lambda *a, **k: object())
-    assert box_lp_exempt(g, 36, gain, rows, cols) == float("inf")
+    assert box_lp_exempt(g, tau, gain, rows, cols) == float("inf")
 
 
 def test_box_lp_raises_the_bound_of_lenet(monkeypatch) -> None:
