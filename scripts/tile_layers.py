@@ -144,8 +144,9 @@ def main(argv: list[str] | None = None) -> None:
             lines += rows_for(app, chip, args.maps, args.time_limit)
             print(lines[-1], flush=True)
         for app in args.split_apps.split(","):
-            split += population_rows(app, chip, args.maps, args.time_limit)
-            print(split[-1], flush=True)
+            rows = population_rows(app, chip, args.maps, args.time_limit)
+            split += rows
+            print("\n".join(rows), flush=True)
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     head = (f"# Messages per convolution layer (python scripts/tile_layers.py; {stamp}; {platform.machine()}, "
             f"python {platform.python_version()})\n\nSpike-weighted destination cores of each convolution's input "
