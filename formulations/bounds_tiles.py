@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix, hstack, identity
 
@@ -111,35 +110,22 @@ def _equal_cuts(size: int, parts: int) -> np.ndarray:
     return np.unique(np.arange(parts + 1) * size // parts)
 
 
-@njit(cache=True)
-def _greedy_take(values, blocks, room):  # pragma: no cover - numba
-    """Sum of ``values`` (sorted decreasing) taken while every set of the row of ``blocks`` has ``room`` left."""
-    taken = 0.0
-    for t in range(values.size):
-        if values[t] <= 0:
-            break
-        fits = True
-        for b in blocks[t]:
-            if room[b] <= 0:
-                fits = False
-                break
-        if fits:
-            for b in blocks[t]:
-                room[b] -= 1
-            taken += values[t]
-    return taken
-
-
 def _laminar_max(flat: np.ndarray, levels: list[tuple[np.ndarray, np.ndarray]]) -> float:
     """Most total of ``flat[u, cell]`` taking units whose every set (``levels``: set id per cell, room per set)
     still has room; greedy by decreasing value is exact on a laminar family (a laminar matroid)."""
     cells_n = flat.shape[1]
     order = np.argsort(-flat, axis=None, kind="stable")
-    # Set ids of all levels numbered in one range, so one room array serves them all.
-    starts = np.cumsum([0] + [r.size for _, r in levels[:-1]])
-    blocks = np.stack([ids[order % cells_n] + start for (ids, _), start in zip(levels, starts)], axis=1)
-    room = np.concatenate([r for _, r in levels]).astype(np.int64)
-    return float(_greedy_take(flat.ravel()[order].astype(np.float64), blocks.astype(np.int64), room))
+    blocks = np.stack([ids[order % cells_n] for ids, _ in levels], axis=1)
+    room = [r.copy() for _, r in levels]
+    taken = 0.0
+    for v, ids in zip(flat.ravel()[order].tolist(), blocks.tolist()):
+        if v <= 0:
+            break
+        if all(room[k][b] > 0 for k, b in enumerate(ids)):
+            for k, b in enumerate(ids):
+                room[k][b] -= 1
+            taken += v
+    return taken
 
 
 def exempt_most(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
