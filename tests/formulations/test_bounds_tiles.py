@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snnmap import api
+from snnmap.formulations import bounds_tiles
 from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound
 from snnmap.formulations.bounds_tiles import (
     border_raise,
+    box_lp_exempt,
     exempt_most,
     full_windows,
     interior_per_core,
@@ -201,9 +203,13 @@ def test_unicast_is_unchanged_by_tiles() -> None:
     assert load_hardware("loihi").limits.n_max == 1024
 
 
-@pytest.mark.parametrize("tile, shift", [((16, 16), 0), ((16, 16), 5), ((8, 32), 3), ((12, 20), 7)])
-def test_exempt_gain_bounds_the_gain_of_every_tiling(tile, shift) -> None:
-    net, hw = prepared("EdgeDet", "full", "loihi")
+@pytest.mark.parametrize("app, tile, shift", [("EdgeDet", (16, 16), 0), ("EdgeDet", (16, 16), 5),
+                                             ("EdgeDet", (8, 32), 3), ("EdgeDet", (12, 20), 7),
+                                             ("ImgSmooth", (32, 32), 0), ("ImgSmooth", (32, 32), 13),
+                                             ("ImgSmooth", (16, 64), 6), ("LeNet", (14, 12), 0),
+                                             ("LeNet", (10, 17), 3)])
+def test_exempt_gain_bounds_the_gain_of_every_tiling(app, tile, shift) -> None:
+    net, hw = prepared(app, "full", "loihi")
     g = conv_layers(net)[0]
     core = _tile_mapping(net, g, tile, hw.limits.n_max, shift)
     pair_neuron, _ = destination_pairs(net, core, hw.num_cores)
@@ -217,3 +223,66 @@ def test_exempt_gain_bounds_the_gain_of_every_tiling(tile, shift) -> None:
     for gain in (np.ones(one_core.shape), rng.exponential(1.0, one_core.shape),
                  np.where(one_core, 5.0, 0.1)):  # the adversary's wish: its interior the heaviest
         assert gain[one_core].sum() <= exempt_most(g, tau, gain[None], rows, cols) + 1e-9
+
+
+def _span(q0: int, q1: int, size_out: int, kernel: int, stride: int, padding: int) -> int:
+    """Output positions along one axis whose window holds one of the inputs ``q0..q1``, counted one by one."""
+    lo = np.arange(size_out) * stride - padding
+    return int(np.sum((lo <= q1) & (lo + kernel - 1 >= q0)))
+
+
+def _box_lp_primal(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> float:
+    """The box LP solved directly on the cells (one row per box of super-cells, every cell written out)."""
+    from scipy.optimize import linprog
+
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    units, ny, nx = gain.shape
+    cy = np.unique(np.arange(min(bounds_tiles.LP_GRID, ny) + 1) * ny // min(bounds_tiles.LP_GRID, ny))
+    cx = np.unique(np.arange(min(bounds_tiles.LP_GRID, nx) + 1) * nx // min(bounds_tiles.LP_GRID, nx))
+    a_rows, rhs = [], []
+    for y0, y1 in itertools.combinations(range(cy.size), 2):
+        for x0, x1 in itertools.combinations(range(cx.size), 2):
+            mask = np.zeros((units, ny, nx))
+            mask[:, cy[y0]:cy[y1], cx[x0]:cx[x1]] = 1
+            a_rows.append(mask.ravel())
+            positions = (_span(int(rows[cy[y0]]), int(rows[cy[y1] - 1]), g.out_shape[1], kh, sh, ph)
+                         * _span(int(cols[cx[x0]]), int(cols[cx[x1] - 1]), g.out_shape[2], kw, sw, pw))
+            rhs.append(bounds_tiles.interior_within(g, tau, units * positions))
+    res = linprog(-gain.ravel(), A_ub=np.array(a_rows), b_ub=np.array(rhs, float), bounds=(0, 1), method="highs")
+    return -res.fun
+
+
+@pytest.mark.parametrize("seed, depthwise", [(0, False), (1, False), (2, True)])
+def test_box_lp_value_is_the_lp_optimum_and_a_bad_dual_only_raises_it(seed, depthwise, monkeypatch) -> None:
+    if depthwise:  # a 3 x 3 / 2 pooling of two channels: the channels are the units
+        g = ConvGeometry(0, 1, (2, 31, 31), (2, 15, 15), (3, 3), (2, 2), (0, 0), True, 0, 2 * 31 * 31)
+        rows = cols = np.flatnonzero(full_windows(31, 15, 3, 2, 0))
+    else:
+        g = _geometry((1, 30, 30), (3, 3), (1, 1), (1, 1))
+        rows = cols = np.flatnonzero(full_windows(30, 30, 3, 1, 1))
+    gain = np.random.default_rng(seed).exponential(1.0, (g.in_shape[0] if depthwise else 1, rows.size, cols.size))
+    tau = 10 if depthwise else 36
+    primal = _box_lp_primal(g, tau, gain, rows, cols)
+    assert primal < gain.sum() - 1.0  # the boxes bind: the LP exempts less than everything
+    assert box_lp_exempt(g, tau, gain, rows, cols) == pytest.approx(primal, rel=1e-7)
+    real = bounds_tiles.linprog
+
+    def zero_dual(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.ineqlin.marginals = np.zeros_like(res.ineqlin.marginals)
+        return res
+
+    monkeypatch.setattr(bounds_tiles, "linprog", zero_dual)
+    assert box_lp_exempt(g, tau, gain, rows, cols) == pytest.approx(gain.sum())  # y = 0: the trivial bound
+    monkeypatch.setattr(bounds_tiles, "linprog", lambda *a, **k: object())
+    assert box_lp_exempt(g, tau, gain, rows, cols) == float("inf")
+
+
+def test_box_lp_raises_the_bound_of_lenet(monkeypatch) -> None:
+    net, hw = prepared("LeNet", "full", "loihi")
+    g = conv_layers(net)[0]
+    none = np.zeros(net.num_neurons)
+    second = net.spikes * (net.out_degree > 0)
+    with_lp = bounds_tiles.layer_raise(net, hw, g, second, none)
+    monkeypatch.setattr(bounds_tiles, "box_lp_exempt", lambda *a: float("inf"))
+    assert bounds_tiles.layer_raise(net, hw, g, second, none) < 0.9 * with_lp
