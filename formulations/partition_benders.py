@@ -171,20 +171,22 @@ class _Pricer:
 
 
 def pair_excess(ex: np.ndarray) -> np.ndarray:
-    """``out[g, j]``: the least ``j``-th smallest excess ``ex[c, d]`` over the ordered pairs of any ``g`` cores.
+    """``out[g, j]``: the least ``j``-th smallest excess ``ex[c, d]`` over the pairs of any ``g`` cores.
 
-    Exact over all subsets up to :data:`SUBSET_CORES` cores; beyond, the
-    ``j``-th smallest over all ordered pairs (no larger, so still a bound).
+    Pairs are unordered when ``ex`` is symmetric (``out`` has ``K (K - 1) / 2``
+    columns), else ordered. Exact over all subsets up to
+    :data:`SUBSET_CORES` cores; beyond, the ``j``-th smallest over all pairs
+    (no larger, so still a bound).
     """
     k = ex.shape[0]
-    off = ~np.eye(k, dtype=bool)
+    pairs = np.triu(np.ones((k, k), bool), 1) if np.array_equal(ex, ex.T) else ~np.eye(k, dtype=bool)
     if k > SUBSET_CORES:
-        return np.tile(np.sort(ex[off]), (k + 1, 1))
-    out = np.full((k + 1, k * (k - 1)), np.inf)
+        return np.tile(np.sort(ex[pairs]), (k + 1, 1))
+    out = np.full((k + 1, int(pairs.sum())), np.inf)
     for mask in range(3, 2**k):
         cores = np.flatnonzero((mask >> np.arange(k)) & 1)
         if cores.size >= 2:
-            vals = np.sort(ex[np.ix_(cores, cores)][off[: cores.size, : cores.size]])
+            vals = np.sort(ex[np.ix_(cores, cores)][pairs[: cores.size, : cores.size]])
             np.minimum(out[cores.size, : vals.size], vals, out=out[cores.size, : vals.size])
     out[~np.isfinite(out)] = 0.0  # entries past a size's pairs, never read
     return out
@@ -214,7 +216,8 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool) -> tuple[Pa
     const = fixed_energy(network, hardware) + (0.0 if hardware.power_gating else static * k) \
         - (c1 - c0) * float(s[senders].sum())
     ex = cost - np.where(np.eye(k, dtype=bool), c0, c1)
-    hop = (np.concatenate(hop_src), np.concatenate(hop_spk), pair_excess(ex))
+    rows = np.sort(np.where(np.eye(k, dtype=bool), np.inf, ex), axis=1)[:, : k - 1]  # each core's remote excess
+    hop = (np.concatenate(hop_src), np.concatenate(hop_spk), pair_excess(ex), rows)
     ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
                          gcost=gcost, stop=stop, hop=hop)
     autos = location_automorphisms(cost) if k > 1 else np.zeros((0, k), np.int64)

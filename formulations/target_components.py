@@ -130,18 +130,23 @@ def _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, share):
 
 
 @njit(cache=True)
-def _hop_bound(grp, hit, ng, esrc, espk, pair_ex):
-    """Least excess packet cost of the flows between the ``ng`` open groups: heaviest flow on the cheapest pair.
+def _hop_bound(grp, hit, ng, esrc, espk, pair_ex, row_ex):
+    """Least excess packet cost of the flows between the ``ng`` open groups (0 when ``pair_ex`` has no columns).
 
     Edge ``e`` with sender vertex ``esrc[e] >= 0`` carries ``espk[e]`` from the
     sender's group to every other group it hits. The open groups sit on ``ng``
-    distinct cores; ``pair_ex[ng, j]`` is at most the ``j``-th smallest excess
-    cost among the ordered pairs of any ``ng`` cores, so pairing the flows,
-    heaviest first, with ``pair_ex[ng]`` bounds every placement's excess
-    (rearrangement inequality).
+    distinct cores. Two bounds, the larger counts (rearrangement inequality):
+    ``pair_ex[ng, j]`` is at most the ``j``-th smallest excess cost among the
+    pairs of any ``ng`` cores, paired with the flows heaviest first; and each
+    group's own flows, heaviest first, on the sorted excess row ``row_ex[c]``
+    of its best core ``c``. With ``K (K - 1) / 2`` columns in ``pair_ex``
+    (symmetric costs) the pairs are unordered and carry both directions' flow,
+    and the per-group sums count every pair twice (halved).
     """
     if pair_ex.shape[1] == 0 or ng < 2:
         return 0.0
+    k = pair_ex.shape[0] - 1
+    sym = pair_ex.shape[1] < k * (k - 1)  # unordered pairs (symmetric costs)
     F = np.zeros((ng, ng))
     for e in range(esrc.size):
         u = esrc[e]
@@ -151,23 +156,44 @@ def _hop_bound(grp, hit, ng, esrc, espk, pair_ex):
         for h in range(ng):
             if h != a and hit[e, h] > 0:
                 F[a, h] += espk[e]
+    if sym:
+        F = F + F.T
     flows = np.empty(ng * (ng - 1))
     q = 0
     for a in range(ng):
-        for h in range(ng):
+        for h in range(a + 1 if sym else 0, ng):
             if a != h:
                 flows[q] = F[a, h]
                 q += 1
-    flows = np.sort(flows)
+    flows = np.sort(flows[:q])
     total = 0.0
     for j in range(q):
         total += flows[q - 1 - j] * pair_ex[ng, j]
-    return total
+    per_group = 0.0
+    own = np.empty(ng - 1)
+    for a in range(ng):
+        r = 0
+        for h in range(ng):
+            if h != a:
+                own[r] = F[a, h]
+                r += 1
+        own = np.sort(own)
+        best = np.inf
+        for c in range(k):
+            v = 0.0
+            for j in range(ng - 1):
+                v += own[ng - 2 - j] * row_ex[c, j]
+            if v < best:
+                best = v
+        per_group += best
+    if sym:
+        per_group *= 0.5
+    return max(total, per_group)
 
 
 @njit(cache=True)
 def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src, hop_spk,
-           pair_ex):
+           pair_ex, row_ex):
     """Lower bound on ``sum_e w_e * lambda_e + gcost * (groups)`` (plus the hop bound of :func:`_hop_bound`) over
     every completion of the partial partition."""
     m = order.size
@@ -194,7 +220,7 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
     if gcost > 0.0:  # the open groups, and the new ones the unplaced vertices need beyond their free room
         room = free - (groups - ng) * cap
         total += gcost * (ng + max(0, m - depth - room + cap - 1) // cap)
-    total += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex)
+    total += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
     for q in range(depth, m):
         v = order[q]
         best = np.inf
@@ -233,7 +259,7 @@ def _move(v, g, sign, grp, load, hit, lam, rem, v_ptr, v_idx):
 
 @njit(cache=True)
 def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr, nb,
-            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex):
+            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex, row_ex):
     """Resumable depth-first search; ``st = [depth, nodes, open groups, leaf flag]``, ``ub[0]`` the incumbent.
 
     ``stop``: at a complete partition below ``ub[0]``, copy it to ``best``, its
@@ -264,7 +290,7 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
             ng += 1
         nodes += 1
         if d + 1 == m:
-            cost = gcost * ng + _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex)
+            cost = gcost * ng + _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
             for e in range(w.size):
                 cost += w[e] * lam[e]
             if stop and cost < ub[0]:
@@ -277,7 +303,7 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
                 best[:] = grp
             continue
         b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src,
-                   hop_spk, pair_ex)
+                   hop_spk, pair_ex, row_ex)
         if b >= ub[0] * (1.0 - REL_TOL):
             continue
         d += 1
@@ -321,8 +347,8 @@ class PartitionSearch:
     """The resumable partition search of :func:`component_optimum` over ``num_targets`` vertices.
 
     Minimises ``sum_e w_e * (groups hit by e) + gcost * (groups)`` (plus,
-    with ``hop = (sender vertex of every edge or -1, its flow, the least
-    ordered pair excess costs among g cores by g)``, the hop bound of
+    with ``hop = (sender vertex of every edge or -1, its flow, the least pair
+    excess costs among g cores by g, every core's sorted excess row)``, the hop bound of
     :func:`_hop_bound`) over partitions into at most ``groups`` groups of at
     most ``cap`` vertices. With ``stop`` every complete partition below
     ``ub[0]`` is handed back by :meth:`run` (in ``best``, its cost in
@@ -331,7 +357,7 @@ class PartitionSearch:
 
     def __init__(self, edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
                  gcost: float = 0.0, stop: bool = False,
-                 hop: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+                 hop: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None):
         m = num_targets
         w = np.asarray(weights, np.float64)
         groups = min(groups, m)
@@ -372,8 +398,9 @@ class PartitionSearch:
         self.best = -np.ones(m, np.int64)
         self.leaf = np.zeros(1)
         if hop is None:
-            hop = (-np.ones(ne, np.int64), np.zeros(ne), np.zeros((groups + 1, 0)))
-        self.hop = (np.asarray(hop[0], np.int64), np.asarray(hop[1], np.float64), np.asarray(hop[2], np.float64))
+            hop = (-np.ones(ne, np.int64), np.zeros(ne), np.zeros((groups + 1, 0)), np.zeros((groups, groups)))
+        self.hop = (np.asarray(hop[0], np.int64), np.asarray(hop[1], np.float64), np.asarray(hop[2], np.float64),
+                    np.asarray(hop[3], np.float64))
         self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, w, v_ptr, v_idx, cap,
                            groups, 0, self.forced, self.gcost, *self.hop)
         self.nb[0] = self.root
