@@ -53,7 +53,7 @@ from numba import njit
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate, fixed_energy
 from snnmap.formulations.exact_common import ProgressFn, check_start
-from snnmap.formulations.neuron_bnb import solve_partition
+from snnmap.formulations.neuron_bnb import refuse_budget, solve_partition
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import PROOF_GAP, Result, Status, infeasible_result, result_from_mapping
 from snnmap.formulations.target_components import REL_TOL, PartitionSearch
@@ -241,6 +241,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     symmetry, threads, force
         Accepted for the exact methods' common interface; the search is single-threaded and has no size model.
     """
+    refuse_budget(hardware, METHOD)
     comm = hardware.comm if comm is None else comm
     pins = network.pins is not None and bool(np.any(np.asarray(network.pins) >= 0))
     if comm != "multicast" or pins:

@@ -26,6 +26,8 @@ Usage::
     python scripts/bench_proofs.py --sizes 48/8,64/16 --seeds 0,1 --fresh 1 --methods partition-bnb,milp --time-limit 60
     python scripts/bench_proofs.py --sizes 48/8 --seeds 0,1,2 --fresh 2 --comms multicast \
         --methods partition-bnb,partition-bnb-nocomp,neuron-portfolio,milp,cpsat --out rows.jsonl
+    python scripts/bench_proofs.py --sizes 48/8 --seeds 0,1,2 --fresh 2 --comms multicast \
+        --methods partition-benders,neuron-portfolio,component-milp --out rows.jsonl
     python scripts/bench_proofs.py --table rows.jsonl   # the README's Markdown table of rows written by --out
 """
 
@@ -42,7 +44,7 @@ import random
 import time
 from importlib import resources
 
-from snnmap.formulations import Status, evaluate, neuron_bnb, neuron_portfolio
+from snnmap.formulations import Status, evaluate, neuron_bnb, neuron_portfolio, partition_benders
 from snnmap.formulations.energy import fixed_energy
 from snnmap.instances.synthetic import random_layered
 from snnmap.prepare import exact_bench_hardware
@@ -126,10 +128,11 @@ def main(argv: list[str] | None = None) -> None:
            f"{'bound J':>13} {'var gap %':>9}  check"
     print(head)
     print("-" * len(head))
-    if any(m.endswith(("bnb", "portfolio")) for m in args.methods.split(",")):
+    if any(m.endswith(("bnb", "portfolio", "benders")) for m in args.methods.split(",")):
         # Compile (or load) the numba kernels first, so no row's time includes the JIT.
         neuron_bnb.solve(random_layered(8, 0), exact_bench_hardware(8, 2))
         neuron_bnb.solve_partition(random_layered(8, 0), exact_bench_hardware(8, 2))
+        partition_benders.solve(random_layered(8, 0), exact_bench_hardware(8, 2), comm="multicast")
     problems = 0
     pairs = disagree = 0  # optima proven by two methods, compared; of them, in disagreement
     for label, net, hw, comm, proven in instances(args):
