@@ -56,7 +56,7 @@ from snnmap.formulations.exact_common import ProgressFn, check_start
 from snnmap.formulations.neuron_bnb import refuse_budget, solve_partition
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import PROOF_GAP, Result, Status, infeasible_result, result_from_mapping
-from snnmap.formulations.target_components import REL_TOL, PartitionSearch
+from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -65,7 +65,9 @@ __all__ = ["solve"]
 METHOD = "partition-benders"
 PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
 SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
-BOUND_SHARE = 0.5  # of the time limit, for the bound phase
+BOUND_SHARE = 0.5  # of the time limit, for the component bound and the bound phase
+COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
+COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
 
 
 @njit(cache=True)
@@ -263,12 +265,15 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     def out_of(limit: float | None) -> bool:
         return limit is not None and time.perf_counter() - t0 >= limit
 
+    # The component bound first: per component, exact where the master over all neurons may not finish.
+    cb = component_bound(network, hardware, start=start_map,
+                         time_limit=COMPONENT_CAP if time_limit is None else COMPONENT_SHARE * time_limit)
     # Bound phase: the least E_u + hop bound over all partitions (a valid bound on the optimum), and its partition.
     ps, pricer = _master(network, hardware, stop=False)
     ps.ub[0] = best_e - pricer.const
     while not ps.done and not out_of(None if time_limit is None else BOUND_SHARE * time_limit):
         ps.run()
-    lb = pricer.const + (float(ps.ub[0]) * (1 - REL_TOL) if ps.done else ps.open_bound())
+    lb = max(cb.bound, pricer.const + (float(ps.ub[0]) * (1 - REL_TOL) if ps.done else ps.open_bound()))
     root = pricer.const + ps.root
     nodes = ps.nodes
     if ps.best.min() >= 0:
@@ -297,7 +302,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                       method=METHOD, seed=seed, message="; ".join(m for m in (note, "no feasible partition") if m))
     status = Status.OPTIMAL if lb >= best_e * (1 - PROOF_GAP) else Status.TIME_LIMIT
     stats = {"nodes": nodes + ps.nodes, "placements": pricer.placed, "infeasible_partitions": pricer.infeasible,
-             "root_bound": root}
+             "root_bound": root, "component_bound": cb.bound, "component_s": cb.runtime}
     return result_from_mapping(network, hardware, best_map, method=METHOD, status=status,
                                runtime=time.perf_counter() - t0, seed=seed, lower_bound=min(lb, best_e), comm=comm,
                                message=note, stats=stats)

@@ -217,10 +217,6 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
         free += cap - load[g]
     if m - depth > free:
         return np.inf
-    if gcost > 0.0:  # the open groups, and the new ones the unplaced vertices need beyond their free room
-        room = free - (groups - ng) * cap
-        total += gcost * (ng + max(0, m - depth - room + cap - 1) // cap)
-    total += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
     for q in range(depth, m):
         v = order[q]
         best = np.inf
@@ -232,6 +228,10 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
             if c < best:
                 best = c
         total += best
+    if gcost > 0.0:  # the open groups, and the new ones the unplaced vertices need beyond their free room
+        room = free - (groups - ng) * cap
+        total += gcost * (ng + max(0, m - depth - room + cap - 1) // cap)
+    total += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
     return total
 
 

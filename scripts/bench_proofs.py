@@ -83,9 +83,12 @@ def instances(args):
                 yield f"layered{n}/{k} s{seed}", random_layered(n, seed + n), exact_bench_hardware(n, k), comm, None
 
 
-def markdown_table(path: str) -> str:
-    """Instances by rows, ``method comm`` by columns: time to proof in bold, else the gap at the limit."""
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+def markdown_table(paths: str) -> str:
+    """Instances by rows, ``method comm`` by columns: time to proof in bold, else the gap at the limit.
+
+    ``paths``: comma-separated ``--out`` files; a later file's row replaces an earlier one of the same cell.
+    """
+    rows = [json.loads(line) for path in paths.split(",") for line in open(path) if line.strip()]
     cols = list(dict.fromkeys(f"{r['method']} {r['comm']}" for r in rows))
     cells: dict[str, dict[str, str]] = {}
     for r in rows:
@@ -113,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--start", default="partition-refine", help="heuristic for the shared start ('' for none)")
     ap.add_argument("--start-time", type=float, default=5.0, help="seconds for the start heuristic")
     ap.add_argument("--out", default=None, help="append the rows as JSON lines to this file")
-    ap.add_argument("--table", default=None, help="only print the Markdown table of the rows in this --out file")
+    ap.add_argument("--table", default=None,
+                    help="only print the Markdown table of the rows in these --out files (comma separated)")
     args = ap.parse_args(argv)
     if args.table:
         print(markdown_table(args.table))
