@@ -53,7 +53,7 @@ from numba import njit
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate, fixed_energy
 from snnmap.formulations.exact_common import ProgressFn, check_start
-from snnmap.formulations.neuron_bnb import refuse_budget, solve_partition
+from snnmap.formulations.neuron_bnb import cheapest_free_core, refuse_budget, solve_partition
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import PROOF_GAP, Result, Status, infeasible_result, result_from_mapping
 from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound
@@ -113,18 +113,7 @@ def _place(F, ex, order, first, cutoff, best_p):
             continue
         lb = val
         for r in range(q + 1, g):  # every unplaced group on its cheapest free core against the placed ones
-            u = order[r]
-            m = np.inf
-            for cc in range(k):
-                if used[cc]:
-                    continue
-                t = F[u, u] * ex[cc, cc]
-                for r2 in range(q + 1):
-                    b = order[r2]
-                    t += F[u, b] * ex[cc, pl[b]] + F[b, u] * ex[pl[b], cc]
-                if t < m:
-                    m = t
-            lb += m
+            lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
         if lb >= best:
             continue
         q += 1
