@@ -84,7 +84,7 @@ from snnmap.formulations.target_components import component_bound, component_opt
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
 
-__all__ = ["solve", "solve_partition"]
+__all__ = ["cheapest_free_core", "solve", "solve_partition"]
 
 METHOD = "neuron-bnb"
 PARTITION_METHOD = "partition-bnb"
@@ -425,6 +425,25 @@ def _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas
 # Deferred placement: the exact placement of a finished partition
 # ----------------------------------------------------------------------------
 @njit(cache=True)
+def cheapest_free_core(F, cost, order, pl, used, q, u):
+    """Least cost of group ``u`` on a free core against the groups ``order[:q + 1]`` placed on ``pl``.
+
+    ``F`` is the flow between groups, ``cost`` the core-to-core packet cost and
+    ``used`` the cores taken: a placement search's bound for one unplaced group.
+    """
+    m = np.inf
+    for e in range(cost.shape[0]):
+        if used[e]:
+            continue
+        v = F[u, u] * cost[e, e]
+        for r2 in range(q + 1):
+            a = order[r2]
+            v += F[a, u] * cost[pl[a], e] + F[u, a] * cost[e, pl[a]]
+        m = min(m, v)
+    return m
+
+
+@njit(cache=True)
 def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq, ub_arr, best,
                 uniform_energy):
     """Place the groups of a complete partition (virtual cores ``0..g-1``) on the real cores optimally.
@@ -512,16 +531,7 @@ def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_
         used[dcore] = True
         for r in range(q + 1, g):
             hh = order_g[r]
-            m = np.inf
-            for e in range(k):
-                if used[e]:
-                    continue
-                v = F[hh, hh] * rcost[e, e]
-                for r2 in range(q + 1):
-                    a = order_g[r2]
-                    v += F[a, hh] * rcost[pl[a], e] + F[hh, a] * rcost[e, pl[a]]
-                m = min(m, v)
-            lb += m
+            lb += cheapest_free_core(F, rcost, order_g, pl, used, q, hh)
             for r2 in range(r + 1, g):
                 lb += (F[hh, order_g[r2]] + F[order_g[r2], hh]) * offmin
         used[dcore] = False

@@ -1,8 +1,9 @@
-"""Portfolio of two exact methods on the two cores: the partition branch and bound and the component MILP.
+"""Portfolio of two exact methods on the two cores: the partition Benders decomposition and the component MILP.
 
-The methods prove different instances fast: the partition branch and bound
-(:func:`formulations.neuron_bnb.solve_partition`) the structured applications
-with tight packet costs, the compact MILP with the component cuts
+The methods prove different instances fast: the partition Benders
+decomposition (:mod:`formulations.partition_benders`; on unicast or with pins
+the partition branch and bound) the structured applications and the layered
+networks whose partition bound is tight, the compact MILP with the component cuts
 (:mod:`formulations.component_milp`; on unicast the compact MILP alone) the
 random layered networks where the number of destination cores per sender
 dominates. Both start from the same incumbent and run in their own process
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from snnmap.formulations import component_milp, neuron_bnb
+from snnmap.formulations import component_milp, neuron_bnb, partition_benders
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.exact_common import ProgressFn, check_start, valid_lower_bound
 from snnmap.formulations.milp import solve_compact
@@ -31,9 +32,9 @@ from snnmap.instances import SpikingNetwork
 __all__ = ["solve"]
 
 METHOD = "neuron-portfolio"
-MEMBERS = ("partition-bnb", "component-milp")
+MEMBERS = ("partition-benders", "component-milp")
 MEMBER_SOLVE = {"partition-bnb": neuron_bnb.solve_partition, "neuron-bnb": neuron_bnb.solve, "milp": solve_compact,
-                "component-milp": component_milp.solve}
+                "component-milp": component_milp.solve, "partition-benders": partition_benders.solve}
 _GRACE = 30.0  # seconds a member may overrun its limit (model build, result scoring) before it is stopped
 
 

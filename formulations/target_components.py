@@ -58,7 +58,7 @@ from snnmap.formulations.energy import fixed_energy
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
-__all__ = ["ComponentBound", "component_bound", "component_optimum", "target_components"]
+__all__ = ["ComponentBound", "PartitionSearch", "component_bound", "component_optimum", "target_components"]
 
 REL_TOL = 1e-9
 NODE_CHUNK = 200_000  # search nodes per call into the kernel (granularity of the time checks)
@@ -130,8 +130,72 @@ def _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, share):
 
 
 @njit(cache=True)
-def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced):
-    """Lower bound on ``sum_e w_e * lambda_e`` over every completion of the partial partition."""
+def _hop_bound(grp, hit, ng, esrc, espk, pair_ex, row_ex):
+    """Least excess packet cost of the flows between the ``ng`` open groups (0 when ``pair_ex`` has no columns).
+
+    Edge ``e`` with sender vertex ``esrc[e] >= 0`` carries ``espk[e]`` from the
+    sender's group to every other group it hits. The open groups sit on ``ng``
+    distinct cores. Two bounds, the larger counts (rearrangement inequality):
+    ``pair_ex[ng, j]`` is at most the ``j``-th smallest excess cost among the
+    pairs of any ``ng`` cores, paired with the flows heaviest first; and each
+    group's own flows, heaviest first, on the sorted excess row ``row_ex[c]``
+    of its best core ``c``. With ``K (K - 1) / 2`` columns in ``pair_ex``
+    (symmetric costs) the pairs are unordered and carry both directions' flow,
+    and the per-group sums count every pair twice (halved).
+    """
+    if pair_ex.shape[1] == 0 or ng < 2:
+        return 0.0
+    k = pair_ex.shape[0] - 1
+    sym = pair_ex.shape[1] < k * (k - 1)  # unordered pairs (symmetric costs)
+    F = np.zeros((ng, ng))
+    for e in range(esrc.size):
+        u = esrc[e]
+        if u < 0 or grp[u] < 0:
+            continue
+        a = grp[u]
+        for h in range(ng):
+            if h != a and hit[e, h] > 0:
+                F[a, h] += espk[e]
+    if sym:
+        F = F + F.T
+    flows = np.empty(ng * (ng - 1))
+    q = 0
+    for a in range(ng):
+        for h in range(a + 1 if sym else 0, ng):
+            if a != h:
+                flows[q] = F[a, h]
+                q += 1
+    flows = np.sort(flows[:q])
+    total = 0.0
+    for j in range(q):
+        total += flows[q - 1 - j] * pair_ex[ng, j]
+    per_group = 0.0
+    own = np.empty(ng - 1)
+    for a in range(ng):
+        r = 0
+        for h in range(ng):
+            if h != a:
+                own[r] = F[a, h]
+                r += 1
+        own = np.sort(own)
+        best = np.inf
+        for c in range(k):
+            v = 0.0
+            for j in range(ng - 1):
+                v += own[ng - 2 - j] * row_ex[c, j]
+            if v < best:
+                best = v
+        per_group += best
+    if sym:
+        per_group *= 0.5
+    return max(total, per_group)
+
+
+@njit(cache=True)
+def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src, hop_spk,
+           pair_ex, row_ex):
+    """Lower bound on ``sum_e w_e * lambda_e + gcost * (groups)`` (plus the hop bound of :func:`_hop_bound`) over
+    every completion of the partial partition."""
     m = order.size
     ne = w.size
     total = 0.0
@@ -164,6 +228,10 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
             if c < best:
                 best = c
         total += best
+    if gcost > 0.0:  # the open groups, and the new ones the unplaced vertices need beyond their free room
+        room = free - (groups - ng) * cap
+        total += gcost * (ng + max(0, m - depth - room + cap - 1) // cap)
+    total += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
     return total
 
 
@@ -191,8 +259,13 @@ def _move(v, g, sign, grp, load, hit, lam, rem, v_ptr, v_idx):
 
 @njit(cache=True)
 def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr, nb,
-            ub, best, max_nodes):
-    """Resumable depth-first search; ``st = [depth, nodes, open groups]``, ``ub[0]`` the incumbent."""
+            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex, row_ex):
+    """Resumable depth-first search; ``st = [depth, nodes, open groups, leaf flag]``, ``ub[0]`` the incumbent.
+
+    ``stop``: at a complete partition below ``ub[0]``, copy it to ``best``, its
+    cost to ``leaf[0]``, set ``st[3] = 1`` and return without touching ``ub``
+    (the caller prices the partition and lowers ``ub[0]`` itself).
+    """
     m = order.size
     d = st[0]
     ng = st[2]
@@ -217,14 +290,20 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
             ng += 1
         nodes += 1
         if d + 1 == m:
-            cost = 0.0
+            cost = gcost * ng + _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
             for e in range(w.size):
                 cost += w[e] * lam[e]
+            if stop and cost < ub[0]:
+                best[:] = grp
+                leaf[0] = cost
+                st[3] = 1
+                break
             if cost < ub[0]:
                 ub[0] = cost
                 best[:] = grp
             continue
-        b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced)
+        b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src,
+                   hop_spk, pair_ex, row_ex)
         if b >= ub[0] * (1.0 - REL_TOL):
             continue
         d += 1
@@ -264,6 +343,102 @@ def _open_bound(st: np.ndarray, nb: np.ndarray, ptr: np.ndarray, nch: np.ndarray
     return lb
 
 
+class PartitionSearch:
+    """The resumable partition search of :func:`component_optimum` over ``num_targets`` vertices.
+
+    Minimises ``sum_e w_e * (groups hit by e) + gcost * (groups)`` (plus,
+    with ``hop = (sender vertex of every edge or -1, its flow, the least pair
+    excess costs among g cores by g, every core's sorted excess row)``, the hop bound of
+    :func:`_hop_bound`) over partitions into at most ``groups`` groups of at
+    most ``cap`` vertices. With ``stop`` every complete partition below
+    ``ub[0]`` is handed back by :meth:`run` (in ``best``, its cost in
+    ``leaf[0]``) for the caller to price, and ``ub[0]`` is the caller's to lower.
+    """
+
+    def __init__(self, edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
+                 gcost: float = 0.0, stop: bool = False,
+                 hop: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None):
+        m = num_targets
+        w = np.asarray(weights, np.float64)
+        groups = min(groups, m)
+        v_lists: list[list[int]] = [[] for _ in range(m)]
+        for e, tg in enumerate(edges):
+            for v in np.unique(tg).tolist():
+                v_lists[v].append(e)
+        v_ptr = np.zeros(m + 1, np.int64)
+        np.cumsum([len(v) for v in v_lists], out=v_ptr[1:])
+        v_idx = np.array([e for v in v_lists for e in v], np.int64)
+        # Most-connected first: each next target shares the most weight with the ones before it.
+        strength = np.zeros(m)
+        for v in range(m):
+            strength[v] = w[v_lists[v]].sum()
+        order: list[int] = []
+        touch = np.zeros(len(edges))
+        left = set(range(m))
+        while left:
+            v = max(left, key=lambda u: (touch[v_lists[u]].sum(), strength[u], -u))
+            order.append(v)
+            left.remove(v)
+            touch[v_lists[v]] = w[v_lists[v]]
+        ne = len(edges)
+        self.edges, self.w, self.cap, self.groups, self.gcost, self.stop = edges, w, cap, groups, float(gcost), stop
+        self.order = np.array(order, np.int64)
+        self.v_ptr, self.v_idx = v_ptr, v_idx
+        self.grp = -np.ones(m, np.int64)
+        self.load = np.zeros(groups, np.int64)
+        self.hit = np.zeros((ne, groups), np.int64)
+        self.lam = np.zeros(ne, np.int64)
+        self.rem = np.array([np.unique(tg).size for tg in edges], np.int64)
+        self.forced = np.zeros(ne, np.int64)
+        self.ch = np.zeros((m, groups + 1), np.int64)
+        self.nch = np.zeros(m, np.int64)
+        self.ptr = np.zeros(m, np.int64)
+        self.nb = np.zeros(m)
+        self.ub = np.array([math.inf])
+        self.best = -np.ones(m, np.int64)
+        self.leaf = np.zeros(1)
+        if hop is None:
+            hop = (-np.ones(ne, np.int64), np.zeros(ne), np.zeros((groups + 1, 0)), np.zeros((groups, groups)))
+        self.hop = (np.asarray(hop[0], np.int64), np.asarray(hop[1], np.float64), np.asarray(hop[2], np.float64),
+                    np.asarray(hop[3], np.float64))
+        self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, w, v_ptr, v_idx, cap,
+                           groups, 0, self.forced, self.gcost, *self.hop)
+        self.nb[0] = self.root
+        _children(0, self.order[0], 0, groups, cap, self.load, self.hit, self.rem, self.forced, w, v_ptr, v_idx,
+                  self.ch, self.nch, self.ptr)
+        self.st = np.array([0, 0, 0, 0], np.int64)
+
+    def cost(self, labels: np.ndarray) -> float:
+        """The objective of the partition ``labels`` (a group of every vertex, any labels), without a hop bound."""
+        return float(sum(self.w[e] * np.unique(labels[tg]).size for e, tg in enumerate(self.edges))
+                     + self.gcost * np.unique(labels).size)
+
+    @property
+    def done(self) -> bool:
+        """Whether the search has met every partition below ``ub[0]``."""
+        return bool(self.st[0] < 0)
+
+    @property
+    def nodes(self) -> int:
+        """Search nodes so far."""
+        return int(self.st[1])
+
+    def run(self, max_nodes: int | None = None) -> bool:
+        """Search on for at most ``max_nodes`` nodes (:data:`NODE_CHUNK`); ``True`` when it stopped at a partition
+        to price."""
+        self.st[3] = 0
+        _search(self.st, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
+                self.v_idx, self.cap, self.groups, self.forced, self.ch, self.nch, self.ptr, self.nb, self.ub,
+                self.best, NODE_CHUNK if max_nodes is None else max_nodes, self.gcost, self.stop, self.leaf,
+                *self.hop)
+        return bool(self.st[3])
+
+    def open_bound(self) -> float:
+        """A lower bound on every partition not yet met (``ub[0]`` when finished), at least the root bound."""
+        return min(max(_open_bound(self.st, self.nb, self.ptr, self.nch, float(self.ub[0])), self.root),
+                   float(self.ub[0]))
+
+
 def component_optimum(edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
                       time_limit: float | None = None, start: np.ndarray | None = None
                       ) -> tuple[float, float, np.ndarray | None, bool]:
@@ -288,64 +463,24 @@ def component_optimum(edges: list[np.ndarray], weights: np.ndarray, num_targets:
         and whether the search finished.
     """
     m = num_targets
-    w = np.asarray(weights, np.float64)
     if m == 0:
         return 0.0, 0.0, np.zeros(0, np.int64), True
-    groups = min(groups, m)
-    if m > groups * cap:
+    if m > min(groups, m) * cap:
         return math.inf, math.inf, None, True
-    v_lists: list[list[int]] = [[] for _ in range(m)]
-    for e, tg in enumerate(edges):
-        for v in np.unique(tg).tolist():
-            v_lists[v].append(e)
-    v_ptr = np.zeros(m + 1, np.int64)
-    np.cumsum([len(v) for v in v_lists], out=v_ptr[1:])
-    v_idx = np.array([e for v in v_lists for e in v], np.int64)
-    # Most-connected first: each next target shares the most weight with the ones before it.
-    strength = np.zeros(m)
-    for v in range(m):
-        strength[v] = w[v_lists[v]].sum()
-    order: list[int] = []
-    touch = np.zeros(len(edges))
-    left = set(range(m))
-    while left:
-        v = max(left, key=lambda u: (touch[v_lists[u]].sum(), strength[u], -u))
-        order.append(v)
-        left.remove(v)
-        touch[v_lists[v]] = w[v_lists[v]]
-    order_a = np.array(order, np.int64)
-    ne = len(edges)
-    grp = -np.ones(m, np.int64)
-    load = np.zeros(groups, np.int64)
-    hit = np.zeros((ne, groups), np.int64)
-    lam = np.zeros(ne, np.int64)
-    rem = np.array([np.unique(tg).size for tg in edges], np.int64)
-    forced = np.zeros(ne, np.int64)
-    ch = np.zeros((m, groups + 1), np.int64)
-    nch = np.zeros(m, np.int64)
-    ptr = np.zeros(m, np.int64)
-    nb = np.zeros(m)
-    ub = np.array([math.inf])
-    best = -np.ones(m, np.int64)
+    ps = PartitionSearch(edges, weights, m, cap, groups)
     if start is not None:
         labels = np.unique(start, return_inverse=True)[1]
-        if labels.max(initial=-1) < groups and np.bincount(labels).max(initial=0) <= cap:
-            ub[0] = sum(w[e] * np.unique(labels[tg]).size for e, tg in enumerate(edges))
-            best = labels.astype(np.int64)
-    root = _bound(0, order_a, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, 0, forced)
-    nb[0] = root
-    _children(0, order_a[0], 0, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr)
-    st = np.array([0, 0, 0], np.int64)
+        if labels.max(initial=-1) < ps.groups and np.bincount(labels).max(initial=0) <= cap:
+            ps.ub[0] = ps.cost(labels)
+            ps.best[:] = labels
     t0 = time.perf_counter()
-    while st[0] >= 0:
-        _search(st, order_a, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr,
-                nb, ub, best, NODE_CHUNK)
-        if st[0] >= 0 and time_limit is not None and time.perf_counter() - t0 >= time_limit:
-            lb = min(max(_open_bound(st, nb, ptr, nch, float(ub[0])), root), float(ub[0]))
-            return float(ub[0]), lb, (best if best.min(initial=0) >= 0 else None), False
-    if not math.isfinite(ub[0]):
+    while not ps.done:
+        ps.run()
+        if not ps.done and time_limit is not None and time.perf_counter() - t0 >= time_limit:
+            return float(ps.ub[0]), ps.open_bound(), (ps.best if ps.best.min(initial=0) >= 0 else None), False
+    if not math.isfinite(ps.ub[0]):
         return math.inf, math.inf, None, True
-    return float(ub[0]), float(ub[0]) * (1.0 - REL_TOL), best, True
+    return float(ps.ub[0]), float(ps.ub[0]) * (1.0 - REL_TOL), ps.best, True
 
 
 def _component_comm(targets: np.ndarray, senders: np.ndarray, network: SpikingNetwork, n_max: int, k: int,

@@ -26,6 +26,8 @@ Usage::
     python scripts/bench_proofs.py --sizes 48/8,64/16 --seeds 0,1 --fresh 1 --methods partition-bnb,milp --time-limit 60
     python scripts/bench_proofs.py --sizes 48/8 --seeds 0,1,2 --fresh 2 --comms multicast \
         --methods partition-bnb,partition-bnb-nocomp,neuron-portfolio,milp,cpsat --out rows.jsonl
+    python scripts/bench_proofs.py --sizes 48/8 --seeds 0,1,2 --fresh 2 --comms multicast \
+        --methods partition-benders,neuron-portfolio,component-milp --out rows.jsonl
     python scripts/bench_proofs.py --table rows.jsonl   # the README's Markdown table of rows written by --out
 """
 
@@ -42,7 +44,7 @@ import random
 import time
 from importlib import resources
 
-from snnmap.formulations import Status, evaluate, neuron_bnb, neuron_portfolio
+from snnmap.formulations import Status, evaluate, neuron_bnb, neuron_portfolio, partition_benders
 from snnmap.formulations.energy import fixed_energy
 from snnmap.instances.synthetic import random_layered
 from snnmap.prepare import exact_bench_hardware
@@ -81,9 +83,12 @@ def instances(args):
                 yield f"layered{n}/{k} s{seed}", random_layered(n, seed + n), exact_bench_hardware(n, k), comm, None
 
 
-def markdown_table(path: str) -> str:
-    """Instances by rows, ``method comm`` by columns: time to proof in bold, else the gap at the limit."""
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+def markdown_table(paths: str) -> str:
+    """Instances by rows, ``method comm`` by columns: time to proof in bold, else the gap at the limit.
+
+    ``paths``: comma-separated ``--out`` files; a later file's row replaces an earlier one of the same cell.
+    """
+    rows = [json.loads(line) for path in paths.split(",") for line in open(path) if line.strip()]
     cols = list(dict.fromkeys(f"{r['method']} {r['comm']}" for r in rows))
     cells: dict[str, dict[str, str]] = {}
     for r in rows:
@@ -111,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--start", default="partition-refine", help="heuristic for the shared start ('' for none)")
     ap.add_argument("--start-time", type=float, default=5.0, help="seconds for the start heuristic")
     ap.add_argument("--out", default=None, help="append the rows as JSON lines to this file")
-    ap.add_argument("--table", default=None, help="only print the Markdown table of the rows in this --out file")
+    ap.add_argument("--table", default=None,
+                    help="only print the Markdown table of the rows in these --out files (comma separated)")
     args = ap.parse_args(argv)
     if args.table:
         print(markdown_table(args.table))
@@ -126,10 +132,11 @@ def main(argv: list[str] | None = None) -> None:
            f"{'bound J':>13} {'var gap %':>9}  check"
     print(head)
     print("-" * len(head))
-    if any(m.endswith(("bnb", "portfolio")) for m in args.methods.split(",")):
+    if any(m.endswith(("bnb", "portfolio", "benders")) for m in args.methods.split(",")):
         # Compile (or load) the numba kernels first, so no row's time includes the JIT.
         neuron_bnb.solve(random_layered(8, 0), exact_bench_hardware(8, 2))
         neuron_bnb.solve_partition(random_layered(8, 0), exact_bench_hardware(8, 2))
+        partition_benders.solve(random_layered(8, 0), exact_bench_hardware(8, 2), comm="multicast")
     problems = 0
     pairs = disagree = 0  # optima proven by two methods, compared; of them, in disagreement
     for label, net, hw, comm, proven in instances(args):

@@ -150,13 +150,17 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            "proving applications and small random networks (the gap study's prover)",
            "snnmap.formulations.neuron_bnb:solve_partition",
            (*_COMMON, "start", "progress", "symmetry", "threads", "force"), role="exact"),
-    Method("neuron-portfolio", "exact", "partition-bnb and component-milp in two processes; the first proof wins",
+    Method("neuron-portfolio", "exact", "partition-benders and component-milp in two processes; the first proof wins",
            "small instances on two cores", "snnmap.formulations.neuron_portfolio:solve",
            (*_COMMON, "start", "progress", "threads", "force")),
     Method("component-milp", "exact", "compact MILP with the component bound's cuts (exact destination-core counts "
            "of each target-hypergraph component)", "proving random layered networks (multicast)",
            "snnmap.formulations.component_milp:solve",
            (*_COMMON, *_EXACT, "solver")),
+    Method("partition-benders", "exact", "logic-based Benders over core contents: the component search over all "
+           "neurons (with a hop bound) as master, an exact placement of every partition below the incumbent",
+           "proving random layered networks (multicast)", "snnmap.formulations.partition_benders:solve",
+           (*_COMMON, "start", "progress", "symmetry", "threads", "force")),
     Method("greedy", "heuristic", "the seed paper's greedy, our reading",
            "a fast answer, a warm start, the paper's baseline", "snnmap.heuristics.greedy:solve",
            (*_COMMON, "max_cand", *_LATENCY), role="ours"),

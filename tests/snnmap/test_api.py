@@ -60,7 +60,7 @@ def test_methods_come_from_the_registry():
     assert list(table) == list(registry.METHODS)
     assert {m.kind for m in table.values()} == {"meta", "exact", "heuristic", "peer"}
     assert registry.names(kind="exact") == ("milp", "cpsat", "milp-textbook", "neuron-bnb", "partition-bnb",
-                                             "neuron-portfolio", "component-milp")
+                                             "neuron-portfolio", "component-milp", "partition-benders")
     assert registry.names(role="exact") == ("partition-bnb",)
     assert table["partition-refine"].kind == "heuristic" and "placement" in table["partition-refine"].options
     assert all(m.summary and m.use_when and {"time_limit", "seed", "comm"} <= set(m.options) for m in table.values())

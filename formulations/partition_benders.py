@@ -1,0 +1,297 @@
+r"""Logic-based Benders over core contents (method ``partition-benders``, multicast).
+
+A mapping is a partition ``P`` of the neurons into groups (the neurons of one
+core) and an injective placement ``p`` of the groups on the cores. Multicast
+sender ``i`` pays ``s_i cost[p(i), d]`` for every core ``d`` of ``D(i)``, the
+cores of its targets. With ``c0`` the cheapest packet and ``c1`` the cheapest
+packet between two distinct cores, the energy splits into
+
+    E(P, p) = E_u(P) + X(P, p),
+    E_u(P) = E_fixed + E_static(P) + sum_i s_i (c0 |D(i)| + (c1 - c0)(|D(i) + own core| - 1)),
+    X(P, p) = sum_{groups a, b} F_P[a, b] (cost[p_a, p_b] - (c0 if a == b else c1)) >= 0,
+
+``F_P[a, b]`` the spikes of group ``a``'s senders with a target in group ``b``.
+``E_u`` is a weighted hypergraph connectivity of the *whole* network: one
+hyperedge ``post(i)`` of weight ``c0 s_i`` and one ``{i} + post(i)`` of weight
+``(c1 - c0) s_i`` per sender, plus ``p_static t_run`` per group under power
+gating (the component bound of :mod:`formulations.target_components` solves
+the same problem per component, with a copy of every sender, hence no higher).
+
+**Master** (:class:`~formulations.target_components.PartitionSearch`): the
+component search over all neurons enumerates the partitions whose ``E_u`` is
+below the incumbent's energy, each once (groups open in order). **Subproblem**
+(:func:`_place`): the partition's placement, an exact depth-first search that
+minimises ``X`` (each partial placement bounded by its placed pairs' excess
+plus, for every unplaced group, its cheapest free core against the placed
+ones; the first group only on one core per orbit of the cost matrix's
+automorphisms). Its optimum ``E_u(P) + X*`` is the Benders cut of ``P``: it
+becomes the incumbent when lower, and the master's cutoff drops with it.
+
+**Why the bound is valid.** ``X >= 0`` because every packet costs at least
+``c0`` and every packet between distinct cores at least ``c1``, so ``E(P, p)
+>= E_u(P)`` for every mapping; the master prunes a subtree only when its bound
+on ``E_u`` is at least the incumbent, so no partition that could beat the
+incumbent is skipped. On a time limit the least bound of the unexplored
+subtrees (at least the root's) bounds every partition not yet priced. Limits
+other than ``n_max`` (synapses, axons, destinations) are properties of ``P``:
+a partition the evaluator finds infeasible is skipped, never an incumbent.
+Every incumbent is the evaluator's score of its mapping; a priced energy that
+disagrees with it raises. Pins tie groups to cores and unicast has no
+destination sets: both are handed to ``partition-bnb`` (said in the message).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from snnmap.formulations.bounds import precheck
+from snnmap.formulations.energy import evaluate, fixed_energy
+from snnmap.formulations.exact_common import ProgressFn, check_start
+from snnmap.formulations.neuron_bnb import cheapest_free_core, refuse_budget, solve_partition
+from snnmap.formulations.qap.bnb import location_automorphisms
+from snnmap.formulations.result import PROOF_GAP, Result, Status, infeasible_result, result_from_mapping
+from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
+
+__all__ = ["solve"]
+
+METHOD = "partition-benders"
+PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
+SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
+BOUND_SHARE = 0.5  # of the time limit, for the component bound and the bound phase
+COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
+COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
+
+
+@njit(cache=True)
+def _place(F, ex, order, first, cutoff, best_p):
+    """Least ``sum F[a, b] ex[p_a, p_b]`` over injective ``p`` below ``cutoff``; ``inf`` when none is.
+
+    ``order``: the groups, heaviest first; ``first``: the cores the first group
+    may take. ``best_p`` receives the core of every group.
+    """
+    g = order.size
+    k = ex.shape[0]
+    pl = -np.ones(g, np.int64)
+    used = np.zeros(k, np.bool_)
+    nxt = np.zeros(g + 1, np.int64)
+    part = np.zeros(g + 1)
+    best = cutoff
+    found = False
+    q = 0
+    while q >= 0:
+        a = order[q]
+        if pl[a] >= 0:
+            used[pl[a]] = False
+            pl[a] = -1
+        c = nxt[q]
+        while c < k and (used[c] or (q == 0 and not first[c])):
+            c += 1
+        if c >= k:
+            q -= 1
+            continue
+        nxt[q] = c + 1
+        val = part[q] + F[a, a] * ex[c, c]
+        for r in range(q):
+            b = order[r]
+            val += F[a, b] * ex[c, pl[b]] + F[b, a] * ex[pl[b], c]
+        if val >= best:
+            continue
+        pl[a] = c
+        used[c] = True
+        if q + 1 == g:
+            best = val
+            best_p[:] = pl
+            found = True
+            continue
+        lb = val
+        for r in range(q + 1, g):  # every unplaced group on its cheapest free core against the placed ones
+            lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
+        if lb >= best:
+            continue
+        q += 1
+        part[q] = val
+        nxt[q] = 0
+    return best if found else np.inf
+
+
+@dataclasses.dataclass
+class _Pricer:
+    """The subproblem: prices a partition by its best placement, checked by the evaluator."""
+
+    network: SpikingNetwork
+    hardware: Hardware
+    const: float  # E_u(P) = const + the master's cost of P
+    senders: np.ndarray
+    targets: list[np.ndarray]
+    ex: np.ndarray
+    first: np.ndarray
+    placed: int = 0
+    infeasible: int = 0
+
+    def price(self, labels: np.ndarray, master: PartitionSearch, incumbent: float) -> tuple[float, np.ndarray | None]:
+        """Energy and mapping of the partition's best placement when it beats ``incumbent``, else ``(inf, None)``."""
+        g = int(labels.max()) + 1
+        F = np.zeros((g, g))
+        s = self.network.spikes
+        for i, tg in zip(self.senders.tolist(), self.targets):
+            F[labels[i], np.unique(labels[tg])] += s[i]
+        order = np.argsort(-(F.sum(0) + F.sum(1)), kind="stable")
+        eu = self.const + master.cost(labels)  # E_u(P): the master's objective less its hop bound
+        pl = -np.ones(g, np.int64)
+        x = _place(F, self.ex, order, self.first, incumbent - eu, pl)
+        self.placed += 1
+        if not math.isfinite(x):
+            return math.inf, None
+        core_of = pl[labels]
+        report = evaluate(self.network, self.hardware, core_of, "multicast", link_loads=False)
+        if not report.feasible:
+            self.infeasible += 1
+            return math.inf, None
+        if abs(report.total - (eu + x)) > PRICE_TOL * report.total:
+            raise RuntimeError(f"{METHOD}: priced energy {eu + x:.12g} J differs from the evaluator's "
+                               f"{report.total:.12g} J for the same mapping (a bug in the decomposition)")
+        return report.total, core_of
+
+
+def pair_excess(ex: np.ndarray) -> np.ndarray:
+    """``out[g, j]``: the least ``j``-th smallest excess ``ex[c, d]`` over the pairs of any ``g`` cores.
+
+    Pairs are unordered when ``ex`` is symmetric (``out`` has ``K (K - 1) / 2``
+    columns), else ordered. Exact over all subsets up to
+    :data:`SUBSET_CORES` cores; beyond, the ``j``-th smallest over all pairs
+    (no larger, so still a bound).
+    """
+    k = ex.shape[0]
+    pairs = np.triu(np.ones((k, k), bool), 1) if np.array_equal(ex, ex.T) else ~np.eye(k, dtype=bool)
+    if k > SUBSET_CORES:
+        return np.tile(np.sort(ex[pairs]), (k + 1, 1))
+    out = np.full((k + 1, int(pairs.sum())), np.inf)
+    for mask in range(3, 2**k):
+        cores = np.flatnonzero((mask >> np.arange(k)) & 1)
+        if cores.size >= 2:
+            vals = np.sort(ex[np.ix_(cores, cores)][pairs[: cores.size, : cores.size]])
+            np.minimum(out[cores.size, : vals.size], vals, out=out[cores.size, : vals.size])
+    out[~np.isfinite(out)] = 0.0  # entries past a size's pairs, never read
+    return out
+
+
+def _master(network: SpikingNetwork, hardware: Hardware, stop: bool) -> tuple[PartitionSearch, _Pricer]:
+    """The master search over all neurons (``stop``: hands every partition back to be priced) and its pricer."""
+    cost = np.asarray(hardware.cost_matrix, float)
+    k = hardware.num_cores
+    c0 = float(cost.min())
+    off = cost[~np.eye(k, dtype=bool)]
+    c1 = float(off.min()) if k > 1 else c0
+    s = np.asarray(network.spikes, float)
+    pre, post = np.asarray(network.pre), np.asarray(network.post)
+    senders = np.array([i for i in np.unique(pre).tolist() if s[i] > 0], np.int64)
+    targets = [np.unique(post[pre == i]) for i in senders.tolist()]
+    edges = list(targets)
+    weights = [c0 * s[senders]]
+    hop_src, hop_spk = [senders], [s[senders]]
+    if c1 > c0:
+        edges += [np.union1d(tg, [i]) for i, tg in zip(senders.tolist(), targets)]
+        weights.append((c1 - c0) * s[senders])
+        hop_src.append(-np.ones(senders.size, np.int64))  # the same flows: counted once
+        hop_spk.append(np.zeros(senders.size))
+    static = network.t_run * hardware.energy.p_static
+    gcost = static if hardware.power_gating else 0.0
+    const = fixed_energy(network, hardware) + (0.0 if hardware.power_gating else static * k) \
+        - (c1 - c0) * float(s[senders].sum())
+    ex = cost - np.where(np.eye(k, dtype=bool), c0, c1)
+    rows = np.sort(np.where(np.eye(k, dtype=bool), np.inf, ex), axis=1)[:, : k - 1]  # each core's remote excess
+    hop = (np.concatenate(hop_src), np.concatenate(hop_spk), pair_excess(ex), rows)
+    ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
+                         gcost=gcost, stop=stop, hop=hop)
+    autos = location_automorphisms(cost) if k > 1 else np.zeros((0, k), np.int64)
+    first = np.array([all(c <= int(a[c]) for a in autos) for c in range(k)], np.bool_)
+    return ps, _Pricer(network, hardware, const, senders, targets, ex, first)
+
+
+def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
+          comm: str | None = None, start: Any = None, progress: ProgressFn | None = None, symmetry: bool = True,
+          threads: int | None = None, force: bool = False) -> Result:
+    """Map by the logic-based Benders decomposition of the module docstring.
+
+    Parameters
+    ----------
+    time_limit
+        Seconds; on expiry the incumbent and the least bound of the unexplored partitions are returned.
+    start
+        A feasible mapping whose energy is the first incumbent (an infeasible one is ignored, with a note).
+    progress
+        Receives ``{"nodes", "upper", "lower", "time"}`` about every 5 s.
+    symmetry, threads, force
+        Accepted for the exact methods' common interface; the search is single-threaded and has no size model.
+    """
+    refuse_budget(hardware, METHOD)
+    comm = hardware.comm if comm is None else comm
+    pins = network.pins is not None and bool(np.any(np.asarray(network.pins) >= 0))
+    if comm != "multicast" or pins:
+        res = solve_partition(network, hardware, time_limit=time_limit, seed=seed, comm=comm, start=start,
+                              progress=progress, symmetry=symmetry, threads=threads, force=force)
+        why = "unicast" if comm != "multicast" else "pinned neurons"
+        return dataclasses.replace(res, method=METHOD, message="; ".join(
+            m for m in (res.message, f"{why}: solved by partition-bnb") if m))
+    t0 = time.perf_counter()
+    problem = precheck(network, hardware)
+    if problem:
+        return infeasible_result(network, hardware, problem, method=METHOD, runtime=time.perf_counter() - t0,
+                                 seed=seed, comm=comm)
+    start_map, note = check_start(start, network, hardware, comm)
+    best_map, best_e = None, math.inf
+    if start_map is not None:
+        best_map, best_e = start_map, evaluate(network, hardware, start_map, comm, link_loads=False).total
+
+    def out_of(limit: float | None) -> bool:
+        return limit is not None and time.perf_counter() - t0 >= limit
+
+    # The component bound first: per component, exact where the master over all neurons may not finish.
+    cb = component_bound(network, hardware, start=start_map,
+                         time_limit=COMPONENT_CAP if time_limit is None else COMPONENT_SHARE * time_limit)
+    # Bound phase: the least E_u + hop bound over all partitions (a valid bound on the optimum), and its partition.
+    ps, pricer = _master(network, hardware, stop=False)
+    ps.ub[0] = best_e - pricer.const
+    while not ps.done and not out_of(None if time_limit is None else BOUND_SHARE * time_limit):
+        ps.run()
+    lb = max(cb.bound, pricer.const + (float(ps.ub[0]) * (1 - REL_TOL) if ps.done else ps.open_bound()))
+    root = pricer.const + ps.root
+    nodes = ps.nodes
+    if ps.best.min() >= 0:
+        e, core_of = pricer.price(ps.best, ps, best_e)
+        if core_of is not None:
+            best_map, best_e = core_of, e
+    # Benders phase: price every partition whose bound is below the incumbent.
+    ps, _ = _master(network, hardware, stop=True)
+    ps.ub[0] = best_e - pricer.const
+    last = t0
+    while not ps.done and lb < best_e * (1 - PROOF_GAP) and not out_of(time_limit):
+        if ps.run():
+            e, core_of = pricer.price(ps.best, ps, best_e)
+            if core_of is not None and e < best_e:
+                best_map, best_e = core_of, e
+                ps.ub[0] = best_e - pricer.const
+        now = time.perf_counter()
+        if progress is not None and now - last >= 5.0:
+            last = now
+            progress({"nodes": nodes + ps.nodes, "upper": best_e, "lower": lb, "time": now - t0})
+    if ps.done:
+        lb = best_e
+    if best_map is None:
+        return Result(mapping=None, report=None, lower_bound=None,
+                      status=Status.INFEASIBLE if ps.done else Status.TIME_LIMIT, runtime=time.perf_counter() - t0,
+                      method=METHOD, seed=seed, message="; ".join(m for m in (note, "no feasible partition") if m))
+    status = Status.OPTIMAL if lb >= best_e * (1 - PROOF_GAP) else Status.TIME_LIMIT
+    stats = {"nodes": nodes + ps.nodes, "placements": pricer.placed, "infeasible_partitions": pricer.infeasible,
+             "root_bound": root, "component_bound": cb.bound, "component_s": cb.runtime}
+    return result_from_mapping(network, hardware, best_map, method=METHOD, status=status,
+                               runtime=time.perf_counter() - t0, seed=seed, lower_bound=min(lb, best_e), comm=comm,
+                               message=note, stats=stats)

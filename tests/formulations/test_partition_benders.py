@@ -1,0 +1,94 @@
+"""partition-benders: against brute force, its hop bound, its bound on a time limit and other exact methods.
+
+The slow agreement test on random layered networks also covers component-milp."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from snnmap.formulations import Status, evaluate, partition_benders
+from snnmap.formulations.partition_benders import pair_excess
+from snnmap.hardware import Limits
+from snnmap.instances.synthetic import random_layered
+from snnmap.prepare import exact_bench_hardware
+from snnmap.registry import METHODS
+from tests.helpers import brute_force, instances, random_dense_network, toy_hardware
+
+FRESH_SEED = int(np.random.SeedSequence().entropy % 10**6)  # drawn per run; pytest shows it in the test id
+
+
+def _check(net, hw, comm: str, **kw) -> None:
+    _, energies = brute_force(net, hw, comm)
+    best = float(energies.min())
+    res = METHODS["partition-benders"](net, hw, comm=comm, **kw)
+    if not math.isfinite(best):
+        assert res.status == Status.INFEASIBLE, (res.status, res.message)
+        return
+    assert res.status == Status.OPTIMAL, (res.status, res.message)
+    assert evaluate(net, hw, res.mapping, comm).total == res.energy
+    assert res.energy == pytest.approx(best, rel=1e-9, abs=1e-12)
+    assert best * (1 - 2e-9) - 1e-12 <= res.lower_bound <= best * (1 + 1e-9) + 1e-12
+
+
+@settings(derandomize=True, max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_matches_brute_force(case) -> None:
+    # Random limits, pins, zero spikes, self-loops, x/y hop costs, power gating or not; pins and unicast go to
+    # partition-bnb, the rest is the decomposition's.
+    _check(*case)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_multicast_dense_networks_match_brute_force(seed: int) -> None:
+    # Dense traffic between many groups: the hop bound and the placement carry the proof here.
+    rng = np.random.default_rng(300 + seed)
+    net = random_dense_network(rng, int(rng.integers(4, 8)), density=0.5)
+    hw = toy_hardware(limits=Limits(n_max=int(rng.integers(1, 3))), mesh=((1, 4), (2, 2), (2, 3))[seed % 3])
+    _check(net, hw, "multicast", start=None)
+
+
+def test_pair_excess_of_a_line() -> None:
+    # 1 x 3 line, one extra unit a hop: pairs of 2 cores can be adjacent (0); 3 cores have two adjacent pairs and
+    # the ends 1 hop more.
+    d = np.abs(np.subtract.outer(np.arange(3), np.arange(3))).astype(float)
+    ex = np.maximum(d - 1, 0)
+    out = pair_excess(ex)
+    assert out.shape == (4, 3)
+    assert list(out[2, :1]) == [0.0] and list(out[3]) == [0.0, 0.0, 1.0]
+
+
+def test_time_limit_keeps_a_valid_bound_and_the_start() -> None:
+    net, hw = random_layered(48, 49), exact_bench_hardware(48, 8)
+    start = METHODS["partition-refine"](net, hw, comm="multicast", time_limit=2).mapping
+    res = partition_benders.solve(net, hw, comm="multicast", time_limit=3, start=start)
+    assert res.energy <= evaluate(net, hw, start, "multicast").total
+    assert res.lower_bound is not None and res.lower_bound <= res.energy
+    assert res.stats["root_bound"] <= res.lower_bound
+
+
+def test_unicast_is_partition_bnb_and_says_so() -> None:
+    net, hw = random_layered(10, 3), exact_bench_hardware(10, 4)
+    res = METHODS["partition-benders"](net, hw, comm="unicast", time_limit=60)
+    ref = METHODS["partition-bnb"](net, hw, comm="unicast", time_limit=60)
+    assert res.status == ref.status == Status.OPTIMAL and "partition-bnb" in res.message
+    assert res.energy == pytest.approx(ref.energy, rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, others", [("partition-benders", ("component-milp", "cpsat")),
+                                            ("component-milp", ("cpsat", "partition-bnb"))])
+@pytest.mark.parametrize("seed", [0, 1, FRESH_SEED])
+@pytest.mark.parametrize("n, k", [(16, 4), (24, 4)])
+def test_layered_proof_agrees_with_two_other_methods(n: int, k: int, seed: int, method: str, others) -> None:
+    net, hw = random_layered(n, seed + n), exact_bench_hardware(n, k)
+    ours = METHODS[method](net, hw, comm="multicast", time_limit=300, start="partition-refine")
+    assert ours.status == Status.OPTIMAL, ours.message
+    for other in others:
+        res = METHODS[other](net, hw, comm="multicast", time_limit=120)
+        assert res.energy >= ours.energy * (1 - 1e-9)  # nothing beats a proven optimum
+        if res.status == Status.OPTIMAL:
+            assert res.energy == pytest.approx(ours.energy, rel=1e-8)
