@@ -203,11 +203,15 @@ def test_unicast_is_unchanged_by_tiles() -> None:
     assert load_hardware("loihi").limits.n_max == 1024
 
 
-@pytest.mark.parametrize("app, tile, shift", [("EdgeDet", (16, 16), 0), ("EdgeDet", (16, 16), 5),
-                                             ("EdgeDet", (8, 32), 3), ("EdgeDet", (12, 20), 7),
-                                             ("ImgSmooth", (32, 32), 0), ("ImgSmooth", (32, 32), 13),
-                                             ("ImgSmooth", (16, 64), 6), ("LeNet", (14, 12), 0),
-                                             ("LeNet", (10, 17), 3)])
+# One aligned and one shifted or oblong tiling per application by default; the rest with -m slow (5-8 s each).
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("app, tile, shift", [
+    ("EdgeDet", (16, 16), 0), pytest.param("EdgeDet", (16, 16), 5, marks=SLOW), ("EdgeDet", (8, 32), 3),
+    pytest.param("EdgeDet", (12, 20), 7, marks=SLOW), ("ImgSmooth", (32, 32), 0),
+    pytest.param("ImgSmooth", (32, 32), 13, marks=SLOW), pytest.param("ImgSmooth", (16, 64), 6, marks=SLOW),
+    ("LeNet", (14, 12), 0), ("LeNet", (10, 17), 3)])
 def test_exempt_gain_bounds_the_gain_of_every_tiling(app, tile, shift) -> None:
     net, hw = prepared(app, "full", "loihi")
     g = conv_layers(net)[0]
