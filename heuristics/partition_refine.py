@@ -45,6 +45,7 @@ from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import greedy_mapping
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
 from snnmap.heuristics.refine import refine
+from snnmap.heuristics.relay_tiles import relay_clusters
 from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances import SpikingNetwork
 
@@ -53,6 +54,7 @@ LARGE_CHIP_CORES = 4096  # above this: no greedy start (it costs more than it br
 PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (METIS) start's placement
 TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
+RELAY_SHARE = 0.3  # of the time left, at most, for annealing the relay start's placement (a relay only)
 TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 
 
@@ -85,6 +87,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         # The greedy start scans cores per neuron: skipped on chips with many thousands of cores.
         starts = ("tiling", "partition", "merge", "greedy", "sequential") if hardware.num_cores <= LARGE_CHIP_CORES \
             else ("tiling", "partition", "merge", "sequential")
+        starts += ("relay",)
     comm_model = hardware.comm if comm is None else comm
     problem = precheck(network, hardware)
     if problem:
@@ -107,6 +110,10 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                    ("partition", lambda: metis_clusters(network, hardware, comm=comm_model, seed=seed),
                     PARTITION_SHARE),
                    ("merge", lambda: merge_clusters(network, hardware, comm=comm_model), 0.15))
+    # A relay (VisualPursuit's retina and lagged relay) starts first from tiles of its positions (relay_tiles).
+    relay = relay_clusters(network, hardware) if "relay" in starts else None
+    if relay is not None:
+        clusterings = (("relay", lambda: relay, RELAY_SHARE), *clusterings)
     # On large chips the annealing starts from a recursive bisection instead of the snake:
     # it reaches in seconds what the snake start needs minutes of annealing for. The tiling
     # start's always does: its clusters follow the image, and bisection lays them out so.
@@ -116,7 +123,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             continue
         cluster_of, k = cluster()
         core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model,
-                                             method="bisect-anneal" if large or name == "tiling" and
+                                             method="bisect-anneal" if large or name in ("tiling", "relay") and
                                              placement == "anneal" else placement,
                                              timer=timer, seed=seed, time_share=share,
                                              effort=effort * (TILING_EFFORT if name == "tiling" else 1.0))
