@@ -1,4 +1,4 @@
-"""A start for partition-refine on a relay (:mod:`snnmap.formulations.bounds_relay`): square-ish tiles of positions.
+"""A start for partition-refine on a relay (:mod:`snnmap.formulations.relay`): square-ish tiles of positions.
 
 A direct sender reaches one core when its position is whole on a core (its
 lagged relay and every channel of its target population there); a lagged
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snnmap.formulations.bounds_relay import relay_geometry
+from snnmap.formulations.relay import relay_geometry
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import in_csr
 from snnmap.heuristics.partition import cut_runs
