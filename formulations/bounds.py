@@ -22,6 +22,7 @@ from snnmap.formulations.bounds_axons import class_cores, class_destinations, in
 from snnmap.formulations.bounds_hops import exclusive_raise
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
+from snnmap.formulations.relay import relay_raise
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -225,7 +226,9 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
         alone = np.where(sends & (m == 1), np.maximum(per, remote) - per, 0.0)
 
         def border(skip: np.ndarray) -> float:
-            return border_raise(network, hardware, s * second * ~skip, s * alone * ~skip)
+            # A relay's senders reach a second core where its positions split between cores (relay).
+            return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip)
+                    + relay_raise(network, hardware, s * second * ~skip))
     else:
         def border(skip: np.ndarray) -> float:
             return 0.0

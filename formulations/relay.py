@@ -8,16 +8,38 @@ positions. ``S1[p]`` targets ``T[c, p]`` for every channel (and possibly
 synapse left out where ``q + o_c`` leaves the image). Every ``T`` neuron is
 then in the target set of exactly one direct and at most one lagged sender,
 and the two families of target sets cut ``T`` in two different ways.
+
+**The bound** (:func:`relay_raise`; the argument in full, with VisualPursuit
+worked through, in ``docs/relay_bound.md``). Call position ``x`` *whole* on
+core ``c`` when every target of ``S1[x]`` is on ``c``: ``S1[x]`` has one
+destination exactly when ``x`` is whole, a core holds at most
+``m = n_max // (C + 1)`` whole positions (``C`` without the relay synapse), and
+when the offsets are the eight neighbours of a position (VisualPursuit's
+directions) a lagged sender whose eight targets are all inside the image has one
+destination only if the whole positions around it are all on one core. Two
+neighbouring whole positions of a row on different cores (a *gap*) therefore
+give the two lagged senders below them a second destination, and one position
+between them not whole costs its direct sender one. Counting the gaps row by
+row, each row holding ``k`` cores' whole positions has ``k - 1`` of them, and
+cores of at most ``m`` positions meet many rows and columns
+(:func:`line_need`), so at least :func:`least_second` of the direct senders and
+the lagged senders with a full target set reach a second core in every mapping:
+the bound charges the cheapest that many.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
+from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
+from snnmap.instances.geometry import conv_layers
+
+KING = frozenset((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)  # the 8 neighbours
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,3 +126,68 @@ def relay_geometry(network: SpikingNetwork) -> RelayGeometry | None:
     if np.array_equal(relay, np.arange(p) * np.int64(p + 1)):
         return g
     return dataclasses.replace(g, direct_to_lagged=False) if not relay.size else None
+
+
+@functools.lru_cache(maxsize=64)
+def line_need(cells: int) -> int:
+    """Least ``sum over rows of min(2, cells in the row)`` plus the same over columns, for ``cells`` positions.
+
+    A set with ``R1`` rows of one cell, ``R2`` rows of two or more, ``C1`` and ``C2`` columns likewise has at
+    most ``R1 + R2 (C1 + C2)`` cells (a row holds at most one cell per column) and at most ``C1 + C2 (R1 + R2)``;
+    the least ``R1 + 2 R2 + C1 + 2 C2`` under both is found by enumeration (``4 sqrt(cells)`` for a square).
+    """
+    if cells <= 0:
+        return 0
+    r2 = np.arange(cells + 1)[:, None, None]
+    c2 = np.arange(cells + 1)[None, :, None]
+    r1 = np.arange(cells + 1)[None, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_rows = np.where(r2 > 0, np.ceil((cells - r1) / np.maximum(r2, 1)) - c2, np.where(r1 >= cells, 0, np.inf))
+    c1 = np.maximum.reduce([np.zeros_like(by_rows), by_rows, cells - c2 * (r1 + r2)])
+    return int(np.min(r1 + 2 * r2 + c1 + 2 * c2))
+
+
+def least_second(g: RelayGeometry, n_max: int) -> int:
+    """Fewest direct senders and full-window lagged senders with two destinations or more, over all mappings.
+
+    ``0`` unless the offsets are the eight neighbours and the image is at least 3 x 3. With ``X`` positions not
+    whole (each a direct sender with two destinations or more), the gaps of rows ``0..H-3`` (each giving a second
+    destination to lagged senders of the next row) and of columns ``0..W-3`` number at least
+    ``rho (H-2)(W-2) - rho X - 2 (H + W - 4)`` together, ``rho`` the least :func:`line_need` per cell of a core's
+    whole positions (at most ``m``); rows and columns may charge the same senders, so the count is at least
+    ``max(X, half of that)`` for every ``X``.
+    """
+    h, w = g.shape
+    if h < 3 or w < 3 or set(g.offsets) != KING:
+        return 0
+    most = n_max // (len(g.offsets) + int(g.direct_to_lagged))
+    if most < 1:
+        return 0
+    rho = min(line_need(c) / c for c in range(1, min(most, h * w) + 1))
+    inner = (h - 2) * (w - 2)
+    half = (rho * inner - 2 * (h + w - 4)) / 2
+    return max(0, math.ceil(half / (1 + rho / 2) - 1e-9))
+
+
+def relay_raise(network: SpikingNetwork, hardware: Hardware, second: np.ndarray) -> float:
+    """What the relay adds to the communication bound: the :func:`least_second` cheapest ``second`` (0 without one).
+
+    ``second[i]``: what neuron ``i`` pays more with two destinations or more. Senders that also feed a
+    convolution of :mod:`.bounds_tiles` are left to that argument (no relay raise), so no second destination is
+    charged twice.
+    """
+    g = relay_geometry(network)
+    if g is None:
+        return 0.0
+    p = g.positions
+    mine = [(g.direct, g.direct + p), (g.lagged, g.lagged + p)]
+    if any(lo <= c.in_offset < hi for c in conv_layers(network) for lo, hi in mine):
+        return 0.0
+    count = least_second(g, hardware.limits.n_max)
+    if not count:
+        return 0.0
+    h, w = g.shape
+    full = np.zeros((h, w), dtype=bool)
+    full[1:-1, 1:-1] = True
+    candidates = np.concatenate([second[g.direct:g.direct + p], second[g.lagged:g.lagged + p][full.ravel()]])
+    return float(np.sum(np.sort(candidates)[:count]))
