@@ -40,6 +40,7 @@ from numba import njit
 
 from snnmap.formulations.arrays import unique_ints
 from snnmap.hardware import Hardware
+from snnmap.heuristics.aligned import aligned_tiles
 from snnmap.heuristics.common import BIG, in_csr
 from snnmap.heuristics.partition import core_limits, cut_runs
 from snnmap.instances import SpikingNetwork
@@ -381,9 +382,15 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
                           pop * np.int64(part.max() + 1) + part, csr)
     grown = _grown_blocks(network, hardware, pop, unit, csr)[unit]
     tiles, kt = cut_runs(network, hardware, np.lexsort((rank, grown)), grown, csr)
+    candidates, counts = [strips, blocks, tiles], [k, kb, kt]
+    aligned = aligned_tiles(network, hardware)
+    if aligned is not None:  # the convolutions' aligned tiles, the grown tiles elsewhere
+        group = np.where(aligned >= 0, aligned, grown + aligned.max() + 1)
+        candidates.append(cut_runs(network, hardware, np.lexsort((rank, group)), group, csr)[0])
+        counts.append(int(candidates[-1].max()) + 1)
     # Per population the candidate reaching fewest clusters per spike; ties keep the earlier one.
-    labels = np.stack([strips, blocks + k, tiles + k + kb])
-    msgs = np.stack([_messages_per_population(network, pop, c) for c in (strips, blocks, tiles)])
+    labels = np.stack([c + sum(counts[:i]) for i, c in enumerate(candidates)])
+    msgs = np.stack([_messages_per_population(network, pop, c) for c in candidates])
     pick = np.argmin(msgs, axis=0)
     # Inputs send the same packets however they are grouped: grown blocks where they reach fewer
     # clusters together (fewer, nearer partners to place), judged against the clusters just chosen.
@@ -393,7 +400,7 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
     pick[source & (spread[1] < spread[0])] = 2
     chosen = _adopt_sources(network, hardware, labels[pick[pop], np.arange(pop.size)])
     # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
-    total = k + kb + kt
+    total = sum(counts)
     first = np.full(total, order.size, dtype=np.int64)
     np.minimum.at(first, chosen, rank)
     used = np.flatnonzero(first < order.size)

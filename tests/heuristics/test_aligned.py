@@ -1,0 +1,70 @@
+"""Geometry-aligned tiles: the tiling start sends exactly the best aligned tiling's messages per convolution."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from snnmap.formulations.energy import destination_pairs, evaluate
+from snnmap.hardware import load_hardware
+from snnmap.heuristics.aligned import aligned_tiles
+from snnmap.heuristics.tiling import tiling_clusters
+from snnmap.instances.geometry import aligned_tilings, conv_layers
+from snnmap.instances.layers import NetBuilder, conv2d_edges
+from snnmap.registry import METHODS
+
+SPECS = [dict(name="conv1", kind="conv", kernel=3, stride=1, padding=1, out=8),
+         dict(name="pool1", kind="pool", kernel=2, stride=2, padding=0, out=8),
+         dict(name="conv2", kind="conv", kernel=3, stride=1, padding=1, out=8)]
+
+
+def geometry_net(size: int = 16) -> object:
+    """input (2 x size x size) -> conv 3x3 -> pool 2x2 -> conv 3x3, with the layer plan in its provenance."""
+    b = NetBuilder()
+    shape = (2, size, size)
+    prev = b.add("input", shape)
+    for spec in SPECS:
+        pre, post, _, shape = conv2d_edges(shape, spec["out"], spec["kernel"], stride=spec["stride"],
+                                           padding=spec["padding"], depthwise=spec["kind"] == "pool")
+        layer = b.add(spec["name"], shape)
+        b.connect(prev, layer, pre, post, 1.0)
+        prev = layer
+    spikes = np.random.default_rng(0).integers(1, 20, b.num_neurons).astype(float)
+    return b.network(spikes, t_run=0.1, name="geometry-test",
+                     provenance={"params": {"channels": 2, "size": size, "specs": SPECS}})
+
+
+def chip():
+    return load_hardware("loihi", mesh=(3, 3), n_max=128)
+
+
+def test_aligned_tiles_label_whole_positions_in_tiles_of_at_most_n_max():
+    net, hw = geometry_net(), chip()
+    assert len(conv_layers(net)) == 3
+    label = aligned_tiles(net, hw)
+    assert np.all(label[net.population == 0] == -1) and np.all(label[net.population > 0] >= 0)
+    assert np.bincount(label[label >= 0]).max() <= hw.limits.n_max
+    # conv1 (8 channels, 16 x 16): 16 positions a tile, all channels of a position together, 4 x 4 tiles.
+    conv1 = label[net.population == 1].reshape(8, 16, 16)
+    assert np.all(conv1 == conv1[:1]) and np.unique(conv1).size == 16
+    assert np.unique(conv1[0, :4, :4]).size == 1
+    assert aligned_tiles(geometry_net(), hw) is not None and np.array_equal(aligned_tiles(geometry_net(), hw), label)
+
+
+def test_tiling_start_sends_the_best_aligned_tilings_messages_per_convolution():
+    net, hw = geometry_net(), chip()
+    cluster_of, k = tiling_clusters(net, hw)
+    assert evaluate(net, hw, cluster_of, link_loads=False).feasible
+    sender, _ = destination_pairs(net, cluster_of, k)
+    dests = np.bincount(sender, minlength=net.num_neurons)
+    for g in conv_layers(net):
+        ids = slice(g.in_offset, g.in_offset + int(np.prod(g.in_shape)))
+        positions = hw.limits.n_max // (1 if g.depthwise else g.out_shape[0])
+        best = min(aligned_tilings(g, net.spikes[ids], positions))[0]
+        assert float(net.spikes[ids] @ dests[ids]) == best
+
+
+def test_partition_refine_on_a_geometry_net_is_deterministic_and_feasible():
+    net, hw = geometry_net(12), chip()
+    runs = [METHODS["partition-refine"](net, hw, time_limit=30, seed=0, starts=("tiling",), ils_rounds=0)
+            for _ in range(2)]
+    assert runs[0].report.feasible and np.array_equal(runs[0].mapping, runs[1].mapping)
