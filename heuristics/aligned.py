@@ -16,6 +16,7 @@ more candidate per layer (cut into runs where a tile breaks ``a_max`` or ``syn_m
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
@@ -48,4 +49,53 @@ def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | N
         tile = ((c // group) * -(-ho // a) + y // a) * across + x // b
         label[g.out_offset:g.out_offset + tile.size] = base + tile
         base += int(tile.max()) + 1
+        if network.in_degree[g.in_offset:g.in_offset + int(np.prod(g.in_shape))].any():
+            continue
+        # The network's inputs: apart from the outputs, each with the tile of its window's centre
+        # (all its targets there or next to it), so that a placement can put them beside it.
+        cin, h, w = g.in_shape
+        c, y, x = np.unravel_index(np.arange(cin * h * w), g.in_shape)
+        (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+        ty = np.clip((y + ph - (kh - 1) // 2) // sh, 0, ho - 1) // a
+        tx = np.clip((x + pw - (kw - 1) // 2) // sw, 0, wo - 1) // b
+        inner = (c // group if g.depthwise else 0) * -(-ho // a) + ty
+        source = inner * across + tx
+        label[g.in_offset:g.in_offset + source.size] = base + source
+        base += int(source.max()) + 1
     return label
+
+
+SPREAD_ROUNDS = 4  # passes spreading the image coordinates to clusters without a convolution neuron
+
+
+def image_layout(network: SpikingNetwork, cluster_of: np.ndarray, num_clusters: int,
+                 flow: sp.spmatrix) -> np.ndarray | None:
+    """Two coordinates per cluster, the image row and column (each in ``[0, 1]``, every layer scaled to
+    the same frame) its convolution neurons stand at on average; a cluster without one takes the
+    flow-weighted mean of its neighbours' (a few passes), else the centre. ``None`` without geometry.
+
+    A recursive bisection by these coordinates (:func:`heuristics.placement.bisection_positions`) lays
+    every layer's tiles out like the image, all layers over one another: a tile's inputs sit on or beside
+    its core, which the graph's own layouts find only approximately."""
+    layers = conv_layers(network)
+    if not layers:
+        return None
+    yx = np.full((network.num_neurons, 2), np.nan)
+    for g in layers:
+        for offset, (c, h, w) in ((g.in_offset, g.in_shape), (g.out_offset, g.out_shape)):
+            _, y, x = np.unravel_index(np.arange(c * h * w), (c, h, w))
+            yx[offset:offset + y.size] = np.stack([(y + 0.5) / h, (x + 0.5) / w], axis=1)
+    known = ~np.isnan(yx[:, 0])
+    count = np.bincount(cluster_of[known], minlength=num_clusters).astype(np.float64)
+    total = np.stack([np.bincount(cluster_of[known], weights=yx[known, i], minlength=num_clusters)
+                      for i in range(2)], axis=1)
+    located = count > 0
+    coords = np.where(located[:, None], total / np.maximum(count, 1.0)[:, None], 0.5)
+    a = sp.csr_matrix(flow + flow.T)
+    for _ in range(SPREAD_ROUNDS):
+        weight = a @ located.astype(np.float64)
+        pulled = (a @ (coords * located[:, None])) / np.maximum(weight, 1e-300)[:, None]
+        fill = ~located & (weight > 0)
+        coords[fill] = pulled[fill]
+        located = located | fill
+    return coords

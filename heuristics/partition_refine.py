@@ -119,7 +119,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                                              method="bisect-anneal" if large or name == "tiling" and
                                              placement == "anneal" else placement,
                                              timer=timer, seed=seed, time_share=share,
-                                             effort=effort * (TILING_EFFORT if name == "tiling" else 1.0))
+                                             effort=effort * (TILING_EFFORT if name == "tiling" else 1.0),
+                                             image=name == "tiling")
         if core_of is not None:
             begin.append((name, core_of))
         else:

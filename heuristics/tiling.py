@@ -391,24 +391,31 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
     # Per population the candidate reaching fewest clusters per spike; ties keep the earlier one.
     labels = np.stack([c + sum(counts[:i]) for i, c in enumerate(candidates)])
     msgs = np.stack([_messages_per_population(network, pop, c) for c in candidates])
-    pick = np.argmin(msgs, axis=0)
-    # Inputs send the same packets however they are grouped: grown blocks where they reach fewer
-    # clusters together (fewer, nearer partners to place), judged against the clusters just chosen.
-    chosen = labels[pick[pop], np.arange(pop.size)]
-    source = np.bincount(pop, weights=network.in_degree, minlength=pick.size) == 0
-    spread = np.stack([_partners(network, pop, c, chosen, source) for c in (strips, tiles)])
-    pick[source & (spread[1] < spread[0])] = 2
-    chosen = _adopt_sources(network, hardware, labels[pick[pop], np.arange(pop.size)])
-    # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
-    total = sum(counts)
-    first = np.full(total, order.size, dtype=np.int64)
-    np.minimum.at(first, chosen, rank)
-    used = np.flatnonzero(first < order.size)
-    if used.size > hardware.num_cores:
-        return cut_runs(network, hardware, order, csr=csr)
-    label = np.empty(total, dtype=np.int64)
-    label[used[np.argsort(first[used])]] = np.arange(used.size)
-    return label[chosen], int(used.size)
+    source = np.bincount(pop, weights=network.in_degree, minlength=msgs.shape[1]) == 0
+    # Tried in turn until the clusters fit the chip: with the aligned tiles (inputs beside theirs),
+    # with them for the layers only, without them.
+    for among, aligned_inputs in ((len(candidates), True), (len(candidates), False), (3, False)):
+        pick = np.argmin(msgs[:among], axis=0)
+        # Inputs send the same packets however they are grouped: grown blocks where they reach fewer
+        # clusters together (fewer, nearer partners to place), judged against the clusters just chosen.
+        chosen = labels[pick[pop], np.arange(pop.size)]
+        spread = np.stack([_partners(network, pop, c, chosen, source) for c in (strips, tiles)])
+        pick[source & (spread[1] < spread[0])] = 2
+        if aligned is not None and aligned_inputs:  # inputs beside their convolution's tiles, as the geometry says
+            pick[source & (np.bincount(pop, weights=aligned >= 0, minlength=pick.size) > 0)] = 3
+        chosen = _adopt_sources(network, hardware, labels[pick[pop], np.arange(pop.size)])
+        # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
+        total = sum(counts)
+        first = np.full(total, order.size, dtype=np.int64)
+        np.minimum.at(first, chosen, rank)
+        used = np.flatnonzero(first < order.size)
+        if used.size <= hardware.num_cores:
+            label = np.empty(total, dtype=np.int64)
+            label[used[np.argsort(first[used])]] = np.arange(used.size)
+            return label[chosen], int(used.size)
+        if aligned is None:
+            break
+    return cut_runs(network, hardware, order, csr=csr)
 
 
 @njit(cache=True)
