@@ -25,6 +25,12 @@ from snnmap.instances.geometry import aligned_tilings, conv_layers
 TIE = 1e-9  # relative: tilings this close in destinations count as equal
 
 
+def _least(options: list[tuple[float, int, int]]) -> tuple[float, int, int]:
+    """The tiling with the fewest destinations; among those (within :data:`TIE`) the largest, then squarest."""
+    least = min(v for v, _, _ in options)
+    return min(options, key=lambda t: (t[0] > least * (1 + TIE), -t[1] * t[2], abs(t[1] - t[2]), t[1]))
+
+
 def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | None:
     """Per neuron its aligned tile (numbered from 0 across layers), ``-1`` outside the convolutions' outputs;
     ``None`` when the network has no known convolution geometry."""
@@ -36,14 +42,18 @@ def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | N
     base = 0
     for g in layers:
         cout, ho, wo = g.out_shape
-        positions = n_max // (1 if g.depthwise else cout)
-        if positions < 1:
-            continue
         weight = network.spikes[g.in_offset:g.in_offset + int(np.prod(g.in_shape))]
-        options = aligned_tilings(g, weight, positions)
-        least = min(v for v, _, _ in options)
-        _, _, a, b = min((-a * b, abs(a - b), a, b) for v, a, b in options if v <= least * (1 + TIE))
-        group = max(1, n_max // (a * b)) if g.depthwise else cout  # channels sharing a tile
+        # All channels of a position together; a pooling layer's channels apart only where that
+        # saves messages (its input reaches one channel: channels grouped over a wider tile).
+        tiling = _least(aligned_tilings(g, weight, n_max // cout)) if n_max >= cout else None
+        if g.depthwise:
+            wide = _least(aligned_tilings(g, weight, n_max))
+            if tiling is None or wide[0] < tiling[0] * (1 - TIE):
+                tiling = wide
+        if tiling is None:
+            continue
+        _, a, b = tiling
+        group = max(1, min(cout, n_max // (a * b)))  # channels sharing a tile
         c, y, x = np.unravel_index(np.arange(cout * ho * wo), (cout, ho, wo))
         across = -(-wo // b)
         tile = ((c // group) * -(-ho // a) + y // a) * across + x // b

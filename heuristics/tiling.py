@@ -396,6 +396,8 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
     # with them for the layers only, without them.
     for among, aligned_inputs in ((len(candidates), True), (len(candidates), False), (3, False)):
         pick = np.argmin(msgs[:among], axis=0)
+        if among > 3:  # the aligned tiles on ties too: they follow the image, which the placement uses
+            pick[msgs[3] <= msgs[pick, np.arange(pick.size)] * (1 + 1e-9)] = 3
         # Inputs send the same packets however they are grouped: grown blocks where they reach fewer
         # clusters together (fewer, nearer partners to place), judged against the clusters just chosen.
         chosen = labels[pick[pop], np.arange(pop.size)]
