@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from snnmap.formulations.energy import destination_pairs, evaluate
 from snnmap.hardware import load_hardware
-from snnmap.heuristics.aligned import aligned_tiles
+from snnmap.heuristics.aligned import aligned_tiles, image_layout
+from snnmap.heuristics.placement import cluster_flow, place_clusters, placement_cost
 from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances.geometry import aligned_tilings, conv_layers
 from snnmap.instances.layers import NetBuilder, conv2d_edges
@@ -75,3 +78,27 @@ def test_partition_refine_on_a_geometry_net_is_deterministic_and_feasible():
     runs = [METHODS["partition-refine"](net, hw, time_limit=30, seed=0, starts=("tiling",), ils_rounds=0)
             for _ in range(2)]
     assert runs[0].report.feasible and np.array_equal(runs[0].mapping, runs[1].mapping)
+
+
+def test_image_layout_puts_each_tile_at_its_centre_and_the_placement_beside_its_inputs():
+    net, hw = geometry_net(), chip()
+    cluster_of, k = tiling_clusters(net, hw)
+    flow = cluster_flow(net, cluster_of, k, hw.comm)
+    xy = image_layout(net, cluster_of, k, flow)
+    conv1 = np.flatnonzero(net.population == 1).reshape(8, 16, 16)
+    for i, j in ((0, 0), (1, 3), (3, 2)):
+        assert np.allclose(xy[cluster_of[conv1[0, 4 * i, 4 * j]]], [(4 * i + 2) / 16, (4 * j + 2) / 16])
+    assert image_layout(conv_net_without_plan(), cluster_of, k, flow) is None
+    # Bisection by the image: every input cluster within one hop of the conv1 tile it feeds most.
+    pos = place_clusters(flow, hw, method="bisect", layout=xy)
+    assert placement_cost(flow, hw, pos) <= placement_cost(flow, hw, place_clusters(flow, hw, method="bisect"))
+    inputs = np.flatnonzero(net.population == 0).reshape(2, 16, 16)
+    for i, j in ((0, 0), (2, 1), (3, 3)):
+        here, there = pos[cluster_of[inputs[0, 4 * i + 1, 4 * j + 1]]], pos[cluster_of[conv1[0, 4 * i, 4 * j]]]
+        assert hw.hops(here, there) <= 1
+
+
+def conv_net_without_plan() -> object:
+    """The same layers with no layer plan in the provenance: no geometry."""
+    net = geometry_net()
+    return dataclasses.replace(net, provenance={})
