@@ -4,13 +4,19 @@ Where a built-in application's convolution geometry is known
 (:func:`snnmap.instances.geometry.conv_layers`, every synapse checked), the
 output neurons of each convolution or pooling layer are labelled by the aligned
 tile of whole positions (all channels of a position together; a pooling layer's
-channels grouped as many as fit) whose shape gives the layer's inputs the fewest
-spike-weighted destination tiles (:func:`snnmap.instances.geometry.aligned_tilings`),
-among those least the largest tile (fewest cores), then the squarest. A tile of at
-most ``n_max`` neurons reached by an input reaches one core, so the layer's input
-messages are exactly the tiling's count wherever the tiles respect the other
-limits; :func:`snnmap.heuristics.tiling.tiling_clusters` offers these tiles as one
-more candidate per layer (cut into runs where a tile breaks ``a_max`` or ``syn_max``).
+channels in groups over a wider tile only where that saves messages) whose shape
+gives the layer's inputs the fewest spike-weighted destination tiles
+(:func:`snnmap.instances.geometry.aligned_tilings`), among those least the largest
+tile (fewest cores), then the squarest. A tile of at most ``n_max`` neurons reached
+by an input reaches one core, so the layer's input messages are exactly the
+tiling's count wherever the tiles respect the other limits;
+:func:`snnmap.heuristics.tiling.tiling_clusters` offers these tiles as one more
+candidate per layer (cut into runs where a tile breaks ``a_max`` or ``syn_max``).
+The network's inputs are labelled by the tile of their window's centre, and
+:func:`image_layout` gives the clusters image coordinates for the placement.
+
+EdgeDet:full on ``loihi`` (16 x 16 tiles of 4 channels): 554.0 k input messages, the
+best aligned tiling's count, where the grown tiles sent 580.0 k (``scripts/results/tile_layers.md``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import scipy.sparse as sp
 
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
-from snnmap.instances.geometry import aligned_tilings, conv_layers
+from snnmap.instances.geometry import ConvGeometry, aligned_tilings, conv_layers
 
 TIE = 1e-9  # relative: tilings this close in destinations count as equal
 
@@ -31,6 +37,12 @@ def _least(options: list[tuple[float, int, int]]) -> tuple[float, int, int]:
     return min(options, key=lambda t: (t[0] > least * (1 + TIE), -t[1] * t[2], abs(t[1] - t[2]), t[1]))
 
 
+def _window(g: ConvGeometry, a: int, b: int) -> int:
+    """Input positions (per channel) an ``a x b`` tile of outputs reads at most: its windows' span."""
+    (kh, kw), (sh, sw) = g.kernel, g.stride
+    return min(g.in_shape[1], (a - 1) * sh + kh) * min(g.in_shape[2], (b - 1) * sw + kw)
+
+
 def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | None:
     """Per neuron its aligned tile (numbered from 0 across layers), ``-1`` outside the convolutions' outputs;
     ``None`` when the network has no known convolution geometry."""
@@ -38,6 +50,7 @@ def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | N
     if not layers:
         return None
     n_max = hardware.limits.n_max
+    a_max = hardware.limits.a_max or network.num_neurons
     label = np.full(network.num_neurons, -1, dtype=np.int64)
     base = 0
     for g in layers:
@@ -45,15 +58,20 @@ def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | N
         weight = network.spikes[g.in_offset:g.in_offset + int(np.prod(g.in_shape))]
         # All channels of a position together; a pooling layer's channels apart only where that
         # saves messages (its input reaches one channel: channels grouped over a wider tile).
-        tiling = _least(aligned_tilings(g, weight, n_max // cout)) if n_max >= cout else None
+        # Tiles whose inputs (every channel's, or one group's) break a_max are left out.
+        per_channel = a_max // (cout if g.depthwise else g.in_shape[0])
+        tiling = _least([t for t in aligned_tilings(g, weight, n_max // cout) if _window(g, *t[1:]) <= per_channel]
+                        or [(np.inf, 0, 0)])
         if g.depthwise:
-            wide = _least(aligned_tilings(g, weight, n_max))
-            if tiling is None or wide[0] < tiling[0] * (1 - TIE):
+            wide = _least([t for t in aligned_tilings(g, weight, n_max) if _window(g, *t[1:]) <= a_max]
+                          or [(np.inf, 0, 0)])
+            if wide[0] < tiling[0] * (1 - TIE):
                 tiling = wide
-        if tiling is None:
+        if not np.isfinite(tiling[0]):
             continue
         _, a, b = tiling
-        group = max(1, min(cout, n_max // (a * b)))  # channels sharing a tile
+        # channels sharing a tile
+        group = min(cout, n_max // (a * b), a_max // _window(g, a, b)) if g.depthwise else cout
         c, y, x = np.unravel_index(np.arange(cout * ho * wo), (cout, ho, wo))
         across = -(-wo // b)
         tile = ((c // group) * -(-ho // a) + y // a) * across + x // b

@@ -18,10 +18,12 @@ the graph alone (no shapes):
    (*strips*); it also cuts METIS parts of each population's class graph
    (*blocks*, about square where the layer is an image, but blind to ``a_max``)
    and parts grown unit by unit by shared input axons within every limit
-   (*tiles*, :func:`_grow`). Each population keeps whichever of the three reaches
-   fewer clusters per spike of its senders; the network's inputs (which receive
-   nothing) keep tiles grown by shared targets where these reach fewer target
-   clusters than strips.
+   (*tiles*, :func:`_grow`); where the application's convolution geometry is known,
+   also its aligned tiles (:mod:`heuristics.aligned`, the other layers grown). Each
+   population keeps whichever reaches fewer clusters per spike of its senders (the
+   aligned tiles on ties); the network's inputs (which receive nothing) keep tiles
+   grown by shared targets where these reach fewer target clusters than strips, or
+   with the geometry, one cluster per aligned tile they feed (while the clusters fit the chip).
 4. *Sources*: neurons without inputs join a cluster holding their targets where
    ``n_max`` leaves room (they take no input axon, so no other limit can break).
 
