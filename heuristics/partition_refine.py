@@ -13,8 +13,10 @@
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.
 The same refinement also runs from the layer tiling of :mod:`heuristics.tiling`
-(neurons that share their inputs together, receptive fields compact; built
-first, refined last so the other starts keep their seeds), from
+(neurons that share their inputs together, receptive fields compact; where the
+application's convolution geometry is known, aligned tiles placed by the image,
+:mod:`heuristics.aligned`; built first, refined last so the other starts keep
+their seeds), from
 traffic-merging clusters (annealed), from the greedy mapping and from the
 sequential fill; the best result is returned. Since
 refinement never raises the energy, partition-refine is never worse than the
