@@ -102,3 +102,19 @@ def conv_net_without_plan() -> object:
     """The same layers with no layer plan in the provenance: no geometry."""
     net = geometry_net()
     return dataclasses.replace(net, provenance={})
+
+
+def test_aligned_tiles_read_at_most_a_max_inputs():
+    net = geometry_net()
+    hw = load_hardware("loihi", mesh=(8, 8), n_max=128, a_max=40)
+    label = aligned_tiles(net, hw)
+    # conv2 reads 8 channels: one 3 x 3 window is 72 inputs, so it gets no aligned tile (its grown tiles stay).
+    assert np.all(label[net.population == 3] == -1)
+    for p in (1, 2):
+        post = net.population[net.post] == p
+        tiles = label[net.post[post]]
+        pairs = np.unique(np.stack([tiles, net.pre[post]]), axis=1)
+        assert np.bincount(pairs[0]).max() <= 40
+    # conv1 reads both input channels: windows of at most 20 positions, e.g. 2 x 3 outputs (4 x 5 inputs).
+    conv1 = label[net.population == 1].reshape(8, 16, 16)[0]
+    assert 1 < np.bincount(conv1.ravel() - conv1.min()).max() <= 6
