@@ -13,8 +13,10 @@
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.
 The same refinement also runs from the layer tiling of :mod:`heuristics.tiling`
-(neurons that share their inputs together, receptive fields compact; built
-first, refined last so the other starts keep their seeds), from
+(neurons that share their inputs together, receptive fields compact; where the
+application's convolution geometry is known, aligned tiles placed by the image,
+:mod:`heuristics.aligned`; built first, refined last so the other starts keep
+their seeds), from
 traffic-merging clusters (annealed), from the greedy mapping and from the
 sequential fill; the best result is returned. Since
 refinement never raises the energy, partition-refine is never worse than the
@@ -126,7 +128,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                                              method="bisect-anneal" if large or name in ("tiling", "relay") and
                                              placement == "anneal" else placement,
                                              timer=timer, seed=seed, time_share=share,
-                                             effort=effort * (TILING_EFFORT if name == "tiling" else 1.0))
+                                             effort=effort * (TILING_EFFORT if name == "tiling" else 1.0),
+                                             image=name == "tiling")
         if core_of is not None:
             begin.append((name, core_of))
         else:

@@ -402,7 +402,7 @@ def placement_cost(flow: sp.spmatrix, hardware: Hardware, pos: np.ndarray) -> fl
 
 def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anneal", time_limit: float | None = None,
                    seed: int = 0, start: np.ndarray | None = None, effort: float = 1.0, progress: Progress = None,
-                   parent: Timer | None = None, **options: Any) -> np.ndarray:
+                   parent: Timer | None = None, layout: np.ndarray | None = None, **options: Any) -> np.ndarray:
     """Distinct cores for ``P`` clusters minimising their traffic cost.
 
     Parameters
@@ -419,6 +419,9 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
         Initial positions (default: snake order).
     parent
         The calling method's :class:`Timer`: a Ctrl-C caught here marks it interrupted too.
+    layout
+        Two coordinates per cluster (e.g. :func:`heuristics.aligned.image_layout`): with ``"bisect"``
+        and ``"bisect-anneal"`` one more bisection start, by them.
 
     Returns
     -------
@@ -438,12 +441,14 @@ def place_clusters(flow: sp.spmatrix, hardware: Hardware, *, method: str = "anne
     if method in ("bisect", "bisect-anneal"):
         pos = bisection_positions(flow, hardware, seed=seed)
         coords = spectral_coordinates(flow) if hardware.mesh is not None and hardware.topology != "matrix" else None
-        if coords is not None:
-            # The graph's own smooth layout keeps an image's rows and columns apart where METIS
-            # halves may turn them at every level; the cheaper of the two starts is kept.
-            other = bisection_positions(flow, hardware, coords=coords)
-            if placement_cost(flow, hardware, other) < placement_cost(flow, hardware, pos):
-                pos = other
+        # The graph's own smooth layout keeps an image's rows and columns apart where METIS
+        # halves may turn them at every level, and the caller's layout (an image's geometry)
+        # lays the layers out over one another; the cheapest of the starts is kept.
+        for xy in (coords, layout if hardware.mesh is not None and hardware.topology != "matrix" else None):
+            if xy is not None:
+                other = bisection_positions(flow, hardware, coords=xy)
+                if placement_cost(flow, hardware, other) < placement_cost(flow, hardware, pos):
+                    pos = other
         if method == "bisect":
             return pos
         method = "anneal"

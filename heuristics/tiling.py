@@ -18,10 +18,12 @@ the graph alone (no shapes):
    (*strips*); it also cuts METIS parts of each population's class graph
    (*blocks*, about square where the layer is an image, but blind to ``a_max``)
    and parts grown unit by unit by shared input axons within every limit
-   (*tiles*, :func:`_grow`). Each population keeps whichever of the three reaches
-   fewer clusters per spike of its senders; the network's inputs (which receive
-   nothing) keep tiles grown by shared targets where these reach fewer target
-   clusters than strips.
+   (*tiles*, :func:`_grow`); where the application's convolution geometry is known,
+   also its aligned tiles (:mod:`heuristics.aligned`, the other layers grown). Each
+   population keeps whichever reaches fewer clusters per spike of its senders (the
+   aligned tiles on ties); the network's inputs (which receive nothing) keep tiles
+   grown by shared targets where these reach fewer target clusters than strips, or
+   with the geometry, one cluster per aligned tile they feed (while the clusters fit the chip).
 4. *Sources*: neurons without inputs join a cluster holding their targets where
    ``n_max`` leaves room (they take no input axon, so no other limit can break).
 
@@ -40,6 +42,7 @@ from numba import njit
 
 from snnmap.formulations.arrays import unique_ints
 from snnmap.hardware import Hardware
+from snnmap.heuristics.aligned import aligned_tiles
 from snnmap.heuristics.common import BIG, in_csr
 from snnmap.heuristics.partition import core_limits, cut_runs
 from snnmap.instances import SpikingNetwork
@@ -381,27 +384,42 @@ def tiling_clusters(network: SpikingNetwork, hardware: Hardware, seed: int = 0) 
                           pop * np.int64(part.max() + 1) + part, csr)
     grown = _grown_blocks(network, hardware, pop, unit, csr)[unit]
     tiles, kt = cut_runs(network, hardware, np.lexsort((rank, grown)), grown, csr)
+    candidates, counts = [strips, blocks, tiles], [k, kb, kt]
+    aligned = aligned_tiles(network, hardware)
+    if aligned is not None:  # the convolutions' aligned tiles, the grown tiles elsewhere
+        group = np.where(aligned >= 0, aligned, grown + aligned.max() + 1)
+        candidates.append(cut_runs(network, hardware, np.lexsort((rank, group)), group, csr)[0])
+        counts.append(int(candidates[-1].max()) + 1)
     # Per population the candidate reaching fewest clusters per spike; ties keep the earlier one.
-    labels = np.stack([strips, blocks + k, tiles + k + kb])
-    msgs = np.stack([_messages_per_population(network, pop, c) for c in (strips, blocks, tiles)])
-    pick = np.argmin(msgs, axis=0)
-    # Inputs send the same packets however they are grouped: grown blocks where they reach fewer
-    # clusters together (fewer, nearer partners to place), judged against the clusters just chosen.
-    chosen = labels[pick[pop], np.arange(pop.size)]
-    source = np.bincount(pop, weights=network.in_degree, minlength=pick.size) == 0
-    spread = np.stack([_partners(network, pop, c, chosen, source) for c in (strips, tiles)])
-    pick[source & (spread[1] < spread[0])] = 2
-    chosen = _adopt_sources(network, hardware, labels[pick[pop], np.arange(pop.size)])
-    # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
-    total = k + kb + kt
-    first = np.full(total, order.size, dtype=np.int64)
-    np.minimum.at(first, chosen, rank)
-    used = np.flatnonzero(first < order.size)
-    if used.size > hardware.num_cores:
-        return cut_runs(network, hardware, order, csr=csr)
-    label = np.empty(total, dtype=np.int64)
-    label[used[np.argsort(first[used])]] = np.arange(used.size)
-    return label[chosen], int(used.size)
+    labels = np.stack([c + sum(counts[:i]) for i, c in enumerate(candidates)])
+    msgs = np.stack([_messages_per_population(network, pop, c) for c in candidates])
+    source = np.bincount(pop, weights=network.in_degree, minlength=msgs.shape[1]) == 0
+    # Tried in turn until the clusters fit the chip: with the aligned tiles (inputs beside theirs),
+    # with them for the layers only, without them.
+    for among, aligned_inputs in ((len(candidates), True), (len(candidates), False), (3, False)):
+        pick = np.argmin(msgs[:among], axis=0)
+        if among > 3:  # the aligned tiles on ties too: they follow the image, which the placement uses
+            pick[msgs[3] <= msgs[pick, np.arange(pick.size)] * (1 + 1e-9)] = 3
+        # Inputs send the same packets however they are grouped: grown blocks where they reach fewer
+        # clusters together (fewer, nearer partners to place), judged against the clusters just chosen.
+        chosen = labels[pick[pop], np.arange(pop.size)]
+        spread = np.stack([_partners(network, pop, c, chosen, source) for c in (strips, tiles)])
+        pick[source & (spread[1] < spread[0])] = 2
+        if aligned is not None and aligned_inputs:  # inputs beside their convolution's tiles, as the geometry says
+            pick[source & (np.bincount(pop, weights=aligned >= 0, minlength=pick.size) > 0)] = 3
+        chosen = _adopt_sources(network, hardware, labels[pick[pop], np.arange(pop.size)])
+        # Number the clusters in the tiling order: consecutive clusters hold neighbouring layers.
+        total = sum(counts)
+        first = np.full(total, order.size, dtype=np.int64)
+        np.minimum.at(first, chosen, rank)
+        used = np.flatnonzero(first < order.size)
+        if used.size <= hardware.num_cores:
+            label = np.empty(total, dtype=np.int64)
+            label[used[np.argsort(first[used])]] = np.arange(used.size)
+            return label[chosen], int(used.size)
+        if aligned is None:
+            break
+    return cut_runs(network, hardware, order, csr=csr)
 
 
 @njit(cache=True)

@@ -140,3 +140,27 @@ def conv_layers(network: SpikingNetwork) -> tuple[ConvGeometry, ...]:
         if (not g.depthwise or out_shape[0] == in_shape[0]) and _matches(network, g):
             out.append(g)
     return tuple(out)
+
+
+def tiles_spanned(size_in: int, size_out: int, kernel: int, stride: int, padding: int, tile: int) -> np.ndarray:
+    """Along one axis: how many aligned tiles of ``tile`` outputs each input's window meets."""
+    q = np.arange(size_in)
+    lo = np.maximum(-(-(q + padding - kernel + 1) // stride), 0)
+    hi = np.minimum((q + padding) // stride, size_out - 1)
+    return np.where(lo <= hi, hi // tile - lo // tile + 1, 0)
+
+
+def aligned_tilings(g: ConvGeometry, weight: np.ndarray, positions: int) -> list[tuple[float, int, int]]:
+    """``(destinations, a, b)`` for every aligned tiling of the layer's output positions into ``a x b`` tiles
+    with ``a b <= positions``: the spike-weighted (``weight``, one per input neuron) number of tiles the
+    inputs' windows meet, each tile counted once per input (every channel at a position meets the same tiles)."""
+    cin, h, w = g.in_shape
+    _, ho, wo = g.out_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    per_q = np.asarray(weight, dtype=np.float64).reshape(cin, h, w).sum(axis=0)
+    out = []
+    for a in range(1, min(ho, positions) + 1):
+        ny = tiles_spanned(h, ho, kh, sh, ph, a)
+        for b in range(1, min(wo, positions // a) + 1):
+            out.append((float(ny @ per_q @ tiles_spanned(w, wo, kw, sw, pw, b)), a, b))
+    return out

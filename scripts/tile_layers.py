@@ -36,38 +36,17 @@ from snnmap.formulations.bounds_tiles import layer_raise
 from snnmap.formulations.energy import destination_pairs
 from snnmap.instances.apps import APPS as ALL_APPS
 from snnmap.instances.files import write_text
-from snnmap.instances.geometry import ConvGeometry, conv_layers
+from snnmap.instances.geometry import ConvGeometry, aligned_tilings, conv_layers
 from snnmap.prepare import hardware_label, prepared
 
 RESULTS = Path(__file__).resolve().parent / "results"
 APPS = ("LeNet", "AlexNet", "VGG16", "EdgeDet", "ImgSmooth")
 
 
-def tiles_spanned(size_in: int, size_out: int, kernel: int, stride: int, padding: int, tile: int) -> np.ndarray:
-    """Along one axis: how many aligned tiles of ``tile`` outputs each input's window meets."""
-    q = np.arange(size_in)
-    lo = np.maximum(-(-(q + padding - kernel + 1) // stride), 0)
-    hi = np.minimum((q + padding) // stride, size_out - 1)
-    return np.where(lo <= hi, hi // tile - lo // tile + 1, 0)
-
-
 def best_tiling(g: ConvGeometry, weight: np.ndarray, n_max: int) -> tuple[float, int, int]:
     """Least spike-weighted destinations of the layer's inputs over aligned ``a x b`` tilings, and ``(a, b)``."""
-    cin, h, w = g.in_shape
-    cout, ho, wo = g.out_shape
-    per_pos = 1 if g.depthwise else cout
-    tau = n_max // per_pos
-    if tau < 1:
-        return float("nan"), 0, 0
-    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
-    best = (float("inf"), 0, 0)
-    per_q = weight.reshape(cin, h, w).sum(axis=0)  # every channel at a position meets the same tiles
-    for a in range(1, min(ho, tau) + 1):
-        ny = tiles_spanned(h, ho, kh, sh, ph, a)
-        for b in range(1, min(wo, tau // a) + 1):
-            nx = tiles_spanned(w, wo, kw, sw, pw, b)
-            best = min(best, (float(ny @ per_q @ nx), a, b))
-    return best
+    tau = n_max // (1 if g.depthwise else g.out_shape[0])
+    return min(aligned_tilings(g, weight, tau)) if tau >= 1 else (float("nan"), 0, 0)
 
 
 def _mapping(app: str, chip: str, maps: Path, time_limit: float):
