@@ -36,6 +36,7 @@ and charges the second destination to all the rest.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -54,16 +55,20 @@ def full_windows(size_in: int, size_out: int, kernel: int, stride: int, padding:
     return (lo >= 0) & (hi <= size_out - 1) & (lo <= hi)
 
 
-def interior_per_core(g: ConvGeometry, positions: float) -> float:
-    """Most inputs with a full window whose targets all fit ``positions`` output positions held whole."""
+def interior_per_core(g: ConvGeometry, positions: Any) -> Any:
+    """Most inputs with a full window whose targets all fit ``positions`` output positions held whole
+    (element-wise on an array)."""
     (kh, kw), (sh, sw) = g.kernel, g.stride
     dy, dx = kh - sh, kw - sw
+    m = np.asarray(positions, dtype=np.float64)
     if dy < 0 or dx < 0:  # strides past the kernel leave gaps: no argument, every input may be interior
-        return float(sh * sw * positions)
-    if g.in_shape[1] == 1:  # one row: a line, every set of positions holds at most s |A| - (k - s)
-        return max(0.0, sw * positions - dx)
-    root = math.sqrt(sh * sw * positions) - math.sqrt(dy * dx)
-    return root * root if root > 0 else 0.0
+        v = sh * sw * m
+    elif g.in_shape[1] == 1:  # one row: a line, every set of positions holds at most s |A| - (k - s)
+        v = np.maximum(0.0, sw * m - dx)
+    else:
+        root = np.sqrt(sh * sw * m) - math.sqrt(dy * dx)
+        v = np.where(root > 0, root * root, 0.0)
+    return v if v.ndim else float(v)
 
 
 def share_positions(g: ConvGeometry, hardware: Hardware, min_indeg: int) -> float:
@@ -87,15 +92,16 @@ def whole_positions(g: ConvGeometry, hardware: Hardware, min_indeg: int) -> int:
     return max(tau, 0)
 
 
-def interior_within(g: ConvGeometry, tau: int, positions: int) -> int:
-    """Most inputs whose windows lie inside ``positions`` output positions shared by cores holding ``tau`` whole.
+def interior_within(g: ConvGeometry, tau: int, positions: Any) -> Any:
+    """Most inputs whose windows lie inside ``positions`` output positions shared by cores holding ``tau`` whole
+    (element-wise on an array).
 
     ``g`` is convex in the positions a core holds, so the most is reached with full cores and one remainder.
     """
-    if tau <= 0:
-        return 0
-    whole, rest = divmod(positions, tau)
-    return int(math.floor(whole * interior_per_core(g, tau) + interior_per_core(g, rest) + 1e-9))
+    whole, rest = np.divmod(np.asarray(positions, dtype=np.int64), max(tau, 1))
+    v = np.floor(whole * interior_per_core(g, tau) + interior_per_core(g, rest) + 1e-9).astype(np.int64)
+    v = v if tau > 0 else np.zeros_like(v)
+    return v if v.ndim else int(v)
 
 
 def most_interior(g: ConvGeometry, hardware: Hardware, min_indeg: int) -> int:
@@ -180,39 +186,43 @@ def laminar_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray
 LP_GRID = 16  # super-cells per axis of the box LP (boxes of whole super-cells)
 
 
-def union_per_core(g: ConvGeometry, positions: float) -> float:
+def union_per_core(g: ConvGeometry, positions: Any) -> Any:
     """Fewest input units the windows of ``positions`` output positions (windows unclipped) cover together.
 
     A rectangle of ``a x b`` positions covers ``(sy a + dy)(sx b + dx)`` inputs; compressing any set of
     positions to a down-set does not grow its union (discrete Brunn-Minkowski), which gives
     ``(sqrt(sx sy m) + sqrt(dx dy))^2`` (one row: ``s m + d``), 0 at no position. Increasing, and concave on
     ``m >= 0`` (the jump at 0 is upward). Checked against every subset of positions of small convolutions.
+    Element-wise on an array.
     """
-    if positions <= 0:
-        return 0.0
     (kh, kw), (sh, sw) = g.kernel, g.stride
     dy, dx = kh - sh, kw - sw
+    m = np.asarray(positions, dtype=np.float64)
     if dy < 0 or dx < 0:  # strides past the kernel: gaps between the full-window inputs, no argument
-        return 0.0
-    if g.in_shape[1] == 1:
-        return sw * positions + dx
-    root = math.sqrt(sh * sw * positions) + math.sqrt(dy * dx)
-    return root * root
+        v = np.zeros_like(m)
+    elif g.in_shape[1] == 1:
+        v = np.where(m > 0, sw * m + dx, 0.0)
+    else:
+        v = np.where(m > 0, (np.sqrt(sh * sw * np.maximum(m, 0.0)) + math.sqrt(dy * dx)) ** 2, 0.0)
+    return v if v.ndim else float(v)
 
 
-def incidences_within(g: ConvGeometry, share: float, positions: int) -> float:
+def incidences_within(g: ConvGeometry, share: float, positions: Any) -> Any:
     """Fewest (input unit, destination core) incidences the windows of ``positions`` output positions force.
 
     Each core holding a neuron at a position is a destination of every input of that position's window:
     the incidences are at least ``sum_c union(|P_c|)`` (``P_c``: the positions with a neuron on core ``c``).
     A core holds at most ``share`` positions' worth of neurons (``|P_c| >= n_c / per_pos``, the ``n_c``
     summing to ``per_pos`` times the positions); the union is increasing and concave, so the least sum is at
-    a vertex: full cores and one remainder.
+    a vertex: full cores and one remainder. Element-wise on an array.
     """
-    if share <= 0 or positions <= 0:
-        return 0.0
-    whole = math.floor(positions / share + 1e-12)
-    return whole * union_per_core(g, share) + union_per_core(g, max(positions - whole * share, 0.0))
+    m = np.asarray(positions, dtype=np.float64)
+    if share <= 0:
+        v = np.zeros_like(m)
+    else:
+        whole = np.floor(m / share + 1e-12)
+        v = whole * union_per_core(g, share) + union_per_core(g, np.maximum(m - whole * share, 0.0))
+    return v if v.ndim else float(v)
 
 
 def _inside_span(q0: int, q1: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[int, int]:
@@ -262,33 +272,35 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
         starts = np.flatnonzero(np.diff(np.concatenate([[-1], group])))
         cut = np.unique(np.concatenate([starts[group[cut[:-1]]], [size]]))
         groups.append(starts)
-        span = {}
-        for a in range(cut.size - 1):
-            for b in range(a + 1, cut.size):
-                fi = inner[(inner >= cut[a]) & (inner < cut[b])]  # the box's full-window rows (consecutive)
-                span[a, b] = (fi.size, _window_span(int(at[fi[0]]), int(at[fi[-1]]), k, s, p) if fi.size else 0,
-                              _inside_span(int(at[cut[a]]), int(at[cut[b] - 1]), n_out, k, s, p))
+        a, b = np.triu_indices(cut.size, 1)  # every run of consecutive parts a..b-1
+        lo, hi = cut[a], cut[b] - 1
+        first = np.searchsorted(inner, lo)  # the run's full-window rows (consecutive): first..last
+        count = np.searchsorted(inner, hi, side="right") - first
+        q0, q1 = at[inner[np.minimum(first, inner.size - 1)]], at[inner[np.minimum(first + count, inner.size) - 1]]
+        window = np.where(count > 0, (q1 + p) // s + (q0 + p - k + 1) // -s + 1, 0) if inner.size else 0 * count
+        inside = np.array([_inside_span(int(at[u]), int(at[v]), n_out, k, s, p) for u, v in zip(lo, hi)]
+                          ).reshape(-1, 2)
         cuts.append(cut)
-        spans.append(span)
+        spans.append((a, b, count, window, inside[:, 0], inside[:, 1], cut[b] - cut[a]))
     cy, cx = cuts
     incidences = third is not None and share > 0
-    boxes, room, inc_boxes, inc_rhs = [], [], [], []
-    for (y0, y1), (fny, sy, iy) in spans[0].items():
-        for (x0, x1), (fnx, sx, ix) in spans[1].items():
-            r = interior_within(g, tau, units * sy * sx)
-            if r < units * fny * fnx:  # boxes with room for all their full-window cells never bind
-                boxes.append((y0, y1, x0, x1))
-                room.append(r)
-            cells = units * (cy[y1] - cy[y0]) * (cx[x1] - cx[x0])
-            # The inputs the inside positions' windows miss have one destination at least (all inputs send).
-            f = (incidences_within(g, share, units * iy[0] * ix[0]) + cells - units * iy[1] * ix[1]
-                 if incidences else 0.0)
-            if f > cells:  # one destination each already makes the cells' incidences
-                inc_boxes.append((y0, y1, x0, x1))
-                inc_rhs.append(2 * cells - f)
-    if not boxes and not inc_boxes:
+    (ay, by, fny, sy_, iy, uy, ly), (ax, bx, fnx, sx_, ix, ux, lx) = spans
+    room = interior_within(g, tau, units * np.outer(sy_, sx_))
+    keep = room < units * np.outer(fny, fnx)  # boxes with room for all their full-window cells never bind
+    cells = units * np.outer(ly, lx)
+    # The inputs the inside positions' windows miss have one destination at least (all inputs send).
+    f = (incidences_within(g, share, units * np.outer(iy, ix)) + cells - units * np.outer(uy, ux)
+         if incidences else np.zeros(cells.shape))
+    bind = f > cells  # one destination each already makes the cells' incidences
+    ky, kx = np.nonzero(keep)
+    boxes = np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1)
+    room = room[keep].astype(np.float64)
+    ky, kx = np.nonzero(bind)
+    inc_boxes = np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1)
+    inc_rhs = (2 * cells - f)[bind]
+    if not len(boxes) and not len(inc_boxes):
         return float(np.sum(np.maximum(gain, 0.0)))
-    # Super-cell of each group of cells; a box row covers the super-cells of its box.
+    # Super-cell of each group of cells.
     first_y, first_x = groups
     my, mx = np.diff(np.append(first_y, ny)), np.diff(np.append(first_x, nx))
     sup = ((np.searchsorted(cy, first_y, side="right") - 1)[:, None] * (cx.size - 1)
@@ -296,8 +308,8 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
     cell_sup = np.tile(sup, units)
     cell_full = np.tile((fy[first_y][:, None] & fx[first_x][None, :]).ravel(), units)
     mult = np.tile((my[:, None] * mx[None, :]).ravel(), units).astype(np.float64)
-    grid = np.arange((cy.size - 1) * (cx.size - 1)).reshape(cy.size - 1, cx.size - 1)
-    box_sup, inc_sup = _box_rows(grid, boxes), _box_rows(grid, inc_boxes)
+    sy, sx = cy.size - 1, cx.size - 1
+    box_pre, inc_pre = _prefix_rows(sy, sx, boxes), _prefix_rows(sy, sx, inc_boxes)
 
     def grouped(v: np.ndarray) -> np.ndarray:
         return np.add.reduceat(np.add.reduceat(v, first_y, axis=1), first_x, axis=2).ravel().astype(np.float64)
@@ -305,26 +317,24 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
     # Variables: the groups' x (then y), then one total per super-cell of its full-window cells' x (then of all
     # its cells' x - y): an equality row each, which the box rows bound: few nonzeros however large a box.
     c = grouped(gain)
-    n, supers = c.size, grid.size
+    n, supers = c.size, sy * sx
     y_cost = grouped(third) if incidences else np.zeros(0)
     # Box sums through 2-D prefix sums of the super-cells' totals (four nonzeros a box, however large): the
     # prefix of the full-window cells' x, then of all cells' x - y; each defined by one equality per super-cell.
-    sy, sx = cy.size - 1, cx.size - 1
     fc = np.flatnonzero(cell_full)
     gather = csr_matrix((-mult[fc], (cell_sup[fc], fc)), shape=(supers, n))
-    defs, prefix = _prefix_rows(sy, sx, [(i, i + 1, j, j + 1) for i in range(sy) for j in range(sx)]), \
-        (sy + 1) * (sx + 1)
+    i, j = np.divmod(np.arange(supers), sx)
+    defs, prefix = _prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1)), (sy + 1) * (sx + 1)
     if incidences:
         every = csr_matrix((-mult, (cell_sup, np.arange(n))), shape=(supers, n))
         a_eq = bmat([[gather, None, defs, None], [every, -every, None, defs]], format="csr")
-        a_ub = bmat([[csr_matrix((len(boxes), 2 * n)), _prefix_rows(sy, sx, boxes), csr_matrix((len(boxes), prefix))],
-                     [csr_matrix((len(inc_boxes), 2 * n)), csr_matrix((len(inc_boxes), prefix)),
-                      _prefix_rows(sy, sx, inc_boxes)]], format="csr")
+        a_ub = bmat([[csr_matrix((len(boxes), 2 * n)), box_pre, csr_matrix((len(boxes), prefix))],
+                     [csr_matrix((len(inc_boxes), 2 * n)), csr_matrix((len(inc_boxes), prefix)), inc_pre]],
+                    format="csr")
     else:
         a_eq = hstack([gather, defs]).tocsr()
-        a_ub = hstack([csr_matrix((len(boxes), n)), _prefix_rows(sy, sx, boxes)]).tocsr()
-    room_rhs, inc_rhs_arr = np.array(room, dtype=np.float64), np.array(inc_rhs, dtype=np.float64)
-    rhs = np.concatenate([room_rhs, inc_rhs_arr]) if incidences else room_rhs
+        a_ub = hstack([csr_matrix((len(boxes), n)), box_pre]).tocsr()
+    rhs = np.concatenate([room, inc_rhs]) if incidences else room
     scale = float(max(np.max(np.abs(c)), np.max(np.abs(y_cost), initial=0.0))) or 1.0  # gains ~1e-8 J: unit size
     cost = np.concatenate([-c / scale, y_cost / scale, np.zeros(a_eq.shape[1] - n - y_cost.size)])
     # x in [0, 1], y >= 0, the prefix sums free but 0 on the grid's first row and column.
@@ -338,23 +348,29 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
         return float("inf")
     dual = scale * np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
     lam, mu = dual[:len(boxes)], dual[len(boxes):]
-    price = np.where(cell_full, mult * (box_sup.T @ lam)[cell_sup], 0.0)
+
+    def per_super(rows_pre: csr_matrix, y: np.ndarray) -> np.ndarray:
+        """Each super-cell's total multiplier over the boxes holding it: their corner weights summed onward."""
+        d = (rows_pre.T @ y).reshape(sy + 1, sx + 1)[::-1, ::-1]
+        return d.cumsum(axis=0).cumsum(axis=1)[::-1, ::-1][1:, 1:].ravel()
+
+    price = np.where(cell_full, mult * per_super(box_pre, lam)[cell_sup], 0.0)
     if not incidences:
         return float(rhs @ dual + np.sum(np.maximum(c - price, 0.0)))
-    inc_price = mult * (inc_sup.T @ mu)[cell_sup]
+    inc_price = mult * per_super(inc_pre, mu)[cell_sup]
     over = inc_price > 0
     # Any scaling of the incidence multipliers is a dual point too: the least of three bounds the maximum. A
     # y priced above its cost (a solver's tolerance) costs cap each, unless they are scaled down to its cost.
     least = float("inf")
     for t in (1.0, float(np.min(y_cost[over] / inc_price[over], initial=1.0)), 0.0):
         t = min(max(t, 0.0), 1.0)
-        least = min(least, float(room_rhs @ lam + t * (inc_rhs_arr @ mu)
+        least = min(least, float(room @ lam + t * (inc_rhs @ mu)
                                  + np.sum(np.maximum(c - price - t * inc_price, 0.0))
                                  + cap * np.sum(np.maximum(t * inc_price - y_cost, 0.0))))
     return least
 
 
-def _prefix_rows(sy: int, sx: int, boxes: list[tuple[int, int, int, int]]) -> csr_matrix:
+def _prefix_rows(sy: int, sx: int, boxes: np.ndarray) -> csr_matrix:
     """One row per box ``(y0, y1, x0, x1)`` of an ``sy x sx`` grid: its sum from the 2-D prefix sums
     ``P[y, x]`` (sum of the cells above and left of corner ``(y, x)``), stored row-major on ``(sy + 1, sx + 1)``."""
     b = np.array(boxes, dtype=np.int64).reshape(-1, 4)
@@ -362,15 +378,6 @@ def _prefix_rows(sy: int, sx: int, boxes: list[tuple[int, int, int, int]]) -> cs
                        b[:, 0] * (sx + 1) + b[:, 2]], axis=1)
     sign = np.tile([1.0, -1.0, -1.0, 1.0], len(b))
     return csr_matrix((sign, (np.repeat(np.arange(len(b)), 4), corner.ravel())), shape=(len(b), (sy + 1) * (sx + 1)))
-
-
-def _box_rows(grid: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> csr_matrix:
-    """One row per box ``(y0, y1, x0, x1)`` of super-cells, a 1 at each super-cell of ``grid`` it covers."""
-    members = [grid[y0:y1, x0:x1].ravel() for y0, y1, x0, x1 in boxes]
-    return csr_matrix((np.ones(sum(m.size for m in members)),
-                       (np.repeat(np.arange(len(boxes)), [m.size for m in members]),
-                        np.concatenate(members) if members else np.zeros(0, dtype=np.int64))),
-                      shape=(len(boxes), grid.size))
 
 
 def most_alone(g: ConvGeometry, hardware: Hardware) -> int:
@@ -420,11 +427,11 @@ def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, se
         extra = None if extra is None else extra.sum(axis=0, keepdims=True)
     min_indeg = int(network.in_degree[g.out_offset:g.out_offset + int(np.prod(g.out_shape))].min())
     tau = whole_positions(g, hardware, min_indeg)
-    free = float(np.sum(np.maximum(gain, 0.0)[:, ~full]))
-    greedy = laminar_exempt(g, tau, gain[:, fy][:, :, fx], np.flatnonzero(fy), np.flatnonzero(fx)) if take.size else 0.0
-    spared = min(greedy + free, box_lp_exempt(g, tau, gain, np.arange(h), np.arange(w), extra,
-                                              share_positions(g, hardware, min_indeg),
-                                              max(hardware.num_cores - 2, 0), (fy, fx)))
+    spared = box_lp_exempt(g, tau, gain, np.arange(h), np.arange(w), extra, share_positions(g, hardware, min_indeg),
+                           max(hardware.num_cores - 2, 0), (fy, fx))
+    if not math.isfinite(spared):  # no dual: the laminar families' exact greedy, the other inputs all spared
+        spared = float(np.sum(np.maximum(gain, 0.0)[:, ~full])) + (
+            laminar_exempt(g, tau, gain[:, fy][:, :, fx], np.flatnonzero(fy), np.flatnonzero(fx)) if take.size else 0.0)
     lone = np.sort(alone[take].ravel())
     local = min(most_alone(g, hardware), lone.size)
     return float(second[every].sum() - spared - lone[lone.size - local:].sum())
