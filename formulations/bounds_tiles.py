@@ -276,8 +276,10 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
         lo, hi = cut[a], cut[b] - 1
         first = np.searchsorted(inner, lo)  # the run's full-window rows (consecutive): first..last
         count = np.searchsorted(inner, hi, side="right") - first
-        q0, q1 = at[inner[np.minimum(first, inner.size - 1)]], at[inner[np.minimum(first + count, inner.size) - 1]]
-        window = np.where(count > 0, (q1 + p) // s + (q0 + p - k + 1) // -s + 1, 0) if inner.size else 0 * count
+        window = np.zeros_like(count)  # output positions the full-window rows' windows reach
+        if inner.size:
+            q0, q1 = at[inner[np.minimum(first, inner.size - 1)]], at[inner[np.minimum(first + count, inner.size) - 1]]
+            window = np.where(count > 0, (q1 + p) // s + (q0 + p - k + 1) // -s + 1, 0)
         inside = np.array([_inside_span(int(at[u]), int(at[v]), n_out, k, s, p) for u, v in zip(lo, hi)]
                           ).reshape(-1, 2)
         cuts.append(cut)
