@@ -401,6 +401,11 @@ def most_alone(g: ConvGeometry, hardware: Hardware) -> int:
     return int(math.floor(float(np.max(fit / x)) * units + 1e-9))
 
 
+# The laminar greedy (a Python loop over the units) runs beside the LP up to this many units, and wherever the LP
+# has no dual: it beats the LP on lines (HeartClass), never on the large images, where it was most of the time.
+GREEDY_UNITS = 20000
+
+
 def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, second: np.ndarray,
                 alone: np.ndarray, third: np.ndarray | None = None) -> float:
     """Least extra cost of the layer's inputs with a full window over each one's own bound.
@@ -422,7 +427,7 @@ def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, se
     # The other inputs pay the second destination too, unless they have one only: free in the LP's x.
     gain = second[every] - np.where(full, alone[every], 0.0)
     # Incidences count the inputs' destinations from one each: only where every input has a target.
-    # Poolings are left out: their windows do not overlap on the built-in applications (nothing to count).
+    # Poolings are left out: on the built-in applications their bound is the aligned tiling's already.
     extra = None if third is None or g.depthwise or not network.out_degree[every].all() else third[every]
     if not g.depthwise:  # a full convolution's input channels at one position share their targets: one unit
         gain = gain.sum(axis=0, keepdims=True)
@@ -431,9 +436,10 @@ def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, se
     tau = whole_positions(g, hardware, min_indeg)
     spared = box_lp_exempt(g, tau, gain, np.arange(h), np.arange(w), extra, share_positions(g, hardware, min_indeg),
                            max(hardware.num_cores - 2, 0), (fy, fx))
-    if not math.isfinite(spared):  # no dual: the laminar families' exact greedy, the other inputs all spared
-        spared = float(np.sum(np.maximum(gain, 0.0)[:, ~full])) + (
-            laminar_exempt(g, tau, gain[:, fy][:, :, fx], np.flatnonzero(fy), np.flatnonzero(fx)) if take.size else 0.0)
+    if not math.isfinite(spared) or gain.size <= GREEDY_UNITS:  # the laminar families' greedy, others all spared
+        rows, cols = np.flatnonzero(fy), np.flatnonzero(fx)
+        greedy = laminar_exempt(g, tau, gain[:, fy][:, :, fx], rows, cols) if take.size else 0.0
+        spared = min(spared, float(np.sum(np.maximum(gain, 0.0)[:, ~full])) + greedy)
     lone = np.sort(alone[take].ravel())
     local = min(most_alone(g, hardware), lone.size)
     return float(second[every].sum() - spared - lone[lone.size - local:].sum())
