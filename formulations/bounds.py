@@ -224,10 +224,12 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
         second = np.where(sends, cost(np.maximum(m, 2)) - per, 0.0)
         remote = _fill_costs(rows, own, 0, 1, np.ones(network.num_neurons), local=False)
         alone = np.where(sends & (m == 1), np.maximum(per, remote) - per, 0.0)
+        # Each destination beyond the second costs at least the third's price (the cost is convex in them).
+        third = np.where(sends & (m <= 2), cost(np.maximum(m, 3)) - cost(np.maximum(m, 2)), 0.0)
 
         def border(skip: np.ndarray) -> float:
             # A relay's senders reach a second core where its positions split between cores (relay).
-            return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip)
+            return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip, s * third * ~skip)
                     + relay_raise(network, hardware, s * second * ~skip))
     else:
         def border(skip: np.ndarray) -> float:

@@ -5,7 +5,7 @@ chip, the spike-weighted destination cores of the layer's input neurons:
 
 - under partition-refine's mapping as ``scripts/full_gaps.py --keep-mappings DIR`` stored it;
 - in the bound: each neuron's forced destination count plus the tile-border
-  second destinations (``formulations/bounds_tiles.py``), in messages;
+  second, third and further destinations (``formulations/bounds_tiles.py``), in messages;
 - under the best aligned tiling of that layer alone (every output position whole
   on a core, tiles of ``a x b`` positions with ``a b <= n_max // C_out``, the input
   neurons not counted as sharing a core): a feasible arrangement of the layer, so an
@@ -16,7 +16,7 @@ bound is far below it, the bound's.
 
 A second table splits each application's remaining gap by sender population: the
 messages the mapping sends beyond the bound's (forced destinations plus the tile-border
-second destinations of the population's convolution) and the hop energy the mapping pays
+second and further destinations of the population's convolution) and the hop energy the mapping pays
 (the bound charges none on a chip where four cores share a tile and few neurons reach more).
 
     python scripts/tile_layers.py --maps /tmp/maps          # writes scripts/results/tile_layers.md
@@ -59,27 +59,28 @@ def _mapping(app: str, chip: str, maps: Path, time_limit: float):
         return net, hw, f["core_of"]
 
 
-def _messages(net, hw, core_of) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per neuron: destination cores under the mapping, hop energy paid, forced destinations, second-destination
-    weights (spikes, for the tile raise in messages)."""
+def _messages(net, hw, core_of) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per neuron: destination cores under the mapping, hop energy paid, forced destinations, second- and
+    further-destination weights (spikes, for the tile raise in messages)."""
     pair_neuron, pair_core = destination_pairs(net, core_of, hw.num_cores)
     dests = np.bincount(pair_neuron, minlength=net.num_neurons)
     hops = np.bincount(pair_neuron, weights=net.spikes[pair_neuron] * hw.hop_energy(core_of[pair_neuron], pair_core),
                        minlength=net.num_neurons)
     m = forced_destinations(net, hw).astype(np.float64)
     second = np.where(net.out_degree > 0, net.spikes * (np.maximum(m, 2) - m), 0.0)
-    return dests, hops, m, second
+    third = np.where((net.out_degree > 0) & (m <= 2), net.spikes, 0.0)  # each destination beyond the second
+    return dests, hops, m, second, third
 
 
 def rows_for(app: str, chip: str, maps: Path, time_limit: float) -> list[str]:
     net, hw, core_of = _mapping(app, chip, maps, time_limit)
-    dests, _, m, second = _messages(net, hw, core_of)
+    dests, _, m, second, third = _messages(net, hw, core_of)
     s = net.spikes
     out = []
     for g in conv_layers(net):
         ids = slice(g.in_offset, g.in_offset + int(np.prod(g.in_shape)))
         mapped = float(s[ids] @ dests[ids])
-        bound = float(s[ids] @ m[ids]) + layer_raise(net, hw, g, second, np.zeros(net.num_neurons))
+        bound = float(s[ids] @ m[ids]) + layer_raise(net, hw, g, second, np.zeros(net.num_neurons), third)
         tiled, a, b = best_tiling(g, s[ids], hw.limits.n_max)
         out.append(f"| {app} | {hardware_label(hw)} | {net.population_names[g.target]} | {g.in_shape} -> {g.out_shape} "
                    f"| {g.kernel[0]}x{g.kernel[1]} / {g.stride[0]} | {mapped / 1e3:.1f} | {bound / 1e3:.1f} "
@@ -90,9 +91,9 @@ def rows_for(app: str, chip: str, maps: Path, time_limit: float) -> list[str]:
 def population_rows(app: str, chip: str, maps: Path, time_limit: float) -> list[str]:
     """Per sender population with a gap: mapping messages beyond the bound's, and the mapping's hop energy."""
     net, hw, core_of = _mapping(app, chip, maps, time_limit)
-    dests, hops, m, second = _messages(net, hw, core_of)
+    dests, hops, m, second, third = _messages(net, hw, core_of)
     s = net.spikes
-    raise_of = {g.source: layer_raise(net, hw, g, second, np.zeros(net.num_neurons)) for g in conv_layers(net)}
+    raise_of = {g.source: layer_raise(net, hw, g, second, np.zeros(net.num_neurons), third) for g in conv_layers(net)}
     out = []
     for p, name in enumerate(net.population_names):
         ids = net.population == p
@@ -130,12 +131,13 @@ def main(argv: list[str] | None = None) -> None:
     head = (f"# Messages per convolution layer (python scripts/tile_layers.py; {stamp}; {platform.machine()}, "
             f"python {platform.python_version()})\n\nSpike-weighted destination cores of each convolution's input "
             "neurons: under partition-refine's mapping (the one full_gaps.py measured), in the bound (forced "
-            "destinations plus tile-border second destinations), and under the best aligned tiling of the layer "
-            "alone (output positions whole in a x b tiles of at most n_max // C_out positions).\n\n")
+            "destinations plus the tile-border second and further destinations), and under the best aligned tiling "
+            "of the layer alone (output positions whole in a x b tiles of at most n_max // C_out positions).\n\n")
     tail = ("\n\nWhere each application's remaining gap sits, by sender population: messages the mapping sends beyond "
-            "the bound's (forced destinations plus the tile-border second destinations), priced at e_route, and the "
-            "hop energy the mapping pays (not net of the hops the bound charges: on loihi none, each neuron's forced "
-            "destinations fitting the four cores of its tile). Populations with neither are left out.\n\n")
+            "the bound's (forced destinations plus the tile-border second and further destinations), priced at "
+            "e_route, and the hop energy the mapping pays (not net of the hops the bound charges: on loihi none, "
+            "each neuron's forced destinations fitting the four cores of its tile). Populations with neither are "
+            "left out.\n\n")
     write_text(args.out / "tile_layers.md", head + "\n".join(lines) + tail + "\n".join(split) + "\n")
 
 

@@ -290,3 +290,146 @@ def test_box_lp_raises_the_bound_of_lenet(monkeypatch) -> None:
     with_lp = bounds_tiles.layer_raise(net, hw, g, second, none)
     monkeypatch.setattr(bounds_tiles, "box_lp_exempt", lambda *a: float("inf"))
     assert bounds_tiles.layer_raise(net, hw, g, second, none) < 0.9 * with_lp
+
+
+def _union(g: ConvGeometry, subset: np.ndarray) -> int:
+    """Inputs the windows of the output positions ``subset`` (a flat mask) cover together, counted directly."""
+    _, h, w = g.in_shape
+    pre, post, _, _ = conv2d_edges((1, h, w), 1, g.kernel, g.stride, g.padding)
+    return int(np.unique(pre[subset[post]]).size)
+
+
+def _unclipped(g: ConvGeometry) -> np.ndarray:
+    """Output positions whose window the padding does not clip (a flat mask)."""
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    _, h, w = g.in_shape
+    ys, xs = np.arange(g.out_shape[1]) * sh - ph, np.arange(g.out_shape[2]) * sw - pw
+    return (((ys >= 0) & (ys + kh <= h))[:, None] & ((xs >= 0) & (xs + kw <= w))[None, :]).ravel()
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(small_convs())
+def test_union_of_windows_is_at_least_the_lemma_on_every_set_of_positions(g: ConvGeometry) -> None:
+    inside = np.flatnonzero(_unclipped(g))
+    for bits in itertools.product([False, True], repeat=inside.size):
+        subset = np.zeros(g.out_shape[1] * g.out_shape[2], dtype=bool)
+        subset[inside[np.array(bits, dtype=bool)]] = True
+        assert _union(g, subset) >= bounds_tiles.union_per_core(g, int(subset.sum())) - 1e-9, (g, bits)
+
+
+def test_union_lemma_is_tight_on_a_square_tile_and_incidences_on_whole_tiles() -> None:
+    g = _geometry((4, 12, 12), (3, 3), (1, 1), (0, 0), cout=2)
+    tile = np.zeros((10, 10), dtype=bool)
+    tile[2:7, 3:8] = True  # 25 positions: their windows cover 7 x 7 inputs
+    assert _union(g, tile.ravel()) == 49 == bounds_tiles.union_per_core(g, 25)
+    # Four whole 5 x 5 tiles of 2 channels (share 25 positions) make 4 x 49 incidences, the least.
+    assert bounds_tiles.incidences_within(g, 25.0, 100) == pytest.approx(196)
+    assert bounds_tiles.incidences_within(g, 25.0, 110) == pytest.approx(196 + bounds_tiles.union_per_core(g, 10))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incidences_of_random_core_assignments_are_at_least_the_count(seed: int) -> None:
+    """Neurons of the output positions spread over cores of at most n_max: every core touching a position's
+    neurons is a destination of its window's inputs, so the incidences are at least incidences_within."""
+    rng = np.random.default_rng(seed)
+    cout, n_max = int(rng.integers(1, 4)), int(rng.integers(2, 9))
+    g = _geometry((1, 9, 9), (3, 3), (int(rng.integers(1, 3)),) * 2, (1, 1), cout=cout)
+    inside = np.flatnonzero(_unclipped(g))
+    neurons = np.repeat(inside, cout)  # the neurons of the inside positions, a position per neuron
+    order = rng.permutation(neurons.size) if seed % 2 else np.argsort(neurons, kind="stable")
+    core = np.empty(neurons.size, dtype=np.int64)
+    core[order] = np.arange(neurons.size) // n_max  # cores of n_max neurons, in a random or tile order
+    incidences = sum(_union(g, np.isin(np.arange(g.out_shape[1] * g.out_shape[2]), neurons[core == c]))
+                     for c in np.unique(core))
+    assert incidences >= bounds_tiles.incidences_within(g, n_max / cout, inside.size) - 1e-9
+
+
+def _box_lp_incidence_primal(g, tau, share, gain, third, full) -> float:
+    """The box LP with the incidence rows, every cell written out (one row per box of super-cells)."""
+    from scipy.optimize import linprog
+
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    _, ny, nx = gain.shape
+    fy, fx = full
+    cuts = []
+    for size, mask in ((ny, fy), (nx, fx)):
+        inner = np.flatnonzero(mask)
+        cuts.append(np.unique(np.concatenate([[0, size], inner[0] + np.arange(min(bounds_tiles.LP_GRID, inner.size)
+                                                                               + 1) * inner.size
+                                              // min(bounds_tiles.LP_GRID, inner.size)])))
+    cy, cx = cuts
+    n = gain.size
+    a_rows, rhs = [], []
+    for y0, y1 in itertools.combinations(range(cy.size), 2):
+        for x0, x1 in itertools.combinations(range(cx.size), 2):
+            box = np.zeros((ny, nx), dtype=bool)
+            box[cy[y0]:cy[y1], cx[x0]:cx[x1]] = True
+            fb = box & fy[:, None] & fx[None, :]
+            if fb.any():
+                r0, r1 = np.flatnonzero(fb.any(axis=1))[[0, -1]]
+                c0, c1 = np.flatnonzero(fb.any(axis=0))[[0, -1]]
+                positions = (_span(r0, r1, g.out_shape[1], kh, sh, ph) * _span(c0, c1, g.out_shape[2], kw, sw, pw))
+                a_rows.append(np.concatenate([fb.ravel(), np.zeros(n)]))
+                rhs.append(bounds_tiles.interior_within(g, tau, positions))
+            # Positions whose whole window lies in the box, and the inputs those windows cover.
+            inside = np.zeros(g.out_shape[1:], dtype=bool)
+            for py, px in itertools.product(range(g.out_shape[1]), range(g.out_shape[2])):
+                ty, tx = py * sh - ph, px * sw - pw
+                inside[py, px] = (ty >= cy[y0] and ty + kh <= cy[y1] and tx >= cx[x0] and tx + kw <= cx[x1])
+            covered = _union(g, inside.ravel())
+            f = bounds_tiles.incidences_within(g, share, int(inside.sum())) + box.sum() - covered
+            a_rows.append(np.concatenate([box.ravel(), -box.ravel().astype(float)]))
+            rhs.append(2 * box.sum() - f)
+    res = linprog(np.concatenate([-gain.ravel(), third.ravel()]), A_ub=np.array(a_rows, dtype=float),
+                  b_ub=np.array(rhs, float), bounds=[(0, 1)] * n + [(0, None)] * n, method="highs")
+    return -res.fun
+
+
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=SLOW)])
+def test_box_lp_with_incidences_is_the_lp_optimum_and_lower_than_without(seed: int) -> None:
+    g = _geometry((1, 14, 14), (5, 5), (2, 2), (1, 1), cout=4)
+    fy, fx = (full_windows(14, g.out_shape[1], 5, 2, 1),) * 2
+    rng = np.random.default_rng(seed)
+    gain = rng.uniform(0.5, 1.5, (1, 14, 14))
+    third = rng.uniform(0.5, 1.5, (1, 14, 14))
+    tau, share = 4, 4.5
+    primal = _box_lp_incidence_primal(g, tau, share, gain, third, (fy, fx))
+    value = box_lp_exempt(g, tau, gain, np.arange(14), np.arange(14), third, share, 100.0, (fy, fx))
+    assert value == pytest.approx(primal, rel=1e-6)
+    assert value < box_lp_exempt(g, tau, gain, np.arange(14), np.arange(14), None, 0.0, 0.0, (fy, fx)) - 1.0
+
+
+def test_incidences_raise_the_bound_of_a_small_convolution_below_its_brute_force_optimum() -> None:
+    net = _conv_net((1, 1, 5), 1, (1, 3), (1, 1), (0, 0), flat=True)
+    hw = _line(4, 2)
+    _, energies = brute_force(net, hw, "multicast")
+    s = net.spikes * (net.out_degree > 0)
+    none = np.zeros(net.num_neurons)
+    with_third = border_raise(net, hw, s, none, s)
+    assert with_third > border_raise(net, hw, s, none)
+    assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("in_size, kernel, stride, padding, cout, n_max, tile, shift", [
+    (40, 11, 4, 2, 4, 36, (3, 3), 0), (40, 11, 4, 2, 4, 36, (3, 3), 1), (40, 11, 4, 2, 4, 40, (2, 5), 1),
+    pytest.param(24, 3, 1, 1, 2, 32, (4, 4), 2, marks=SLOW), (30, 5, 2, 1, 3, 48, (4, 4), 1)])
+def test_box_lp_with_incidences_bounds_what_every_tiling_is_spared(in_size, kernel, stride, padding, cout, n_max,
+                                                                   tile, shift) -> None:
+    """A tiling's x = [one destination], y = max(d - 2, 0) is feasible: gain . x - third . y is at most the LP's
+    certified value, under uniform, random and adversarial weights (the tiling's cheap inputs where it pays)."""
+    net = _conv_net((1, in_size, in_size), cout, (kernel, kernel), (stride, stride), (padding, padding), flat=True)
+    g = conv_layers(net)[0]
+    core = _tile_mapping(net, g, tile, n_max, shift)
+    pair_neuron, _ = destination_pairs(net, core, int(core.max()) + 1)
+    d = np.bincount(pair_neuron, minlength=net.num_neurons)[:in_size * in_size].reshape(1, in_size, in_size)
+    hw = _line(int(core.max()) + 1, n_max)
+    tau, share = whole_positions(g, hw, 1), bounds_tiles.share_positions(g, hw, 1)
+    full = (full_windows(in_size, g.out_shape[1], kernel, stride, padding),) * 2
+    x, y = (d == 1).astype(float), np.maximum(d - 2, 0).astype(float)
+    assert y.sum() > 0  # the tiling gives some inputs a third destination
+    rng = np.random.default_rng(shift)
+    for gain, third in ((np.ones(d.shape), np.ones(d.shape)),
+                        (rng.exponential(1.0, d.shape), rng.exponential(1.0, d.shape)),
+                        (np.where(d == 1, 5.0, 0.1), np.where(d >= 3, 0.1, 5.0))):
+        value = box_lp_exempt(g, tau, gain, np.arange(in_size), np.arange(in_size), third, share, float(d.max()), full)
+        assert gain[x > 0].sum() - (third * y).sum() <= value + 1e-7
