@@ -384,12 +384,6 @@ class PartitionSearch:
         self.edges, self.w, self.cap, self.groups, self.gcost, self.stop = edges, w, cap, groups, float(gcost), stop
         self.order = np.array(order, np.int64)
         self.v_ptr, self.v_idx = v_ptr, v_idx
-        self.grp = -np.ones(m, np.int64)
-        self.load = np.zeros(groups, np.int64)
-        self.hit = np.zeros((ne, groups), np.int64)
-        self.lam = np.zeros(ne, np.int64)
-        self.rem = np.array([np.unique(tg).size for tg in edges], np.int64)
-        self.forced = np.zeros(ne, np.int64)
         self.ch = np.zeros((m, groups + 1), np.int64)
         self.nch = np.zeros(m, np.int64)
         self.ptr = np.zeros(m, np.int64)
@@ -397,21 +391,37 @@ class PartitionSearch:
         self.ub = np.array([math.inf])
         self.best = -np.ones(m, np.int64)
         self.leaf = np.zeros(1)
+        self.forced = np.zeros(ne, np.int64)
         if hop is None:
             hop = (-np.ones(ne, np.int64), np.zeros(ne), np.zeros((groups + 1, 0)), np.zeros((groups, groups)))
         self.hop = (np.asarray(hop[0], np.int64), np.asarray(hop[1], np.float64), np.asarray(hop[2], np.float64),
                     np.asarray(hop[3], np.float64))
-        self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, w, v_ptr, v_idx, cap,
-                           groups, 0, self.forced, self.gcost, *self.hop)
-        self.nb[0] = self.root
-        _children(0, self.order[0], 0, groups, cap, self.load, self.hit, self.rem, self.forced, w, v_ptr, v_idx,
-                  self.ch, self.nch, self.ptr)
         self.st = np.array([0, 0, 0, 0], np.int64)
+        self.restart()
+
+    def restart(self) -> None:
+        """Back to the root (no vertex placed; ``ub``, ``best`` and the node count are kept)."""
+        m, ne = self.order.size, self.w.size
+        self.grp = -np.ones(m, np.int64)
+        self.load = np.zeros(self.groups, np.int64)
+        self.hit = np.zeros((ne, self.groups), np.int64)
+        self.lam = np.zeros(ne, np.int64)
+        self.rem = np.array([np.unique(tg).size for tg in self.edges], np.int64)
+        self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
+                           self.v_idx, self.cap, self.groups, 0, self.forced, self.gcost, *self.hop)
+        self.nb[0] = self.root
+        _children(0, self.order[0], 0, self.groups, self.cap, self.load, self.hit, self.rem, self.forced, self.w,
+                  self.v_ptr, self.v_idx, self.ch, self.nch, self.ptr)
+        self.st[0] = self.st[2] = self.st[3] = 0
 
     def cost(self, labels: np.ndarray) -> float:
         """The objective of the partition ``labels`` (a group of every vertex, any labels), without a hop bound."""
         return float(sum(self.w[e] * np.unique(labels[tg]).size for e, tg in enumerate(self.edges))
                      + self.gcost * np.unique(labels).size)
+
+    def leaf_cost(self) -> float:
+        """:meth:`cost` of the partition the search stopped at (read off its state)."""
+        return float(self.w @ self.lam) + self.gcost * int(self.st[2])
 
     @property
     def done(self) -> bool:
