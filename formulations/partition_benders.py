@@ -1,4 +1,4 @@
-r"""Logic-based Benders over core contents (method ``partition-benders``, multicast).
+r"""Logic-based Benders over core contents (method ``partition-benders``).
 
 A mapping is a partition ``P`` of the neurons into groups (the neurons of one
 core) and an injective placement ``p`` of the groups on the cores. Multicast
@@ -16,28 +16,37 @@ hyperedge ``post(i)`` of weight ``c0 s_i`` and one ``{i} + post(i)`` of weight
 ``(c1 - c0) s_i`` per sender, plus ``p_static t_run`` per group under power
 gating (the component bound of :mod:`formulations.target_components` solves
 the same problem per component, with a copy of every sender, hence no higher).
+Unicast pays one packet per synapse: ``E_u`` has ``c0 s_i`` per synapse and
+one edge ``{i, j}`` of weight ``(c1 - c0) s_i`` per synapse ``i -> j`` (a
+capacitated graph partition), and ``F_P[a, b]`` counts every synapse.
 
 **Master** (:class:`~formulations.target_components.PartitionSearch`): the
-component search over all neurons enumerates the partitions whose ``E_u`` is
-below the incumbent's energy, each once (groups open in order). **Subproblem**
-(:func:`_place`): the partition's placement, an exact depth-first search that
+component search over all neurons enumerates the partitions whose ``E_u`` plus
+hop bound is below a cutoff, each once (groups open in order). **Subproblem**
+(:func:`~formulations.target_components.place_groups`): the partition's placement, an exact depth-first search that
 minimises ``X`` (each partial placement bounded by its placed pairs' excess
 plus, for every unplaced group, its cheapest free core against the placed
 ones; the first group only on one core per orbit of the cost matrix's
 automorphisms). Its optimum ``E_u(P) + X*`` is the Benders cut of ``P``: it
 becomes the incumbent when lower, and the master's cutoff drops with it.
 
+**Rounds** (iterative deepening on the cutoff). The master runs in rounds with
+cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/8 and doubled after
+every finished round, the last round's cutoff the incumbent itself. A finished
+round has priced every partition whose bound is below ``T``, so every mapping
+costs at least ``min(T, incumbent)``: the new ``lb``. On a time limit the
+result's bound is the last finished round's (at least the component bound and
+the root's), where a single depth-first pass would only have its root's.
+
 **Why the bound is valid.** ``X >= 0`` because every packet costs at least
 ``c0`` and every packet between distinct cores at least ``c1``, so ``E(P, p)
 >= E_u(P)`` for every mapping; the master prunes a subtree only when its bound
-on ``E_u`` is at least the incumbent, so no partition that could beat the
-incumbent is skipped. On a time limit the least bound of the unexplored
-subtrees (at least the root's) bounds every partition not yet priced. Limits
-other than ``n_max`` (synapses, axons, destinations) are properties of ``P``:
-a partition the evaluator finds infeasible is skipped, never an incumbent.
-Every incumbent is the evaluator's score of its mapping; a priced energy that
-disagrees with it raises. Pins tie groups to cores and unicast has no
-destination sets: both are handed to ``partition-bnb`` (said in the message).
+on ``E_u`` is at least the cutoff, so no partition that could cost less than
+the cutoff is skipped. Limits other than ``n_max`` (synapses, axons,
+destinations) are properties of ``P``: a partition the evaluator finds
+infeasible is skipped, never an incumbent. Every incumbent is the evaluator's
+score of its mapping; a priced energy that disagrees with it raises. Pins tie
+groups to cores: they are handed to ``partition-bnb`` (said in the message).
 """
 
 from __future__ import annotations
@@ -53,10 +62,10 @@ from numba import njit
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate, fixed_energy
 from snnmap.formulations.exact_common import ProgressFn, check_start
-from snnmap.formulations.neuron_bnb import cheapest_free_core, refuse_budget, solve_partition
+from snnmap.formulations.neuron_bnb import refuse_budget, solve_partition
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import PROOF_GAP, Result, Status, infeasible_result, result_from_mapping
-from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound
+from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound, place_groups
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -66,60 +75,9 @@ METHOD = "partition-benders"
 PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
 SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
 FIRST_SHARE = 0.125  # of the gap, closed by the first round of the master; each finished round doubles it
+EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop bound is the exact placement
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
-
-
-@njit(cache=True)
-def _place(F, ex, order, first, cutoff, best_p):
-    """Least ``sum F[a, b] ex[p_a, p_b]`` over injective ``p`` below ``cutoff``; ``inf`` when none is.
-
-    ``order``: the groups, heaviest first; ``first``: the cores the first group
-    may take. ``best_p`` receives the core of every group.
-    """
-    g = order.size
-    k = ex.shape[0]
-    pl = -np.ones(g, np.int64)
-    used = np.zeros(k, np.bool_)
-    nxt = np.zeros(g + 1, np.int64)
-    part = np.zeros(g + 1)
-    best = cutoff
-    found = False
-    q = 0
-    while q >= 0:
-        a = order[q]
-        if pl[a] >= 0:
-            used[pl[a]] = False
-            pl[a] = -1
-        c = nxt[q]
-        while c < k and (used[c] or (q == 0 and not first[c])):
-            c += 1
-        if c >= k:
-            q -= 1
-            continue
-        nxt[q] = c + 1
-        val = part[q] + F[a, a] * ex[c, c]
-        for r in range(q):
-            b = order[r]
-            val += F[a, b] * ex[c, pl[b]] + F[b, a] * ex[pl[b], c]
-        if val >= best:
-            continue
-        pl[a] = c
-        used[c] = True
-        if q + 1 == g:
-            best = val
-            best_p[:] = pl
-            found = True
-            continue
-        lb = val
-        for r in range(q + 1, g):  # every unplaced group on its cheapest free core against the placed ones
-            lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
-        if lb >= best:
-            continue
-        q += 1
-        part[q] = val
-        nxt[q] = 0
-    return best if found else np.inf
 
 
 @njit(cache=True)
@@ -164,7 +122,7 @@ class _Pricer:
         order = np.argsort(-(F.sum(0) + F.sum(1)), kind="stable")
         eu = self.const + master.leaf_cost()  # E_u(P): the master's objective less its hop bound
         pl = -np.ones(g, np.int64)
-        x = _place(F, self.ex, order, self.first, incumbent - eu, pl)
+        x = place_groups(F, self.ex, order, self.first, incumbent - eu, pl)
         self.placed += 1
         if not math.isfinite(x):
             return math.inf, None
@@ -238,10 +196,11 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     ex = cost - np.where(np.eye(k, dtype=bool), c0, c1)
     rows = np.sort(np.where(np.eye(k, dtype=bool), np.inf, ex), axis=1)[:, : k - 1]  # each core's remote excess
     hop = (np.concatenate(hop_src), np.concatenate(hop_spk), pair_excess(ex), rows)
-    ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
-                         gcost=gcost, stop=stop, hop=hop)
     autos = location_automorphisms(cost) if k > 1 else np.zeros((0, k), np.int64)
     first = np.array([all(c <= int(a[c]) for a in autos) for c in range(k)], np.bool_)
+    exact = (np.where(np.eye(k, dtype=bool), 0.0, ex), first, int(EXACT_DEPTH * network.num_neurons))
+    ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
+                         gcost=gcost, stop=stop, hop=hop, exact=exact)
     t_ptr = np.zeros(len(targets) + 1, np.int64)
     np.cumsum([t.size for t in targets], out=t_ptr[1:])
     t_idx = np.concatenate(targets).astype(np.int64) if targets else np.zeros(0, np.int64)
@@ -256,7 +215,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     Parameters
     ----------
     time_limit
-        Seconds; on expiry the incumbent and the least bound of the unexplored partitions are returned.
+        Seconds; on expiry the incumbent and the last finished round's bound are returned.
     start
         A feasible mapping whose energy is the first incumbent (an infeasible one is ignored, with a note).
     progress
