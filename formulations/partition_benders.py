@@ -31,7 +31,7 @@ automorphisms). Its optimum ``E_u(P) + X*`` is the Benders cut of ``P``: it
 becomes the incumbent when lower, and the master's cutoff drops with it.
 
 **Rounds** (iterative deepening on the cutoff). The master runs in rounds with
-cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/8 and doubled after
+cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/2 and doubled after
 every finished round, the last round's cutoff the incumbent itself. A finished
 round has priced every partition whose bound is below ``T``, so every mapping
 costs at least ``min(T, incumbent)``: the new ``lb``. On a time limit the
@@ -74,7 +74,7 @@ __all__ = ["solve"]
 METHOD = "partition-benders"
 PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
 SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
-FIRST_SHARE = 0.125  # of the gap, closed by the first round of the master; each finished round doubles it
+FIRST_SHARE = 0.5  # of the gap, closed by the first round of the master; each finished round doubles it
 EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop bound is the exact placement
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
