@@ -75,6 +75,7 @@ METHOD = "partition-benders"
 PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
 SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
 FIRST_SHARE = 0.5  # of the gap, closed by the first round of the master; each finished round doubles it
+MASTER_CHUNK = 20_000  # master nodes between time checks (deep nodes cost a placement search each)
 EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop bound is the exact placement
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
@@ -263,7 +264,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         ps.restart()
         ps.ub[0] = target - const
         while not ps.done and not out_of(time_limit):
-            if ps.run():
+            if ps.run(MASTER_CHUNK):
                 e, core_of = pricer.price(ps.best, ps, best_e)
                 if core_of is not None and e < best_e:
                     best_map, best_e = core_of, e
