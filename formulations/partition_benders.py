@@ -75,6 +75,7 @@ METHOD = "partition-benders"
 PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
 SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
 FIRST_SHARE = 0.5  # of the gap, closed by the first round of the master; each finished round doubles it
+LEAST_SHARE = 0.5  # of the time limit, at most, for round 0 (the master minimised)
 MASTER_CHUNK = 20_000  # master nodes between time checks (deep nodes cost a placement search each)
 EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop bound is the exact placement
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
@@ -113,15 +114,15 @@ class _Pricer:
     placed: int = 0
     infeasible: int = 0
 
-    def price(self, labels: np.ndarray, master: PartitionSearch, incumbent: float) -> tuple[float, np.ndarray | None]:
+    def price(self, labels: np.ndarray, cost: float, incumbent: float) -> tuple[float, np.ndarray | None]:
         """Energy and mapping of the partition's best placement when it beats ``incumbent``, else ``(inf, None)``.
 
-        ``labels`` is the partition ``master`` stopped at.
+        ``cost`` is the master's objective of ``labels`` without a hop bound.
         """
         g = int(labels.max()) + 1
         F = _flows(labels, g, self.src, self.spk, self.t_ptr, self.t_idx)
         order = np.argsort(-(F.sum(0) + F.sum(1)), kind="stable")
-        eu = self.const + master.leaf_cost()  # E_u(P): the master's objective less its hop bound
+        eu = self.const + cost  # E_u(P)
         pl = -np.ones(g, np.int64)
         x = place_groups(F, self.ex, order, self.first, incumbent - eu, pl)
         self.placed += 1
@@ -258,6 +259,17 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     const = pricer.const
     root = const + ps.root
     lb = max(cb_bound, root)
+    # Round 0 minimises the master (its cutoff drops to every better leaf): when it finishes, its least leaf bounds
+    # every mapping and its partition is priced.
+    least, _ = _master(network, hardware, stop=False, comm=comm)
+    least.ub[0] = best_e - const
+    while not least.done and not out_of(None if time_limit is None else LEAST_SHARE * time_limit):
+        least.run(MASTER_CHUNK)
+    if least.done and least.best.min() >= 0:
+        lb = max(lb, const + float(least.ub[0]) * (1 - REL_TOL))
+        e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+        if core_of is not None:
+            best_map, best_e = core_of, e
     share, rounds, proven, last = FIRST_SHARE, 0, False, t0
     while not proven and lb < best_e * (1 - PROOF_GAP) and not out_of(time_limit):
         target = best_e if share >= 1.0 else lb + share * (best_e - lb)
@@ -265,7 +277,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         ps.ub[0] = target - const
         while not ps.done and not out_of(time_limit):
             if ps.run(MASTER_CHUNK):
-                e, core_of = pricer.price(ps.best, ps, best_e)
+                e, core_of = pricer.price(ps.best, ps.leaf_cost(), best_e)
                 if core_of is not None and e < best_e:
                     best_map, best_e = core_of, e
                     ps.ub[0] = min(target, best_e) - const
@@ -286,7 +298,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                       status=Status.INFEASIBLE if proven else Status.TIME_LIMIT, runtime=time.perf_counter() - t0,
                       method=METHOD, seed=seed, message="; ".join(m for m in (note, "no feasible partition") if m))
     status = Status.OPTIMAL if lb >= best_e * (1 - PROOF_GAP) else Status.TIME_LIMIT
-    stats = {"nodes": ps.nodes, "rounds": rounds, "placements": pricer.placed,
+    stats = {"nodes": least.nodes + ps.nodes, "rounds": rounds, "placements": pricer.placed,
              "infeasible_partitions": pricer.infeasible, "root_bound": root, "component_bound": cb_bound,
              "component_s": cb_s}
     return result_from_mapping(network, hardware, best_map, method=METHOD, status=status,

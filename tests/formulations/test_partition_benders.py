@@ -111,3 +111,16 @@ def test_layered_proof_agrees_with_two_other_methods(n: int, k: int, seed: int, 
         assert res.energy >= ours.energy * (1 - 1e-9)  # nothing beats a proven optimum
         if res.status == Status.OPTIMAL:
             assert res.energy == pytest.approx(ours.energy, rel=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, FRESH_SEED])
+def test_layered_unicast_proof_agrees_with_the_milp_and_cpsat(seed: int) -> None:
+    net, hw = random_layered(16, seed + 16), exact_bench_hardware(16, 4)
+    ours = METHODS["partition-benders"](net, hw, comm="unicast", time_limit=300, start="partition-refine")
+    assert ours.status == Status.OPTIMAL, ours.message
+    for other in ("milp", "cpsat"):
+        res = METHODS[other](net, hw, comm="unicast", time_limit=120)
+        assert res.energy >= ours.energy * (1 - 1e-9)  # nothing beats a proven optimum
+        if res.status == Status.OPTIMAL:
+            assert res.energy == pytest.approx(ours.energy, rel=1e-8)
