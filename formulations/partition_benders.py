@@ -30,7 +30,10 @@ ones; the first group only on one core per orbit of the cost matrix's
 automorphisms). Its optimum ``E_u(P) + X*`` is the Benders cut of ``P``: it
 becomes the incumbent when lower, and the master's cutoff drops with it.
 
-**Rounds** (iterative deepening on the cutoff). The master runs in rounds with
+**Rounds** (iterative deepening on the cutoff). Round 0 minimises the master
+(its cutoff drops to every better leaf; at most half the time limit): when it
+finishes, its least leaf is a bound on every mapping and its partition is
+priced. Then the master runs in rounds with
 cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/2 and doubled after
 every finished round, the last round's cutoff the incumbent itself. A finished
 round has priced every partition whose bound is below ``T``, so every mapping
