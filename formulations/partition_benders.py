@@ -81,6 +81,7 @@ FIRST_SHARE = 0.5  # of the gap, closed by the first round of the master; each f
 LEAST_SHARE = 0.5  # of the time limit, at most, for round 0 (the master minimised)
 MASTER_CHUNK = 20_000  # master nodes between time checks (deep nodes cost a placement search each)
 EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop bound is the exact placement
+EXACT_CORES = 12  # beyond, no exact placement in the master: one search over many groups can outlast the time limit
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
 
@@ -203,7 +204,8 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     hop = (np.concatenate(hop_src), np.concatenate(hop_spk), pair_excess(ex), rows)
     autos = location_automorphisms(cost) if k > 1 else np.zeros((0, k), np.int64)
     first = np.array([all(c <= int(a[c]) for a in autos) for c in range(k)], np.bool_)
-    exact = (np.where(np.eye(k, dtype=bool), 0.0, ex), first, int(EXACT_DEPTH * network.num_neurons))
+    deep = int(EXACT_DEPTH * network.num_neurons) if k <= EXACT_CORES else network.num_neurons + 1
+    exact = (np.where(np.eye(k, dtype=bool), 0.0, ex), first, deep)
     ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
                          gcost=gcost, stop=stop, hop=hop, exact=exact)
     t_ptr = np.zeros(len(targets) + 1, np.int64)
