@@ -80,11 +80,11 @@ from snnmap.formulations.energy import evaluate
 from snnmap.formulations.exact_common import ProgressFn, check_start, energy_agrees, prepare, valid_lower_bound
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import Result, Status, infeasible_result, result_from_mapping
-from snnmap.formulations.target_components import component_bound, component_optimum
+from snnmap.formulations.target_components import cheapest_free_core, component_bound, component_optimum
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
 
-__all__ = ["cheapest_free_core", "solve", "solve_partition"]
+__all__ = ["solve", "solve_partition"]
 
 METHOD = "neuron-bnb"
 PARTITION_METHOD = "partition-bnb"
@@ -424,25 +424,6 @@ def _relaxation(assigned, L, nload, n_max, static, U, mu, a_best, b_best, deltas
 # ----------------------------------------------------------------------------
 # Deferred placement: the exact placement of a finished partition
 # ----------------------------------------------------------------------------
-@njit(cache=True)
-def cheapest_free_core(F, cost, order, pl, used, q, u):
-    """Least cost of group ``u`` on a free core against the groups ``order[:q + 1]`` placed on ``pl``.
-
-    ``F`` is the flow between groups, ``cost`` the core-to-core packet cost and
-    ``used`` the cores taken: a placement search's bound for one unplaced group.
-    """
-    m = np.inf
-    for e in range(cost.shape[0]):
-        if used[e]:
-            continue
-        v = F[u, u] * cost[e, e]
-        for r2 in range(q + 1):
-            a = order[r2]
-            v += F[a, u] * cost[pl[a], e] + F[u, a] * cost[e, pl[a]]
-        m = min(m, v)
-    return m
-
-
 @njit(cache=True)
 def _place_leaf(core, cnt, nload, comm_uni, s, static, post_ptr, post_idx, post_mul, rcost, Gq, ub_arr, best,
                 uniform_energy):

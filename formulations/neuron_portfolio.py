@@ -1,7 +1,7 @@
 """Portfolio of two exact methods on the two cores: the partition Benders decomposition and the component MILP.
 
 The methods prove different instances fast: the partition Benders
-decomposition (:mod:`formulations.partition_benders`; on unicast or with pins
+decomposition (:mod:`formulations.partition_benders`; with pins
 the partition branch and bound) the structured applications and the layered
 networks whose partition bound is tight, the compact MILP with the component cuts
 (:mod:`formulations.component_milp`; on unicast the compact MILP alone) the

@@ -1,4 +1,4 @@
-r"""Logic-based Benders over core contents (method ``partition-benders``, multicast).
+r"""Logic-based Benders over core contents (method ``partition-benders``).
 
 A mapping is a partition ``P`` of the neurons into groups (the neurons of one
 core) and an injective placement ``p`` of the groups on the cores. Multicast
@@ -16,28 +16,40 @@ hyperedge ``post(i)`` of weight ``c0 s_i`` and one ``{i} + post(i)`` of weight
 ``(c1 - c0) s_i`` per sender, plus ``p_static t_run`` per group under power
 gating (the component bound of :mod:`formulations.target_components` solves
 the same problem per component, with a copy of every sender, hence no higher).
+Unicast pays one packet per synapse: ``E_u`` has ``c0 s_i`` per synapse and
+one edge ``{i, j}`` of weight ``(c1 - c0) s_i`` per synapse ``i -> j`` (a
+capacitated graph partition), and ``F_P[a, b]`` counts every synapse.
 
 **Master** (:class:`~formulations.target_components.PartitionSearch`): the
-component search over all neurons enumerates the partitions whose ``E_u`` is
-below the incumbent's energy, each once (groups open in order). **Subproblem**
-(:func:`_place`): the partition's placement, an exact depth-first search that
+component search over all neurons enumerates the partitions whose ``E_u`` plus
+hop bound is below a cutoff, each once (groups open in order). **Subproblem**
+(:func:`~formulations.target_components.place_groups`): the partition's placement, an exact depth-first search that
 minimises ``X`` (each partial placement bounded by its placed pairs' excess
 plus, for every unplaced group, its cheapest free core against the placed
 ones; the first group only on one core per orbit of the cost matrix's
 automorphisms). Its optimum ``E_u(P) + X*`` is the Benders cut of ``P``: it
 becomes the incumbent when lower, and the master's cutoff drops with it.
 
+**Rounds** (iterative deepening on the cutoff). Round 0 minimises the master
+(its cutoff drops to every better leaf; at most half the time limit): when it
+finishes, its least leaf is a bound on every mapping and its partition is
+priced. Then the master runs in rounds with
+cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/2 and doubled after
+every finished round, the last round's cutoff the incumbent itself. A finished
+round has priced every partition whose bound is below ``T``, so every mapping
+costs at least ``min(T, incumbent)``: the new ``lb``. On a time limit the
+result's bound is the last finished round's (at least the component bound and
+the root's), where a single depth-first pass would only have its root's.
+
 **Why the bound is valid.** ``X >= 0`` because every packet costs at least
 ``c0`` and every packet between distinct cores at least ``c1``, so ``E(P, p)
 >= E_u(P)`` for every mapping; the master prunes a subtree only when its bound
-on ``E_u`` is at least the incumbent, so no partition that could beat the
-incumbent is skipped. On a time limit the least bound of the unexplored
-subtrees (at least the root's) bounds every partition not yet priced. Limits
-other than ``n_max`` (synapses, axons, destinations) are properties of ``P``:
-a partition the evaluator finds infeasible is skipped, never an incumbent.
-Every incumbent is the evaluator's score of its mapping; a priced energy that
-disagrees with it raises. Pins tie groups to cores and unicast has no
-destination sets: both are handed to ``partition-bnb`` (said in the message).
+on ``E_u`` is at least the cutoff, so no partition that could cost less than
+the cutoff is skipped. Limits other than ``n_max`` (synapses, axons,
+destinations) are properties of ``P``: a partition the evaluator finds
+infeasible is skipped, never an incumbent. Every incumbent is the evaluator's
+score of its mapping; a priced energy that disagrees with it raises. Pins tie
+groups to cores: they are handed to ``partition-bnb`` (said in the message).
 """
 
 from __future__ import annotations
@@ -53,10 +65,10 @@ from numba import njit
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate, fixed_energy
 from snnmap.formulations.exact_common import ProgressFn, check_start
-from snnmap.formulations.neuron_bnb import cheapest_free_core, refuse_budget, solve_partition
+from snnmap.formulations.neuron_bnb import refuse_budget, solve_partition
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import PROOF_GAP, Result, Status, infeasible_result, result_from_mapping
-from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound
+from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound, place_groups
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -65,61 +77,28 @@ __all__ = ["solve"]
 METHOD = "partition-benders"
 PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
 SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
-BOUND_SHARE = 0.5  # of the time limit, for the component bound and the bound phase
+FIRST_SHARE = 0.5  # of the gap, closed by the first round of the master; each finished round doubles it
+LEAST_SHARE = 0.5  # of the time limit, at most, for round 0 (the master minimised)
+MASTER_CHUNK = 20_000  # master nodes between time checks (deep nodes cost a placement search each)
+EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop bound is the exact placement
+EXACT_CORES = 12  # beyond, no exact placement in the master: one search over many groups can outlast the time limit
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
 
 
 @njit(cache=True)
-def _place(F, ex, order, first, cutoff, best_p):
-    """Least ``sum F[a, b] ex[p_a, p_b]`` over injective ``p`` below ``cutoff``; ``inf`` when none is.
-
-    ``order``: the groups, heaviest first; ``first``: the cores the first group
-    may take. ``best_p`` receives the core of every group.
-    """
-    g = order.size
-    k = ex.shape[0]
-    pl = -np.ones(g, np.int64)
-    used = np.zeros(k, np.bool_)
-    nxt = np.zeros(g + 1, np.int64)
-    part = np.zeros(g + 1)
-    best = cutoff
-    found = False
-    q = 0
-    while q >= 0:
-        a = order[q]
-        if pl[a] >= 0:
-            used[pl[a]] = False
-            pl[a] = -1
-        c = nxt[q]
-        while c < k and (used[c] or (q == 0 and not first[c])):
-            c += 1
-        if c >= k:
-            q -= 1
-            continue
-        nxt[q] = c + 1
-        val = part[q] + F[a, a] * ex[c, c]
-        for r in range(q):
-            b = order[r]
-            val += F[a, b] * ex[c, pl[b]] + F[b, a] * ex[pl[b], c]
-        if val >= best:
-            continue
-        pl[a] = c
-        used[c] = True
-        if q + 1 == g:
-            best = val
-            best_p[:] = pl
-            found = True
-            continue
-        lb = val
-        for r in range(q + 1, g):  # every unplaced group on its cheapest free core against the placed ones
-            lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
-        if lb >= best:
-            continue
-        q += 1
-        part[q] = val
-        nxt[q] = 0
-    return best if found else np.inf
+def _flows(labels, g, src, spk, t_ptr, t_idx):
+    """``F[a, b]``: the spikes of the entries sent from group ``a`` with a target in group ``b`` (once per group)."""
+    F = np.zeros((g, g))
+    seen = -np.ones(g, np.int64)
+    for q in range(src.size):
+        a = labels[src[q]]
+        for p in range(t_ptr[q], t_ptr[q + 1]):
+            b = labels[t_idx[p]]
+            if seen[b] != q:
+                seen[b] = q
+                F[a, b] += spk[q]
+    return F
 
 
 @dataclasses.dataclass
@@ -128,30 +107,33 @@ class _Pricer:
 
     network: SpikingNetwork
     hardware: Hardware
+    comm: str
     const: float  # E_u(P) = const + the master's cost of P
-    senders: np.ndarray
-    targets: list[np.ndarray]
+    src: np.ndarray  # the entries' senders: multicast every sender once, unicast the sender of every synapse
+    spk: np.ndarray  # their spikes
+    t_ptr: np.ndarray  # the entries' targets, CSR: multicast the sender's targets, unicast the synapse's one
+    t_idx: np.ndarray
     ex: np.ndarray
     first: np.ndarray
     placed: int = 0
     infeasible: int = 0
 
-    def price(self, labels: np.ndarray, master: PartitionSearch, incumbent: float) -> tuple[float, np.ndarray | None]:
-        """Energy and mapping of the partition's best placement when it beats ``incumbent``, else ``(inf, None)``."""
+    def price(self, labels: np.ndarray, cost: float, incumbent: float) -> tuple[float, np.ndarray | None]:
+        """Energy and mapping of the partition's best placement when it beats ``incumbent``, else ``(inf, None)``.
+
+        ``cost`` is the master's objective of ``labels`` without a hop bound.
+        """
         g = int(labels.max()) + 1
-        F = np.zeros((g, g))
-        s = self.network.spikes
-        for i, tg in zip(self.senders.tolist(), self.targets):
-            F[labels[i], np.unique(labels[tg])] += s[i]
+        F = _flows(labels, g, self.src, self.spk, self.t_ptr, self.t_idx)
         order = np.argsort(-(F.sum(0) + F.sum(1)), kind="stable")
-        eu = self.const + master.cost(labels)  # E_u(P): the master's objective less its hop bound
+        eu = self.const + cost  # E_u(P)
         pl = -np.ones(g, np.int64)
-        x = _place(F, self.ex, order, self.first, incumbent - eu, pl)
+        x = place_groups(F, self.ex, order, self.first, incumbent - eu, pl)
         self.placed += 1
         if not math.isfinite(x):
             return math.inf, None
         core_of = pl[labels]
-        report = evaluate(self.network, self.hardware, core_of, "multicast", link_loads=False)
+        report = evaluate(self.network, self.hardware, core_of, self.comm, link_loads=False)
         if not report.feasible:
             self.infeasible += 1
             return math.inf, None
@@ -183,7 +165,8 @@ def pair_excess(ex: np.ndarray) -> np.ndarray:
     return out
 
 
-def _master(network: SpikingNetwork, hardware: Hardware, stop: bool) -> tuple[PartitionSearch, _Pricer]:
+def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str = "multicast"
+            ) -> tuple[PartitionSearch, _Pricer]:
     """The master search over all neurons (``stop``: hands every partition back to be priced) and its pricer."""
     cost = np.asarray(hardware.cost_matrix, float)
     k = hardware.num_cores
@@ -192,28 +175,43 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool) -> tuple[Pa
     c1 = float(off.min()) if k > 1 else c0
     s = np.asarray(network.spikes, float)
     pre, post = np.asarray(network.pre), np.asarray(network.post)
-    senders = np.array([i for i in np.unique(pre).tolist() if s[i] > 0], np.int64)
-    targets = [np.unique(post[pre == i]) for i in senders.tolist()]
-    edges = list(targets)
-    weights = [c0 * s[senders]]
-    hop_src, hop_spk = [senders], [s[senders]]
-    if c1 > c0:
-        edges += [np.union1d(tg, [i]) for i, tg in zip(senders.tolist(), targets)]
-        weights.append((c1 - c0) * s[senders])
-        hop_src.append(-np.ones(senders.size, np.int64))  # the same flows: counted once
-        hop_spk.append(np.zeros(senders.size))
     static = network.t_run * hardware.energy.p_static
+    const = fixed_energy(network, hardware) + (0.0 if hardware.power_gating else static * k)
+    if comm == "multicast":
+        senders = np.array([i for i in np.unique(pre).tolist() if s[i] > 0], np.int64)
+        targets = [np.unique(post[pre == i]) for i in senders.tolist()]
+        edges = list(targets)
+        weights = [c0 * s[senders]]
+        hop_src, hop_spk = [senders], [s[senders]]
+        if c1 > c0:
+            edges += [np.union1d(tg, [i]) for i, tg in zip(senders.tolist(), targets)]
+            weights.append((c1 - c0) * s[senders])
+            hop_src.append(-np.ones(senders.size, np.int64))  # the same flows: counted once
+            hop_spk.append(np.zeros(senders.size))
+        const -= (c1 - c0) * float(s[senders].sum())
+    else:  # unicast: one packet per synapse, c0 always and c1 - c0 more when it leaves the core
+        live = s[pre] > 0
+        senders, targets = pre[live].astype(np.int64), [np.array([j], np.int64) for j in post[live].tolist()]
+        const += c0 * float(s[senders].sum())
+        cut = senders != post[live]  # a self-loop never leaves its core: its excess is the placement's
+        edges = [np.array([i, j], np.int64) for i, j in zip(senders[cut].tolist(), post[live][cut].tolist())]
+        weights = [(c1 - c0) * s[senders[cut]]]
+        hop_src, hop_spk = [senders[cut]], [s[senders[cut]]]
+        const -= (c1 - c0) * float(s[senders[cut]].sum())
     gcost = static if hardware.power_gating else 0.0
-    const = fixed_energy(network, hardware) + (0.0 if hardware.power_gating else static * k) \
-        - (c1 - c0) * float(s[senders].sum())
     ex = cost - np.where(np.eye(k, dtype=bool), c0, c1)
     rows = np.sort(np.where(np.eye(k, dtype=bool), np.inf, ex), axis=1)[:, : k - 1]  # each core's remote excess
     hop = (np.concatenate(hop_src), np.concatenate(hop_spk), pair_excess(ex), rows)
-    ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
-                         gcost=gcost, stop=stop, hop=hop)
     autos = location_automorphisms(cost) if k > 1 else np.zeros((0, k), np.int64)
     first = np.array([all(c <= int(a[c]) for a in autos) for c in range(k)], np.bool_)
-    return ps, _Pricer(network, hardware, const, senders, targets, ex, first)
+    deep = int(EXACT_DEPTH * network.num_neurons) if k <= EXACT_CORES else network.num_neurons + 1
+    exact = (np.where(np.eye(k, dtype=bool), 0.0, ex), first, deep)
+    ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
+                         gcost=gcost, stop=stop, hop=hop, exact=exact)
+    t_ptr = np.zeros(len(targets) + 1, np.int64)
+    np.cumsum([t.size for t in targets], out=t_ptr[1:])
+    t_idx = np.concatenate(targets).astype(np.int64) if targets else np.zeros(0, np.int64)
+    return ps, _Pricer(network, hardware, comm, const, senders, s[senders], t_ptr, t_idx, ex, first)
 
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
@@ -224,7 +222,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     Parameters
     ----------
     time_limit
-        Seconds; on expiry the incumbent and the least bound of the unexplored partitions are returned.
+        Seconds; on expiry the incumbent and the last finished round's bound are returned.
     start
         A feasible mapping whose energy is the first incumbent (an infeasible one is ignored, with a note).
     progress
@@ -235,12 +233,11 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     refuse_budget(hardware, METHOD)
     comm = hardware.comm if comm is None else comm
     pins = network.pins is not None and bool(np.any(np.asarray(network.pins) >= 0))
-    if comm != "multicast" or pins:
+    if pins:
         res = solve_partition(network, hardware, time_limit=time_limit, seed=seed, comm=comm, start=start,
                               progress=progress, symmetry=symmetry, threads=threads, force=force)
-        why = "unicast" if comm != "multicast" else "pinned neurons"
         return dataclasses.replace(res, method=METHOD, message="; ".join(
-            m for m in (res.message, f"{why}: solved by partition-bnb") if m))
+            m for m in (res.message, "pinned neurons: solved by partition-bnb") if m))
     t0 = time.perf_counter()
     problem = precheck(network, hardware)
     if problem:
@@ -254,44 +251,62 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     def out_of(limit: float | None) -> bool:
         return limit is not None and time.perf_counter() - t0 >= limit
 
-    # The component bound first: per component, exact where the master over all neurons may not finish.
-    cb = component_bound(network, hardware, start=start_map,
-                         time_limit=COMPONENT_CAP if time_limit is None else COMPONENT_SHARE * time_limit)
-    # Bound phase: the least E_u + hop bound over all partitions (a valid bound on the optimum), and its partition.
-    ps, pricer = _master(network, hardware, stop=False)
-    ps.ub[0] = best_e - pricer.const
-    while not ps.done and not out_of(None if time_limit is None else BOUND_SHARE * time_limit):
-        ps.run()
-    lb = max(cb.bound, pricer.const + (float(ps.ub[0]) * (1 - REL_TOL) if ps.done else ps.open_bound()))
-    root = pricer.const + ps.root
-    nodes = ps.nodes
-    if ps.best.min() >= 0:
-        e, core_of = pricer.price(ps.best, ps, best_e)
-        if core_of is not None:
-            best_map, best_e = core_of, e
-    # Benders phase: price every partition whose bound is below the incumbent.
-    ps, _ = _master(network, hardware, stop=True)
-    ps.ub[0] = best_e - pricer.const
-    last = t0
-    while not ps.done and lb < best_e * (1 - PROOF_GAP) and not out_of(time_limit):
-        if ps.run():
-            e, core_of = pricer.price(ps.best, ps, best_e)
-            if core_of is not None and e < best_e:
+    # The component bound first (multicast): per component, exact where the master over all neurons may not finish.
+    cb_bound, cb_s = -math.inf, 0.0
+    if comm == "multicast":
+        cb = component_bound(network, hardware, start=start_map,
+                             time_limit=COMPONENT_CAP if time_limit is None else COMPONENT_SHARE * time_limit)
+        cb_bound, cb_s = cb.bound, cb.runtime
+    # Iterative deepening on the master's cutoff: every partition whose bound is below the target is priced; a
+    # finished round proves every mapping costs at least the target (or the incumbent, if lower). The targets
+    # close a growing share of the gap, the last one the incumbent itself (the proof).
+    ps, pricer = _master(network, hardware, stop=True, comm=comm)
+    const = pricer.const
+    root = const + ps.root
+    lb = max(cb_bound, root)
+    # Round 0 minimises the master (its cutoff drops to every better leaf): when it finishes, its least leaf bounds
+    # every mapping and its partition is priced.
+    least, _ = _master(network, hardware, stop=False, comm=comm)
+    least.ub[0] = best_e - const
+    while not least.done and not out_of(None if time_limit is None else LEAST_SHARE * time_limit):
+        least.run(MASTER_CHUNK)
+    if least.done and math.isfinite(least.ub[0]):  # (no partition at all: the rounds prove it infeasible)
+        lb = max(lb, const + float(least.ub[0]) * (1 - REL_TOL))
+        if least.best.min() >= 0:  # else no partition's bound is below the incumbent: lb proves it
+            e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+            if core_of is not None:
                 best_map, best_e = core_of, e
-                ps.ub[0] = best_e - pricer.const
-        now = time.perf_counter()
-        if progress is not None and now - last >= 5.0:
-            last = now
-            progress({"nodes": nodes + ps.nodes, "upper": best_e, "lower": lb, "time": now - t0})
-    if ps.done:
+    share, rounds, proven, last = FIRST_SHARE, 0, False, t0
+    while not proven and lb < best_e * (1 - PROOF_GAP) and not out_of(time_limit):
+        target = best_e if share >= 1.0 else lb + share * (best_e - lb)
+        ps.restart()
+        ps.ub[0] = target - const
+        while not ps.done and not out_of(time_limit):
+            if ps.run(MASTER_CHUNK):
+                e, core_of = pricer.price(ps.best, ps.leaf_cost(), best_e)
+                if core_of is not None and e < best_e:
+                    best_map, best_e = core_of, e
+                    ps.ub[0] = min(target, best_e) - const
+            now = time.perf_counter()
+            if progress is not None and now - last >= 5.0:
+                last = now
+                progress({"nodes": ps.nodes, "upper": best_e, "lower": lb, "time": now - t0})
+        if not ps.done:
+            break
+        rounds += 1
+        proven = target >= best_e
+        lb = max(lb, const + (min(target, best_e) - const) * (1 - REL_TOL))
+        share = min(1.0, 2 * share)
+    if proven or lb >= best_e * (1 - PROOF_GAP):
         lb = best_e
     if best_map is None:
         return Result(mapping=None, report=None, lower_bound=None,
-                      status=Status.INFEASIBLE if ps.done else Status.TIME_LIMIT, runtime=time.perf_counter() - t0,
+                      status=Status.INFEASIBLE if proven else Status.TIME_LIMIT, runtime=time.perf_counter() - t0,
                       method=METHOD, seed=seed, message="; ".join(m for m in (note, "no feasible partition") if m))
     status = Status.OPTIMAL if lb >= best_e * (1 - PROOF_GAP) else Status.TIME_LIMIT
-    stats = {"nodes": nodes + ps.nodes, "placements": pricer.placed, "infeasible_partitions": pricer.infeasible,
-             "root_bound": root, "component_bound": cb.bound, "component_s": cb.runtime}
+    stats = {"nodes": least.nodes + ps.nodes, "rounds": rounds, "placements": pricer.placed,
+             "infeasible_partitions": pricer.infeasible, "root_bound": root, "component_bound": cb_bound,
+             "component_s": cb_s}
     return result_from_mapping(network, hardware, best_map, method=METHOD, status=status,
                                runtime=time.perf_counter() - t0, seed=seed, lower_bound=min(lb, best_e), comm=comm,
                                message=note, stats=stats)

@@ -58,7 +58,8 @@ from snnmap.formulations.energy import fixed_energy
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
-__all__ = ["ComponentBound", "PartitionSearch", "component_bound", "component_optimum", "target_components"]
+__all__ = ["ComponentBound", "PartitionSearch", "cheapest_free_core", "component_bound", "component_optimum",
+           "place_groups", "target_components"]
 
 REL_TOL = 1e-9
 NODE_CHUNK = 200_000  # search nodes per call into the kernel (granularity of the time checks)
@@ -115,6 +116,77 @@ def target_components(network: SpikingNetwork) -> list[tuple[np.ndarray, np.ndar
 
 
 @njit(cache=True)
+def cheapest_free_core(F, cost, order, pl, used, q, u):
+    """Least cost of group ``u`` on a free core against the groups ``order[:q + 1]`` placed on ``pl``.
+
+    ``F`` is the flow between groups, ``cost`` the core-to-core packet cost and
+    ``used`` the cores taken: a placement search's bound for one unplaced group.
+    """
+    m = np.inf
+    for e in range(cost.shape[0]):
+        if used[e]:
+            continue
+        v = F[u, u] * cost[e, e]
+        for r2 in range(q + 1):
+            a = order[r2]
+            v += F[a, u] * cost[pl[a], e] + F[u, a] * cost[e, pl[a]]
+        m = min(m, v)
+    return m
+
+
+@njit(cache=True)
+def place_groups(F, ex, order, first, cutoff, best_p):
+    """Least ``sum F[a, b] ex[p_a, p_b]`` over injective ``p`` below ``cutoff``; ``inf`` when none is.
+
+    ``order``: the groups, heaviest first; ``first``: the cores the first group
+    may take. ``best_p`` receives the core of every group.
+    """
+    g = order.size
+    k = ex.shape[0]
+    pl = -np.ones(g, np.int64)
+    used = np.zeros(k, np.bool_)
+    nxt = np.zeros(g + 1, np.int64)
+    part = np.zeros(g + 1)
+    best = cutoff
+    found = False
+    q = 0
+    while q >= 0:
+        a = order[q]
+        if pl[a] >= 0:
+            used[pl[a]] = False
+            pl[a] = -1
+        c = nxt[q]
+        while c < k and (used[c] or (q == 0 and not first[c])):
+            c += 1
+        if c >= k:
+            q -= 1
+            continue
+        nxt[q] = c + 1
+        val = part[q] + F[a, a] * ex[c, c]
+        for r in range(q):
+            b = order[r]
+            val += F[a, b] * ex[c, pl[b]] + F[b, a] * ex[pl[b], c]
+        if val >= best:
+            continue
+        pl[a] = c
+        used[c] = True
+        if q + 1 == g:
+            best = val
+            best_p[:] = pl
+            found = True
+            continue
+        lb = val
+        for r in range(q + 1, g):  # every unplaced group on its cheapest free core against the placed ones
+            lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
+        if lb >= best:
+            continue
+        q += 1
+        part[q] = val
+        nxt[q] = 0
+    return best if found else np.inf
+
+
+@njit(cache=True)
 def _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, share):
     """What ``v`` joining group ``g`` adds: the hyperedges it brings to ``g`` (``share``: only the unforced
     ones, each at ``w / rem``, the share of one packet among the edge's unplaced vertices)."""
@@ -127,6 +199,30 @@ def _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, share):
             elif forced[e] == 0:
                 c += w[e] / rem[e]
     return c
+
+
+@njit(cache=True)
+def _open_flows(grp, hit, ng, esrc, espk):
+    """``F[a, h]``: the flow of the placed senders of group ``a`` to the other open groups ``h`` (zero diagonal)."""
+    F = np.zeros((ng, ng))
+    for e in range(esrc.size):
+        u = esrc[e]
+        if u < 0 or grp[u] < 0:
+            continue
+        a = grp[u]
+        for h in range(ng):
+            if h != a and hit[e, h] > 0:
+                F[a, h] += espk[e]
+    return F
+
+
+@njit(cache=True)
+def _placed_hops(grp, hit, ng, esrc, espk, ex, first, cutoff):
+    """Least excess of the open groups' flows so far over their placements on distinct cores (``inf`` when none is
+    below ``cutoff``): the exact form of :func:`_hop_bound`, still a bound as flows only grow."""
+    F = _open_flows(grp, hit, ng, esrc, espk)
+    order = np.argsort(-(F.sum(0) + F.sum(1)), kind="mergesort")
+    return place_groups(F, ex, order, first, cutoff, -np.ones(ng, np.int64))
 
 
 @njit(cache=True)
@@ -147,15 +243,7 @@ def _hop_bound(grp, hit, ng, esrc, espk, pair_ex, row_ex):
         return 0.0
     k = pair_ex.shape[0] - 1
     sym = pair_ex.shape[1] < k * (k - 1)  # unordered pairs (symmetric costs)
-    F = np.zeros((ng, ng))
-    for e in range(esrc.size):
-        u = esrc[e]
-        if u < 0 or grp[u] < 0:
-            continue
-        a = grp[u]
-        for h in range(ng):
-            if h != a and hit[e, h] > 0:
-                F[a, h] += espk[e]
+    F = _open_flows(grp, hit, ng, esrc, espk)
     if sym:
         F = F + F.T
     flows = np.empty(ng * (ng - 1))
@@ -259,8 +347,11 @@ def _move(v, g, sign, grp, load, hit, lam, rem, v_ptr, v_idx):
 
 @njit(cache=True)
 def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr, nb,
-            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex, row_ex):
+            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex, row_ex, ex_b, first, deep):
     """Resumable depth-first search; ``st = [depth, nodes, open groups, leaf flag]``, ``ub[0]`` the incumbent.
+
+    From depth ``deep`` on, a node's hop bound is the exact placement of its open groups' flows (excess costs
+    ``ex_b``, the first group on the cores ``first``) whenever the rest of its bound is below ``ub[0]``.
 
     ``stop``: at a complete partition below ``ub[0]``, copy it to ``best``, its
     cost to ``leaf[0]``, set ``st[3] = 1`` and return without touching ``ub``
@@ -306,6 +397,12 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
                    hop_spk, pair_ex, row_ex)
         if b >= ub[0] * (1.0 - REL_TOL):
             continue
+        if d + 1 >= deep and ng >= 2:  # deep enough: the exact placement of the flows so far replaces the hop bound
+            rest = b - _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
+            x = _placed_hops(grp, hit, ng, hop_src, hop_spk, ex_b, first, ub[0] * (1.0 - REL_TOL) - rest)
+            if not x < np.inf:
+                continue
+            b = max(b, rest + x)
         d += 1
         nb[d] = b
         _children(d, order[d], ng, groups, cap, load, hit, rem, forced, w, v_ptr, v_idx, ch, nch, ptr)
@@ -353,11 +450,15 @@ class PartitionSearch:
     most ``cap`` vertices. With ``stop`` every complete partition below
     ``ub[0]`` is handed back by :meth:`run` (in ``best``, its cost in
     ``leaf[0]``) for the caller to price, and ``ub[0]`` is the caller's to lower.
+    ``exact = (excess costs with a zero diagonal, the cores the first group may
+    take, depth)``: from that depth on, the hop bound is the exact placement of
+    the open groups' flows so far (:func:`place_groups`).
     """
 
     def __init__(self, edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
                  gcost: float = 0.0, stop: bool = False,
-                 hop: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None):
+                 hop: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 exact: tuple[np.ndarray, np.ndarray, int] | None = None):
         m = num_targets
         w = np.asarray(weights, np.float64)
         groups = min(groups, m)
@@ -384,12 +485,6 @@ class PartitionSearch:
         self.edges, self.w, self.cap, self.groups, self.gcost, self.stop = edges, w, cap, groups, float(gcost), stop
         self.order = np.array(order, np.int64)
         self.v_ptr, self.v_idx = v_ptr, v_idx
-        self.grp = -np.ones(m, np.int64)
-        self.load = np.zeros(groups, np.int64)
-        self.hit = np.zeros((ne, groups), np.int64)
-        self.lam = np.zeros(ne, np.int64)
-        self.rem = np.array([np.unique(tg).size for tg in edges], np.int64)
-        self.forced = np.zeros(ne, np.int64)
         self.ch = np.zeros((m, groups + 1), np.int64)
         self.nch = np.zeros(m, np.int64)
         self.ptr = np.zeros(m, np.int64)
@@ -397,21 +492,40 @@ class PartitionSearch:
         self.ub = np.array([math.inf])
         self.best = -np.ones(m, np.int64)
         self.leaf = np.zeros(1)
+        self.forced = np.zeros(ne, np.int64)
         if hop is None:
             hop = (-np.ones(ne, np.int64), np.zeros(ne), np.zeros((groups + 1, 0)), np.zeros((groups, groups)))
         self.hop = (np.asarray(hop[0], np.int64), np.asarray(hop[1], np.float64), np.asarray(hop[2], np.float64),
                     np.asarray(hop[3], np.float64))
-        self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, w, v_ptr, v_idx, cap,
-                           groups, 0, self.forced, self.gcost, *self.hop)
-        self.nb[0] = self.root
-        _children(0, self.order[0], 0, groups, cap, self.load, self.hit, self.rem, self.forced, w, v_ptr, v_idx,
-                  self.ch, self.nch, self.ptr)
+        if exact is None:  # never deep enough
+            exact = (np.zeros((1, 1)), np.ones(1, np.bool_), m + 1)
+        self.exact = (np.asarray(exact[0], np.float64), np.asarray(exact[1], np.bool_), int(exact[2]))
         self.st = np.array([0, 0, 0, 0], np.int64)
+        self.restart()
+
+    def restart(self) -> None:
+        """Back to the root (no vertex placed; ``ub``, ``best`` and the node count are kept)."""
+        m, ne = self.order.size, self.w.size
+        self.grp = -np.ones(m, np.int64)
+        self.load = np.zeros(self.groups, np.int64)
+        self.hit = np.zeros((ne, self.groups), np.int64)
+        self.lam = np.zeros(ne, np.int64)
+        self.rem = np.array([np.unique(tg).size for tg in self.edges], np.int64)
+        self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
+                           self.v_idx, self.cap, self.groups, 0, self.forced, self.gcost, *self.hop)
+        self.nb[0] = self.root
+        _children(0, self.order[0], 0, self.groups, self.cap, self.load, self.hit, self.rem, self.forced, self.w,
+                  self.v_ptr, self.v_idx, self.ch, self.nch, self.ptr)
+        self.st[0] = self.st[2] = self.st[3] = 0
 
     def cost(self, labels: np.ndarray) -> float:
         """The objective of the partition ``labels`` (a group of every vertex, any labels), without a hop bound."""
         return float(sum(self.w[e] * np.unique(labels[tg]).size for e, tg in enumerate(self.edges))
                      + self.gcost * np.unique(labels).size)
+
+    def leaf_cost(self) -> float:
+        """:meth:`cost` of the partition the search stopped at (read off its state)."""
+        return float(self.w @ self.lam) + self.gcost * int(self.st[2])
 
     @property
     def done(self) -> bool:
@@ -430,7 +544,7 @@ class PartitionSearch:
         _search(self.st, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
                 self.v_idx, self.cap, self.groups, self.forced, self.ch, self.nch, self.ptr, self.nb, self.ub,
                 self.best, NODE_CHUNK if max_nodes is None else max_nodes, self.gcost, self.stop, self.leaf,
-                *self.hop)
+                *self.hop, *self.exact)
         return bool(self.st[3])
 
     def open_bound(self) -> float:

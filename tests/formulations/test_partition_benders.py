@@ -51,6 +51,25 @@ def test_multicast_dense_networks_match_brute_force(seed: int) -> None:
     _check(net, hw, "multicast", start=None)
 
 
+@pytest.mark.parametrize("comm", ["multicast", "unicast"])
+def test_rounds_from_the_worst_and_the_best_start_match_brute_force(comm: str) -> None:
+    # From the dearest feasible mapping the first round's cutoff is far up; from the optimum itself it is below
+    # the optimum, so that round ends with a bound and a second one proves.
+    rounds = 0
+    for seed in range(12):
+        rng = np.random.default_rng(700 + seed)
+        net = random_dense_network(rng, int(rng.integers(5, 8)), density=0.4)
+        hw = toy_hardware(limits=Limits(n_max=int(rng.integers(2, 4))), mesh=((1, 4), (2, 2), (2, 3))[seed % 3])
+        maps, energies = brute_force(net, hw, comm)
+        feasible = np.flatnonzero(np.isfinite(energies))
+        for start in (feasible[np.argmax(energies[feasible])], int(np.argmin(energies))):
+            res = METHODS["partition-benders"](net, hw, comm=comm, start=maps[start])
+            assert res.status == Status.OPTIMAL
+            assert res.energy == pytest.approx(energies.min(), rel=1e-9, abs=1e-12)
+        rounds += res.stats["rounds"]
+    assert rounds > 12  # from the optimum, some took two rounds
+
+
 def test_pair_excess_of_a_line() -> None:
     # 1 x 3 line, one extra unit a hop: pairs of 2 cores can be adjacent (0); 3 cores have two adjacent pairs and
     # the ends 1 hop more.
@@ -70,12 +89,12 @@ def test_time_limit_keeps_a_valid_bound_and_the_start() -> None:
     assert res.stats["root_bound"] <= res.lower_bound
 
 
-def test_unicast_is_partition_bnb_and_says_so() -> None:
+def test_unicast_is_decomposed_and_agrees_with_partition_bnb() -> None:
     net, hw = random_layered(10, 3), exact_bench_hardware(10, 4)
     res = METHODS["partition-benders"](net, hw, comm="unicast", time_limit=60)
     ref = METHODS["partition-bnb"](net, hw, comm="unicast", time_limit=60)
-    assert res.status == ref.status == Status.OPTIMAL and "partition-bnb" in res.message
-    assert res.energy == pytest.approx(ref.energy, rel=1e-9)
+    assert res.status == ref.status == Status.OPTIMAL and "partition-bnb" not in res.message
+    assert res.stats["placements"] >= 1 and res.energy == pytest.approx(ref.energy, rel=1e-9)
 
 
 @pytest.mark.slow
@@ -89,6 +108,19 @@ def test_layered_proof_agrees_with_two_other_methods(n: int, k: int, seed: int, 
     assert ours.status == Status.OPTIMAL, ours.message
     for other in others:
         res = METHODS[other](net, hw, comm="multicast", time_limit=120)
+        assert res.energy >= ours.energy * (1 - 1e-9)  # nothing beats a proven optimum
+        if res.status == Status.OPTIMAL:
+            assert res.energy == pytest.approx(ours.energy, rel=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, FRESH_SEED])
+def test_layered_unicast_proof_agrees_with_the_milp_and_cpsat(seed: int) -> None:
+    net, hw = random_layered(16, seed + 16), exact_bench_hardware(16, 4)
+    ours = METHODS["partition-benders"](net, hw, comm="unicast", time_limit=300, start="partition-refine")
+    assert ours.status == Status.OPTIMAL, ours.message
+    for other in ("milp", "cpsat"):
+        res = METHODS[other](net, hw, comm="unicast", time_limit=120)
         assert res.energy >= ours.energy * (1 - 1e-9)  # nothing beats a proven optimum
         if res.status == Status.OPTIMAL:
             assert res.energy == pytest.approx(ours.energy, rel=1e-8)
