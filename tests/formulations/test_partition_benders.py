@@ -37,8 +37,8 @@ def _check(net, hw, comm: str, **kw) -> None:
 @settings(derandomize=True, max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_matches_brute_force(case) -> None:
-    # Random limits, pins, zero spikes, self-loops, x/y hop costs, power gating or not; pins and unicast go to
-    # partition-bnb, the rest is the decomposition's.
+    # Random limits, pins, zero spikes, self-loops, x/y hop costs, power gating or not, both models; pins go to
+    # partition-bnb, the rest (unicast too) is the decomposition's.
     _check(*case)
 
 
