@@ -37,7 +37,7 @@ def _least(options: list[tuple[float, int, int]]) -> tuple[float, int, int]:
     return min(options, key=lambda t: (t[0] > least * (1 + TIE), -t[1] * t[2], abs(t[1] - t[2]), t[1]))
 
 
-def _window(g: ConvGeometry, a: int, b: int) -> int:
+def window_positions(g: ConvGeometry, a: int, b: int) -> int:
     """Input positions (per channel) an ``a x b`` tile of outputs reads at most: its windows' span."""
     (kh, kw), (sh, sw) = g.kernel, g.stride
     return min(g.in_shape[1], (a - 1) * sh + kh) * min(g.in_shape[2], (b - 1) * sw + kw)
@@ -60,10 +60,10 @@ def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | N
         # saves messages (its input reaches one channel: channels grouped over a wider tile).
         # Tiles whose inputs (every channel's, or one group's) break a_max are left out.
         per_channel = a_max // (cout if g.depthwise else g.in_shape[0])
-        tiling = _least([t for t in aligned_tilings(g, weight, n_max // cout) if _window(g, *t[1:]) <= per_channel]
-                        or [(np.inf, 0, 0)])
+        tiling = _least([t for t in aligned_tilings(g, weight, n_max // cout)
+                         if window_positions(g, *t[1:]) <= per_channel] or [(np.inf, 0, 0)])
         if g.depthwise:
-            wide = _least([t for t in aligned_tilings(g, weight, n_max) if _window(g, *t[1:]) <= a_max]
+            wide = _least([t for t in aligned_tilings(g, weight, n_max) if window_positions(g, *t[1:]) <= a_max]
                           or [(np.inf, 0, 0)])
             if wide[0] < tiling[0] * (1 - TIE):
                 tiling = wide
@@ -71,7 +71,7 @@ def aligned_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | N
             continue
         _, a, b = tiling
         # channels sharing a tile
-        group = min(cout, n_max // (a * b), a_max // _window(g, a, b)) if g.depthwise else cout
+        group = min(cout, n_max // (a * b), a_max // window_positions(g, a, b)) if g.depthwise else cout
         c, y, x = np.unravel_index(np.arange(cout * ho * wo), (cout, ho, wo))
         across = -(-wo // b)
         tile = ((c // group) * -(-ho // a) + y // a) * across + x // b

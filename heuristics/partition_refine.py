@@ -16,7 +16,8 @@ The same refinement also runs from the layer tiling of :mod:`heuristics.tiling`
 (neurons that share their inputs together, receptive fields compact; where the
 application's convolution geometry is known, aligned tiles placed by the image,
 :mod:`heuristics.aligned`; built first, refined last so the other starts keep
-their seeds), from
+their seeds; where a convolution reads the network's inputs, its variant with those inputs on
+their output tiles, :mod:`heuristics.colocate`, placed alike, when the evaluator prices it lower), from
 traffic-merging clusters (annealed), from the greedy mapping and from the
 sequential fill; the best result is returned. Since
 refinement never raises the energy, partition-refine is never worse than the
@@ -42,6 +43,7 @@ from snnmap.formulations.energy import evaluate
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
 from snnmap.heuristics.cluster_map import place_cluster_mapping
+from snnmap.heuristics.colocate import colocated_clusters
 from snnmap.heuristics.common import Progress, Timer, finish, report_progress
 from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import greedy_mapping
@@ -124,12 +126,14 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         if name not in starts or pinned or not affordable():
             continue
         cluster_of, k = cluster()
-        core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model,
-                                             method="bisect-anneal" if large or name in ("tiling", "relay") and
-                                             placement == "anneal" else placement,
+        method = "bisect-anneal" if large or name in ("tiling", "relay") and placement == "anneal" else placement
+        core_of, why = place_cluster_mapping(network, hardware, cluster_of, k, comm=comm_model, method=method,
                                              timer=timer, seed=seed, time_share=share,
                                              effort=effort * (TILING_EFFORT if name == "tiling" else 1.0),
                                              image=name == "tiling")
+        if core_of is not None and name == "tiling":
+            name, core_of = _colocated_or(network, hardware, cluster_of, core_of, comm=comm_model, method=method,
+                                          timer=timer, seed=seed, effort=effort * TILING_EFFORT)
         if core_of is not None:
             begin.append((name, core_of))
         else:
@@ -146,7 +150,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             notes.append(why)
     # The tiling start is built first (on large chips the budget may not reach a later one) but
     # refined last: the other starts keep the refinement seeds they had before it existed.
-    begin.sort(key=lambda start: start[0] == "tiling")
+    begin.sort(key=lambda start: start[0] in ("tiling", "colocate"))
     report_progress(progress, f"{len(begin)} start mapping(s): {', '.join(name for name, _ in begin)}")
     best: tuple[float, np.ndarray, str, bool, dict] | None = None
     interrupted = False
@@ -182,6 +186,28 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         interrupted |= stopped
     return finish(network, hardware, core_of, method="partition-refine", timer=timer, seed=seed, comm=comm,
                   interrupted=interrupted, stats={"start": name, **st, "ils_improvements": kicks})
+
+
+def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray, core_of: np.ndarray, *,
+                  comm: str, method: str, timer: Timer, seed: int, effort: float) -> tuple[str, np.ndarray]:
+    """The tiling start, or its variant with the inputs on their convolution's tiles
+    (:mod:`heuristics.colocate`), placed the same way, whichever the evaluator prices lower
+    (the tiling on ties, and when the variant is the same partition)."""
+    colocated = colocated_clusters(network, hardware, cluster_of)
+    if colocated is None or _same_partition(colocated[0], cluster_of):
+        return "tiling", core_of
+    placed, _ = place_cluster_mapping(network, hardware, *colocated, comm=comm, method=method,
+                                      timer=timer, seed=seed, time_share=TILING_SHARE, effort=effort, image=True)
+    if placed is None:
+        return "tiling", core_of
+    mine, theirs = (evaluate(network, hardware, c, comm, link_loads=False) for c in (placed, core_of))
+    return ("colocate", placed) if mine.feasible and mine.total < theirs.total * (1 - 1e-12) else ("tiling", core_of)
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labellings group the neurons alike (whatever their numbers)."""
+    pairs = np.unique(np.stack([a, b]), axis=1)
+    return pairs.shape[1] == np.unique(a).size == np.unique(b).size
 
 
 ILS_WORK = 200_000  # (neurons + synapses) x rounds of iterated local search by default
