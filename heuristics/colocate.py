@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from snnmap.formulations.arrays import unique_ints
 from snnmap.hardware import Hardware
 from snnmap.heuristics.aligned import window_positions
 from snnmap.heuristics.partition import cut_runs
@@ -44,7 +45,8 @@ def axis_terms(size_in: int, size_out: int, kernel: int, stride: int, padding: i
     meets = lo <= hi
     first, last = lo // tile, hi // tile
     count = np.where(meets, last - first + 1, 0)
-    home = np.clip((q + padding - (kernel - 1) // 2) // stride, 0, size_out - 1) // tile
+    # An input no window reads (the last rows of a strided layer) is homed nowhere (-1).
+    home = np.where(meets, np.clip((q + padding - (kernel - 1) // 2) // stride, 0, size_out - 1) // tile, -1)
     local = meets & (first <= home) & (home <= last)
     a, b = first - home, last - home  # the tiles met, relative to home: sum of |t| over a..b
     steps = np.where(a >= 0, _sum_to(b) - _sum_to(a - 1),
@@ -70,11 +72,11 @@ def colocated_tilings(g: ConvGeometry, weight: np.ndarray, hardware: Hardware,
     out = []
     for a in range(1, ho + 1):
         ny, hy, ly, sy = axis_terms(h, ho, kh, sh, ph, a)
-        rows = int(np.bincount(hy).max())
+        rows = int(np.bincount(hy[hy >= 0]).max())
         wy = per_q.T @ ny, per_q.T @ ly, per_q.T @ sy  # weighted over rows, per column
         for b in range(1, wo + 1):
             nx, hx, lx, sx = cols[b]
-            neurons = cout * a * b + cin * rows * int(np.bincount(hx).max())
+            neurons = cout * a * b + cin * rows * int(np.bincount(hx[hx >= 0]).max())
             if neurons > lim.n_max or cin * window_positions(g, a, b) > a_max or cout * a * b * fan_in > syn_max:
                 continue
             reached, local = float(wy[0] @ nx), float(wy[1] @ lx)
@@ -85,41 +87,80 @@ def colocated_tilings(g: ConvGeometry, weight: np.ndarray, hardware: Hardware,
     return out
 
 
-def colocated_tiles(network: SpikingNetwork, hardware: Hardware) -> np.ndarray | None:
+EXACT_TRIES = 8  # cheapest tilings checked exactly for a_max and syn_max where the inputs have inputs of their own
+
+
+def _tile_of(g: ConvGeometry, a: int, b: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Tile (from 0) of every output neuron and of every input neuron (its home), and the number of tiles."""
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    cout, ho, wo = g.out_shape
+    across = -(-wo // b)
+    _, y, x = np.unravel_index(np.arange(cout * ho * wo), g.out_shape)
+    outputs = (y // a) * across + x // b
+    hy = axis_terms(g.in_shape[1], ho, kh, sh, ph, a)[1]
+    hx = axis_terms(g.in_shape[2], wo, kw, sw, pw, b)[1]
+    _, y, x = np.unravel_index(np.arange(int(np.prod(g.in_shape))), g.in_shape)
+    return outputs, np.where((hy[y] >= 0) & (hx[x] >= 0), hy[y] * across + hx[x], -1), -(-ho // a) * across
+
+
+def _fits(network: SpikingNetwork, hardware: Hardware, label: np.ndarray, among: np.ndarray) -> bool:
+    """Whether every tile (``label`` per neuron, ``-1`` outside) reads at most ``a_max`` distinct neurons and
+    holds at most ``syn_max`` synapses (``among``: the synapses that may end in a tile)."""
+    lim = hardware.limits
+    tile = label[network.post[among]]
+    inside = tile >= 0
+    tile, pre = tile[inside], network.pre[among][inside]
+    axons = np.bincount(unique_ints(tile * np.int64(network.num_neurons) + pre) // network.num_neurons)
+    return bool((not lim.a_max or axons.max(initial=0) <= lim.a_max)
+                and (not lim.syn_max or np.bincount(tile).max(initial=0) <= lim.syn_max))
+
+
+def colocated_tiles(network: SpikingNetwork, hardware: Hardware, sources_only: bool = True) -> np.ndarray | None:
     """Per neuron its co-located tile (numbered from 0), ``-1`` for the neurons of no such tile; ``None`` when no
-    convolution reads the network's inputs (or none has a feasible co-located tiling)."""
+    convolution has a feasible co-located tiling.
+
+    With ``sources_only``, the convolutions reading the network's inputs; otherwise every convolution or
+    pooling, the busiest inputs first, each neuron in one tile at most (a layer whose outputs are another's
+    inputs joins one of the two), the tiles checked exactly for ``a_max`` (the inputs' own inputs count)."""
     label = np.full(network.num_neurons, -1, dtype=np.int64)
+    pop = network.population
     base = 0
-    for g in conv_layers(network):
+    layers = conv_layers(network)
+    weight = [float(network.spikes[g.in_offset:g.in_offset + int(np.prod(g.in_shape))].sum()) for g in layers]
+    for i in np.argsort(-np.asarray(weight), kind="stable"):
+        g = layers[i]
         inputs = slice(g.in_offset, g.in_offset + int(np.prod(g.in_shape)))
         outputs = slice(g.out_offset, g.out_offset + int(np.prod(g.out_shape)))
-        if network.in_degree[inputs].any() or (label[inputs] >= 0).any() or (label[outputs] >= 0).any():
+        source = not network.in_degree[inputs].any()
+        if (sources_only and not source) or (label[inputs] >= 0).any() or (label[outputs] >= 0).any():
             continue
-        options = colocated_tilings(g, network.spikes[inputs], hardware, network.t_run)
-        if not options:
-            continue
-        _, a, b = min(options, key=lambda t: (t[0], abs(t[1] - t[2]), t[1]))
-        (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
-        cout, ho, wo = g.out_shape
-        across = -(-wo // b)
-        _, y, x = np.unravel_index(np.arange(cout * ho * wo), g.out_shape)
-        label[outputs] = base + (y // a) * across + x // b
-        hy = axis_terms(g.in_shape[1], ho, kh, sh, ph, a)[1]
-        hx = axis_terms(g.in_shape[2], wo, kw, sw, pw, b)[1]
-        _, y, x = np.unravel_index(np.arange(int(np.prod(g.in_shape))), g.in_shape)
-        label[inputs] = base + hy[y] * across + hx[x]
-        base += -(-ho // a) * across
+        options = sorted(colocated_tilings(g, network.spikes[inputs], hardware, network.t_run),
+                         key=lambda t: (t[0], abs(t[1] - t[2]), t[1]))
+        among = np.flatnonzero((pop[network.post] == g.source) | (pop[network.post] == g.target))
+        for _, a, b in options[:1 if source else EXACT_TRIES]:
+            tile_out, tile_in, count = _tile_of(g, a, b)
+            trial = label.copy()
+            trial[outputs], trial[inputs] = base + tile_out, np.where(tile_in >= 0, base + tile_in, -1)
+            if source or _fits(network, hardware, np.where(trial >= base, trial - base, -1), among):
+                label, base = trial, base + count
+                break
     return label if base else None
 
 
-def colocated_clusters(network: SpikingNetwork, hardware: Hardware,
-                       cluster_of: np.ndarray) -> tuple[np.ndarray, int] | None:
+def colocated_clusters(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray,
+                       sources_only: bool = True) -> tuple[np.ndarray, int] | None:
     """``cluster_of`` (core-feasible clusters, e.g. the tiling's) with the co-located tiles in place of the
     clusters their neurons had (what is left of those stays together): ``(cluster_of, count)``, each cluster
     cut where a limit would break; ``None`` without co-located tiles or when the clusters outnumber the cores."""
-    tiles = colocated_tiles(network, hardware)
+    tiles = colocated_tiles(network, hardware, sources_only)
     if tiles is None:
         return None
-    group = np.where(tiles >= 0, tiles, cluster_of + tiles.max() + 1)
-    out, k = cut_runs(network, hardware, np.lexsort((np.arange(group.size), group)), group)
+    # What the tiles leave of a cluster joins the other leftovers of its population (in cluster order),
+    # so that the remnants do not each power a core; untouched clusters stay as they were.
+    touched = np.zeros(int(cluster_of.max()) + 1, dtype=bool)
+    touched[cluster_of[tiles >= 0]] = True
+    pop = np.zeros(tiles.size, dtype=np.int64) if network.population is None else network.population
+    rest = np.where(touched[cluster_of], touched.size + pop, cluster_of)
+    group = np.where(tiles >= 0, tiles, rest + tiles.max() + 1)
+    out, k = cut_runs(network, hardware, np.lexsort((np.arange(tiles.size), cluster_of, group)), group)
     return (out, k) if k <= hardware.num_cores else None

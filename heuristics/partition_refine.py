@@ -59,6 +59,7 @@ PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (MET
 TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
 RELAY_SHARE = 0.3  # of the time left, at most, for annealing the relay start's placement (a relay only)
+COLOCATE_SHARE = 0.2  # of the time left, at most, for annealing each co-located variant of the tiling start
 TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 
 
@@ -190,18 +191,25 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
 
 def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray, core_of: np.ndarray, *,
                   comm: str, method: str, timer: Timer, seed: int, effort: float) -> tuple[str, np.ndarray]:
-    """The tiling start, or its variant with the inputs on their convolution's tiles
-    (:mod:`heuristics.colocate`), placed the same way, whichever the evaluator prices lower
-    (the tiling on ties, and when the variant is the same partition)."""
-    colocated = colocated_clusters(network, hardware, cluster_of)
-    if colocated is None or _same_partition(colocated[0], cluster_of):
-        return "tiling", core_of
-    placed, _ = place_cluster_mapping(network, hardware, *colocated, comm=comm, method=method,
-                                      timer=timer, seed=seed, time_share=TILING_SHARE, effort=effort, image=True)
-    if placed is None:
-        return "tiling", core_of
-    mine, theirs = (evaluate(network, hardware, c, comm, link_loads=False) for c in (placed, core_of))
-    return ("colocate", placed) if mine.feasible and mine.total < theirs.total * (1 - 1e-12) else ("tiling", core_of)
+    """The tiling start, or a variant of it with convolutions' inputs on their output tiles
+    (:mod:`heuristics.colocate`: the network's inputs only, then every layer pair), placed the
+    same way, whichever the evaluator prices lowest (the earlier on ties; a variant that is the
+    same partition as one before it is not placed again)."""
+    best = ("tiling", core_of, evaluate(network, hardware, core_of, comm, link_loads=False).total)
+    seen = [cluster_of]
+    for sources_only in (True, False):
+        colocated = colocated_clusters(network, hardware, cluster_of, sources_only)
+        if colocated is None or any(_same_partition(colocated[0], other) for other in seen):
+            continue
+        seen.append(colocated[0])
+        placed, _ = place_cluster_mapping(network, hardware, *colocated, comm=comm, method=method, timer=timer,
+                                          seed=seed, time_share=COLOCATE_SHARE, effort=effort, image=True)
+        if placed is None:
+            continue
+        rep = evaluate(network, hardware, placed, comm, link_loads=False)
+        if rep.feasible and rep.total < best[2] * (1 - 1e-12):
+            best = ("colocate", placed, rep.total)
+    return best[0], best[1]
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
