@@ -123,7 +123,7 @@ def colocated_tiles(network: SpikingNetwork, hardware: Hardware, sources_only: b
     pooling, the busiest inputs first, each neuron in one tile at most (a layer whose outputs are another's
     inputs joins one of the two), the tiles checked exactly for ``a_max`` (the inputs' own inputs count)."""
     label = np.full(network.num_neurons, -1, dtype=np.int64)
-    pop = network.population
+    pop_post = None  # population of every synapse's target, when a tiling is checked exactly
     base = 0
     layers = conv_layers(network)
     weight = [float(network.spikes[g.in_offset:g.in_offset + int(np.prod(g.in_shape))].sum()) for g in layers]
@@ -136,7 +136,9 @@ def colocated_tiles(network: SpikingNetwork, hardware: Hardware, sources_only: b
             continue
         options = sorted(colocated_tilings(g, network.spikes[inputs], hardware, network.t_run),
                          key=lambda t: (t[0], abs(t[1] - t[2]), t[1]))
-        among = np.flatnonzero((pop[network.post] == g.source) | (pop[network.post] == g.target))
+        if not source and options and pop_post is None:
+            pop_post = network.population[network.post]
+        among = None if source else np.flatnonzero((pop_post == g.source) | (pop_post == g.target))
         for _, a, b in options[:1 if source else EXACT_TRIES]:
             tile_out, tile_in, count = _tile_of(g, a, b)
             trial = label.copy()

@@ -13,6 +13,7 @@ from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances.geometry import conv_layers
 from snnmap.instances.layers import NetBuilder, conv2d_edges
 from snnmap.registry import METHODS
+from tests.heuristics.test_aligned import geometry_net
 
 SPEC = dict(name="edges", kind="conv", kernel=3, stride=1, padding=1, out=4)
 
@@ -84,3 +85,19 @@ def test_partition_refine_starts_from_the_colocated_tiles_where_cheaper_and_is_d
     hand = evaluate(net, hw, np.divmod(colocated_tiles(net, hw), 4)[0] * 6 + colocated_tiles(net, hw) % 4,
                     link_loads=False).total
     assert runs[0].energy <= hand * (1 + 1e-12)
+
+
+def test_every_layer_pair_the_busiest_inputs_first_each_pool_input_on_its_output_tile_within_every_limit():
+    net, hw = geometry_net(), crossbar((8, 8))
+    label = colocated_tiles(net, hw, sources_only=False)
+    # conv1 (2048 neurons) sends more spikes than the input (512): conv1 -> pool1 is tiled first, so the
+    # input -> conv1 and pool1 -> conv2 pairs (which share a layer with it) are not; conv2 feeds nothing.
+    assert (label[net.population == 1] >= 0).all() and (label[net.population == 2] >= 0).all()
+    assert (label[(net.population == 0) | (net.population == 3)] == -1).all()
+    to_pool = net.population[net.post] == 2
+    assert np.array_equal(label[net.pre[to_pool]], label[net.post[to_pool]])
+    cluster_of, _ = tiling_clusters(net, hw)
+    out, count = colocated_clusters(net, hw, cluster_of, sources_only=False)
+    rep = evaluate(net, hw, out, link_loads=False)
+    assert rep.feasible and count <= hw.num_cores and rep.core_axons.max() <= hw.limits.a_max
+    assert colocated_tiles(net, hw) is not None and (colocated_tiles(net, hw)[net.population > 1] == -1).all()
