@@ -115,24 +115,30 @@ def _fits(network: SpikingNetwork, hardware: Hardware, label: np.ndarray, among:
                 and (not lim.syn_max or np.bincount(tile).max(initial=0) <= lim.syn_max))
 
 
-def colocated_tiles(network: SpikingNetwork, hardware: Hardware, sources_only: bool = True) -> np.ndarray | None:
+PAIRS = ("sources", "busiest")  # which convolutions get co-located tiles, see colocated_tiles
+
+
+def colocated_tiles(network: SpikingNetwork, hardware: Hardware, pairs: str = "sources") -> np.ndarray | None:
     """Per neuron its co-located tile (numbered from 0), ``-1`` for the neurons of no such tile; ``None`` when no
     convolution has a feasible co-located tiling.
 
-    With ``sources_only``, the convolutions reading the network's inputs; otherwise every convolution or
-    pooling, the busiest inputs first, each neuron in one tile at most (a layer whose outputs are another's
-    inputs joins one of the two), the tiles checked exactly for ``a_max`` (the inputs' own inputs count)."""
+    ``pairs``: ``"sources"``, the convolutions reading the network's inputs; ``"busiest"``, every convolution
+    or pooling, the busiest inputs first (on HeartClass:full, conv2 -> pool2 and conv1 -> pool1 before
+    input -> conv1). Each neuron is in one tile at most (a layer whose outputs are another's inputs joins
+    the first of the two), the tiles of inputs with inputs of their own checked exactly for ``a_max``."""
+    if pairs not in PAIRS:
+        raise ValueError(f"pairs={pairs!r}: use one of {', '.join(PAIRS)}")
     label = np.full(network.num_neurons, -1, dtype=np.int64)
     pop_post = None  # population of every synapse's target, when a tiling is checked exactly
     base = 0
     layers = conv_layers(network)
-    weight = [float(network.spikes[g.in_offset:g.in_offset + int(np.prod(g.in_shape))].sum()) for g in layers]
-    for i in np.argsort(-np.asarray(weight), kind="stable"):
-        g = layers[i]
-        inputs = slice(g.in_offset, g.in_offset + int(np.prod(g.in_shape)))
+    ins = [slice(g.in_offset, g.in_offset + int(np.prod(g.in_shape))) for g in layers]
+    weight = np.array([network.spikes[i].sum() for i in ins])
+    inner = np.array([bool(network.in_degree[i].any()) for i in ins])
+    for i in np.argsort(-weight, kind="stable"):
+        g, inputs, source = layers[i], ins[i], not inner[i]
         outputs = slice(g.out_offset, g.out_offset + int(np.prod(g.out_shape)))
-        source = not network.in_degree[inputs].any()
-        if (sources_only and not source) or (label[inputs] >= 0).any() or (label[outputs] >= 0).any():
+        if (pairs == "sources" and not source) or (label[inputs] >= 0).any() or (label[outputs] >= 0).any():
             continue
         options = sorted(colocated_tilings(g, network.spikes[inputs], hardware, network.t_run),
                          key=lambda t: (t[0], abs(t[1] - t[2]), t[1]))
@@ -150,11 +156,11 @@ def colocated_tiles(network: SpikingNetwork, hardware: Hardware, sources_only: b
 
 
 def colocated_clusters(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray,
-                       sources_only: bool = True) -> tuple[np.ndarray, int] | None:
+                       pairs: str = "sources") -> tuple[np.ndarray, int] | None:
     """``cluster_of`` (core-feasible clusters, e.g. the tiling's) with the co-located tiles in place of the
     clusters their neurons had (what is left of those stays together): ``(cluster_of, count)``, each cluster
     cut where a limit would break; ``None`` without co-located tiles or when the clusters outnumber the cores."""
-    tiles = colocated_tiles(network, hardware, sources_only)
+    tiles = colocated_tiles(network, hardware, pairs)
     if tiles is None:
         return None
     # What the tiles leave of a cluster joins the other leftovers of its population (in cluster order),

@@ -43,7 +43,7 @@ from snnmap.formulations.energy import evaluate
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
 from snnmap.heuristics.cluster_map import place_cluster_mapping
-from snnmap.heuristics.colocate import colocated_clusters
+from snnmap.heuristics.colocate import PAIRS, colocated_clusters
 from snnmap.heuristics.common import Progress, Timer, finish, report_progress
 from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import greedy_mapping
@@ -197,8 +197,8 @@ def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.nd
     same partition as one before it is not placed again)."""
     best = ("tiling", core_of, evaluate(network, hardware, core_of, comm, link_loads=False).total)
     seen = [cluster_of]
-    for sources_only in (True, False):
-        colocated = colocated_clusters(network, hardware, cluster_of, sources_only)
+    for pairs in PAIRS:
+        colocated = colocated_clusters(network, hardware, cluster_of, pairs)
         if colocated is None or any(_same_partition(colocated[0], other) for other in seen):
             continue
         seen.append(colocated[0])

@@ -89,7 +89,7 @@ def test_partition_refine_starts_from_the_colocated_tiles_where_cheaper_and_is_d
 
 def test_every_layer_pair_the_busiest_inputs_first_each_pool_input_on_its_output_tile_within_every_limit():
     net, hw = geometry_net(), crossbar((8, 8))
-    label = colocated_tiles(net, hw, sources_only=False)
+    label = colocated_tiles(net, hw, pairs="busiest")
     # conv1 (2048 neurons) sends more spikes than the input (512): conv1 -> pool1 is tiled first, so the
     # input -> conv1 and pool1 -> conv2 pairs (which share a layer with it) are not; conv2 feeds nothing.
     assert (label[net.population == 1] >= 0).all() and (label[net.population == 2] >= 0).all()
@@ -97,7 +97,7 @@ def test_every_layer_pair_the_busiest_inputs_first_each_pool_input_on_its_output
     to_pool = net.population[net.post] == 2
     assert np.array_equal(label[net.pre[to_pool]], label[net.post[to_pool]])
     cluster_of, _ = tiling_clusters(net, hw)
-    out, count = colocated_clusters(net, hw, cluster_of, sources_only=False)
+    out, count = colocated_clusters(net, hw, cluster_of, pairs="busiest")
     rep = evaluate(net, hw, out, link_loads=False)
     assert rep.feasible and count <= hw.num_cores and rep.core_axons.max() <= hw.limits.a_max
     assert colocated_tiles(net, hw) is not None and (colocated_tiles(net, hw)[net.population > 1] == -1).all()
