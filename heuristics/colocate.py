@@ -11,11 +11,15 @@ tile is chosen by that energy, priced per axis in closed form
 whose neurons (outputs and home inputs), input axons (the window span, local inputs
 included) and synapses fit one core.
 
+The same holds for a layer whose inputs have inputs of their own (a pooling layer and the
+convolution before it: HeartClass's conv2 spikes then reach their pool on their own core), with
+those inputs' presynaptic neurons counted exactly against ``a_max``.
+
 EdgeDet:full on ``crossbar128`` (1 -> 4 channels, 3 x 3): 5 x 5 outputs (100 neurons) and
 their 25 inputs, 49 axons, 676 cores, where the aligned tiles (built for ``a_max``-free
-chips) left the inputs on other cores. partition-refine offers these tiles as one more
-start (:func:`colocated_clusters`, the other layers keep the tiling's clusters) and keeps
-whichever of the two the evaluator prices lower.
+chips) left the inputs on other cores. partition-refine offers these tiles as variants of
+its tiling start (:func:`colocated_clusters`, the other layers keep the tiling's clusters)
+and keeps whichever the evaluator prices lowest.
 """
 
 from __future__ import annotations
@@ -157,9 +161,10 @@ def colocated_tiles(network: SpikingNetwork, hardware: Hardware, pairs: str = "s
 
 def colocated_clusters(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray,
                        pairs: str = "sources") -> tuple[np.ndarray, int] | None:
-    """``cluster_of`` (core-feasible clusters, e.g. the tiling's) with the co-located tiles in place of the
-    clusters their neurons had (what is left of those stays together): ``(cluster_of, count)``, each cluster
-    cut where a limit would break; ``None`` without co-located tiles or when the clusters outnumber the cores."""
+    """``cluster_of`` (core-feasible clusters, e.g. the tiling's) with the co-located tiles (``pairs`` as in
+    :func:`colocated_tiles`) in place of the clusters their neurons had (what those leave packed by population):
+    ``(cluster_of, count)``, each cluster cut where a limit would break; ``None`` without co-located tiles or
+    when the clusters outnumber the cores."""
     tiles = colocated_tiles(network, hardware, pairs)
     if tiles is None:
         return None

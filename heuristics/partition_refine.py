@@ -77,7 +77,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     placement
         Cluster placement method of :func:`heuristics.placement.place_clusters`.
     starts
-        Start mappings to refine: ``"tiling"`` (layer tiling), ``"partition"`` (METIS),
+        Start mappings to refine: ``"tiling"`` (layer tiling, or its co-located variant where the evaluator
+        prices that lower: the result's ``stats["start"]`` is then ``"colocate"``), ``"partition"`` (METIS),
         ``"merge"`` (traffic-merging clusters), ``"greedy"``, ``"sequential"``; default
         all five (no greedy above :data:`LARGE_CHIP_CORES` cores).
     ils_rounds
