@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnmap.formulations.arrays import unique_ints
+from snnmap.formulations.energy import destination_pairs
 from snnmap.hardware import Hardware
 from snnmap.heuristics.aligned import window_positions
 from snnmap.heuristics.partition import cut_runs
@@ -177,3 +178,13 @@ def colocated_clusters(network: SpikingNetwork, hardware: Hardware, cluster_of: 
     group = np.where(tiles >= 0, tiles, rest + tiles.max() + 1)
     out, k = cut_runs(network, hardware, np.lexsort((np.arange(tiles.size), cluster_of, group)), group)
     return (out, k) if k <= hardware.num_cores else None
+
+
+def unplaced_energy(network: SpikingNetwork, hardware: Hardware, cluster_of: np.ndarray, count: int) -> float:
+    """The clusters' communication and static energy before any placement: each delivery to the sender's own
+    cluster at ``e_local``, every other at ``e_route`` (no hops), each cluster a powered core."""
+    sender, target = destination_pairs(network, cluster_of, count)
+    local = cluster_of[sender] == target
+    spikes, e = network.spikes[sender], hardware.energy
+    static = network.t_run * e.p_static * count if hardware.power_gating else 0.0
+    return float(spikes[local].sum() * e.e_local + spikes[~local].sum() * e.e_route + static)

@@ -43,7 +43,7 @@ from snnmap.formulations.energy import evaluate
 from snnmap.formulations.result import Result
 from snnmap.hardware import Hardware
 from snnmap.heuristics.cluster_map import place_cluster_mapping
-from snnmap.heuristics.colocate import PAIRS, colocated_clusters
+from snnmap.heuristics.colocate import PAIRS, colocated_clusters, unplaced_energy
 from snnmap.heuristics.common import Progress, Timer, finish, report_progress
 from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import greedy_mapping
@@ -196,13 +196,17 @@ def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.nd
                   comm: str, method: str, timer: Timer, seed: int, effort: float) -> tuple[str, np.ndarray]:
     """The tiling start, or a variant of it with convolutions' inputs on their output tiles
     (:mod:`heuristics.colocate`: the network's inputs only, then every layer pair), placed the
-    same way, whichever the evaluator prices lowest (the earlier on ties; a variant that is the
-    same partition as one before it is not placed again)."""
+    same way, whichever the evaluator prices lowest (the earlier on ties). A variant is placed only
+    where it is a new partition and its energy before hops (:func:`heuristics.colocate.unplaced_energy`)
+    is below the tiling's: on the ``loihi`` applications none is, and the refinement keeps its time."""
     best = ("tiling", core_of, evaluate(network, hardware, core_of, comm, link_loads=False).total)
     seen = [cluster_of]
+    tiling = unplaced_energy(network, hardware, cluster_of, int(cluster_of.max()) + 1)
     for pairs in PAIRS:
         colocated = colocated_clusters(network, hardware, cluster_of, pairs)
-        if colocated is None or any(_same_partition(colocated[0], other) for other in seen):
+        # Placed only when its deliveries and cores cost less than the tiling's before any hop.
+        if colocated is None or any(_same_partition(colocated[0], other) for other in seen) \
+                or unplaced_energy(network, hardware, *colocated) >= tiling:
             continue
         seen.append(colocated[0])
         placed, _ = place_cluster_mapping(network, hardware, *colocated, comm=comm, method=method, timer=timer,

@@ -8,7 +8,13 @@ import numpy as np
 
 from snnmap.formulations.energy import evaluate, fixed_energy
 from snnmap.hardware import load_hardware
-from snnmap.heuristics.colocate import axis_terms, colocated_clusters, colocated_tiles, colocated_tilings
+from snnmap.heuristics.colocate import (
+    axis_terms,
+    colocated_clusters,
+    colocated_tiles,
+    colocated_tilings,
+    unplaced_energy,
+)
 from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances.geometry import conv_layers
 from snnmap.instances.layers import NetBuilder, conv2d_edges
@@ -65,6 +71,8 @@ def test_the_chosen_tiling_is_5x5_with_its_inputs_and_its_energy_the_hand_comput
     rep = evaluate(net, hw, rows * hw.mesh[1] + cols, link_loads=False)
     assert rep.feasible and rep.cores_used == 16 and rep.core_axons.max() == 49
     assert np.isclose(rep.total - fixed_energy(net, hw), comm + static, rtol=1e-12)
+    # Before placement the same deliveries without their hops (the outputs send nothing).
+    assert np.isclose(unplaced_energy(net, hw, label, 16), comm - 2 * 6 * 26 * e.e_hop + static, rtol=1e-12)
 
 
 def test_colocated_clusters_are_feasible_and_none_without_geometry_or_room():
