@@ -16,7 +16,7 @@ The same refinement also runs from the layer tiling of :mod:`heuristics.tiling`
 (neurons that share their inputs together, receptive fields compact; where the
 application's convolution geometry is known, aligned tiles placed by the image,
 :mod:`heuristics.aligned`; built first, refined last so the other starts keep
-their seeds; on chips up to :data:`LARGE_CHIP_CORES` cores, its variants with convolutions' inputs on
+their seeds; on networks of up to :data:`COLOCATE_SYNAPSES` synapses, its variants with convolutions' inputs on
 their output tiles, :mod:`heuristics.colocate`, placed alike, where the evaluator prices one lower), from
 traffic-merging clusters (annealed), from the greedy mapping and from the
 sequential fill; the best result is returned. Since
@@ -54,12 +54,14 @@ from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances import SpikingNetwork
 
 DEFAULT_BUDGET = 40.0  # seconds, when no time limit is given
-LARGE_CHIP_CORES = 4096  # above this: no greedy start nor co-located variants (they cost more than they bring),
-# bisection placement
+LARGE_CHIP_CORES = 4096  # above this: no greedy start (it costs more than it brings), bisection placement
 PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (METIS) start's placement
 TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
 RELAY_SHARE = 0.3  # of the time left, at most, for annealing the relay start's placement (a relay only)
+# Above this many synapses no co-located variants: their exact checks and evaluations take the refinement's
+# time (VGG16:full on loihi: 31 s under load, 16 M synapses; EdgeDet:full has 0.6 M).
+COLOCATE_SYNAPSES = 4_000_000
 COLOCATE_SHARE = 0.2  # of the time left, at most, for annealing each co-located variant of the tiling start
 TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 
@@ -124,8 +126,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     # On large chips the annealing starts from a recursive bisection instead of the snake:
     # it reaches in seconds what the snake start needs minutes of annealing for. The tiling
     # start's always does: its clusters follow the image, and bisection lays them out so.
-    large_chip = hardware.num_cores > LARGE_CHIP_CORES
-    large = placement == "anneal" and large_chip
+    large = placement == "anneal" and hardware.num_cores > LARGE_CHIP_CORES
     for name, cluster, share in clusterings:
         if name not in starts or pinned or not affordable():
             continue
@@ -135,7 +136,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                                              timer=timer, seed=seed, time_share=share,
                                              effort=effort * (TILING_EFFORT if name == "tiling" else 1.0),
                                              image=name == "tiling")
-        if core_of is not None and name == "tiling" and not large_chip:
+        if core_of is not None and name == "tiling" and network.num_synapses <= COLOCATE_SYNAPSES:
             name, core_of = _colocated_or(network, hardware, cluster_of, core_of, comm=comm_model, method=method,
                                           timer=timer, seed=seed, effort=effort * TILING_EFFORT)
         if core_of is not None:
