@@ -20,6 +20,7 @@ import numpy as np
 
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.bounds_hops import exclusive_raise
+from snnmap.formulations.bounds_local import local_raise
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.formulations.relay import relay_raise
@@ -229,7 +230,10 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
 
         def border(skip: np.ndarray) -> float:
             # A relay's senders reach a second core where its positions split between cores (relay).
-            return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip, s * third * ~skip)
+            # Local inputs take core room (bounds_local): the larger of the two raises per layer.
+            local = functools.partial(local_raise, network, hardware, weight=s * ~skip, floor=per,
+                                      c1=float(remote.min()) if remote.size else 0.0, e_local=e_local_min)
+            return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip, s * third * ~skip, local)
                     + relay_raise(network, hardware, s * second * ~skip))
     else:
         def border(skip: np.ndarray) -> float:

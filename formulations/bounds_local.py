@@ -1,0 +1,148 @@
+"""Local inputs cost core room: a convolution's inputs cannot all keep a local first delivery.
+
+An input neuron of a convolution (:mod:`snnmap.instances.geometry`) pays ``e_local`` for a destination only
+when that destination is its own core, which must then hold one of its targets: the input takes one of that
+core's ``n_max`` neuron slots beside the output neurons there. Every other destination is a packet of at
+least ``c1`` (the cheapest remote price). Per core ``c`` holding ``n`` output neurons of a set ``R`` of
+positions (``n / C_out`` positions' worth), with ``L`` local inputs and ``inc`` incidences of the inputs:
+
+- ``inc >= C_in f(n / C_out)`` (the union of windows, :func:`~.bounds_tiles.union_per_core`) and
+  ``inc <= a_max`` (a local input takes an axon too), which caps ``n``;
+- ``L <= min(n_max - n, inc)``.
+
+For any ``lam`` in ``[0, c1 - e_local]`` the core's ``c1 inc - (c1 - e_local - lam) L`` is at least
+``h(n) = c1 C_in f - (c1 - e_local - lam) min(n_max - n, C_in f)``, so at least ``rho_lam n`` with
+``rho_lam`` the least ``h(n) / n`` over the counts a core can hold. Summed over a box ``B`` of inputs and
+the positions ``R(B)`` whose whole window lies in ``B`` (every local input of ``B`` on a core without
+such a position is one more incidence of its own), with each input's cost ``z >= c1 d - (c1 - e_local) l``
+(``d`` destinations, ``l`` local) and ``l <= 1``::
+
+    sum over B of z  >=  rho_lam C_out |R(B)| - lam |B|     for every lam.
+
+The spike-weighted bound is the least ``s . z`` over ``z`` at least each neuron's own floor and every
+box row of a grid of boxes (an LP over super-cells; within one, the extra cost may sit on its darkest
+input), certified from its dual only, so a solver tolerance can only lower it (``docs/tile_bound.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix, hstack, identity
+
+from snnmap.formulations.bounds_tiles import inside_span, prefix_rows, union_per_core
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
+from snnmap.instances.geometry import ConvGeometry
+
+LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-cells)
+MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
+
+
+def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
+                min_indeg: int) -> tuple[np.ndarray, np.ndarray]:
+    """The multipliers ``lam`` and, per multiplier, ``rho_lam``: the least ``h_lam(n) / n`` over the output
+    neuron counts ``n`` one core can hold (``a_max`` on the union of their windows, ``syn_max``).
+
+    ``rho`` is 0 everywhere when no count fits (no mapping exists; nothing is claimed).
+    """
+    lim = hardware.limits
+    per_pos = 1 if g.depthwise else g.out_shape[0]
+    cin = 1 if g.depthwise else g.in_shape[0]
+    n = np.arange(1, lim.n_max + 1, dtype=np.float64)
+    inc = cin * np.asarray(union_per_core(g, n / per_pos))
+    fits = np.ones(n.size, dtype=bool)
+    if lim.a_max is not None:
+        fits &= inc <= lim.a_max + 1e-9
+    if lim.syn_max is not None and min_indeg > 0:
+        fits &= n * min_indeg <= lim.syn_max
+    lam = np.linspace(0.0, max(c1 - e_local, 0.0), MULTIPLIERS)
+    if not fits.any():
+        return lam, np.zeros(lam.size)
+    room = np.minimum(lim.n_max - n, inc)
+    h = c1 * inc[None, :] - (c1 - e_local - lam[:, None]) * room[None, :]
+    return lam, (h / n)[:, fits].min(axis=1)
+
+
+def _axis_boxes(size: int, size_out: int, kernel: int, stride: int, padding: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The grid's cuts along one axis and, per run of consecutive parts ``a..b-1``: ``a``, ``b``, and the
+    output positions whose whole window lies in the run."""
+    cut = np.unique(np.arange(min(LOCAL_GRID, size) + 1) * size // min(LOCAL_GRID, size))
+    a, b = np.triu_indices(cut.size, 1)
+    inside = np.array([inside_span(int(cut[u]), int(cut[v]) - 1, size_out, kernel, stride, padding)[0]
+                       for u, v in zip(a, b)])
+    return cut, a, b, inside
+
+
+def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
+                floor: np.ndarray, c1: float, e_local: float) -> float:
+    """Least extra cost of the layer's inputs over ``weight . floor`` that the local room forces (>= 0).
+
+    ``weight[i]``: neuron ``i``'s spikes (0 for a neuron the bound prices elsewhere); ``floor[i]``: a lower
+    bound on its cost per spike in every mapping; ``c1``: the cheapest remote packet; ``e_local``: the
+    cheapest local delivery. Valid for every feasible mapping (``a_max`` holds); see the module docstring.
+    """
+    e_local = min(e_local, c1)  # a local delivery dearer than a packet: every incidence costs c1 at least
+    if c1 <= 0:
+        return 0.0
+    cin, h, w = g.in_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    cout, ho, wo = g.out_shape
+    min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
+    lam, rho = local_rates(g, hardware, c1, e_local, min_indeg)
+    cy, ay, by, iy = _axis_boxes(h, ho, kh, sh, ph)
+    cx, ax, bx, ix = _axis_boxes(w, wo, kw, sw, pw)
+    every = np.arange(g.in_offset, g.in_offset + cin * h * w).reshape(cin, h, w)
+    wt, lo = weight[every].astype(np.float64), floor[every].astype(np.float64)
+    # Floors summed over each box through 2-D prefix sums of the whole grid (channels summed).
+    lo_pre = np.zeros((h + 1, w + 1))
+    lo_pre[1:, 1:] = lo.sum(axis=0).cumsum(axis=0).cumsum(axis=1)
+    y0, y1, x0, x1 = cy[ay][:, None], cy[by][:, None], cx[ax][None, :], cx[bx][None, :]
+    box_floor = lo_pre[y1, x1] - lo_pre[y0, x1] - lo_pre[y1, x0] + lo_pre[y0, x0]
+    outputs = cout * np.outer(iy, ix).astype(np.float64)
+    inputs = cin * np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
+    forced = np.max(rho[:, None, None] * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
+    need = forced - box_floor
+    ky, kx = np.nonzero(need > 1e-12 * max(c1, 1e-300) * inputs)
+    if not ky.size:
+        return 0.0
+    rhs = need[ky, kx]
+    sy, sx = cy.size - 1, cx.size - 1
+    box_pre = prefix_rows(sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1))
+    # Within a super-cell the extra cost may all sit on its darkest input: its weight prices the cell.
+    py, px = np.searchsorted(cy, np.arange(h), side="right") - 1, np.searchsorted(cx, np.arange(w), side="right") - 1
+    cell = (py[:, None] * sx + px[None, :]).ravel()
+    price = np.full(sy * sx, np.inf)
+    np.minimum.at(price, cell, wt.min(axis=0).ravel())
+    # Variables: each super-cell's extra cost W, then the prefix sums of W (four nonzeros a box).
+    i, j = np.divmod(np.arange(sy * sx), sx)
+    defs = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))
+    a_eq = hstack([-identity(sy * sx, format="csr"), defs]).tocsr()
+    a_ub = hstack([csr_matrix((rhs.size, sy * sx)), -box_pre]).tocsr()
+    scale_c = float(np.max(price)) or 1.0
+    edge = np.zeros((sy + 1, sx + 1), dtype=bool)
+    edge[0, :] = edge[:, 0] = True
+    res = linprog(np.concatenate([price / scale_c, np.zeros(edge.size)]), A_ub=a_ub, b_ub=-rhs / float(np.max(rhs)),
+                  A_eq=a_eq, b_eq=np.zeros(sy * sx),
+                  bounds=[(0, None)] * (sy * sx) + [(0.0, 0.0) if e else (None, None) for e in edge.ravel()],
+                  method="highs")
+    marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
+    if marg is None:
+        return 0.0
+    mu = np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
+    # Each cell's total multiplier over the boxes holding it, summed term by term over the boxes with a
+    # multiplier (all >= 0: a cell no such box holds gets exactly 0, which prefix sums would not give).
+    act = np.flatnonzero(mu > 0)
+    yy, xx = np.divmod(np.arange(sy * sx), sx)
+    holds = ((ay[ky][act, None] <= yy) & (yy < by[ky][act, None]) & (ax[kx][act, None] <= xx)
+             & (xx < bx[kx][act, None]))
+    cost = price / scale_c
+    # A cell priced above its weight beyond a tolerance (a dark cell, of weight 0): its boxes are dropped.
+    bad = holds.T.astype(np.float64) @ mu[act] > cost * (1 + 1e-6)
+    m = np.where(holds[:, bad].any(axis=1), 0.0, mu[act])
+    priced = holds.T.astype(np.float64) @ m
+    # Weak duality: any multipliers >= 0 scaled so that no cell is priced above its weight certify m . rhs.
+    over = priced > 0
+    t = min(1.0, float(np.min(cost[over] / priced[over], initial=1.0)))
+    return max(0.0, t * scale_c * float(rhs[act] @ m))
