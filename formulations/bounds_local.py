@@ -75,24 +75,23 @@ def _axis_boxes(size: int, size_out: int, kernel: int, stride: int, padding: int
     return cut, a, b, inside
 
 
-def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
-                floor: np.ndarray, c1: float, e_local: float) -> float:
-    """Least extra cost of the layer's inputs over ``weight . floor`` that the local room forces (>= 0).
+def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
+               floor: np.ndarray, c1: float, e_local: float) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The local LP of :func:`local_raise`: its super-cells and box rows.
 
-    ``weight[i]``: neuron ``i``'s spikes (0 for a neuron the bound prices elsewhere); ``floor[i]``: a lower
-    bound on its cost per spike in every mapping; ``c1``: the cheapest remote packet; ``e_local``: the
-    cheapest local delivery. Valid for every feasible mapping (``a_max`` holds); see the module docstring.
+    Returns the grid's ``sy x sx`` super-cells, the boxes ``(y0, y1, x0, x1)`` (super-cells ``y0..y1-1`` by
+    ``x0..x1-1``) whose inputs must pay more than their floors, what each must pay more (``rhs``, joules per
+    spike), and each super-cell's least ``weight`` (row-major), which prices the extra cost put there.
     """
     e_local = min(e_local, c1)  # a local delivery dearer than a packet: every incidence costs c1 at least
-    if c1 <= 0:
-        return 0.0
     cin, h, w = g.in_shape
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
     cout, ho, wo = g.out_shape
     min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
-    lam, rho = local_rates(g, hardware, c1, e_local, min_indeg)
+    lam, rho = local_rates(g, hardware, max(c1, 0.0), e_local, min_indeg)
     cy, ay, by, iy = _axis_boxes(h, ho, kh, sh, ph)
     cx, ax, bx, ix = _axis_boxes(w, wo, kw, sw, pw)
+    sy, sx = cy.size - 1, cx.size - 1
     every = np.arange(g.in_offset, g.in_offset + cin * h * w).reshape(cin, h, w)
     wt, lo = weight[every].astype(np.float64), floor[every].astype(np.float64)
     # Floors summed over each box through 2-D prefix sums of the whole grid (channels summed).
@@ -104,17 +103,28 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
     inputs = cin * np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
     forced = np.max(rho[:, None, None] * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
     need = forced - box_floor
-    ky, kx = np.nonzero(need > 1e-12 * max(c1, 1e-300) * inputs)
-    if not ky.size:
-        return 0.0
-    rhs = need[ky, kx]
-    sy, sx = cy.size - 1, cx.size - 1
-    box_pre = prefix_rows(sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1))
+    ky, kx = np.nonzero(need > 1e-9 * max(c1, 0.0) * inputs)  # rows a rounding error away from none are left out
     # Within a super-cell the extra cost may all sit on its darkest input: its weight prices the cell.
     py, px = np.searchsorted(cy, np.arange(h), side="right") - 1, np.searchsorted(cx, np.arange(w), side="right") - 1
-    cell = (py[:, None] * sx + px[None, :]).ravel()
     price = np.full(sy * sx, np.inf)
-    np.minimum.at(price, cell, wt.min(axis=0).ravel())
+    np.minimum.at(price, (py[:, None] * sx + px[None, :]).ravel(), wt.min(axis=0).ravel())
+    return sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1), need[ky, kx], price
+
+
+def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
+                floor: np.ndarray, c1: float, e_local: float) -> float:
+    """Least extra cost of the layer's inputs over ``weight . floor`` that the local room forces (>= 0).
+
+    ``weight[i]``: neuron ``i``'s spikes (0 for a neuron the bound prices elsewhere); ``floor[i]``: a lower
+    bound on its cost per spike in every mapping; ``c1``: the cheapest remote packet; ``e_local``: the
+    cheapest local delivery. Valid for every feasible mapping (``a_max`` holds); see the module docstring.
+    The LP ``min price . W`` over the super-cells' extra costs ``W >= 0``, each box's sum at least its ``rhs``
+    (:func:`local_rows`), is certified from its dual only.
+    """
+    sy, sx, boxes, rhs, price = local_rows(network, hardware, g, weight, floor, c1, e_local)
+    if not rhs.size:
+        return 0.0
+    box_pre = prefix_rows(sy, sx, boxes)
     # Variables: each super-cell's extra cost W, then the prefix sums of W (four nonzeros a box).
     i, j = np.divmod(np.arange(sy * sx), sx)
     defs = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))
@@ -135,8 +145,7 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
     # multiplier (all >= 0: a cell no such box holds gets exactly 0, which prefix sums would not give).
     act = np.flatnonzero(mu > 0)
     yy, xx = np.divmod(np.arange(sy * sx), sx)
-    holds = ((ay[ky][act, None] <= yy) & (yy < by[ky][act, None]) & (ax[kx][act, None] <= xx)
-             & (xx < bx[kx][act, None]))
+    holds = ((boxes[act, 0:1] <= yy) & (yy < boxes[act, 1:2]) & (boxes[act, 2:3] <= xx) & (xx < boxes[act, 3:4]))
     cost = price / scale_c
     # A cell priced above its weight beyond a tolerance (a dark cell, of weight 0): its boxes are dropped.
     bad = holds.T.astype(np.float64) @ mu[act] > cost * (1 + 1e-6)
