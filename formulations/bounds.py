@@ -228,11 +228,15 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
         # Each destination beyond the second costs at least the third's price (the cost is convex in them).
         third = np.where(sends & (m <= 2), cost(np.maximum(m, 3)) - cost(np.maximum(m, 2)), 0.0)
 
+        # The j-th cheapest remote price from any sender core (sorted per core, least over the cores).
+        remote_prices = np.sort(np.where(np.arange(rows.shape[1]) == own[:, None], np.inf, rows), axis=1).min(axis=0)
+        remote_prices = remote_prices[np.isfinite(remote_prices)]
+
         def border(skip: np.ndarray) -> float:
             # A relay's senders reach a second core where its positions split between cores (relay).
             # Local inputs take core room (bounds_local): the larger of the two raises per layer.
             local = functools.partial(local_raise, network, hardware, weight=s * ~skip, floor=per,
-                                      c1=float(remote.min()) if remote.size else 0.0, e_local=e_local_min)
+                                      prices=remote_prices, e_local=e_local_min)
             return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip, s * third * ~skip, local)
                     + relay_raise(network, hardware, s * second * ~skip))
     else:

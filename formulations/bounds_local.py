@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, hstack, identity
+from scipy.sparse import csr_matrix, hstack
 
 from snnmap.formulations.bounds_tiles import inside_span, prefix_rows, union_per_core
 from snnmap.hardware import Hardware
@@ -75,83 +75,124 @@ def _axis_boxes(size: int, size_out: int, kernel: int, stride: int, padding: int
     return cut, a, b, inside
 
 
-def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
-               floor: np.ndarray, c1: float, e_local: float) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
-    """The local LP of :func:`local_raise`: its super-cells and box rows.
+PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
 
-    Returns the grid's ``sy x sx`` super-cells, the boxes ``(y0, y1, x0, x1)`` (super-cells ``y0..y1-1`` by
-    ``x0..x1-1``) whose inputs must pay more than their floors, what each must pay more (``rhs``, joules per
-    spike), and each super-cell's least ``weight`` (row-major), which prices the extra cost put there.
+
+def cost_pieces(prices: np.ndarray, e_local: float, most: np.ndarray, floor: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each input's least ``q = c1 d - (c1 - e_local) l`` and the pieces of its cost above it.
+
+    One local destination and ``d - 1`` remote ones cost at least ``e_local`` plus the ``d - 1`` cheapest
+    ``prices`` (sorted; ``c1 = prices[0]``), and no destination local costs more at the same ``q``: the cost is at
+    least ``psi(q)``, convex, of slope ``prices[j] / c1`` over the ``j``-th further destination (``c1`` of ``q``
+    each), up to ``most`` destinations (``l = 0`` there: ``c1 - e_local`` more at the last slope). The cost is
+    also at least ``floor``: ``q`` is free up to ``psi^-1(floor)`` (the base). Returns the base per input, and
+    per input and piece its span of ``q`` and its slope (pieces of equal price merged, the rest at the slope of
+    the last piece kept: a lower bound, the slopes rising).
     """
+    c1 = float(prices[0])
+    top = int(most.max(initial=1))
+    step = np.asarray(prices[:max(top, 1)], dtype=np.float64) / c1  # slope of further destination j (0-based)
+    starts = np.flatnonzero(np.diff(np.concatenate([[-1.0], step])) != 0)[:PIECES]
+    ends = np.append(starts[1:], top)
+    slope = step[starts]
+    j0, j1 = starts[None, :], ends[None, :]
+    further = np.maximum(most - 1, 0)[:, None]  # further destinations beyond the first
+    span = c1 * np.clip(np.minimum(j1, further) - j0, 0, None).astype(np.float64)
+    last = np.clip(np.searchsorted(starts, further[:, 0] - (further[:, 0] > 0), side="right") - 1, 0, None)
+    span[np.arange(most.size), last] += np.where(most > 0, c1 - e_local, 0.0)
+    # The floor's cost consumed along the pieces: q is free up to where psi reaches it.
+    base = np.where(most > 0, e_local, 0.0)
+    left = np.maximum(floor - e_local, 0.0) * (most > 0)
+    for k in range(slope.size):
+        used = np.minimum(span[:, k], left / slope[k])
+        base, left, span[:, k] = base + used, left - used * slope[k], span[:, k] - used
+    return base, span, np.broadcast_to(slope, span.shape)
+
+
+def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
+               floor: np.ndarray, prices: np.ndarray, e_local: float
+               ) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The local LP of :func:`local_raise`: its super-cells, box rows and variables.
+
+    A neuron's ``q = c1 d - (c1 - e_local) l`` sums over every box to at least its forced value; each input's
+    ``q`` above its base costs at least its weight times the slope of its piece (:func:`cost_pieces`). Returns the
+    grid's ``sy x sx`` super-cells, the boxes ``(y0, y1, x0, x1)`` (super-cells ``y0..y1-1`` by ``x0..x1-1``)
+    whose inputs' ``q`` must exceed their bases, by how much (``rhs``, joules per spike), and per variable (input
+    neuron in channel, row, column order, then piece) its super-cell (row-major), unit cost and span.
+    """
+    c1 = float(prices[0])
     e_local = min(e_local, c1)  # a local delivery dearer than a packet: every incidence costs c1 at least
     cin, h, w = g.in_shape
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
     cout, ho, wo = g.out_shape
     min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
-    lam, rho = local_rates(g, hardware, max(c1, 0.0), e_local, min_indeg)
+    lam, rho = local_rates(g, hardware, c1, e_local, min_indeg)
     cy, ay, by, iy = _axis_boxes(h, ho, kh, sh, ph)
     cx, ax, bx, ix = _axis_boxes(w, wo, kw, sw, pw)
     sy, sx = cy.size - 1, cx.size - 1
-    every = np.arange(g.in_offset, g.in_offset + cin * h * w).reshape(cin, h, w)
-    wt, lo = weight[every].astype(np.float64), floor[every].astype(np.float64)
-    # Floors summed over each box through 2-D prefix sums of the whole grid (channels summed).
-    lo_pre = np.zeros((h + 1, w + 1))
-    lo_pre[1:, 1:] = lo.sum(axis=0).cumsum(axis=0).cumsum(axis=1)
+    every = np.arange(g.in_offset, g.in_offset + cin * h * w)
+    most = np.minimum(network.out_degree[every], hardware.num_cores)
+    base, span, slope = cost_pieces(prices, e_local, most, floor[every].astype(np.float64))
+    # Bases summed over each box through 2-D prefix sums of the whole grid (channels summed).
+    base_pre = np.zeros((h + 1, w + 1))
+    base_pre[1:, 1:] = base.reshape(cin, h, w).sum(axis=0).cumsum(axis=0).cumsum(axis=1)
     y0, y1, x0, x1 = cy[ay][:, None], cy[by][:, None], cx[ax][None, :], cx[bx][None, :]
-    box_floor = lo_pre[y1, x1] - lo_pre[y0, x1] - lo_pre[y1, x0] + lo_pre[y0, x0]
+    box_base = base_pre[y1, x1] - base_pre[y0, x1] - base_pre[y1, x0] + base_pre[y0, x0]
     outputs = cout * np.outer(iy, ix).astype(np.float64)
     inputs = cin * np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
     forced = np.max(rho[:, None, None] * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
-    need = forced - box_floor
-    ky, kx = np.nonzero(need > 1e-9 * max(c1, 0.0) * inputs)  # rows a rounding error away from none are left out
-    # Within a super-cell the extra cost may all sit on its darkest input: its weight prices the cell.
+    need = forced - box_base
+    ky, kx = np.nonzero(need > 1e-9 * c1 * inputs)  # rows a rounding error away from none are left out
     py, px = np.searchsorted(cy, np.arange(h), side="right") - 1, np.searchsorted(cx, np.arange(w), side="right") - 1
-    price = np.full(sy * sx, np.inf)
-    np.minimum.at(price, (py[:, None] * sx + px[None, :]).ravel(), wt.min(axis=0).ravel())
-    return sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1), need[ky, kx], price
+    cell = np.repeat(np.tile((py[:, None] * sx + px[None, :]).ravel(), cin), slope.shape[1])
+    unit = (weight[every].astype(np.float64)[:, None] * slope).ravel()
+    return (sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1), need[ky, kx], cell, unit, span.ravel())
 
 
 def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
-                floor: np.ndarray, c1: float, e_local: float) -> float:
+                floor: np.ndarray, prices: np.ndarray, e_local: float) -> float:
     """Least extra cost of the layer's inputs over ``weight . floor`` that the local room forces (>= 0).
 
     ``weight[i]``: neuron ``i``'s spikes (0 for a neuron the bound prices elsewhere); ``floor[i]``: a lower
-    bound on its cost per spike in every mapping; ``c1``: the cheapest remote packet; ``e_local``: the
-    cheapest local delivery. Valid for every feasible mapping (``a_max`` holds); see the module docstring.
-    The LP ``min price . W`` over the super-cells' extra costs ``W >= 0``, each box's sum at least its ``rhs``
-    (:func:`local_rows`), is certified from its dual only.
+    bound on its cost per spike in every mapping; ``prices``: remote packet prices, sorted, each at most the
+    ``j``-th cheapest from any core (``c1 = prices[0]``); ``e_local``: the cheapest local delivery. Valid for
+    every feasible mapping (``a_max`` holds); see the module docstring. The LP ``min unit . t`` over the inputs'
+    pieces ``0 <= t <= span``, each box's sum at least its ``rhs`` (:func:`local_rows`), is certified from its
+    dual only: for any multipliers ``mu >= 0``, ``mu . rhs`` less every piece's span times its unit cost's
+    shortfall below its super-cell's total multiplier is at most the LP's minimum (weak duality), so a
+    solver's tolerance can only lower it.
     """
-    sy, sx, boxes, rhs, price = local_rows(network, hardware, g, weight, floor, c1, e_local)
+    if not len(prices) or prices[0] <= 0:
+        return 0.0
+    sy, sx, boxes, rhs, cell, wt, room = local_rows(network, hardware, g, weight, floor, prices, e_local)
     if not rhs.size:
         return 0.0
-    box_pre = prefix_rows(sy, sx, boxes)
-    # Variables: each super-cell's extra cost W, then the prefix sums of W (four nonzeros a box).
-    i, j = np.divmod(np.arange(sy * sx), sx)
+    # Variables: the inputs' extra costs, then the 2-D prefix sums of their super-cells' totals (four nonzeros
+    # a box, however large), defined by one equality per super-cell.
+    n, supers = wt.size, sy * sx
+    i, j = np.divmod(np.arange(supers), sx)
     defs = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))
-    a_eq = hstack([-identity(sy * sx, format="csr"), defs]).tocsr()
-    a_ub = hstack([csr_matrix((rhs.size, sy * sx)), -box_pre]).tocsr()
-    scale_c = float(np.max(price)) or 1.0
+    gather = csr_matrix((-np.ones(n), (cell, np.arange(n))), shape=(supers, n))
+    a_eq = hstack([gather, defs]).tocsr()
+    a_ub = hstack([csr_matrix((rhs.size, n)), -prefix_rows(sy, sx, boxes)]).tocsr()
+    # Weights and joules brought to unit size; the rows and the rooms share a scale, which leaves the optimal
+    # multipliers unchanged: only the weights' scale is undone.
+    scale, unit = float(np.max(wt)) or 1.0, float(np.max(rhs))
     edge = np.zeros((sy + 1, sx + 1), dtype=bool)
     edge[0, :] = edge[:, 0] = True
-    res = linprog(np.concatenate([price / scale_c, np.zeros(edge.size)]), A_ub=a_ub, b_ub=-rhs / float(np.max(rhs)),
-                  A_eq=a_eq, b_eq=np.zeros(sy * sx),
-                  bounds=[(0, None)] * (sy * sx) + [(0.0, 0.0) if e else (None, None) for e in edge.ravel()],
+    res = linprog(np.concatenate([wt / scale, np.zeros(edge.size)]), A_ub=a_ub, b_ub=-rhs / unit,
+                  A_eq=a_eq, b_eq=np.zeros(supers),
+                  bounds=[(0.0, r / unit) for r in room] + [(0.0, 0.0) if e else (None, None) for e in edge.ravel()],
                   method="highs")
     marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
     if marg is None:
         return 0.0
-    mu = np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
-    # Each cell's total multiplier over the boxes holding it, summed term by term over the boxes with a
-    # multiplier (all >= 0: a cell no such box holds gets exactly 0, which prefix sums would not give).
+    mu = scale * np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
+    # Each super-cell's total multiplier over the boxes holding it, summed term by term over the boxes with a
+    # multiplier (all >= 0: a cell no such box holds gets exactly 0).
     act = np.flatnonzero(mu > 0)
-    yy, xx = np.divmod(np.arange(sy * sx), sx)
-    holds = ((boxes[act, 0:1] <= yy) & (yy < boxes[act, 1:2]) & (boxes[act, 2:3] <= xx) & (xx < boxes[act, 3:4]))
-    cost = price / scale_c
-    # A cell priced above its weight beyond a tolerance (a dark cell, of weight 0): its boxes are dropped.
-    bad = holds.T.astype(np.float64) @ mu[act] > cost * (1 + 1e-6)
-    m = np.where(holds[:, bad].any(axis=1), 0.0, mu[act])
-    priced = holds.T.astype(np.float64) @ m
-    # Weak duality: any multipliers >= 0 scaled so that no cell is priced above its weight certify m . rhs.
-    over = priced > 0
-    t = min(1.0, float(np.min(cost[over] / priced[over], initial=1.0)))
-    return max(0.0, t * scale_c * float(rhs[act] @ m))
+    yy, xx = np.divmod(np.arange(supers), sx)
+    holds = (boxes[act, 0:1] <= yy) & (yy < boxes[act, 1:2]) & (boxes[act, 2:3] <= xx) & (xx < boxes[act, 3:4])
+    held = holds.T.astype(np.float64) @ mu[act]
+    return max(0.0, float(rhs[act] @ mu[act]) + float(np.sum(np.minimum(wt - held[cell], 0.0) * room)))

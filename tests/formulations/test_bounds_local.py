@@ -9,7 +9,7 @@ from scipy.optimize import linprog
 
 from snnmap.formulations import bounds
 from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound
-from snnmap.formulations.bounds_local import local_raise, local_rates, local_rows
+from snnmap.formulations.bounds_local import cost_pieces, local_raise, local_rates, local_rows
 from snnmap.formulations.energy import destination_pairs, evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances.geometry import ConvGeometry, conv_layers
@@ -94,15 +94,18 @@ def test_lp_value_is_the_lp_optimum_and_raises_the_bound(monkeypatch) -> None:
     g = conv_layers(net)[0]
     hw = _grid(16, 14, side=12)
     weight, floor = net.spikes.astype(float), np.full(net.num_neurons, E_LOCAL)
-    sy, sx, boxes, rhs, price = local_rows(net, hw, g, weight, floor, C1, E_LOCAL)
+    prices = np.array([C1] * 4 + [C1 + 0.5] * 8 + [C1 + 1.0] * 12)  # one, two and three hops
+    sy, sx, boxes, rhs, cell, unit, span = local_rows(net, hw, g, weight, floor, prices, E_LOCAL)
     assert rhs.size and np.all(rhs > 0)
-    # The primal written out: each box's super-cells summed directly.
-    yy, xx = np.divmod(np.arange(sy * sx), sx)
-    rows = ((boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4]))
-    direct = linprog(price, A_ub=-rows.astype(float), b_ub=-rhs, bounds=(0, None), method="highs").fun
-    value = local_raise(net, hw, g, weight, floor, C1, E_LOCAL)
+    # The primal written out: each box's variables (input pieces in its super-cells) summed directly.
+    yy, xx = np.divmod(cell, sx)
+    rows = (boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4])
+    direct = linprog(unit, A_ub=-rows.astype(float), b_ub=-rhs, bounds=list(zip(0 * span, span)), method="highs").fun
+    value = local_raise(net, hw, g, weight, floor, prices, E_LOCAL)
     assert 0 < value <= direct * (1 + 1e-9)
     assert value >= direct * (1 - 1e-6)
+    # Dearer further destinations only raise it.
+    assert value > local_raise(net, hw, g, weight, floor, prices[:1], E_LOCAL)
     # Wired into the communication bound: above the bound without the local rows.
     with_rows = communication_lower_bound(net, hw)
     monkeypatch.setattr(bounds, "local_raise", lambda *args, **kwargs: 0.0)
@@ -115,11 +118,12 @@ def test_dark_inputs_take_the_extra_cost_and_zero_weight_gives_nothing() -> None
     hw = _grid(16, 14, side=12)
     floor = np.full(net.num_neurons, E_LOCAL)
     ones = np.ones(net.num_neurons)
-    assert local_raise(net, hw, g, 0 * ones, floor, C1, E_LOCAL) == 0.0
+    assert local_raise(net, hw, g, 0 * ones, floor, np.array([C1]), E_LOCAL) == 0.0
     dark = ones.copy()
     dark[g.in_offset:g.in_offset + 144:2] = 0.0  # every other input dark: each super-cell holds one
-    assert local_raise(net, hw, g, dark, floor, C1, E_LOCAL) < 1e-9 < local_raise(net, hw, g, ones, floor, C1,
-                                                                                    E_LOCAL)
+    one = np.array([C1])
+    assert local_raise(net, hw, g, dark, floor, one, E_LOCAL) < 1e-9 < local_raise(net, hw, g, ones, floor, one,
+                                                                                     E_LOCAL)
 
 
 @pytest.mark.parametrize("length, kernel, n_max, a_max, cores", [(6, 3, 3, 3, 3), (5, 2, 3, None, 3),
@@ -140,3 +144,18 @@ def test_bound_is_below_tilings_of_full_applications_with_local_inputs(app: str,
     rep = evaluate(net, hw, core, link_loads=False)
     assert rep.feasible and rep.local_packets > 0.3 * rep.packets  # the adversary: many deliveries local
     assert bound_terms(net, hw)["comm"] <= rep.terms["comm"] * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("floor_extra", [0.0, 1.0, 4.0, 40.0])
+def test_pieces_price_every_destination_count_at_most_its_cost(floor_extra: float) -> None:
+    prices = np.array([C1] * 4 + [C1 + 1.0] * 3 + [C1 + 3.0] * 2 + [C1 + 4.0] * 3)
+    most = np.arange(0, 10)
+    base, span, slope = cost_pieces(prices, E_LOCAL, most, np.full(most.size, E_LOCAL + floor_extra))
+    for i, top in enumerate(most):
+        for d in range(1, top + 1):
+            for local in (0, 1):
+                q = C1 * d - (C1 - E_LOCAL) * local
+                cost = max(E_LOCAL + floor_extra, E_LOCAL * local + prices[:d - local].sum())
+                assert q <= base[i] + span[i].sum() + 1e-9
+                fill = np.clip(q - base[i] - np.concatenate([[0.0], np.cumsum(span[i])[:-1]]), 0.0, span[i])
+                assert E_LOCAL + floor_extra + fill @ slope[i] <= cost + 1e-9, (top, d, local)
