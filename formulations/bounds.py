@@ -20,7 +20,7 @@ import numpy as np
 
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.bounds_hops import exclusive_raise
-from snnmap.formulations.bounds_local import local_raise
+from snnmap.formulations.bounds_local import local_raise, window_cores
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.formulations.relay import relay_raise
@@ -72,6 +72,9 @@ def core_needs(network: SpikingNetwork, hardware: Hardware, axons: bool = False)
         needs.append((math.ceil(int(dests.sum()) / lim.a_max),
                       f"a_max={lim.a_max}: the neurons need at least {int(dests.sum())} input axons, "
                       "which fill at least {} cores"))
+    windows = window_cores(network, hardware) if axons else (0, "")
+    if windows[0]:
+        needs.append(windows)
     saturated = class_cores(network, hardware) if axons else 0
     if saturated:
         needs.append((saturated, f"neurons with a_max={lim.a_max} presynaptic neurons fill their cores' axons: "

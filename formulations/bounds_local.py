@@ -33,7 +33,7 @@ from scipy.sparse import csr_matrix, hstack
 from snnmap.formulations.bounds_tiles import inside_span, prefix_rows, union_per_core
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
-from snnmap.instances.geometry import ConvGeometry
+from snnmap.instances.geometry import ConvGeometry, conv_layers
 
 LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-cells)
 MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
@@ -196,3 +196,37 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
     holds = (boxes[act, 0:1] <= yy) & (yy < boxes[act, 1:2]) & (boxes[act, 2:3] <= xx) & (xx < boxes[act, 3:4])
     held = holds.T.astype(np.float64) @ mu[act]
     return max(0.0, float(rhs[act] @ mu[act]) + float(np.sum(np.minimum(wt - held[cell], 0.0) * room)))
+
+
+def window_cores(network: SpikingNetwork, hardware: Hardware) -> tuple[int, str]:
+    """Fewest cores the outputs of one convolution need, as ``a_max`` caps each core's windows, and why.
+
+    A core holding ``n`` output neurons at positions with an unclipped window is a destination of at least
+    ``C_in f(n / C_out)`` inputs (:func:`~.bounds_tiles.union_per_core`, increasing), each an axon: at most the
+    largest ``n`` with that at most ``a_max`` (and ``n`` times the least in-degree at most ``syn_max``) per core.
+    ``(0, "")`` without ``a_max`` or geometry.
+    """
+    lim = hardware.limits
+    best = (0, "")
+    if lim.a_max is None:
+        return best
+    n = np.arange(1, lim.n_max + 1)
+    for g in conv_layers(network):
+        cout, ho, wo = g.out_shape
+        per_pos, cin = (1, 1) if g.depthwise else (cout, g.in_shape[0])
+        fits = cin * np.asarray(union_per_core(g, n / per_pos)) <= lim.a_max + 1e-9
+        min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
+        if lim.syn_max is not None and min_indeg > 0:
+            fits &= n * min_indeg <= lim.syn_max
+        (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+        whole = (inside_span(0, g.in_shape[1] - 1, ho, kh, sh, ph)[0]
+                 * inside_span(0, g.in_shape[2] - 1, wo, kw, sw, pw)[0])  # positions with an unclipped window
+        if not fits.any() or not whole:
+            continue
+        most = int(n[fits].max())
+        need = -(-cout * whole // most)
+        if need > best[0]:
+            name = network.population_names[g.target] if network.population_names else str(g.target)
+            best = (need, f"a_max={lim.a_max}: the windows of {name}'s {cout * whole} outputs allow at most {most} "
+                          "of them per core, which need at least {} cores")
+    return best

@@ -8,8 +8,8 @@ import pytest
 from scipy.optimize import linprog
 
 from snnmap.formulations import bounds
-from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound
-from snnmap.formulations.bounds_local import cost_pieces, local_raise, local_rates, local_rows
+from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound, min_cores
+from snnmap.formulations.bounds_local import cost_pieces, local_raise, local_rates, local_rows, window_cores
 from snnmap.formulations.energy import destination_pairs, evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances.geometry import ConvGeometry, conv_layers
@@ -83,8 +83,10 @@ def test_box_rows_hold_on_every_box_of_feasible_mappings(in_shape, cout, kernel,
     checked = 0
     for seed in range(2):
         for core in _random_mappings(net, g, n_max, seed):
-            if core.max() < hw.num_cores and evaluate(net, hw, core, link_loads=False).feasible:
+            rep = evaluate(net, hw, core, link_loads=False) if core.max() < hw.num_cores else None
+            if rep is not None and rep.feasible:
                 _check_every_box(net, hw, g, core)
+                assert rep.cores_used >= window_cores(net, hw)[0]
                 checked += 1
     assert checked >= 3
 
@@ -143,7 +145,17 @@ def test_bound_is_below_tilings_of_full_applications_with_local_inputs(app: str,
     core = tile_mapping(net, g, tile, hw.limits.n_max)
     rep = evaluate(net, hw, core, link_loads=False)
     assert rep.feasible and rep.local_packets > 0.3 * rep.packets  # the adversary: many deliveries local
-    assert bound_terms(net, hw)["comm"] <= rep.terms["comm"] * (1 + 1e-9)
+    terms = bound_terms(net, hw)
+    assert terms["comm"] <= rep.terms["comm"] * (1 + 1e-9)
+    assert terms["static"] <= rep.terms["static"] * (1 + 1e-9)
+
+
+def test_window_cores_count_what_a_max_leaves_per_core() -> None:
+    net, hw = prepared("ImgSmooth", "full", "crossbar128")
+    need, why = window_cores(net, hw)
+    assert need == -(-126 * 126 // 17) and "at most 17" in why  # (2 sqrt(17) + 3)^2 <= 128 < (2 sqrt(18) + 3)^2
+    assert min_cores(net, hw, axons=True) == need > min_cores(net, hw)
+    assert window_cores(net, hw.replace(a_max=None)) == (0, "")
 
 
 @pytest.mark.parametrize("floor_extra", [0.0, 1.0, 4.0, 40.0])
