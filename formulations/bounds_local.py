@@ -14,14 +14,16 @@ For any ``lam`` in ``[0, c1 - e_local]`` the core's ``c1 inc - (c1 - e_local - l
 ``h(n) = c1 C_in f - (c1 - e_local - lam) min(n_max - n, C_in f)``, so at least ``rho_lam n`` with
 ``rho_lam`` the least ``h(n) / n`` over the counts a core can hold. Summed over a box ``B`` of inputs and
 the positions ``R(B)`` whose whole window lies in ``B`` (every local input of ``B`` on a core without
-such a position is one more incidence of its own), with each input's cost ``z >= c1 d - (c1 - e_local) l``
+such a position is one more incidence of its own), with each input's ``q = c1 d - (c1 - e_local) l``
 (``d`` destinations, ``l`` local) and ``l <= 1``::
 
-    sum over B of z  >=  rho_lam C_out |R(B)| - lam |B|     for every lam.
+    sum over B of q  >=  rho_lam C_out |R(B)| - lam |B|     for every lam.
 
-The spike-weighted bound is the least ``s . z`` over ``z`` at least each neuron's own floor and every
-box row of a grid of boxes (an LP over super-cells; within one, the extra cost may sit on its darkest
-input), certified from its dual only, so a solver tolerance can only lower it (``docs/tile_bound.md``).
+An input's cost is at least its own floor and convex in ``q`` (:func:`cost_pieces`). The spike-weighted
+bound is the least total cost under every box row of a grid of boxes (an LP; within a super-cell the extra
+``q`` may sit on its darkest inputs, each up to its pieces), certified from its dual only, so a solver
+tolerance can only lower it. The same count caps a core's outputs by ``a_max`` alone (:func:`window_cores`).
+See ``docs/tile_bound.md``.
 """
 
 from __future__ import annotations
