@@ -20,6 +20,7 @@ import numpy as np
 
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.bounds_hops import exclusive_raise
+from snnmap.formulations.bounds_local import local_raise, window_cores
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.formulations.relay import relay_raise
@@ -71,6 +72,9 @@ def core_needs(network: SpikingNetwork, hardware: Hardware, axons: bool = False)
         needs.append((math.ceil(int(dests.sum()) / lim.a_max),
                       f"a_max={lim.a_max}: the neurons need at least {int(dests.sum())} input axons, "
                       "which fill at least {} cores"))
+    windows = window_cores(network, hardware) if axons else (0, "")
+    if windows[0]:
+        needs.append(windows)
     saturated = class_cores(network, hardware) if axons else 0
     if saturated:
         needs.append((saturated, f"neurons with a_max={lim.a_max} presynaptic neurons fill their cores' axons: "
@@ -227,9 +231,16 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
         # Each destination beyond the second costs at least the third's price (the cost is convex in them).
         third = np.where(sends & (m <= 2), cost(np.maximum(m, 3)) - cost(np.maximum(m, 2)), 0.0)
 
+        # The j-th cheapest remote price from any sender core (sorted per core, least over the cores).
+        remote_prices = np.sort(np.where(np.arange(rows.shape[1]) == own[:, None], np.inf, rows), axis=1).min(axis=0)
+        remote_prices = remote_prices[np.isfinite(remote_prices)]
+
         def border(skip: np.ndarray) -> float:
             # A relay's senders reach a second core where its positions split between cores (relay).
-            return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip, s * third * ~skip)
+            # Local inputs take core room (bounds_local): the larger of the two raises per layer.
+            local = functools.partial(local_raise, network, hardware, weight=s * ~skip, floor=per,
+                                      prices=remote_prices, e_local=e_local_min)
+            return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip, s * third * ~skip, local)
                     + relay_raise(network, hardware, s * second * ~skip))
     else:
         def border(skip: np.ndarray) -> float:

@@ -44,6 +44,7 @@ and charges the second destination to all the rest.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -233,7 +234,7 @@ def incidences_within(g: ConvGeometry, share: float, positions: Any) -> Any:
     return v if v.ndim else float(v)
 
 
-def _inside_span(q0: int, q1: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[int, int]:
+def inside_span(q0: int, q1: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[int, int]:
     """Output positions along one axis whose whole (unclipped) window lies within inputs ``q0..q1``, and the
     inputs their windows cover together (consecutive: ``kernel >= stride``)."""
     lo = max(-(-(q0 + padding) // stride), 0)
@@ -288,7 +289,7 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
         if inner.size:
             q0, q1 = at[inner[np.minimum(first, inner.size - 1)]], at[inner[np.minimum(first + count, inner.size) - 1]]
             window = np.where(count > 0, (q1 + p) // s + (q0 + p - k + 1) // -s + 1, 0)
-        inside = np.array([_inside_span(int(at[u]), int(at[v]), n_out, k, s, p) for u, v in zip(lo, hi)]
+        inside = np.array([inside_span(int(at[u]), int(at[v]), n_out, k, s, p) for u, v in zip(lo, hi)]
                           ).reshape(-1, 2)
         cuts.append(cut)
         spans.append((a, b, count, window, inside[:, 0], inside[:, 1], cut[b] - cut[a]))
@@ -319,7 +320,7 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
     cell_full = np.tile((fy[first_y][:, None] & fx[first_x][None, :]).ravel(), units)
     mult = np.tile((my[:, None] * mx[None, :]).ravel(), units).astype(np.float64)
     sy, sx = cy.size - 1, cx.size - 1
-    box_pre, inc_pre = _prefix_rows(sy, sx, boxes), _prefix_rows(sy, sx, inc_boxes)
+    box_pre, inc_pre = prefix_rows(sy, sx, boxes), prefix_rows(sy, sx, inc_boxes)
 
     def grouped(v: np.ndarray) -> np.ndarray:
         return np.add.reduceat(np.add.reduceat(v, first_y, axis=1), first_x, axis=2).ravel().astype(np.float64)
@@ -334,7 +335,7 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
     fc = np.flatnonzero(cell_full)
     gather = csr_matrix((-mult[fc], (cell_sup[fc], fc)), shape=(supers, n))
     i, j = np.divmod(np.arange(supers), sx)
-    defs, prefix = _prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1)), (sy + 1) * (sx + 1)
+    defs, prefix = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1)), (sy + 1) * (sx + 1)
     if incidences:
         every = csr_matrix((-mult, (cell_sup, np.arange(n))), shape=(supers, n))
         a_eq = bmat([[gather, None, defs, None], [every, -every, None, defs]], format="csr")
@@ -380,7 +381,7 @@ def box_lp_exempt(g: ConvGeometry, tau: int, gain: np.ndarray, rows: np.ndarray,
     return least
 
 
-def _prefix_rows(sy: int, sx: int, boxes: np.ndarray) -> csr_matrix:
+def prefix_rows(sy: int, sx: int, boxes: np.ndarray) -> csr_matrix:
     """One row per box ``(y0, y1, x0, x1)`` of an ``sy x sx`` grid: its sum from the 2-D prefix sums
     ``P[y, x]`` (sum of the cells above and left of corner ``(y, x)``), stored row-major on ``(sy + 1, sx + 1)``."""
     b = np.array(boxes, dtype=np.int64).reshape(-1, 4)
@@ -454,14 +455,15 @@ def layer_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, se
 
 
 def border_raise(network: SpikingNetwork, hardware: Hardware, second: np.ndarray, alone: np.ndarray,
-                 third: np.ndarray | None = None) -> float:
+                 third: np.ndarray | None = None, local: Callable[[ConvGeometry], float] | None = None) -> float:
     """What the convolutions' tile borders add to the communication bound (0 without geometry).
 
-    Each input population counts once (a neuron feeding two convolutions is charged once).
+    Each input population counts once (a neuron feeding two convolutions is charged once). ``local``: another
+    valid raise of a layer's inputs over the same per-neuron floor (:mod:`.bounds_local`); the larger is kept.
     """
     total, seen = 0.0, set()
     for g in conv_layers(network):
         if g.source not in seen:
             seen.add(g.source)
-            total += layer_raise(network, hardware, g, second, alone, third)
+            total += max(layer_raise(network, hardware, g, second, alone, third), local(g) if local else 0.0)
     return total

@@ -77,7 +77,7 @@ def test_lemma_is_tight_on_a_square_tile() -> None:
     assert _interior(g, tile.ravel()) == 16 == interior_per_core(g, 36)
 
 
-def _conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=0, flat=False, pool=False):
+def conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=0, flat=False, pool=False):
     nb = NetBuilder()
     src = nb.add("input", in_shape)
     pre, post, _, out_shape = conv2d_edges(in_shape, cout, kernel, stride, padding, depthwise=pool)
@@ -92,7 +92,7 @@ def _conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=0, flat=False
     return nb.network(spikes, t_run=1.0, name="conv", provenance={"params": params})
 
 
-def _line(cores: int, n_max: int, a_max: int | None = None, local: float = 2.0) -> Hardware:
+def line_chip(cores: int, n_max: int, a_max: int | None = None, local: float = 2.0) -> Hardware:
     return Hardware(name="line", limits=Limits(n_max=n_max, a_max=a_max), mesh=(1, cores),
                     energy=EnergyCosts(e_spike=1.0, e_syn=1.0, e_local=local, e_route=2.0, e_hop=0.5))
 
@@ -102,8 +102,8 @@ def _line(cores: int, n_max: int, a_max: int | None = None, local: float = 2.0) 
     (5, 2, 1, 2, 4), (5, 3, 1, 3, 3), (6, 3, 2, 2, 3), (4, 2, 1, 3, 3), (5, 3, 2, 2, 4), (4, 2, 1, 4, 2)])
 def test_bound_is_below_the_brute_force_optimum_of_small_convolutions(length, kernel, stride, n_max, cores,
                                                                       local) -> None:
-    net = _conv_net((1, 1, length), 1, (1, kernel), (1, stride), (0, 0))
-    hw = _line(cores, n_max, local=local)
+    net = conv_net((1, 1, length), 1, (1, kernel), (1, stride), (0, 0))
+    hw = line_chip(cores, n_max, local=local)
     assert len(conv_layers(net)) == 1
     _, energies = brute_force(net, hw, "multicast")
     assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
@@ -111,22 +111,22 @@ def test_bound_is_below_the_brute_force_optimum_of_small_convolutions(length, ke
 
 @pytest.mark.parametrize("n_max", [2, 3, 4])
 def test_bound_is_below_the_brute_force_optimum_of_a_small_pooling(n_max) -> None:
-    net = _conv_net((2, 1, 3), 0, (1, 2), (1, 1), (0, 0), pool=True)  # two channels: pieces of both on one core
-    hw = _line(3, n_max, local=0.25)
+    net = conv_net((2, 1, 3), 0, (1, 2), (1, 1), (0, 0), pool=True)  # two channels: pieces of both on one core
+    hw = line_chip(3, n_max, local=0.25)
     assert conv_layers(net)[0].depthwise
     _, energies = brute_force(net, hw, "multicast")
     assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
 
 
 def test_bound_rises_where_tiles_must_split_windows() -> None:
-    net = _conv_net((1, 1, 6), 1, (1, 3), (1, 1), (0, 0), flat=True)
-    hw = _line(4, 3)  # outputs 0..3; inputs 2 and 3 see 3 of them each, and one core of 3 holds one window only
+    net = conv_net((1, 1, 6), 1, (1, 3), (1, 1), (0, 0), flat=True)
+    hw = line_chip(4, 3)  # outputs 0..3; inputs 2 and 3 see 3 of them each, and one core of 3 holds one window only
     none = np.zeros(net.num_neurons)
     assert border_raise(net, hw, np.ones(net.num_neurons), none) == 1.0
     assert communication_lower_bound(net, hw) > communication_lower_bound(net.replace(provenance={}), hw)
 
 
-def _tile_mapping(net, g: ConvGeometry, tile: tuple[int, int], n_max: int, shift: int = 0) -> np.ndarray:
+def tile_mapping(net, g: ConvGeometry, tile: tuple[int, int], n_max: int, shift: int = 0) -> np.ndarray:
     """Output positions whole in square-ish tiles, each input with a full window on its tile's core where the
     tile has room (the adversary of both counts); every other neuron packed in order on further cores."""
     cin, h, w = g.in_shape
@@ -159,7 +159,7 @@ def test_tile_mappings_of_full_instances_respect_the_count_and_the_bound(app: st
     g = conv_layers(net)[0]
     cout, ho, wo = g.out_shape
     side = int(np.sqrt(0.75 * (hw.limits.n_max // cout)))  # room left for inputs beside their tile
-    core = _tile_mapping(net, g, (side, side), hw.limits.n_max)
+    core = tile_mapping(net, g, (side, side), hw.limits.n_max)
     if core.max() >= hw.num_cores:
         pytest.skip("the tiles need more cores than the chip has")
     pair_neuron, _ = destination_pairs(net, core, hw.num_cores)
@@ -196,8 +196,8 @@ def test_bound_is_below_heuristic_mappings_of_a_full_convolutional_network(app, 
 
 
 def test_unicast_is_unchanged_by_tiles() -> None:
-    net = _conv_net((1, 1, 6), 1, (1, 3), (1, 1), (0, 0))
-    hw = _line(4, 2)
+    net = conv_net((1, 1, 6), 1, (1, 3), (1, 1), (0, 0))
+    hw = line_chip(4, 2)
     plain = net.replace(provenance={})
     assert communication_lower_bound(net, hw, "unicast") == communication_lower_bound(plain, hw, "unicast")
     assert load_hardware("loihi").limits.n_max == 1024
@@ -215,7 +215,7 @@ SLOW = pytest.mark.slow
 def test_exempt_gain_bounds_the_gain_of_every_tiling(app, tile, shift) -> None:
     net, hw = prepared(app, "full", "loihi")
     g = conv_layers(net)[0]
-    core = _tile_mapping(net, g, tile, hw.limits.n_max, shift)
+    core = tile_mapping(net, g, tile, hw.limits.n_max, shift)
     pair_neuron, _ = destination_pairs(net, core, hw.num_cores)
     dests = np.bincount(pair_neuron, minlength=net.num_neurons)
     _, h, w = g.in_shape
@@ -400,8 +400,8 @@ def test_box_lp_with_incidences_is_the_lp_optimum_and_lower_than_without(seed: i
 
 
 def test_incidences_raise_the_bound_of_a_small_convolution_below_its_brute_force_optimum() -> None:
-    net = _conv_net((1, 1, 5), 1, (1, 3), (1, 1), (0, 0), flat=True)
-    hw = _line(4, 2)
+    net = conv_net((1, 1, 5), 1, (1, 3), (1, 1), (0, 0), flat=True)
+    hw = line_chip(4, 2)
     _, energies = brute_force(net, hw, "multicast")
     s = net.spikes * (net.out_degree > 0)
     none = np.zeros(net.num_neurons)
@@ -417,12 +417,12 @@ def test_box_lp_with_incidences_bounds_what_every_tiling_is_spared(in_size, kern
                                                                    tile, shift) -> None:
     """A tiling's x = [one destination], y = max(d - 2, 0) is feasible: gain . x - third . y is at most the LP's
     certified value, under uniform, random and adversarial weights (the tiling's cheap inputs where it pays)."""
-    net = _conv_net((1, in_size, in_size), cout, (kernel, kernel), (stride, stride), (padding, padding), flat=True)
+    net = conv_net((1, in_size, in_size), cout, (kernel, kernel), (stride, stride), (padding, padding), flat=True)
     g = conv_layers(net)[0]
-    core = _tile_mapping(net, g, tile, n_max, shift)
+    core = tile_mapping(net, g, tile, n_max, shift)
     pair_neuron, _ = destination_pairs(net, core, int(core.max()) + 1)
     d = np.bincount(pair_neuron, minlength=net.num_neurons)[:in_size * in_size].reshape(1, in_size, in_size)
-    hw = _line(int(core.max()) + 1, n_max)
+    hw = line_chip(int(core.max()) + 1, n_max)
     tau, share = whole_positions(g, hw, 1), bounds_tiles.share_positions(g, hw, 1)
     full = (full_windows(in_size, g.out_shape[1], kernel, stride, padding),) * 2
     x, y = (d == 1).astype(float), np.maximum(d - 2, 0).astype(float)

@@ -1,0 +1,234 @@
+"""Local inputs cost core room: a convolution's inputs cannot all keep a local first delivery.
+
+An input neuron of a convolution (:mod:`snnmap.instances.geometry`) pays ``e_local`` for a destination only
+when that destination is its own core, which must then hold one of its targets: the input takes one of that
+core's ``n_max`` neuron slots beside the output neurons there. Every other destination is a packet of at
+least ``c1`` (the cheapest remote price). Per core ``c`` holding ``n`` output neurons of a set ``R`` of
+positions (``n / C_out`` positions' worth), with ``L`` local inputs and ``inc`` incidences of the inputs:
+
+- ``inc >= C_in f(n / C_out)`` (the union of windows, :func:`~.bounds_tiles.union_per_core`) and
+  ``inc <= a_max`` (a local input takes an axon too), which caps ``n``;
+- ``L <= min(n_max - n, inc)``.
+
+For any ``lam`` in ``[0, c1 - e_local]`` the core's ``c1 inc - (c1 - e_local - lam) L`` is at least
+``h(n) = c1 C_in f - (c1 - e_local - lam) min(n_max - n, C_in f)``, so at least ``rho_lam n`` with
+``rho_lam`` the least ``h(n) / n`` over the counts a core can hold. Summed over a box ``B`` of inputs and
+the positions ``R(B)`` whose whole window lies in ``B`` (every local input of ``B`` on a core without
+such a position is one more incidence of its own), with each input's ``q = c1 d - (c1 - e_local) l``
+(``d`` destinations, ``l`` local) and ``l <= 1``::
+
+    sum over B of q  >=  rho_lam C_out |R(B)| - lam |B|     for every lam.
+
+An input's cost is at least its own floor and convex in ``q`` (:func:`cost_pieces`). The spike-weighted
+bound is the least total cost under every box row of a grid of boxes (an LP; within a super-cell the extra
+``q`` may sit on its darkest inputs, each up to its pieces), certified from its dual only, so a solver
+tolerance can only lower it. The same count caps a core's outputs by ``a_max`` alone (:func:`window_cores`).
+See ``docs/tile_bound.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix, hstack
+
+from snnmap.formulations.bounds_tiles import inside_span, prefix_rows, union_per_core
+from snnmap.hardware import Hardware
+from snnmap.instances import SpikingNetwork
+from snnmap.instances.geometry import ConvGeometry, conv_layers
+
+LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-cells)
+MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
+
+
+def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
+                min_indeg: int) -> tuple[np.ndarray, np.ndarray]:
+    """The multipliers ``lam`` and, per multiplier, ``rho_lam``: the least ``h_lam(n) / n`` over the output
+    neuron counts ``n`` one core can hold (``a_max`` on the union of their windows, ``syn_max``).
+
+    ``rho`` is 0 everywhere when no count fits (no mapping exists; nothing is claimed).
+    """
+    lim = hardware.limits
+    per_pos = 1 if g.depthwise else g.out_shape[0]
+    cin = 1 if g.depthwise else g.in_shape[0]
+    n = np.arange(1, lim.n_max + 1, dtype=np.float64)
+    inc = cin * np.asarray(union_per_core(g, n / per_pos))
+    fits = np.ones(n.size, dtype=bool)
+    if lim.a_max is not None:
+        fits &= inc <= lim.a_max + 1e-9
+    if lim.syn_max is not None and min_indeg > 0:
+        fits &= n * min_indeg <= lim.syn_max
+    lam = np.linspace(0.0, max(c1 - e_local, 0.0), MULTIPLIERS)
+    if not fits.any():
+        return lam, np.zeros(lam.size)
+    room = np.minimum(lim.n_max - n, inc)
+    h = c1 * inc[None, :] - (c1 - e_local - lam[:, None]) * room[None, :]
+    return lam, (h / n)[:, fits].min(axis=1)
+
+
+def _axis_boxes(size: int, size_out: int, kernel: int, stride: int, padding: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The grid's cuts along one axis and, per run of consecutive parts ``a..b-1``: ``a``, ``b``, and the
+    output positions whose whole window lies in the run."""
+    cut = np.unique(np.arange(min(LOCAL_GRID, size) + 1) * size // min(LOCAL_GRID, size))
+    a, b = np.triu_indices(cut.size, 1)
+    inside = np.array([inside_span(int(cut[u]), int(cut[v]) - 1, size_out, kernel, stride, padding)[0]
+                       for u, v in zip(a, b)])
+    return cut, a, b, inside
+
+
+PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
+
+
+def cost_pieces(prices: np.ndarray, e_local: float, most: np.ndarray, floor: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each input's least ``q = c1 d - (c1 - e_local) l`` and the pieces of its cost above it.
+
+    One local destination and ``d - 1`` remote ones cost at least ``e_local`` plus the ``d - 1`` cheapest
+    ``prices`` (sorted; ``c1 = prices[0]``), and no destination local costs more at the same ``q``: the cost is at
+    least ``psi(q)``, convex, of slope ``prices[j] / c1`` over the ``j``-th further destination (``c1`` of ``q``
+    each), up to ``most`` destinations (``l = 0`` there: ``c1 - e_local`` more at the last slope). The cost is
+    also at least ``floor``: ``q`` is free up to ``psi^-1(floor)`` (the base). Returns the base per input, and
+    per input and piece its span of ``q`` and its slope (pieces of equal price merged, the rest at the slope of
+    the last piece kept: a lower bound, the slopes rising).
+    """
+    c1 = float(prices[0])
+    top = int(most.max(initial=1))
+    step = np.asarray(prices[:max(top, 1)], dtype=np.float64) / c1  # slope of further destination j (0-based)
+    starts = np.flatnonzero(np.diff(np.concatenate([[-1.0], step])) != 0)[:PIECES]
+    ends = np.append(starts[1:], top)
+    slope = step[starts]
+    j0, j1 = starts[None, :], ends[None, :]
+    further = np.maximum(most - 1, 0)[:, None]  # further destinations beyond the first
+    span = c1 * np.clip(np.minimum(j1, further) - j0, 0, None).astype(np.float64)
+    last = np.clip(np.searchsorted(starts, further[:, 0] - (further[:, 0] > 0), side="right") - 1, 0, None)
+    span[np.arange(most.size), last] += np.where(most > 0, c1 - e_local, 0.0)
+    # The floor's cost consumed along the pieces: q is free up to where psi reaches it.
+    base = np.where(most > 0, e_local, 0.0)
+    left = np.maximum(floor - e_local, 0.0) * (most > 0)
+    for k in range(slope.size):
+        used = np.minimum(span[:, k], left / slope[k])
+        base, left, span[:, k] = base + used, left - used * slope[k], span[:, k] - used
+    return base, span, np.broadcast_to(slope, span.shape)
+
+
+def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
+               floor: np.ndarray, prices: np.ndarray, e_local: float
+               ) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The local LP of :func:`local_raise`: its super-cells, box rows and variables.
+
+    A neuron's ``q = c1 d - (c1 - e_local) l`` sums over every box to at least its forced value; each input's
+    ``q`` above its base costs at least its weight times the slope of its piece (:func:`cost_pieces`). Returns the
+    grid's ``sy x sx`` super-cells, the boxes ``(y0, y1, x0, x1)`` (super-cells ``y0..y1-1`` by ``x0..x1-1``)
+    whose inputs' ``q`` must exceed their bases, by how much (``rhs``, joules per spike), and per variable (input
+    neuron in channel, row, column order, then piece) its super-cell (row-major), unit cost and span.
+    """
+    c1 = float(prices[0])
+    e_local = min(e_local, c1)  # a local delivery dearer than a packet: every incidence costs c1 at least
+    cin, h, w = g.in_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    cout, ho, wo = g.out_shape
+    min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
+    lam, rho = local_rates(g, hardware, c1, e_local, min_indeg)
+    cy, ay, by, iy = _axis_boxes(h, ho, kh, sh, ph)
+    cx, ax, bx, ix = _axis_boxes(w, wo, kw, sw, pw)
+    sy, sx = cy.size - 1, cx.size - 1
+    every = np.arange(g.in_offset, g.in_offset + cin * h * w)
+    most = np.minimum(network.out_degree[every], hardware.num_cores)
+    base, span, slope = cost_pieces(prices, e_local, most, floor[every].astype(np.float64))
+    # Bases summed over each box through 2-D prefix sums of the whole grid (channels summed).
+    base_pre = np.zeros((h + 1, w + 1))
+    base_pre[1:, 1:] = base.reshape(cin, h, w).sum(axis=0).cumsum(axis=0).cumsum(axis=1)
+    y0, y1, x0, x1 = cy[ay][:, None], cy[by][:, None], cx[ax][None, :], cx[bx][None, :]
+    box_base = base_pre[y1, x1] - base_pre[y0, x1] - base_pre[y1, x0] + base_pre[y0, x0]
+    outputs = cout * np.outer(iy, ix).astype(np.float64)
+    inputs = cin * np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
+    forced = np.max(rho[:, None, None] * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
+    need = forced - box_base
+    ky, kx = np.nonzero(need > 1e-9 * c1 * inputs)  # rows a rounding error away from none are left out
+    py, px = np.searchsorted(cy, np.arange(h), side="right") - 1, np.searchsorted(cx, np.arange(w), side="right") - 1
+    cell = np.repeat(np.tile((py[:, None] * sx + px[None, :]).ravel(), cin), slope.shape[1])
+    unit = (weight[every].astype(np.float64)[:, None] * slope).ravel()
+    return (sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1), need[ky, kx], cell, unit, span.ravel())
+
+
+def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
+                floor: np.ndarray, prices: np.ndarray, e_local: float) -> float:
+    """Least extra cost of the layer's inputs over ``weight . floor`` that the local room forces (>= 0).
+
+    ``weight[i]``: neuron ``i``'s spikes (0 for a neuron the bound prices elsewhere); ``floor[i]``: a lower
+    bound on its cost per spike in every mapping; ``prices``: remote packet prices, sorted, each at most the
+    ``j``-th cheapest from any core (``c1 = prices[0]``); ``e_local``: the cheapest local delivery. Valid for
+    every feasible mapping (``a_max`` holds); see the module docstring. The LP ``min unit . t`` over the inputs'
+    pieces ``0 <= t <= span``, each box's sum at least its ``rhs`` (:func:`local_rows`), is certified from its
+    dual only: for any multipliers ``mu >= 0``, ``mu . rhs`` less every piece's span times its unit cost's
+    shortfall below its super-cell's total multiplier is at most the LP's minimum (weak duality), so a
+    solver's tolerance can only lower it.
+    """
+    if not len(prices) or prices[0] <= 0:
+        return 0.0
+    sy, sx, boxes, rhs, cell, wt, room = local_rows(network, hardware, g, weight, floor, prices, e_local)
+    if not rhs.size:
+        return 0.0
+    # Variables: the inputs' extra costs, then the 2-D prefix sums of their super-cells' totals (four nonzeros
+    # a box, however large), defined by one equality per super-cell.
+    n, supers = wt.size, sy * sx
+    i, j = np.divmod(np.arange(supers), sx)
+    defs = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))
+    gather = csr_matrix((-np.ones(n), (cell, np.arange(n))), shape=(supers, n))
+    a_eq = hstack([gather, defs]).tocsr()
+    a_ub = hstack([csr_matrix((rhs.size, n)), -prefix_rows(sy, sx, boxes)]).tocsr()
+    # Weights and joules brought to unit size; the rows and the rooms share a scale, which leaves the optimal
+    # multipliers unchanged: only the weights' scale is undone.
+    scale, unit = float(np.max(wt)) or 1.0, float(np.max(rhs))
+    edge = np.zeros((sy + 1, sx + 1), dtype=bool)
+    edge[0, :] = edge[:, 0] = True
+    res = linprog(np.concatenate([wt / scale, np.zeros(edge.size)]), A_ub=a_ub, b_ub=-rhs / unit,
+                  A_eq=a_eq, b_eq=np.zeros(supers),
+                  bounds=[(0.0, r / unit) for r in room] + [(0.0, 0.0) if e else (None, None) for e in edge.ravel()],
+                  method="highs")
+    marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
+    if marg is None:
+        return 0.0
+    mu = scale * np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
+    # Each super-cell's total multiplier over the boxes holding it, summed term by term over the boxes with a
+    # multiplier (all >= 0: a cell no such box holds gets exactly 0).
+    act = np.flatnonzero(mu > 0)
+    yy, xx = np.divmod(np.arange(supers), sx)
+    holds = (boxes[act, 0:1] <= yy) & (yy < boxes[act, 1:2]) & (boxes[act, 2:3] <= xx) & (xx < boxes[act, 3:4])
+    held = holds.T.astype(np.float64) @ mu[act]
+    return max(0.0, float(rhs[act] @ mu[act]) + float(np.sum(np.minimum(wt - held[cell], 0.0) * room)))
+
+
+def window_cores(network: SpikingNetwork, hardware: Hardware) -> tuple[int, str]:
+    """Fewest cores the outputs of one convolution need, as ``a_max`` caps each core's windows, and why.
+
+    A core holding ``n`` output neurons at positions with an unclipped window is a destination of at least
+    ``C_in f(n / C_out)`` inputs (:func:`~.bounds_tiles.union_per_core`, increasing), each an axon: at most the
+    largest ``n`` with that at most ``a_max`` (and ``n`` times the least in-degree at most ``syn_max``) per core.
+    ``(0, "")`` without ``a_max`` or geometry.
+    """
+    lim = hardware.limits
+    best = (0, "")
+    if lim.a_max is None:
+        return best
+    n = np.arange(1, lim.n_max + 1)
+    for g in conv_layers(network):
+        cout, ho, wo = g.out_shape
+        per_pos, cin = (1, 1) if g.depthwise else (cout, g.in_shape[0])
+        fits = cin * np.asarray(union_per_core(g, n / per_pos)) <= lim.a_max + 1e-9
+        min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
+        if lim.syn_max is not None and min_indeg > 0:
+            fits &= n * min_indeg <= lim.syn_max
+        (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+        whole = (inside_span(0, g.in_shape[1] - 1, ho, kh, sh, ph)[0]
+                 * inside_span(0, g.in_shape[2] - 1, wo, kw, sw, pw)[0])  # positions with an unclipped window
+        if not fits.any() or not whole:
+            continue
+        most = int(n[fits].max())
+        need = -(-cout * whole // most)
+        if need > best[0]:
+            name = network.population_names[g.target] if network.population_names else str(g.target)
+            best = (need, f"a_max={lim.a_max}: the windows of {name}'s {cout * whole} outputs allow at most {most} "
+                          "of them per core, which need at least {} cores")
+    return best
