@@ -48,6 +48,7 @@ from snnmap.heuristics.greedy import greedy_mapping
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
 from snnmap.heuristics.refine import refine
 from snnmap.heuristics.relay_tiles import relay_clusters
+from snnmap.heuristics.replace import settle_cores
 from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances import SpikingNetwork
 
@@ -57,6 +58,8 @@ PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (MET
 TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
 RELAY_SHARE = 0.3  # of the time left, at most, for annealing the relay start's placement (a relay only)
+SETTLE_EVALS = 3.0  # evaluations' worth of time held back from the refinement for settle_cores, at least
+SETTLE_SHARE = 0.05  # of the budget held back for settle_cores, at least
 TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 
 
@@ -157,14 +160,17 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     if begin:
         evaluate(network, hardware, begin[0][1], comm, link_loads=False)
     reserve = 2.5 * (time.perf_counter() - clock)
+    # Held back for settle_cores on the best start: its cluster flow costs about one evaluation.
+    settle_time = max(SETTLE_EVALS * (time.perf_counter() - clock),
+                      SETTLE_SHARE * (timer.limit if timer.limit is not None else DEFAULT_BUDGET))
     for i, (name, core_of) in enumerate(begin):
-        left = timer.left() - reserve
+        left = timer.left() - reserve - settle_time
         share = max(0.0, left) / (len(begin) - i) if np.isfinite(left) else None
         sub = Timer(share, parent=timer)
         improved, stopped, st = refine(network, hardware, core_of, comm=comm, timer=sub, seed=seed + i,
                                        progress=progress, **options)
         ctrl_c = st.get("stop") == "interrupt"
-        interrupted |= stopped and (timer.left() <= reserve or ctrl_c)
+        interrupted |= stopped and (timer.left() <= reserve + settle_time or ctrl_c)
         rep = evaluate(network, hardware, improved, comm, link_loads=False)
         if rep.feasible and (best is None or rep.total < best[0]):
             best = (rep.total, improved, name, stopped, st)
@@ -174,6 +180,11 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         return finish(network, hardware, None, method="partition-refine", timer=timer, seed=seed, comm=comm,
                       message="; ".join(notes) or "no feasible start mapping")
     energy, core_of, name, _, st = best
+    # Regroup the partial sums' targets and re-place the cores for the refined partition (heuristics.replace).
+    settled = settle_cores(network, hardware, core_of, comm=comm, timer=Timer(settle_time, parent=timer), seed=seed)
+    rep = None if np.array_equal(settled, core_of) else evaluate(network, hardware, settled, comm, link_loads=False)
+    if rep is not None and rep.feasible and rep.total < energy:
+        energy, core_of, st = rep.total, settled, {**st, "settled": True}
     rounds = ils_rounds if ils_rounds is not None else _default_ils_rounds(network)
     kicks = 0
     if rounds and not interrupted:
