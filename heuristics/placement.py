@@ -63,7 +63,7 @@ def _place_cost(ptr, idx, w, pos, C):
 
 
 @njit(cache=True)
-def _side(ptr, idx, w, pos, a, x, y, skip, C):
+def move_change(ptr, idx, w, pos, a, x, y, skip, C):
     """Cost change of cluster ``a`` alone moving from core ``x`` to ``y`` (edges to ``skip`` ignored)."""
     ip, ep, crow, ccol, hopm = C
     d = 0.0
@@ -74,6 +74,17 @@ def _side(ptr, idx, w, pos, a, x, y, skip, C):
         pb = pos[b]
         d += w[q] * (pcost(y, pb, ip, ep, crow, ccol, hopm) - pcost(x, pb, ip, ep, crow, ccol, hopm))
     return d
+
+
+@njit(cache=True, inline="always")
+def swap_into(pos, occ, a, y):
+    """Cluster ``a`` onto core ``y``; ``y``'s occupant, if any, onto ``a``'s old core."""
+    x, b = pos[a], occ[y]
+    pos[a] = y
+    occ[y] = a
+    occ[x] = b
+    if b >= 0:
+        pos[b] = x
 
 
 @njit(cache=True)
@@ -134,15 +145,11 @@ def _anneal(ptr, idx, w, pos, occ, movable, C, iters, t0, t1, radius, near_cores
         b = occ[y]
         if b >= 0 and not movable[b]:
             continue
-        d = _side(ptr, idx, w, pos, a, x, y, b, C)
+        d = move_change(ptr, idx, w, pos, a, x, y, b, C)
         if b >= 0:
-            d += _side(ptr, idx, w, pos, b, y, x, a, C)
+            d += move_change(ptr, idx, w, pos, b, y, x, a, C)
         if d <= 0.0 or np.random.random() < np.exp(-d / temp):
-            pos[a] = y
-            occ[y] = a
-            occ[x] = b
-            if b >= 0:
-                pos[b] = x
+            swap_into(pos, occ, a, y)
             total += d
             if total < best:
                 best = total

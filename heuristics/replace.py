@@ -20,27 +20,12 @@ from numba import njit
 
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import CostModel, Timer
-from snnmap.heuristics.delta import pcost
-from snnmap.heuristics.placement import cluster_flow, symmetric_flow, weighted_median
+from snnmap.heuristics.placement import cluster_flow, move_change, swap_into, symmetric_flow, weighted_median
 from snnmap.heuristics.regroup import regroup_targets
 from snnmap.instances import SpikingNetwork
 
 RADIUS = 2  # tiles around the median tried per core (a (2R+1)^2 window)
 MIN_GAIN = 1e-6  # relative gain of a round below which the descent stops
-
-
-@njit(cache=True)
-def _gain_of(ptr, idx, w, pos, a, x, y, skip, C):
-    """Cost change of core ``a``'s contents alone moving from ``x`` to ``y`` (edges to ``skip`` ignored)."""
-    ip, ep, crow, ccol, hopm = C
-    d = 0.0
-    for q in range(ptr[a], ptr[a + 1]):
-        b = idx[q]
-        if b == skip:
-            continue
-        pb = pos[b]
-        d += w[q] * (pcost(y, pb, ip, ep, crow, ccol, hopm) - pcost(x, pb, ip, ep, crow, ccol, hopm))
-    return d
 
 
 @njit(cache=True)
@@ -61,7 +46,7 @@ def _nearest_free(ptr, idx, w, pos, occ, a, x, r0, c0, radius, tile_core, cpt, t
                     if occ[y] >= 0 or y == x:
                         continue
                     seen = True
-                    g = _gain_of(ptr, idx, w, pos, a, x, y, -1, C)
+                    g = move_change(ptr, idx, w, pos, a, x, y, -1, C)
                     if g < best:
                         best, best_y = g, y
         if seen:
@@ -93,21 +78,16 @@ def _descend(ptr, idx, w, pos, occ, C, tile_core, cpt, radius, order, tol):
                     if y == x:
                         continue
                     b = occ[y]
-                    d = _gain_of(ptr, idx, w, pos, a, x, y, b, C)
+                    d = move_change(ptr, idx, w, pos, a, x, y, b, C)
                     if b >= 0:
-                        d += _gain_of(ptr, idx, w, pos, b, y, x, a, C)
+                        d += move_change(ptr, idx, w, pos, b, y, x, a, C)
                     if d < best:
                         best, best_y = d, y
         if best_y < 0:
             best_y = _nearest_free(ptr, idx, w, pos, occ, a, x, r0, c0, radius, tile_core, cpt, tol, C)
-            best = 0.0 if best_y < 0 else _gain_of(ptr, idx, w, pos, a, x, best_y, -1, C)
+            best = 0.0 if best_y < 0 else move_change(ptr, idx, w, pos, a, x, best_y, -1, C)
         if best_y >= 0:
-            b = occ[best_y]
-            pos[a] = best_y
-            occ[best_y] = a
-            occ[x] = b
-            if b >= 0:
-                pos[b] = x
+            swap_into(pos, occ, a, best_y)
             total += best
             made += 1
     return total, made
