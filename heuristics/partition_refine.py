@@ -58,7 +58,7 @@ PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (MET
 TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
 RELAY_SHARE = 0.3  # of the time left, at most, for annealing the relay start's placement (a relay only)
-SETTLE_EVALS = 3.0  # evaluations' worth of time held back from the refinement for settle_cores, at least
+SETTLE_EVALS = 4.0  # evaluations' worth of time held back from the refinement for settle_cores, at least
 SETTLE_SHARE = 0.05  # of the budget held back for settle_cores, at least
 TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 

@@ -25,7 +25,7 @@ from snnmap.heuristics.regroup import regroup_targets
 from snnmap.instances import SpikingNetwork
 
 RADIUS = 2  # tiles around the median tried per core (a (2R+1)^2 window)
-MIN_GAIN = 1e-6  # relative gain of a round below which the descent stops
+MIN_GAIN = 2e-4  # relative gain of a round below which the descent stops (later rounds gain little: AlexNet)
 
 
 @njit(cache=True)
@@ -131,8 +131,8 @@ def replace_cores(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
     pos = used.astype(np.int64)
     occ = np.full(hardware.num_cores, -1, dtype=np.int64)
     occ[pos] = np.arange(pos.size)
-    # The symmetric flow counts every packet twice: half of its total cost is the packet energy.
-    scale = float(np.sum(w)) * max(hardware.energy.e_hop, hardware.energy.hop_x, 1e-30)
+    # The cost of the placement (twice the packet energy: the symmetric flow counts every packet twice).
+    scale = float(np.sum(w * hardware.packet_cost(pos[np.repeat(np.arange(pos.size), np.diff(ptr))], pos[idx])))
     rng = np.random.default_rng(seed)
     for _ in range(max_rounds):  # one round at least: the caller's time may be spent on the flow
         gain, made = _descend(ptr, idx, w, pos, occ, C, tile_core, cpt, RADIUS,
