@@ -58,8 +58,7 @@ PARTITION_SHARE = 0.7  # of the time left, at most, for annealing the first (MET
 TILING_SHARE = 0.3  # of the time left, at most, for annealing the tiling start's placement (built first)
 EXTRA_STARTS_WHILE = 0.5  # further starts only while this fraction of the budget is left
 RELAY_SHARE = 0.3  # of the time left, at most, for annealing the relay start's placement (a relay only)
-SETTLE_EVALS = 4.0  # evaluations' worth of time held back from the refinement for settle_cores, at least
-SETTLE_SHARE = 0.05  # of the budget held back for settle_cores, at least
+SETTLE_EVALS = 4.0  # evaluations' worth of time held back from the refinement for settle_cores
 TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 
 
@@ -160,9 +159,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     if begin:
         evaluate(network, hardware, begin[0][1], comm, link_loads=False)
     reserve = 2.5 * (time.perf_counter() - clock)
-    # Held back for settle_cores on the best start: its cluster flow costs about one evaluation.
-    settle_time = max(SETTLE_EVALS * (time.perf_counter() - clock),
-                      SETTLE_SHARE * (timer.limit if timer.limit is not None else DEFAULT_BUDGET))
+    # Held back for settle_cores on the best start: its cluster flow and its check cost about an evaluation each.
+    settle_time = SETTLE_EVALS * (time.perf_counter() - clock)
     for i, (name, core_of) in enumerate(begin):
         left = timer.left() - reserve - settle_time
         share = max(0.0, left) / (len(begin) - i) if np.isfinite(left) else None

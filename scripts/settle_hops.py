@@ -63,8 +63,7 @@ def run(app: str, time_limit: float, floor_seconds: float) -> list[str]:
     settled = None
     for label, off in (("before (no settling)", True), ("after", False)):
         patches = [mock.patch.object(partition_refine, "settle_cores", lambda n, h, c, **k: c),
-                   mock.patch.object(partition_refine, "SETTLE_EVALS", 0.0),
-                   mock.patch.object(partition_refine, "SETTLE_SHARE", 0.0)] if off else []
+                   mock.patch.object(partition_refine, "SETTLE_EVALS", 0.0)] if off else []
         for p in patches:
             p.start()
         try:
