@@ -12,6 +12,9 @@
 3. Refine on the true objective: neuron moves and swaps with incremental
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.
+4. Settle the best refined mapping (:func:`heuristics.replace.settle_cores`): partial sums'
+   targets regrouped by their partners' positions, whole cores moved toward their partners;
+   kept only when the energy falls.
 The same refinement also runs from the layer tiling of :mod:`heuristics.tiling`
 (neurons that share their inputs together, receptive fields compact; where the
 application's convolution geometry is known, aligned tiles placed by the image,
