@@ -34,6 +34,7 @@ from snnmap.heuristics.kernels import greedy_place, place_pins, random_place, se
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
 from snnmap.heuristics.placement import cluster_flow, place_clusters, placement_cost
 from snnmap.heuristics.refine import refine
+from snnmap.heuristics.replace import settle_cores
 from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances import SpikingNetwork
 
@@ -124,6 +125,9 @@ def _run_every_kernel() -> None:
     placement_cost(flow, hw, pos)
     # Local search: the state's placement and energy, moves, swaps, emptying cores.
     refine(net, hw, core_of, max_passes=1)
+    # Settling (partition-refine's last step): two targets of two partial sums each, regrouped, cores re-placed.
+    sums = SpikingNetwork.from_edges(6, [2, 3, 4, 5], [0, 0, 1, 1], np.ones(6), name="warm-up-sums")
+    settle_cores(sums, hw, np.array([0, 1, 2, 2, 3, 3]))
     # QAP on writable arrays (as placement passes them): branch and bound one node at a time,
     # on an instance whose root bound is not tight (so its search loop and open-node bound
     # run), and annealing.

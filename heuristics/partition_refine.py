@@ -12,6 +12,9 @@
 3. Refine on the true objective: neuron moves and swaps with incremental
    energy deltas (both communication models, static energy of emptied and
    opened cores, every limit including ``a_max`` and ``dest_max``), numba.
+4. Settle the best refined mapping (:func:`heuristics.replace.settle_cores`): partial sums'
+   targets regrouped by their partners' positions, whole cores moved toward their partners;
+   kept only when the energy falls.
 The same refinement also runs from the layer tiling of :mod:`heuristics.tiling`
 (neurons that share their inputs together, receptive fields compact; where the
 application's convolution geometry is known, aligned tiles placed by the image,
@@ -50,6 +53,7 @@ from snnmap.heuristics.greedy import greedy_mapping
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
 from snnmap.heuristics.refine import refine
 from snnmap.heuristics.relay_tiles import relay_clusters
+from snnmap.heuristics.replace import settle_cores
 from snnmap.heuristics.tiling import tiling_clusters
 from snnmap.instances import SpikingNetwork
 
@@ -63,6 +67,7 @@ RELAY_SHARE = 0.3  # of the time left, at most, for annealing the relay start's 
 # time (VGG16:full on loihi: 31 s under load, 16 M synapses; EdgeDet:full has 0.6 M).
 COLOCATE_SYNAPSES = 4_000_000
 COLOCATE_SHARE = 0.2  # of the time left, at most, for annealing each co-located variant of the tiling start
+SETTLE_EVALS = 4.0  # evaluations' worth of time held back from the refinement for settle_cores
 TILING_EFFORT = 8.0  # longer annealing schedule for the tiling start (fitted to its time share)
 
 
@@ -166,14 +171,16 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     if begin:
         evaluate(network, hardware, begin[0][1], comm, link_loads=False)
     reserve = 2.5 * (time.perf_counter() - clock)
+    # Held back for settle_cores on the best start: its cluster flow and its check cost about an evaluation each.
+    settle_time = SETTLE_EVALS * (time.perf_counter() - clock)
     for i, (name, core_of) in enumerate(begin):
-        left = timer.left() - reserve
+        left = timer.left() - reserve - settle_time
         share = max(0.0, left) / (len(begin) - i) if np.isfinite(left) else None
         sub = Timer(share, parent=timer)
         improved, stopped, st = refine(network, hardware, core_of, comm=comm, timer=sub, seed=seed + i,
                                        progress=progress, **options)
         ctrl_c = st.get("stop") == "interrupt"
-        interrupted |= stopped and (timer.left() <= reserve or ctrl_c)
+        interrupted |= stopped and (timer.left() <= reserve + settle_time or ctrl_c)
         rep = evaluate(network, hardware, improved, comm, link_loads=False)
         if rep.feasible and (best is None or rep.total < best[0]):
             best = (rep.total, improved, name, stopped, st)
@@ -183,6 +190,11 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         return finish(network, hardware, None, method="partition-refine", timer=timer, seed=seed, comm=comm,
                       message="; ".join(notes) or "no feasible start mapping")
     energy, core_of, name, _, st = best
+    # Regroup the partial sums' targets and re-place the cores for the refined partition (heuristics.replace).
+    settled = settle_cores(network, hardware, core_of, comm=comm, timer=Timer(settle_time, parent=timer), seed=seed)
+    rep = None if np.array_equal(settled, core_of) else evaluate(network, hardware, settled, comm, link_loads=False)
+    if rep is not None and rep.feasible and rep.total < energy:
+        energy, core_of, st = rep.total, settled, {**st, "settled": True}
     rounds = ils_rounds if ils_rounds is not None else _default_ils_rounds(network)
     kicks = 0
     if rounds and not interrupted:

@@ -63,7 +63,7 @@ def _place_cost(ptr, idx, w, pos, C):
 
 
 @njit(cache=True)
-def _side(ptr, idx, w, pos, a, x, y, skip, C):
+def move_change(ptr, idx, w, pos, a, x, y, skip, C):
     """Cost change of cluster ``a`` alone moving from core ``x`` to ``y`` (edges to ``skip`` ignored)."""
     ip, ep, crow, ccol, hopm = C
     d = 0.0
@@ -76,8 +76,19 @@ def _side(ptr, idx, w, pos, a, x, y, skip, C):
     return d
 
 
+@njit(cache=True, inline="always")
+def swap_into(pos, occ, a, y):
+    """Cluster ``a`` onto core ``y``; ``y``'s occupant, if any, onto ``a``'s old core."""
+    x, b = pos[a], occ[y]
+    pos[a] = y
+    occ[y] = a
+    occ[x] = b
+    if b >= 0:
+        pos[b] = x
+
+
 @njit(cache=True)
-def _weighted_median(vals, wts):
+def weighted_median(vals, wts):
     """The value at which the weights of ``vals`` (unsorted) first reach half their total."""
     order = np.argsort(vals)
     half = 0.5 * wts.sum()
@@ -95,8 +106,8 @@ def _median_core(ptr, idx, w, pos, a, crow, ccol, tile_core, cpt):
     neighbours: where ``a`` alone costs least under Manhattan hops, each axis on its own."""
     lo, hi = ptr[a], ptr[a + 1]
     nb = pos[idx[lo:hi]]
-    r = _weighted_median(crow[nb], w[lo:hi]) + np.random.randint(-1, 2)
-    c = _weighted_median(ccol[nb], w[lo:hi]) + np.random.randint(-1, 2)
+    r = weighted_median(crow[nb], w[lo:hi]) + np.random.randint(-1, 2)
+    c = weighted_median(ccol[nb], w[lo:hi]) + np.random.randint(-1, 2)
     r = min(max(r, 0), tile_core.shape[0] - 1)
     c = min(max(c, 0), tile_core.shape[1] - 1)
     return tile_core[r, c] + np.random.randint(cpt)
@@ -134,15 +145,11 @@ def _anneal(ptr, idx, w, pos, occ, movable, C, iters, t0, t1, radius, near_cores
         b = occ[y]
         if b >= 0 and not movable[b]:
             continue
-        d = _side(ptr, idx, w, pos, a, x, y, b, C)
+        d = move_change(ptr, idx, w, pos, a, x, y, b, C)
         if b >= 0:
-            d += _side(ptr, idx, w, pos, b, y, x, a, C)
+            d += move_change(ptr, idx, w, pos, b, y, x, a, C)
         if d <= 0.0 or np.random.random() < np.exp(-d / temp):
-            pos[a] = y
-            occ[y] = a
-            occ[x] = b
-            if b >= 0:
-                pos[b] = x
+            swap_into(pos, occ, a, y)
             total += d
             if total < best:
                 best = total
@@ -177,7 +184,8 @@ def _near_table(hardware: Hardware, width: int = 24) -> np.ndarray:
     return ((rr * cols + cc) * cpt).astype(np.int64)
 
 
-def _symmetric(flow: sp.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def symmetric_flow(flow: sp.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays (``indptr, indices, data``) of ``flow + flow.T`` without its diagonal."""
     s = (flow + flow.T).tocsr()
     s.setdiag(0)
     s.eliminate_zeros()
@@ -200,7 +208,7 @@ def anneal_positions(flow: sp.spmatrix, hardware: Hardware, pos: np.ndarray, *, 
     With ``fit_time`` the schedule shrinks to the iterations the timer leaves room for, so a
     long schedule cut by the time limit still ends cold instead of where it stood.
     """
-    ptr, idx, w = _symmetric(flow)
+    ptr, idx, w = symmetric_flow(flow)
     p, k = pos.size, hardware.num_cores
     pos = np.ascontiguousarray(pos, dtype=np.int64).copy()
     if p == 0 or w.size == 0:
@@ -360,7 +368,7 @@ def pso_positions(flow: sp.spmatrix, hardware: Hardware, *, timer: Timer, seed: 
     ``P`` smallest keys, in key order. Velocities follow the standard
     inertia / cognitive / social update. One particle starts at ``start``.
     """
-    ptr, idx, w = _symmetric(flow)
+    ptr, idx, w = symmetric_flow(flow)
     p, k = flow.shape[0], hardware.num_cores
     C = CostModel.of(hardware).args()
     rng = np.random.default_rng(seed)
