@@ -6,8 +6,10 @@ For every full application on a chip, from the mappings ``scripts/full_gaps.py
 - deliveries: destination cores per spike under the mapping, and the count every
   mapping must reach (``forced_destinations``, what the bound prices);
 - local: the share of deliveries inside the sender's core under the mapping, and
-  the share of spikes the bound lets deliver one packet locally (senders not
-  ``never_local``);
+  the share of spikes the per-sender bound lets deliver one packet locally (senders
+  not ``never_local``; the local-room argument of ``formulations/bounds_local.py``
+  charges a convolution's local inputs the core room they take, per layer, which
+  this per-sender column does not show);
 - hops per remote packet under the mapping (the bound prices the ring around each
   sender: one hop for its first four remote destinations on a mesh);
 - the population's communication energy under the mapping.
@@ -103,7 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     parts = [f"# Where the gap sits, per sender population (python scripts/gap_sources.py; {stamp}; "
              f"{platform.machine()}, python {platform.python_version()})", "",
              "Spike-weighted, on the partition-refine mappings of scripts/full_gaps.py. Forced destinations and the "
-             "local share the bound allows are what scripts/results/full_gaps.md's bound prices.", ""]
+             "local share the per-sender bound allows are what scripts/results/full_gaps.md's bound prices per "
+             "sender (on convolutions, formulations/bounds_local.py also charges local inputs the core room "
+             "they take, per layer: not shown here).", ""]
     for app in apps:
         parts += [app_table(app, args.chip, args.maps), ""]
         print(app, flush=True)
