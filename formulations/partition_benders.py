@@ -301,10 +301,10 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         least.run(MASTER_CHUNK)
     if least.done and math.isfinite(least.ub[0]):  # (no partition at all: the rounds prove it infeasible)
         lb = max(lb, const + float(least.ub[0]) * (1 - REL_TOL))
-        if least.best.min() >= 0:  # else no partition's bound is below the incumbent: lb proves it
-            e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
-            if core_of is not None:
-                best_map, best_e = core_of, e
+    if least.best.min() >= 0:  # its least leaf so far (else none below the incumbent): a candidate incumbent
+        e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+        if core_of is not None:
+            best_map, best_e = core_of, e
     share, rounds, proven, last = FIRST_SHARE, 0, False, t0
     while not proven and lb < best_e * (1 - PROOF_GAP) and not out_of(time_limit):
         target = best_e if share >= 1.0 else lb + share * (best_e - lb)
