@@ -22,7 +22,8 @@ capacitated graph partition), and ``F_P[a, b]`` counts every synapse.
 
 **Master** (:class:`~formulations.target_components.PartitionSearch`): the
 component search over all neurons enumerates the partitions whose ``E_u`` plus
-hop bound is below a cutoff, each once (groups open in order). **Subproblem**
+hop bound is below a cutoff, each once (groups open in order); on multicast its node bound also takes, per target
+component, the larger of its own part and the component bound's value for that component. **Subproblem**
 (:func:`~formulations.target_components.place_groups`): the partition's placement, an exact depth-first search that
 minimises ``X`` (each partial placement bounded by its placed pairs' excess
 plus, for every unplaced group, its cheapest free core against the placed

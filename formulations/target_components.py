@@ -40,8 +40,11 @@ it hits none yet); a hyperedge not forced that way charges each of its ``r``
 unassigned targets ``s_i / r`` for every group it would join that the edge
 does not hit yet (at most ``r`` targets share the one packet to a new group,
 so the shares never exceed it); each unassigned target takes its cheapest
-group. On a time limit the least bound of the unexplored subtrees is returned
-instead of the optimum, still a valid lower bound on ``opt_c``.
+group, or, where those overfill a group, the unassigned targets take the
+cheapest assignment that fits the groups' free room (:func:`transport`: the
+shares are lower bounds whatever the others join). On a time limit the
+least bound of the unexplored subtrees is returned instead of the optimum,
+still a valid lower bound on ``opt_c``.
 """
 
 from __future__ import annotations
