@@ -22,7 +22,8 @@ capacitated graph partition), and ``F_P[a, b]`` counts every synapse.
 
 **Master** (:class:`~formulations.target_components.PartitionSearch`): the
 component search over all neurons enumerates the partitions whose ``E_u`` plus
-hop bound is below a cutoff, each once (groups open in order). **Subproblem**
+hop bound is below a cutoff, each once (groups open in order); on multicast its node bound also takes, per target
+component, the larger of its own part and the component bound's value for that component. **Subproblem**
 (:func:`~formulations.target_components.place_groups`): the partition's placement, an exact depth-first search that
 minimises ``X`` (each partial placement bounded by its placed pairs' excess
 plus, for every unplaced group, its cheapest free core against the placed
@@ -68,7 +69,13 @@ from snnmap.formulations.exact_common import ProgressFn, check_start
 from snnmap.formulations.neuron_bnb import refuse_budget, solve_partition
 from snnmap.formulations.qap.bnb import location_automorphisms
 from snnmap.formulations.result import PROOF_GAP, Result, Status, infeasible_result, result_from_mapping
-from snnmap.formulations.target_components import REL_TOL, PartitionSearch, component_bound, place_groups
+from snnmap.formulations.target_components import (
+    REL_TOL,
+    ComponentBound,
+    PartitionSearch,
+    component_bound,
+    place_groups,
+)
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
@@ -165,9 +172,31 @@ def pair_excess(ex: np.ndarray) -> np.ndarray:
     return out
 
 
-def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str = "multicast"
-            ) -> tuple[PartitionSearch, _Pricer]:
-    """The master search over all neurons (``stop``: hands every partition back to be priced) and its pricer."""
+def _component_floors(cb: ComponentBound, senders: np.ndarray, s: np.ndarray, dc: float, n_edges: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The component of every multicast master edge and a bound on each component's edge cost over all partitions.
+
+    Every master edge belongs to one target component (its sender's targets'). A component's bound on its
+    senders' communication energy (plain or finer, see :mod:`formulations.target_components`) is at most
+    ``sum_i s_i (c0 + (|D(i)| - 1) c1)``, and each sender's two master edges cost at least that plus
+    ``dc s_i`` (``dc = c1 - c0``): so the component's bound plus ``dc`` times its spikes bounds its edges.
+    """
+    comp_of = -np.ones(s.size, np.int64)
+    for q, snd in enumerate(cb.senders):
+        comp_of[snd] = q
+    floors = np.array([c[2] for c in cb.components], float)
+    np.add.at(floors, comp_of[senders], dc * s[senders])
+    ecomp = np.tile(comp_of[senders], n_edges // max(senders.size, 1))
+    return ecomp, floors
+
+
+def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str = "multicast",
+            cb: ComponentBound | None = None) -> tuple[PartitionSearch, _Pricer]:
+    """The master search over all neurons (``stop``: hands every partition back to be priced) and its pricer.
+
+    ``cb`` (multicast): the component bound, whose per-component bounds the master's node bound takes per
+    component (:func:`_component_floors`).
+    """
     cost = np.asarray(hardware.cost_matrix, float)
     k = hardware.num_cores
     c0 = float(cost.min())
@@ -206,8 +235,9 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     first = np.array([all(c <= int(a[c]) for a in autos) for c in range(k)], np.bool_)
     deep = int(EXACT_DEPTH * network.num_neurons) if k <= EXACT_CORES else network.num_neurons + 1
     exact = (np.where(np.eye(k, dtype=bool), 0.0, ex), first, deep)
+    comps = None if cb is None or comm != "multicast" else _component_floors(cb, senders, s, c1 - c0, len(edges))
     ps = PartitionSearch(edges, np.concatenate(weights), network.num_neurons, int(hardware.limits.n_max), k,
-                         gcost=gcost, stop=stop, hop=hop, exact=exact)
+                         gcost=gcost, stop=stop, hop=hop, exact=exact, comps=comps)
     t_ptr = np.zeros(len(targets) + 1, np.int64)
     np.cumsum([t.size for t in targets], out=t_ptr[1:])
     t_idx = np.concatenate(targets).astype(np.int64) if targets else np.zeros(0, np.int64)
@@ -252,7 +282,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         return limit is not None and time.perf_counter() - t0 >= limit
 
     # The component bound first (multicast): per component, exact where the master over all neurons may not finish.
-    cb_bound, cb_s = -math.inf, 0.0
+    cb_bound, cb_s, cb = -math.inf, 0.0, None
     if comm == "multicast":
         cb = component_bound(network, hardware, start=start_map,
                              time_limit=COMPONENT_CAP if time_limit is None else COMPONENT_SHARE * time_limit)
@@ -260,22 +290,22 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     # Iterative deepening on the master's cutoff: every partition whose bound is below the target is priced; a
     # finished round proves every mapping costs at least the target (or the incumbent, if lower). The targets
     # close a growing share of the gap, the last one the incumbent itself (the proof).
-    ps, pricer = _master(network, hardware, stop=True, comm=comm)
+    ps, pricer = _master(network, hardware, stop=True, comm=comm, cb=cb)
     const = pricer.const
     root = const + ps.root
     lb = max(cb_bound, root)
     # Round 0 minimises the master (its cutoff drops to every better leaf): when it finishes, its least leaf bounds
     # every mapping and its partition is priced.
-    least, _ = _master(network, hardware, stop=False, comm=comm)
+    least, _ = _master(network, hardware, stop=False, comm=comm, cb=cb)
     least.ub[0] = best_e - const
     while not least.done and not out_of(None if time_limit is None else LEAST_SHARE * time_limit):
         least.run(MASTER_CHUNK)
     if least.done and math.isfinite(least.ub[0]):  # (no partition at all: the rounds prove it infeasible)
         lb = max(lb, const + float(least.ub[0]) * (1 - REL_TOL))
-        if least.best.min() >= 0:  # else no partition's bound is below the incumbent: lb proves it
-            e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
-            if core_of is not None:
-                best_map, best_e = core_of, e
+    if least.best.min() >= 0:  # its least leaf so far (else none below the incumbent): a candidate incumbent
+        e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+        if core_of is not None:
+            best_map, best_e = core_of, e
     share, rounds, proven, last = FIRST_SHARE, 0, False, t0
     while not proven and lb < best_e * (1 - PROOF_GAP) and not out_of(time_limit):
         target = best_e if share >= 1.0 else lb + share * (best_e - lb)

@@ -40,8 +40,11 @@ it hits none yet); a hyperedge not forced that way charges each of its ``r``
 unassigned targets ``s_i / r`` for every group it would join that the edge
 does not hit yet (at most ``r`` targets share the one packet to a new group,
 so the shares never exceed it); each unassigned target takes its cheapest
-group. On a time limit the least bound of the unexplored subtrees is returned
-instead of the optimum, still a valid lower bound on ``opt_c``.
+group, or, where those overfill a group, the unassigned targets take the
+cheapest assignment that fits the groups' free room (:func:`transport`: the
+shares are lower bounds whatever the others join). On a time limit the
+least bound of the unexplored subtrees is returned instead of the optimum,
+still a valid lower bound on ``opt_c``.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
 __all__ = ["ComponentBound", "PartitionSearch", "cheapest_free_core", "component_bound", "component_optimum",
-           "place_groups", "target_components"]
+           "place_groups", "target_components", "transport"]
 
 REL_TOL = 1e-9
 NODE_CHUNK = 200_000  # search nodes per call into the kernel (granularity of the time checks)
@@ -202,6 +205,18 @@ def _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, share):
 
 
 @njit(cache=True)
+def _join_split(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, ecomp, part):
+    """:func:`_join_cost` with ``share``, also added per component into ``part`` (``ecomp``: every edge's)."""
+    c = 0.0
+    for p in range(v_ptr[v], v_ptr[v + 1]):
+        e = v_idx[p]
+        if (g == ng or hit[e, g] == 0) and forced[e] == 0:
+            c += w[e] / rem[e]
+            part[ecomp[e]] += w[e] / rem[e]
+    return c
+
+
+@njit(cache=True)
 def _open_flows(grp, hit, ng, esrc, espk):
     """``F[a, h]``: the flow of the placed senders of group ``a`` to the other open groups ``h`` (zero diagonal)."""
     F = np.zeros((ng, ng))
@@ -280,15 +295,91 @@ def _hop_bound(grp, hit, ng, esrc, espk, pair_ex, row_ex):
 
 
 @njit(cache=True)
+def transport(C, room):
+    """Least ``sum_v C[v, t_v]`` over assignments of the rows to the columns with at most ``room[t]`` rows in column
+    ``t`` (``inf`` when they do not fit): successive shortest augmenting paths, one row at a time.
+
+    Column ``t`` reaches ``u`` by moving one of its rows to ``u`` (the cheapest such move); the optimum of the rows
+    so far has no negative cycle, so a Bellman-Ford pass over the few columns finds each next row's cheapest path.
+    """
+    nv, nt = C.shape
+    col = -np.ones(nv, np.int64)
+    cnt = np.zeros(nt, np.int64)
+    W = np.empty((nt, nt))
+    mover = np.empty((nt, nt), np.int64)
+    dist = np.empty(nt)
+    pred = np.empty(nt, np.int64)
+    total = 0.0
+    for v in range(nv):
+        W[:, :] = np.inf
+        for u in range(v):  # the cheapest move of a placed row out of each column into each other one
+            a = col[u]
+            for t in range(nt):
+                d = C[u, t] - C[u, a]
+                if t != a and d < W[a, t]:
+                    W[a, t] = d
+                    mover[a, t] = u
+        for t in range(nt):
+            dist[t] = C[v, t]
+            pred[t] = -1
+        for _ in range(nt - 1):
+            changed = False
+            for a in range(nt):
+                if dist[a] == np.inf or cnt[a] == 0:
+                    continue
+                for t in range(nt):
+                    if dist[a] + W[a, t] < dist[t]:
+                        dist[t] = dist[a] + W[a, t]
+                        pred[t] = a
+                        changed = True
+            if not changed:
+                break
+        end, best = -1, np.inf
+        for t in range(nt):
+            if cnt[t] < room[t] and dist[t] < best:
+                end, best = t, dist[t]
+        if end < 0:
+            return np.inf
+        total += best
+        cnt[end] += 1
+        t, steps = end, 0
+        while pred[t] >= 0 and steps < nt:  # shift one row along the path, the new row into its first column
+            col[mover[pred[t], t]] = t
+            t = pred[t]
+            steps += 1
+        col[v] = t
+    return total
+
+
+@njit(cache=True)
 def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src, hop_spk,
-           pair_ex, row_ex):
+           pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, cutoff):
     """Lower bound on ``sum_e w_e * lambda_e + gcost * (groups)`` (plus the hop bound of :func:`_hop_bound`) over
-    every completion of the partial partition."""
+    every completion of the partial partition.
+
+    Each unplaced vertex's share of joining each group (``jc``, a work array of
+    at least one row a vertex and ``groups + 1`` columns) is a lower bound
+    whatever the others join, so the shares of the cheapest assignment that
+    respects the groups' free room (:func:`transport`; the new groups one
+    column, all alike) bound them together; it replaces every vertex's cheapest
+    group when those overfill a group and the bound is still below ``cutoff``.
+
+    With components (``comp_lb`` not empty: ``ecomp`` the component of every
+    edge, ``comp_lb`` a bound on each component's edge cost over every
+    partition, ``vc_ptr``/``vc_idx`` the components of every vertex's edges,
+    ``cw`` a ``(3, components)`` work array), the edge part is also bounded per
+    component, by the larger of its own node bound and ``comp_lb``, and the
+    larger total counts.
+    """
     m = order.size
     ne = w.size
+    nc = comp_lb.size
+    cw[:, :] = 0.0
     total = 0.0
     for e in range(ne):
         total += w[e] * lam[e]
+        if nc > 0:
+            cw[0, ecomp[e]] += w[e] * lam[e]
         forced[e] = 0
         if rem[e] > 0:
             room = 0
@@ -300,6 +391,8 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
             if extra > 0:
                 forced[e] = (extra + cap - 1) // cap
                 total += w[e] * forced[e]
+                if nc > 0:
+                    cw[0, ecomp[e]] += w[e] * forced[e]
     free = (groups - ng) * cap
     for g in range(ng):
         free += cap - load[g]
@@ -309,18 +402,50 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
         v = order[q]
         best = np.inf
         top = ng + 1 if ng < groups else ng
+        for r in range(vc_ptr[v], vc_ptr[v + 1]):
+            cw[1, vc_idx[r]] = np.inf
         for g in range(top):
+            jc[q - depth, g] = np.inf
             if g < ng and load[g] >= cap:
                 continue
-            c = _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, True)
+            if nc == 0:
+                c = _join_cost(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, True)
+            else:  # each component's share of the join on its own (their cheapest groups may differ)
+                for r in range(vc_ptr[v], vc_ptr[v + 1]):
+                    cw[2, vc_idx[r]] = 0.0
+                c = _join_split(v, g, ng, hit, w, v_ptr, v_idx, rem, forced, ecomp, cw[2])
+                for r in range(vc_ptr[v], vc_ptr[v + 1]):
+                    cw[1, vc_idx[r]] = min(cw[1, vc_idx[r]], cw[2, vc_idx[r]])
+            jc[q - depth, g] = c
             if c < best:
                 best = c
         total += best
+        for r in range(vc_ptr[v], vc_ptr[v + 1]):
+            cw[0, vc_idx[r]] += cw[1, vc_idx[r]]
+    split = -np.inf
+    if nc > 0:
+        split = 0.0
+        for c in range(nc):
+            split += max(cw[0, c], comp_lb[c])
+    extra = 0.0
     if gcost > 0.0:  # the open groups, and the new ones the unplaced vertices need beyond their free room
         room = free - (groups - ng) * cap
-        total += gcost * (ng + max(0, m - depth - room + cap - 1) // cap)
-    total += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
-    return total
+        extra += gcost * (ng + max(0, m - depth - room + cap - 1) // cap)
+    extra += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
+    if max(total, split) + extra < cutoff and m > depth:
+        top = ng + 1 if ng < groups else ng
+        room_t = np.empty(top, np.int64)
+        for g in range(top):
+            room_t[g] = cap - load[g] if g < ng else (groups - ng) * cap
+        pick = np.zeros(top, np.int64)
+        shares = 0.0
+        for q in range(m - depth):
+            t = np.argmin(jc[q, :top])
+            pick[t] += 1
+            shares += jc[q, t]
+        if np.any(pick > room_t):  # the cheapest groups overfill one: the capacitated assignment is dearer
+            total += transport(jc[: m - depth, :top], room_t) - shares
+    return max(total, split) + extra
 
 
 @njit(cache=True)
@@ -347,7 +472,8 @@ def _move(v, g, sign, grp, load, hit, lam, rem, v_ptr, v_idx):
 
 @njit(cache=True)
 def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr, nb,
-            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex, row_ex, ex_b, first, deep):
+            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex, row_ex, ex_b, first, deep, ecomp,
+            comp_lb, vc_ptr, vc_idx, cw, jc):
     """Resumable depth-first search; ``st = [depth, nodes, open groups, leaf flag]``, ``ub[0]`` the incumbent.
 
     From depth ``deep`` on, a node's hop bound is the exact placement of its open groups' flows (excess costs
@@ -394,7 +520,7 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
                 best[:] = grp
             continue
         b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src,
-                   hop_spk, pair_ex, row_ex)
+                   hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, ub[0] * (1.0 - REL_TOL))
         if b >= ub[0] * (1.0 - REL_TOL):
             continue
         if d + 1 >= deep and ng >= 2:  # deep enough: the exact placement of the flows so far replaces the hop bound
@@ -453,12 +579,16 @@ class PartitionSearch:
     ``exact = (excess costs with a zero diagonal, the cores the first group may
     take, depth)``: from that depth on, the hop bound is the exact placement of
     the open groups' flows so far (:func:`place_groups`).
+    ``comps = (component of every edge, a bound on each component's edge cost
+    over every partition)``: the node bound also takes, per component, the
+    larger of its part and that bound (see :func:`_bound`).
     """
 
     def __init__(self, edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
                  gcost: float = 0.0, stop: bool = False,
                  hop: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 exact: tuple[np.ndarray, np.ndarray, int] | None = None):
+                 exact: tuple[np.ndarray, np.ndarray, int] | None = None,
+                 comps: tuple[np.ndarray, np.ndarray] | None = None):
         m = num_targets
         w = np.asarray(weights, np.float64)
         groups = min(groups, m)
@@ -500,6 +630,15 @@ class PartitionSearch:
         if exact is None:  # never deep enough
             exact = (np.zeros((1, 1)), np.ones(1, np.bool_), m + 1)
         self.exact = (np.asarray(exact[0], np.float64), np.asarray(exact[1], np.bool_), int(exact[2]))
+        ecomp, comp_lb = (np.zeros(ne, np.int64), np.zeros(0)) if comps is None else comps
+        ecomp = np.asarray(ecomp, np.int64)
+        vc = [np.unique(ecomp[v]) if comps is not None else np.zeros(0, np.int64) for v in v_lists]
+        vc_ptr = np.zeros(m + 1, np.int64)
+        np.cumsum([c.size for c in vc], out=vc_ptr[1:])
+        vc_idx = np.concatenate(vc).astype(np.int64) if m else np.zeros(0, np.int64)
+        comp_lb = np.asarray(comp_lb, np.float64)
+        self.comps = (ecomp, comp_lb, vc_ptr, vc_idx, np.zeros((3, max(comp_lb.size, 1))),
+                      np.zeros((m, groups + 1)))
         self.st = np.array([0, 0, 0, 0], np.int64)
         self.restart()
 
@@ -512,7 +651,8 @@ class PartitionSearch:
         self.lam = np.zeros(ne, np.int64)
         self.rem = np.array([np.unique(tg).size for tg in self.edges], np.int64)
         self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
-                           self.v_idx, self.cap, self.groups, 0, self.forced, self.gcost, *self.hop)
+                           self.v_idx, self.cap, self.groups, 0, self.forced, self.gcost, *self.hop, *self.comps,
+                           np.inf)
         self.nb[0] = self.root
         _children(0, self.order[0], 0, self.groups, self.cap, self.load, self.hit, self.rem, self.forced, self.w,
                   self.v_ptr, self.v_idx, self.ch, self.nch, self.ptr)
@@ -544,7 +684,7 @@ class PartitionSearch:
         _search(self.st, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
                 self.v_idx, self.cap, self.groups, self.forced, self.ch, self.nch, self.ptr, self.nb, self.ub,
                 self.best, NODE_CHUNK if max_nodes is None else max_nodes, self.gcost, self.stop, self.leaf,
-                *self.hop, *self.exact)
+                *self.hop, *self.exact, *self.comps)
         return bool(self.st[3])
 
     def open_bound(self) -> float:

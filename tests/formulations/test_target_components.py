@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from snnmap.formulations import Status, neuron_bnb
 from snnmap.formulations import target_components as target_components_module
-from snnmap.formulations.target_components import component_bound, component_optimum, target_components
+from snnmap.formulations.target_components import component_bound, component_optimum, target_components, transport
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances import SpikingNetwork
 from snnmap.instances.synthetic import random_layered
@@ -48,6 +48,29 @@ def test_component_optimum_matches_brute_force(seed: int) -> None:
     assert expect * (1 - 2e-9) - 1e-12 <= lb <= expect + 1e-12
     assert np.bincount(part).max() <= cap and part.max() < groups
     assert sum(w[e] * np.unique(part[tg]).size for e, tg in enumerate(edges)) == pytest.approx(best)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_transport_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    nv, nt = int(rng.integers(1, 7)), int(rng.integers(1, 5))
+    C = rng.choice([0.0, 0.5, 1.0, 3.0, math.inf], size=(nv, nt), p=[0.3, 0.2, 0.2, 0.2, 0.1])
+    room = rng.integers(0, 4, nt)
+    expect = min((sum(C[v, t] for v, t in enumerate(a)) for a in itertools.product(range(nt), repeat=nv)
+                  if np.all(np.bincount(a, minlength=nt) <= room)), default=math.inf)
+    assert transport(C, room) == pytest.approx(expect, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_component_optimum_with_tight_room_matches_brute_force(seed: int) -> None:
+    """Groups that barely hold the vertices: the capacitated shares (``transport``) carry the node bound."""
+    rng = np.random.default_rng(100 + seed)
+    m, groups = int(rng.integers(5, 9)), int(rng.integers(2, 4))
+    cap = -(-m // groups)
+    edges = [rng.choice(m, size=int(rng.integers(2, m + 1)), replace=False) for _ in range(int(rng.integers(2, 7)))]
+    w = rng.choice([0.5, 1.0, 2.5, 7.0], size=len(edges))
+    best, lb, _, proven = component_optimum(edges, w, m, cap, groups)
+    assert proven and best == pytest.approx(_partitions_cost(edges, w, m, cap, groups), rel=1e-12)
 
 
 def test_component_optimum_cut_short_returns_a_valid_bound() -> None:
