@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from snnmap.formulations.arrays import unique_ints
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate
 from snnmap.formulations.result import Result
@@ -234,8 +235,12 @@ def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.nd
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two labellings group the neurons alike (whatever their numbers)."""
-    pairs = np.unique(np.stack([a, b]), axis=1)
-    return pairs.shape[1] == np.unique(a).size == np.unique(b).size
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if not a.size:
+        return True
+    b = b - b.min()
+    pairs = unique_ints(a * (b.max() + 1) + b)
+    return pairs.size == unique_ints(a).size == unique_ints(b).size
 
 
 ILS_WORK = 200_000  # (neurons + synapses) x rounds of iterated local search by default

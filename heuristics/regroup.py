@@ -15,7 +15,8 @@ hops from their target, while the partials of one target lie within about 11).
 targets of that layer: the targets in the order of a Hilbert curve through the
 spike-weighted mean of their partners' positions, cut into groups that fill a
 core by every limit, each group assigned to one of those cores by a linear
-assignment on the exact packet cost. :func:`heuristics.replace.replace_cores`
+assignment on the exact packet cost (packets among the re-formed cores left out: their places are
+not known yet). :func:`heuristics.replace.replace_cores`
 then moves the cores to their new partners.
 """
 
@@ -25,6 +26,7 @@ import numpy as np
 from numba import njit
 from scipy.optimize import linear_sum_assignment
 
+from snnmap.formulations.arrays import unique_ints
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import CostModel
 from snnmap.heuristics.delta import pcost
@@ -74,20 +76,29 @@ def sum_targets(network: SpikingNetwork) -> np.ndarray:
     return all_single & (network.in_degree > 0)
 
 
-def _groups(order: np.ndarray, indeg: np.ndarray, hardware: Hardware) -> np.ndarray:
-    """Group of every neuron of ``order`` (in that order), each group as full as every core limit allows."""
-    lim = hardware.limits
-    caps = [lim.a_max, lim.syn_max]
-    group = np.empty(order.size, dtype=np.int64)
+@njit(cache=True)
+def _fill_groups(indeg, n_max, a_max, syn_max):  # pragma: no cover - numba
+    """Group of each neuron (in-degrees ``indeg``, in order), each group as full as the limits allow (-1: none)."""
+    group = np.empty(indeg.size, dtype=np.int64)
     g, count, load = 0, 0, 0
-    for i, v in enumerate(order):
-        d = int(indeg[v])
-        if count and (count + 1 > lim.n_max or any(c is not None and load + d > c for c in caps)):
+    for i in range(indeg.size):
+        d = indeg[i]
+        if count > 0 and (count + 1 > n_max or (a_max >= 0 and load + d > a_max)
+                          or (syn_max >= 0 and load + d > syn_max)):
             g, count, load = g + 1, 0, 0
         group[i] = g
         count += 1
         load += d
     return group
+
+
+def _groups(order: np.ndarray, indeg: np.ndarray, hardware: Hardware) -> np.ndarray:
+    """Group of every neuron of ``order`` (in that order), each group as full as every core limit allows.
+    A sum target's axons are its partials, fed by nothing else, so a group's axons are its in-degrees' sum."""
+    lim = hardware.limits
+    a_max = -1 if lim.a_max is None else int(lim.a_max)
+    syn_max = -1 if lim.syn_max is None else int(lim.syn_max)
+    return _fill_groups(np.ascontiguousarray(indeg[order], dtype=np.int64), int(lim.n_max), a_max, syn_max)
 
 
 def _regroup_layer(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, members: np.ndarray,
@@ -100,7 +111,7 @@ def _regroup_layer(network: SpikingNetwork, hardware: Hardware, core_of: np.ndar
     inc = np.flatnonzero(np.isin(net.post, members))
     src, dst = net.pre[inc], net.post[inc]
     out = np.flatnonzero(np.isin(net.pre, members))
-    key = np.unique(net.pre[out] * np.int64(hardware.num_cores) + core_of[net.post[out]])
+    key = unique_ints(net.pre[out] * np.int64(hardware.num_cores) + core_of[net.post[out]])
     onr, ocore = key // hardware.num_cores, key % hardware.num_cores
     own = np.isin(ocore, cores)  # packets to cores being re-formed: their place is not known yet
     who = np.concatenate([dst, onr[~own]])
@@ -122,7 +133,7 @@ def _regroup_layer(network: SpikingNetwork, hardware: Hardware, core_of: np.ndar
     group = np.empty(members.size, dtype=np.int64)
     group[order] = group_sorted
     # Each group's partner list, summed per partner core, in runs by group.
-    gk = np.unique(group[who] * np.int64(hardware.num_cores) + pcore, return_inverse=True)
+    gk = unique_ints(group[who] * np.int64(hardware.num_cores) + pcore, return_inverse=True)
     gw = np.bincount(gk[1], weights=pw)
     gg, gcore = gk[0] // hardware.num_cores, gk[0] % hardware.num_cores
     gptr = np.searchsorted(gg, np.arange(group_sorted[-1] + 2)).astype(np.int64)

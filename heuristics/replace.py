@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from snnmap.formulations.arrays import unique_ints
 from snnmap.hardware import Hardware
 from snnmap.heuristics.common import CostModel, Timer
 from snnmap.heuristics.placement import cluster_flow, move_change, swap_into, symmetric_flow, weighted_median
@@ -120,7 +121,7 @@ def replace_cores(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarr
         return core_of
     timer = timer or Timer(None)
     comm_model = hardware.comm if comm is None else comm
-    used, cluster_of = np.unique(core_of, return_inverse=True)
+    used, cluster_of = unique_ints(core_of, return_inverse=True)
     ptr, idx, w = symmetric_flow(cluster_flow(network, cluster_of, used.size, comm_model))
     if w.size == 0:
         return core_of
