@@ -171,3 +171,31 @@ def test_pieces_price_every_destination_count_at_most_its_cost(floor_extra: floa
                 assert q <= base[i] + span[i].sum() + 1e-9
                 fill = np.clip(q - base[i] - np.concatenate([[0.0], np.cumsum(span[i])[:-1]]), 0.0, span[i])
                 assert E_LOCAL + floor_extra + fill @ slope[i] <= cost + 1e-9, (top, d, local)
+
+
+@pytest.mark.parametrize("in_shape, kernel, stride, n_max, a_max, cores", [
+    ((2, 1, 3), (1, 2), (1, 1), 4, 3, 3), ((2, 1, 4), (1, 3), (1, 1), 5, 4, 2)])
+def test_bound_is_below_the_brute_force_optimum_of_small_poolings(in_shape, kernel, stride, n_max, a_max,
+                                                                  cores) -> None:
+    # Depthwise windows (a pooling: each output reads its own channel) take the per-channel rows.
+    net = conv_net(in_shape, in_shape[0], kernel, stride, (0, 0), pool=True)
+    assert conv_layers(net)[0].depthwise
+    hw = line_chip(cores, n_max, a_max=a_max, local=0.25)
+    _, energies = brute_force(net, hw, "multicast")
+    assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
+
+
+def test_bound_is_below_feasible_mappings_of_an_overlapping_pooling() -> None:
+    net = conv_net((2, 7, 7), 2, (3, 3), (2, 2), (0, 0), pool=True)
+    g = conv_layers(net)[0]
+    hw = _grid(10, 18)
+    terms = bound_terms(net, hw)
+    checked = 0
+    for seed in range(2):
+        for core in _random_mappings(net, g, 10, seed):
+            rep = evaluate(net, hw, core, link_loads=False) if core.max() < hw.num_cores else None
+            if rep is not None and rep.feasible:
+                assert terms["comm"] <= rep.terms["comm"] * (1 + 1e-9)
+                assert terms["static"] <= rep.terms["static"] * (1 + 1e-9)
+                checked += 1
+    assert checked >= 3
