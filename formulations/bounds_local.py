@@ -39,6 +39,7 @@ from snnmap.instances.geometry import ConvGeometry, conv_layers
 
 LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-cells)
 MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
+PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
 
 
 def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
@@ -75,9 +76,6 @@ def _axis_boxes(size: int, size_out: int, kernel: int, stride: int, padding: int
     inside = np.array([inside_span(int(cut[u]), int(cut[v]) - 1, size_out, kernel, stride, padding)[0]
                        for u, v in zip(a, b)])
     return cut, a, b, inside
-
-
-PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
 
 
 def cost_pieces(prices: np.ndarray, e_local: float, most: np.ndarray, floor: np.ndarray

@@ -73,15 +73,19 @@ def colocated_tilings(g: ConvGeometry, weight: np.ndarray, hardware: Hardware,
     fan_in = (1 if g.depthwise else cin) * kh * kw
     per_q = np.asarray(weight, dtype=np.float64).reshape(cin, h, w).sum(axis=0)
     static = t_run * e.p_static if hardware.power_gating else 0.0
-    cols = {b: axis_terms(w, wo, kw, sw, pw, b) for b in range(1, wo + 1)}
+    # Outputs alone fill a core beyond this width: no wider tile fits (the inputs only add neurons).
+    cols = {b: axis_terms(w, wo, kw, sw, pw, b) for b in range(1, min(wo, lim.n_max // cout) + 1)}
+    homes = {b: int(np.bincount(hx[hx >= 0]).max()) for b, (_, hx, _, _) in cols.items()}
     out = []
-    for a in range(1, ho + 1):
+    for a in range(1, min(ho, lim.n_max // cout) + 1):
         ny, hy, ly, sy = axis_terms(h, ho, kh, sh, ph, a)
         rows = int(np.bincount(hy[hy >= 0]).max())
         wy = per_q.T @ ny, per_q.T @ ly, per_q.T @ sy  # weighted over rows, per column
-        for b in range(1, wo + 1):
+        for b in cols:
+            if cout * a * b > lim.n_max:
+                break
             nx, hx, lx, sx = cols[b]
-            neurons = cout * a * b + cin * rows * int(np.bincount(hx[hx >= 0]).max())
+            neurons = cout * a * b + cin * rows * homes[b]
             if neurons > lim.n_max or cin * window_positions(g, a, b) > a_max or cout * a * b * fan_in > syn_max:
                 continue
             reached, local = float(wy[0] @ nx), float(wy[1] @ lx)
