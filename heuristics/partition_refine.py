@@ -192,7 +192,9 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
                       message="; ".join(notes) or "no feasible start mapping")
     energy, core_of, name, _, st = best
     # Regroup the partial sums' targets and re-place the cores for the refined partition (heuristics.replace).
-    settled = settle_cores(network, hardware, core_of, comm=comm, timer=Timer(settle_time, parent=timer), seed=seed)
+    # Its rounds stop on their gain, or on the run's own budget (not on settle_time, a wall-clock measure:
+    # the same seed then gives the same mapping whenever the budget is not spent).
+    settled = settle_cores(network, hardware, core_of, comm=comm, timer=timer, seed=seed)
     rep = None if np.array_equal(settled, core_of) else evaluate(network, hardware, settled, comm, link_loads=False)
     if rep is not None and rep.feasible and rep.total < energy:
         energy, core_of, st = rep.total, settled, {**st, "settled": True}
