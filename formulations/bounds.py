@@ -21,6 +21,7 @@ import numpy as np
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.bounds_hops import exclusive_raise
 from snnmap.formulations.bounds_local import local_raise, window_cores
+from snnmap.formulations.bounds_served import served_raise
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.formulations.relay import relay_raise
@@ -256,6 +257,11 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     extra = border(np.zeros(network.num_neurons, dtype=bool))
     if coupled > 0:
         extra = max(extra, coupled + border(raised))
+    if comm == "multicast":
+        # Senders whose other targets fit one core compete for its axons (bounds_served); they have two
+        # targets or more, so none of them is an exclusive sender: the two raises add up.
+        served, _ = served_raise(network, hardware, cost, m, class_destinations(network, hardware))
+        extra = max(extra, coupled + served)
     return float(np.dot(s, per)) + extra
 
 
