@@ -21,7 +21,7 @@ import numpy as np
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.bounds_hops import exclusive_raise
 from snnmap.formulations.bounds_local import local_raise, window_cores
-from snnmap.formulations.bounds_served import served_raise
+from snnmap.formulations.bounds_served import served_destinations, served_raise
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.formulations.relay import relay_raise
@@ -70,8 +70,11 @@ def core_needs(network: SpikingNetwork, hardware: Hardware, axons: bool = False)
         needs.append((int(dests.max()), f"neuron {i}'s targets need at least {{}} distinct cores "
                                         f"(n_max={lim.n_max}, syn_max={lim.syn_max})"))
     if lim.a_max is not None:
-        needs.append((math.ceil(int(dests.sum()) / lim.a_max),
-                      f"a_max={lim.a_max}: the neurons need at least {int(dests.sum())} input axons, "
+        axon_total = int(dests.sum())
+        if axons:  # senders whose targets no core can hold together need more axons (bounds_served)
+            axon_total += served_destinations(network, hardware, dests, class_destinations(network, hardware))
+        needs.append((math.ceil(axon_total / lim.a_max),
+                      f"a_max={lim.a_max}: the neurons need at least {axon_total} input axons, "
                       "which fill at least {} cores"))
     windows = window_cores(network, hardware) if axons else (0, "")
     if windows[0]:

@@ -38,6 +38,7 @@ that knapsack, so it never exceeds the true extra cost.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -206,9 +207,9 @@ def reduced_sets(network: SpikingNetwork, hardware: Hardware, senders: np.ndarra
 
 def served_capacity(network: SpikingNetwork, hardware: Hardware, senders: np.ndarray, eligible: np.ndarray,
                     sets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                    keep: np.ndarray | None = None) -> float:
-    """``W``: the most spikes of the ``eligible`` ones of ``senders`` that any mapping lets have all of
-    ``R(i)`` on one core (the sum over targets of their maximum-weight compatible cliques)."""
+                    keep: np.ndarray | None = None, spikes: np.ndarray | None = None) -> float:
+    """``W``: the most spikes (or ``spikes``, per neuron) of the ``eligible`` ones of ``senders`` that any
+    mapping lets have all of ``R(i)`` on one core (the sum over targets of their maximum-weight compatible cliques)."""
     keep = reduced_targets(network, hardware) if keep is None else keep
     counts, ptr, flat = reduced_sets(network, hardware, senders, keep) if sets is None else sets
     n = network.num_neurons
@@ -219,8 +220,42 @@ def served_capacity(network: SpikingNetwork, hardware: Hardware, senders: np.nda
     src = network.pre[post_order].astype(np.int64)
     row = np.where(keep[post_order], row_of[src], -1).astype(np.int64)
     in_ptr = np.concatenate([[0], np.cumsum(network.in_degree)]).astype(np.int64)
-    weight = np.where(eligible, network.spikes[senders] / np.maximum(counts, 1), 0.0)
+    spikes = network.spikes if spikes is None else spikes
+    weight = np.where(eligible, spikes[senders] / np.maximum(counts, 1), 0.0)
     return float(_served_capacity(in_ptr, src, row, ptr, flat, weight, hardware.limits.a_max, n))
+
+
+def _lifts(network: SpikingNetwork, hardware: Hardware, forced: np.ndarray, class_dests: np.ndarray,
+           weight: np.ndarray):
+    """Senders (heaviest ``weight`` first, within :data:`SERVED_WORK`), their priced, lifted and unserved
+    destination counts, the candidates for the served argument, their ``(counts, ptr, flat)`` and ``keep``."""
+    n = network.num_neurons
+    keep = reduced_targets(network, hardware)
+    kept = np.bincount(network.pre[keep], minlength=n)
+    visits = np.bincount(network.pre[keep], weights=network.in_degree[network.post[keep]], minlength=n)
+    # Only senders whose count can rise: R(i) non-empty, and cd + 2 above what is already priced.
+    worth = (kept >= 1) & (weight > 0) & (class_dests + np.where(kept >= 2, 2, 1) > forced)
+    order = np.flatnonzero(worth)
+    order = order[np.argsort(-weight[order], kind="stable")]
+    senders = order[np.cumsum(visits[order]) <= SERVED_WORK]
+    sets = reduced_sets(network, hardware, senders, keep)
+    counts, ptr, _ = sets
+    r = np.maximum(1, -(-(ptr[1:] - ptr[:-1]) // hardware.limits.a_max))
+    r = np.maximum(r, -(-counts // hardware.limits.n_max))
+    base = forced[senders].astype(np.float64)
+    lifted = np.maximum(base, class_dests[senders] + r)
+    candidate = (r == 1) & (counts >= 2) & (counts <= hardware.limits.n_max)
+    top = np.where(candidate, np.maximum(lifted, class_dests[senders] + 2), lifted)
+    return senders, base, lifted, top, sets, keep
+
+
+def _knapsack_loss(gain: np.ndarray, weight: np.ndarray, capacity: float) -> float:
+    """The most of ``sum weight * gain`` that senders of total ``weight`` at most ``capacity`` hold
+    (fractional, largest gain first)."""
+    order = np.argsort(-gain, kind="stable")
+    before = np.concatenate([[0.0], np.cumsum(weight[order])[:-1]])
+    take = np.clip(capacity - before, 0.0, weight[order])
+    return float(np.dot(take, gain[order]))
 
 
 def served_raise(network: SpikingNetwork, hardware: Hardware, cost: Callable[[np.ndarray], np.ndarray],
@@ -232,44 +267,40 @@ def served_raise(network: SpikingNetwork, hardware: Hardware, cost: Callable[[np
     >= 0) and the mask of the senders it re-priced. Senders beyond :data:`SERVED_WORK` are left as they are.
     """
     n = network.num_neurons
-    a_max = hardware.limits.a_max
     none = np.zeros(n, dtype=bool)
-    if a_max is None or not network.num_synapses:
+    if hardware.limits.a_max is None or not network.num_synapses:
         return 0.0, none
-    keep = reduced_targets(network, hardware)
-    kept = np.bincount(network.pre[keep], minlength=n)
-    visits = np.bincount(network.pre[keep], weights=network.in_degree[network.post[keep]], minlength=n)
     s = network.spikes
-    # Only senders whose count can rise: R(i) non-empty, and cd + 2 above what is already priced.
-    worth = (kept >= 1) & (s > 0) & (class_dests + np.where(kept >= 2, 2, 1) > forced)
-    order = np.flatnonzero(worth)
-    order = order[np.argsort(-s[order], kind="stable")]
-    senders = order[np.cumsum(visits[order]) <= SERVED_WORK]
+    senders, base, lifted, top, sets, keep = _lifts(network, hardware, forced, class_dests, s)
     if not senders.size:
         return 0.0, none
-    counts, ptr, flat = reduced_sets(network, hardware, senders, keep)
-    r = np.maximum(1, -(-(ptr[1:] - ptr[:-1]) // a_max))
-    r = np.maximum(r, -(-counts // hardware.limits.n_max))
-    base = forced[senders].astype(np.float64)
-    lifted = np.maximum(base, class_dests[senders] + r)
-    candidate = (r == 1) & (counts >= 2) & (counts <= hardware.limits.n_max)
-    top = np.where(candidate, np.maximum(lifted, class_dests[senders] + 2), lifted)
     c_base, c_lift, c_top = (_priced(cost, forced, senders, m) for m in (base, lifted, top))
     sure = float(np.dot(s[senders], c_lift - c_base))
     gain = c_top - c_lift  # per spike, lost only where the sender is served
-    eligible = candidate & (gain > 0)
+    eligible = (top > lifted) & (gain > 0)
     if not eligible.any():
         return max(sure, 0.0), _mask(n, senders[lifted > base])
-    capacity = served_capacity(network, hardware, senders, eligible, (counts, ptr, flat), keep)
+    capacity = served_capacity(network, hardware, senders, eligible, sets, keep)
     # The served senders lose their extra destination: at most the spikes `capacity`, largest raise first.
-    idx = np.flatnonzero(eligible)
-    idx = idx[np.argsort(-gain[idx], kind="stable")]
-    spikes = s[senders[idx]]
-    before = np.concatenate([[0.0], np.cumsum(spikes)[:-1]])
-    take = np.clip(capacity - before, 0.0, spikes)
-    lost = float(np.dot(take, gain[idx]))
-    extra = float(np.dot(s[senders[idx]], gain[idx])) - lost
-    return max(sure + extra, 0.0), _mask(n, senders[(top > base)])
+    spikes = s[senders[eligible]]
+    extra = float(np.dot(spikes, gain[eligible])) - _knapsack_loss(gain[eligible], spikes, capacity)
+    return max(sure + extra, 0.0), _mask(n, senders[top > base])
+
+
+def served_destinations(network: SpikingNetwork, hardware: Hardware, forced: np.ndarray,
+                        class_dests: np.ndarray) -> int:
+    """Destinations (input axons) every mapping needs beyond ``forced.sum()``, by the same argument counted
+    once per sender: the lifted counts, plus one for each sender no core can serve."""
+    if hardware.limits.a_max is None or not network.num_synapses:
+        return 0
+    ones = np.ones(network.num_neurons)
+    senders, base, lifted, top, sets, keep = _lifts(network, hardware, forced, class_dests, ones)
+    if not senders.size:
+        return 0
+    eligible = top > lifted
+    capacity = served_capacity(network, hardware, senders, eligible, sets, keep, spikes=ones) if eligible.any() else 0
+    # Destination counts are integers: round the fractional slack down only after the sum.
+    return max(0, math.floor(float(np.sum(lifted - base)) + max(0.0, float(eligible.sum()) - capacity) + 1e-9))
 
 
 def _priced(cost: Callable[[np.ndarray], np.ndarray], forced: np.ndarray, senders: np.ndarray,
