@@ -51,7 +51,8 @@ from snnmap.instances import SpikingNetwork
 
 SERVED_WORK = 2 * 10**8  # synapse visits spent gathering pre(R(i)) (about a second of numba)
 CLIQUE_NODES = 62  # above this many candidate senders of one target, g(j) is their plain sum (still an upper bound)
-CLIQUE_STEPS = 200_000  # branch-and-bound nodes per target before falling back to the plain sum
+UNION_WORK = 10**8  # set members merged for the compatibility graphs; beyond, targets take the plain sum
+CLIQUE_STEPS = 20_000  # branch-and-bound nodes per target before falling back to the plain sum
 
 
 def reduced_targets(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
@@ -164,8 +165,10 @@ def _max_clique(adj, w, m, steps):  # pragma: no cover - numba
 
 @njit(cache=True)
 def _served_capacity(in_ptr, in_src, row, ptr, flat, weight, a_max, n):  # pragma: no cover - numba
-    """``sum over j of g(j)``: per target, the heaviest set of its candidate senders pairwise within ``a_max`` axons."""
+    """``sum over j of g(j)``: per target, the heaviest set of its candidate senders pairwise within ``a_max`` axons
+    (past :data:`UNION_WORK` merged members or :data:`CLIQUE_NODES` senders, their plain sum: still an upper bound)."""
     total = 0.0
+    work = 0
     nodes = np.empty(in_src.size + 1, dtype=np.int64)
     for j in range(n):
         m = 0
@@ -181,16 +184,22 @@ def _served_capacity(in_ptr, in_src, row, ptr, flat, weight, a_max, n):  # pragm
         for u in range(m):
             w[u] = weight[nodes[u]]
             s += w[u]
-        if m > CLIQUE_NODES:
+        if m > CLIQUE_NODES or work > UNION_WORK:
             total += s
             continue
         adj = np.zeros(m, dtype=np.uint64)
         for u in range(m):
             for v in range(u + 1, m):
+                work += ptr[nodes[u] + 1] - ptr[nodes[u]] + ptr[nodes[v] + 1] - ptr[nodes[v]]
                 if _union(ptr, flat, nodes[u], nodes[v]) <= a_max:
                     adj[u] |= np.uint64(1) << np.uint64(v)
                     adj[v] |= np.uint64(1) << np.uint64(u)
-        total += _max_clique(adj, w, m, CLIQUE_STEPS)
+        complete = True
+        for u in range(m):
+            if adj[u] | (np.uint64(1) << np.uint64(u)) != (np.uint64(1) << np.uint64(m)) - np.uint64(1):
+                complete = False
+                break
+        total += s if complete else _max_clique(adj, w, m, CLIQUE_STEPS)
     return total
 
 
@@ -225,16 +234,29 @@ def served_capacity(network: SpikingNetwork, hardware: Hardware, senders: np.nda
     return float(_served_capacity(in_ptr, src, row, ptr, flat, weight, hardware.limits.a_max, n))
 
 
-def _lifts(network: SpikingNetwork, hardware: Hardware, forced: np.ndarray, class_dests: np.ndarray,
-           weight: np.ndarray):
-    """Senders (heaviest ``weight`` first, within :data:`SERVED_WORK`), their priced, lifted and unserved
-    destination counts, the candidates for the served argument, their ``(counts, ptr, flat)`` and ``keep``."""
+_LAST: list = []  # the last _lifts call's key and result: the bound's two callers ask for the same one
+
+
+def _lifts(network: SpikingNetwork, hardware: Hardware, forced: np.ndarray, class_dests: np.ndarray):
+    """Senders (most spikes first, within :data:`SERVED_WORK`), their priced, lifted and unserved destination
+    counts, their ``(counts, ptr, flat)`` and ``keep`` (see :func:`reduced_sets`)."""
+    key = (network, hardware, forced.astype(np.int64).tobytes(), class_dests.astype(np.int64).tobytes())
+    if _LAST and _LAST[0] == key:
+        return _LAST[1]
+    _LAST.clear()
+    out = _compute_lifts(network, hardware, forced, class_dests)
+    _LAST.extend([key, out])
+    return out
+
+
+def _compute_lifts(network: SpikingNetwork, hardware: Hardware, forced: np.ndarray, class_dests: np.ndarray):
     n = network.num_neurons
+    weight = network.spikes  # the heaviest first; senders without spikes last (they still count axons)
     keep = reduced_targets(network, hardware)
     kept = np.bincount(network.pre[keep], minlength=n)
     visits = np.bincount(network.pre[keep], weights=network.in_degree[network.post[keep]], minlength=n)
     # Only senders whose count can rise: R(i) non-empty, and cd + 2 above what is already priced.
-    worth = (kept >= 1) & (weight > 0) & (class_dests + np.where(kept >= 2, 2, 1) > forced)
+    worth = (kept >= 1) & (class_dests + np.where(kept >= 2, 2, 1) > forced)
     order = np.flatnonzero(worth)
     order = order[np.argsort(-weight[order], kind="stable")]
     senders = order[np.cumsum(visits[order]) <= SERVED_WORK]
@@ -271,7 +293,7 @@ def served_raise(network: SpikingNetwork, hardware: Hardware, cost: Callable[[np
     if hardware.limits.a_max is None or not network.num_synapses:
         return 0.0, none
     s = network.spikes
-    senders, base, lifted, top, sets, keep = _lifts(network, hardware, forced, class_dests, s)
+    senders, base, lifted, top, sets, keep = _lifts(network, hardware, forced, class_dests)
     if not senders.size:
         return 0.0, none
     c_base, c_lift, c_top = (_priced(cost, forced, senders, m) for m in (base, lifted, top))
@@ -294,7 +316,8 @@ def served_destinations(network: SpikingNetwork, hardware: Hardware, forced: np.
     if hardware.limits.a_max is None or not network.num_synapses:
         return 0
     ones = np.ones(network.num_neurons)
-    senders, base, lifted, top, sets, keep = _lifts(network, hardware, forced, class_dests, ones)
+    # The senders the communication raise looks at (within its work budget): the others are not counted.
+    senders, base, lifted, top, sets, keep = _lifts(network, hardware, forced, class_dests)
     if not senders.size:
         return 0
     eligible = top > lifted
