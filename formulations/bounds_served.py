@@ -38,6 +38,7 @@ that knapsack, so it never exceeds the true extra cost.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -49,10 +50,18 @@ from snnmap.formulations.bounds_axons import saturated_classes
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
-SERVED_WORK = 2 * 10**8  # synapse visits spent gathering pre(R(i)) (about a second of numba)
+SERVED_WORK = 10**8  # synapse visits spent gathering pre(R(i)) (a fraction of a second of numba)
 CLIQUE_NODES = 62  # above this many candidate senders of one target, g(j) is their plain sum (still an upper bound)
-UNION_WORK = 10**8  # set members merged for the compatibility graphs; beyond, targets take the plain sum
+UNION_WORK = 3 * 10**7  # set members merged for the compatibility graphs; beyond, targets take the plain sum
 CLIQUE_STEPS = 20_000  # branch-and-bound nodes per target before falling back to the plain sum
+
+
+@functools.lru_cache(maxsize=2)
+def _incoming(network: SpikingNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Synapses in target order: the order, each target's pointer into it, and the senders (int64)."""
+    post_order = np.argsort(network.post, kind="stable")
+    in_ptr = np.concatenate([[0], np.cumsum(network.in_degree)]).astype(np.int64)
+    return post_order, in_ptr, network.pre[post_order].astype(np.int64)
 
 
 def reduced_targets(network: SpikingNetwork, hardware: Hardware) -> np.ndarray:
@@ -207,11 +216,9 @@ def reduced_sets(network: SpikingNetwork, hardware: Hardware, senders: np.ndarra
                  keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``|R(i)|`` of each of ``senders`` and their sets ``pre(R(i))`` (sorted, CSR: pointers and members)."""
     keep = reduced_targets(network, hardware) if keep is None else keep
-    post_order = np.argsort(network.post, kind="stable")
-    in_ptr = np.concatenate([[0], np.cumsum(network.in_degree)]).astype(np.int64)
-    return _pre_sets(network.indptr.astype(np.int64), network.indices.astype(np.int64), keep, in_ptr,
-                     network.pre[post_order].astype(np.int64), np.asarray(senders, dtype=np.int64),
-                     network.num_neurons)
+    _, in_ptr, src = _incoming(network)
+    return _pre_sets(network.indptr.astype(np.int64), network.indices.astype(np.int64), keep, in_ptr, src,
+                     np.asarray(senders, dtype=np.int64), network.num_neurons)
 
 
 def served_capacity(network: SpikingNetwork, hardware: Hardware, senders: np.ndarray, eligible: np.ndarray,
@@ -225,10 +232,8 @@ def served_capacity(network: SpikingNetwork, hardware: Hardware, senders: np.nda
     row_of = np.full(n, -1, dtype=np.int64)
     row_of[senders[eligible]] = np.flatnonzero(eligible)
     # Each target's incoming synapses (post order): the row of the eligible sender, or -1.
-    post_order = np.argsort(network.post, kind="stable")
-    src = network.pre[post_order].astype(np.int64)
-    row = np.where(keep[post_order], row_of[src], -1).astype(np.int64)
-    in_ptr = np.concatenate([[0], np.cumsum(network.in_degree)]).astype(np.int64)
+    post_order, in_ptr, src = _incoming(network)
+    row = np.where(keep[post_order], row_of[src], -1)
     spikes = network.spikes if spikes is None else spikes
     weight = np.where(eligible, spikes[senders] / np.maximum(counts, 1), 0.0)
     return float(_served_capacity(in_ptr, src, row, ptr, flat, weight, hardware.limits.a_max, n))
