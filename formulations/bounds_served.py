@@ -327,8 +327,8 @@ def served_destinations(network: SpikingNetwork, hardware: Hardware, forced: np.
         return 0
     eligible = top > lifted
     capacity = served_capacity(network, hardware, senders, eligible, sets, keep, spikes=ones) if eligible.any() else 0
-    # Destination counts are integers: round the fractional slack down only after the sum.
-    return max(0, math.floor(float(np.sum(lifted - base)) + max(0.0, float(eligible.sum()) - capacity) + 1e-9))
+    # The destinations add up to an integer, so a fractional excess counts whole (less a rounding margin).
+    return max(0, math.ceil(float(np.sum(lifted - base)) + max(0.0, float(eligible.sum()) - capacity) - 1e-6))
 
 
 def _priced(cost: Callable[[np.ndarray], np.ndarray], forced: np.ndarray, senders: np.ndarray,
