@@ -254,6 +254,12 @@ def _lifts(network: SpikingNetwork, hardware: Hardware, forced: np.ndarray, clas
     return out
 
 
+def clear_caches() -> None:
+    """Forget the cached synapse orders and sender lifts (a cold-start timing of the bound needs this)."""
+    _incoming.cache_clear()
+    _LAST.clear()
+
+
 def _compute_lifts(network: SpikingNetwork, hardware: Hardware, forced: np.ndarray, class_dests: np.ndarray):
     n = network.num_neurons
     weight = network.spikes  # the heaviest first; senders without spikes last (they still count axons)

@@ -28,7 +28,7 @@ from unittest import mock
 import numpy as np
 
 from snnmap import api
-from snnmap.formulations import bounds, bounds_axons
+from snnmap.formulations import bounds, bounds_axons, bounds_served
 from snnmap.formulations.energy import evaluate, fixed_energy
 from snnmap.instances import geometry
 from snnmap.instances.apps import APPS
@@ -46,6 +46,7 @@ def measure_bound(net: Any, hw: Any) -> tuple[dict[str, float], float, float]:
     bounds_axons.saturated_classes.cache_clear()
     bounds_axons.input_destinations.cache_clear()
     geometry.conv_layers.cache_clear()
+    bounds_served.clear_caches()
     tracemalloc.start()
     t0 = time.perf_counter()
     terms = bounds.bound_terms(net, hw)
