@@ -44,8 +44,8 @@ def test_unicast_without_splits_is_the_compact_milp_and_says_so() -> None:
 @pytest.mark.parametrize("seed", range(8))
 def test_unicast_split_rows_match_brute_force(seed: int) -> None:
     rng = np.random.default_rng(300 + seed)
-    net = random_dense_network(rng, int(rng.integers(4, 7)), density=0.4)
-    hw = toy_hardware(limits=Limits(n_max=int(rng.integers(2, 4))), mesh=((1, 4), (2, 2))[seed % 2])
+    net = random_dense_network(rng, int(rng.integers(5, 8)), density=0.4)
+    hw = toy_hardware(limits=Limits(n_max=2), mesh=((1, 4), (2, 2))[seed % 2])  # tight: the splits have rows
     maps, energies = brute_force(net, hw, "unicast")
     best = float(energies.min())
     res = METHODS["component-milp"](net, hw, comm="unicast", time_limit=60)
@@ -57,6 +57,7 @@ def test_unicast_split_rows_match_brute_force(seed: int) -> None:
     assert res.lower_bound <= best * (1 + 1e-9)
     # Every split's bound is at most the spikes crossing it at every feasible mapping (the rows cut no mapping off).
     sb = component_milp.split_bound(net, hw)
+    assert sb.subsets and sb.proven and res.stats["split_rows"] == len(sb.subsets)
     feasible = maps[np.isfinite(energies)]
     s = np.asarray(net.spikes, float)[net.pre]
     for subset, spikes in zip(sb.subsets, sb.spikes):
