@@ -17,8 +17,23 @@ hold at every mapping (that is the component bound's proof), so the MILP keeps
 every mapping and its optimum; its LP bound is then at least the component
 bound less the static energy's rounding. The result's bound is the larger of
 the MILP's and the component bound; a start is the MIP start and seeds the
-component searches. Unicast has no component structure: the method is then the
-compact MILP (said in the message).
+component searches.
+
+**Unicast: split rows** (docs/split_rows.md). Unicast has no component
+structure; the LP's weakness there is that it spreads every neuron over all
+cores so that synapses look local. For a set ``A`` of cores, at any mapping
+the neurons on ``A`` and those on the rest each number at most
+``n_max * max(|A|, K - |A|)``, and every synapse between the two sides sends
+its spikes across, so
+
+    sum_{a, b on different sides of A} flow[a, b] >= cut(|A|),     flow[a, b] = sum_i s_i w[i,a,b],
+
+``cut(|A|)`` the least weighted cut of the synapse graph over bipartitions
+with both sides that small (an exact two-group search; cut short, its open
+bound). The mapping's own bipartition is one of those, so the row holds at
+every mapping: no mapping and no optimum is lost. Rows: every subset on chips
+of at most :data:`ALL_SPLITS_UP_TO` cores, the mesh's coordinate lines above.
+``splits=False`` gives the compact MILP alone.
 """
 
 from __future__ import annotations
@@ -133,7 +148,7 @@ def split_bound(network: SpikingNetwork, hardware: Hardware, *, time_limit: floa
 
 
 def _add_split_rows(m: pyo.ConcreteModel, network: SpikingNetwork, sb: SplitBound) -> int:
-    """Unicast: the spikes delivered across every split are at least its bound (through core-pair flows)."""
+    """The spikes delivered across every split are at least its bound (rows on core-pair flows of ``w``)."""
     if not sb.subsets:
         return 0
     s = np.asarray(network.spikes, float)
