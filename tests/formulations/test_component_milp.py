@@ -92,3 +92,16 @@ def test_bound_on_a_time_limit_is_the_component_bound_at_least() -> None:
     res = METHODS["component-milp"](net, hw, comm="multicast", time_limit=6, start="greedy")
     assert res.status == Status.TIME_LIMIT
     assert res.stats["component_bound"] <= res.lower_bound <= res.energy
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unicast_layered_proof_agrees_with_partition_bnb(seed: int) -> None:
+    net, hw = random_layered(16, seed + 16), exact_bench_hardware(16, 4)
+    ours = METHODS["component-milp"](net, hw, comm="unicast", time_limit=300, start="partition-refine")
+    assert ours.status == Status.OPTIMAL, ours.message
+    assert ours.stats["split_rows"] > 0
+    ref = METHODS["partition-bnb"](net, hw, comm="unicast", time_limit=300)
+    assert ref.energy >= ours.energy * (1 - 1e-9)  # nothing beats a proven optimum
+    if ref.status == Status.OPTIMAL:
+        assert ref.energy == pytest.approx(ours.energy, rel=1e-8)
