@@ -4,7 +4,7 @@ The methods prove different instances fast: the partition Benders
 decomposition (:mod:`formulations.partition_benders`; with pins
 the partition branch and bound) the structured applications and the layered
 networks whose partition bound is tight, the compact MILP with the component cuts
-(:mod:`formulations.component_milp`; on unicast the compact MILP alone) the
+(:mod:`formulations.component_milp`; on unicast the compact MILP with the split rows) the
 random layered networks where the number of destination cores per sender
 dominates. Both start from the same incumbent and run in their own process
 (one thread each); the first proof ends the run and stops the other
