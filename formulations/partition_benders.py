@@ -116,6 +116,8 @@ EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop 
 EXACT_CORES = 12  # beyond, no exact placement in the master: one search over many groups can outlast the time limit
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
+WORK_RATE = 5_000_000  # units of a split pricing's work (nodes, transportation cells) a second, roughly
+PRICE_WORK = 2**62  # a split pricing's work budget without a time limit
 
 
 @njit(cache=True)
@@ -190,7 +192,7 @@ def _assign_inputs(C, room, cap, g, nf, need, gcost, cutoff, cores, pl, col, sub
 
 
 @njit(cache=True)
-def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in):
+def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in, budget):
     """Least excess of the groups' placement plus their inputs' least assignment below ``cutoff``, else ``inf``.
 
     The groups (flows ``F``, free ``room``) take distinct cores (``order`` heaviest first, the first one on a
@@ -199,7 +201,8 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     groups' room or new groups of ``cap`` on free cores, ``gcost`` each: for each count of new groups (from the
     fewest that fit, while ``gcost`` times it plus the inputs' least cost with every free core open stays below the
     best) every set of that many free cores, each a transportation problem solved exactly. ``best_p`` receives
-    the core of every group, ``best_in`` every input's.
+    the core of every group, ``best_in`` every input's. ``-1`` when the work passes ``budget`` (search nodes,
+    each transportation problem counted by its size) before the search ends.
     """
     g = order.size
     k = ex.shape[0]
@@ -219,8 +222,12 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     for a in range(g):
         fill += room[a]
     need = max(0, (ni - fill + cap - 1) // cap)  # new groups the inputs need at least
+    work = 0
     q = 0
     while q >= 0:
+        work += 1
+        if work > budget:
+            return -1.0
         a = order[q]
         if pl[a] >= 0:
             used[pl[a]] = False
@@ -258,6 +265,7 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
         if need > nf:
             continue
         _inputs_cost(M, pen, pnew, ex, pl, cores, g + nf, C)
+        work += ni * (g + nf)
         tot = _assign_inputs(C, room, cap, g, nf, need, gcost, best - val, cores, pl, col, sub, got)
         if val + tot < best:
             best = val + tot
@@ -309,6 +317,10 @@ class _Pricer:
         return report.total, core_of
 
 
+class _Expired(Exception):
+    """A pricing ran out of its work budget: the round in progress cannot finish."""
+
+
 @dataclasses.dataclass
 class _InputPricer:
     """The subproblem of the split master: places a partition of the non-input neurons and assigns the inputs.
@@ -338,6 +350,7 @@ class _InputPricer:
     gmin: int
     placed: int = 0
     infeasible: int = 0
+    deadline: float | None = None  # perf_counter time by which a pricing gives up (raising _Expired)
 
     def price(self, labels: np.ndarray, cost: float, incumbent: float) -> tuple[float, np.ndarray | None]:
         """As :meth:`_Pricer.price`; ``labels`` partition the master's vertices, the inputs are placed here."""
@@ -362,8 +375,11 @@ class _InputPricer:
         order = np.argsort(-(F.sum(0) + F.sum(1) + M.sum(0)), kind="stable")
         pl = -np.ones(g, np.int64)
         core_in = -np.ones(ni, np.int64)
+        budget = PRICE_WORK if self.deadline is None else int(WORK_RATE * max(self.deadline - time.perf_counter(), 1.0))
         x = place_with_inputs(F, self.ex, order, self.first, room.astype(np.int64), int(self.hardware.limits.n_max),
-                              M, pen, pnew, self.gcost, incumbent - base, pl, core_in)
+                              M, pen, pnew, self.gcost, incumbent - base, pl, core_in, budget)
+        if x < 0:
+            raise _Expired
         self.placed += 1
         if not math.isfinite(x):
             return math.inf, None
@@ -610,6 +626,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     # close a growing share of the gap, the last one the incumbent itself (the proof).
     split = _inputs(network).size > 0 if split is None else split and _inputs(network).size > 0
     ps, pricer = _master(network, hardware, stop=True, comm=comm, cb=cb, split=split)
+    if isinstance(pricer, _InputPricer) and time_limit is not None:
+        pricer.deadline = t0 + time_limit
     const = pricer.const
     root = const + ps.root
     lb = max(cb_bound, root)
@@ -623,7 +641,10 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     if least.done and math.isfinite(least.ub[0]):  # (no partition at all: the rounds prove it infeasible)
         lb = max(lb, const + float(least.ub[0]) * (1 - REL_TOL))
     if least.best.min() >= 0:  # its least leaf so far (else none below the incumbent): a candidate incumbent
-        e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+        try:
+            e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+        except _Expired:
+            core_of = None
         if core_of is not None:
             best_map, best_e = core_of, e
     share, rounds, proven, last = FIRST_SHARE, 0, False, t0
@@ -633,7 +654,10 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         ps.ub[0] = target - const
         while not ps.done and not out_of(time_limit):
             if ps.run(MASTER_CHUNK):
-                e, core_of = pricer.price(ps.best, ps.leaf_cost(), best_e)
+                try:
+                    e, core_of = pricer.price(ps.best, ps.leaf_cost(), best_e)
+                except _Expired:  # the round cannot finish in the time left
+                    break
                 if core_of is not None and e < best_e:
                     best_map, best_e = core_of, e
                     ps.ub[0] = min(target, best_e) - const

@@ -80,6 +80,19 @@ def test_split_master_on_layered_networks_matches_brute_force(seed: int, comm: s
     _check(net, hw, comm, start=None, split=True)
 
 
+def test_split_pricing_gives_up_past_its_budget() -> None:
+    # Two groups and three inputs on a 2 x 2 mesh: a budget of one node stops it (-1), a large one prices.
+    ex = np.array([[0.0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]])
+    F, M = np.array([[0.0, 2.0], [0.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
+    pen, pnew = np.where(M > 0, 0.0, 0.5), np.full(3, 0.5)
+    args = (F, ex, np.array([0, 1]), np.ones(4, np.bool_), np.array([1, 1]), 2, M, pen, pnew, 0.25, np.inf,
+            -np.ones(2, np.int64), -np.ones(3, np.int64))
+    assert partition_benders.place_with_inputs(*args, 1) == -1.0
+    # The groups adjacent, each with room for one input; the third input goes to a new group (0.25) on a core next
+    # to its target's group, paying its penalty (0.5).
+    assert partition_benders.place_with_inputs(*args, 10**9) == pytest.approx(0.75)
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_multicast_dense_networks_match_brute_force(seed: int) -> None:
     # Dense traffic between many groups: the hop bound and the placement carry the proof here.
