@@ -47,7 +47,7 @@ def test_matches_brute_force(case) -> None:
 @settings(derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_unsplit_master_matches_brute_force(case) -> None:
-    # The master over every neuron (what split=None picks only when no neuron is an input).
+    # The master over every neuron (what split=None picks for unicast, or when no neuron is an input).
     _check(*case, split=False)
 
 
@@ -76,7 +76,7 @@ def test_split_master_on_layered_networks_matches_brute_force(seed: int, comm: s
                       power_gating=bool(rng.random() < 0.7), energy=energy)
     assert np.bincount(net.post, minlength=n).min() == 0  # some neuron receives no synapse
     res = partition_benders.solve(net, hw, comm=comm)
-    assert res.stats.get("split", True)  # picked by default (absent: no partition at all, the search proved it)
+    assert res.stats.get("split", comm == "multicast") == (comm == "multicast")  # the default (absent: infeasible)
     _check(net, hw, comm, start=None, split=True)
 
 
