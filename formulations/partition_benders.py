@@ -83,7 +83,7 @@ import time
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate, fixed_energy
@@ -116,8 +116,7 @@ EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop 
 EXACT_CORES = 12  # beyond, no exact placement in the master: one search over many groups can outlast the time limit
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
-WORK_RATE = 5_000_000  # units of a split pricing's work (nodes, transportation cells) a second, roughly
-PRICE_WORK = 2**62  # a split pricing's work budget without a time limit
+CLOCK_EVERY = 200_000  # units of a split pricing's work (nodes, transportation cells) between reads of the clock
 
 
 @njit(cache=True)
@@ -192,7 +191,7 @@ def _assign_inputs(C, room, cap, g, nf, need, gcost, cutoff, cores, pl, col, sub
 
 
 @njit(cache=True)
-def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in, budget):
+def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in, deadline):
     """Least excess of the groups' placement plus their inputs' least assignment below ``cutoff``, else ``inf``.
 
     The groups (flows ``F``, free ``room``) take distinct cores (``order`` heaviest first, the first one on a
@@ -201,8 +200,9 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     groups' room or new groups of ``cap`` on free cores, ``gcost`` each: for each count of new groups (from the
     fewest that fit, while ``gcost`` times it plus the inputs' least cost with every free core open stays below the
     best) every set of that many free cores, each a transportation problem solved exactly. ``best_p`` receives
-    the core of every group, ``best_in`` every input's. ``-1`` when the work passes ``budget`` (search nodes,
-    each transportation problem counted by its size) before the search ends.
+    the core of every group, ``best_in`` every input's. ``-1`` when the clock (``time.perf_counter``, read every
+    :data:`CLOCK_EVERY` units of work: search nodes, each transportation problem counted by its size) passes
+    ``deadline`` before the search ends.
     """
     g = order.size
     k = ex.shape[0]
@@ -226,8 +226,12 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     q = 0
     while q >= 0:
         work += 1
-        if work > budget:
-            return -1.0
+        if work >= CLOCK_EVERY:
+            work = 0
+            with objmode(now="float64"):
+                now = time.perf_counter()
+            if now > deadline:
+                return -1.0
         a = order[q]
         if pl[a] >= 0:
             used[pl[a]] = False
@@ -375,9 +379,9 @@ class _InputPricer:
         order = np.argsort(-(F.sum(0) + F.sum(1) + M.sum(0)), kind="stable")
         pl = -np.ones(g, np.int64)
         core_in = -np.ones(ni, np.int64)
-        budget = PRICE_WORK if self.deadline is None else int(WORK_RATE * max(self.deadline - time.perf_counter(), 1.0))
         x = place_with_inputs(F, self.ex, order, self.first, room.astype(np.int64), int(self.hardware.limits.n_max),
-                              M, pen, pnew, self.gcost, incumbent - base, pl, core_in, budget)
+                              M, pen, pnew, self.gcost, incumbent - base, pl, core_in,
+                              math.inf if self.deadline is None else self.deadline)
         if x < 0:
             raise _Expired
         self.placed += 1

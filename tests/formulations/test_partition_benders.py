@@ -80,17 +80,25 @@ def test_split_master_on_layered_networks_matches_brute_force(seed: int, comm: s
     _check(net, hw, comm, start=None, split=True)
 
 
-def test_split_pricing_gives_up_past_its_budget() -> None:
-    # Two groups and three inputs on a 2 x 2 mesh: a budget of one node stops it (-1), a large one prices.
+def test_split_pricing_gives_up_past_its_deadline() -> None:
+    # Two groups and three inputs on a 2 x 2 mesh, priced by hand; then eight groups on a 4 x 4 mesh, far more work
+    # than one read of the clock: a deadline already past stops it (-1).
     ex = np.array([[0.0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]])
     F, M = np.array([[0.0, 2.0], [0.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
     pen, pnew = np.where(M > 0, 0.0, 0.5), np.full(3, 0.5)
-    args = (F, ex, np.array([0, 1]), np.ones(4, np.bool_), np.array([1, 1]), 2, M, pen, pnew, 0.25, np.inf,
-            -np.ones(2, np.int64), -np.ones(3, np.int64))
-    assert partition_benders.place_with_inputs(*args, 1) == -1.0
     # The groups adjacent, each with room for one input; the third input goes to a new group (0.25) on a core next
     # to its target's group, paying its penalty (0.5).
-    assert partition_benders.place_with_inputs(*args, 10**9) == pytest.approx(0.75)
+    assert partition_benders.place_with_inputs(F, ex, np.array([0, 1]), np.ones(4, np.bool_), np.array([1, 1]), 2,
+                                               M, pen, pnew, 0.25, np.inf, -np.ones(2, np.int64),
+                                               -np.ones(3, np.int64), math.inf) == pytest.approx(0.75)
+    rng = np.random.default_rng(5)
+    xy = np.array([(r, c) for r in range(4) for c in range(4)])
+    ex = np.maximum(np.abs(xy[:, None] - xy[None]).sum(-1) - 1, 0).astype(float)
+    F, M = rng.random((8, 8)), rng.random((20, 8))
+    out = partition_benders.place_with_inputs(F, ex, np.arange(8), np.ones(16, np.bool_), np.full(8, 2), 4, M,
+                                              np.zeros((20, 8)), np.ones(20), 0.1, np.inf, -np.ones(8, np.int64),
+                                              -np.ones(20, np.int64), -math.inf)
+    assert out == -1.0
 
 
 @pytest.mark.parametrize("seed", range(20))
