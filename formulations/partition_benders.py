@@ -42,7 +42,29 @@ costs at least ``min(T, incumbent)``: the new ``lb``. On a time limit the
 result's bound is the last finished round's (at least the component bound and
 the root's), where a single depth-first pass would only have its root's.
 
-**Why the bound is valid.** ``X >= 0`` because every packet costs at least
+**Split master** (the multicast default when some neuron receives no synapse: an *input*). An input joins no target
+hyperedge, so given the partition of the other neurons its part of the energy is an assignment: input ``i`` in
+a group pays its flows' excess to its target groups' cores plus a penalty (multicast ``dc s_i`` when the group
+holds none of its targets, unicast ``dc s_i`` per synapse leaving the group), ``dc = c1 - c0``. The master then
+partitions only the other neurons: an input's ``post(i)`` edge weighs ``c1 s_i`` (its two edges cost at least
+``c0 s_i |D(i)| + dc s_i |D(i)|``), its unicast synapses' ``dc s_i`` stay out (its penalty), the hop bound has
+the non-input senders' flows only, and the groups are charged as at least ``ceil(N / n_max)`` under power
+gating (the inputs need room too). The subproblem (:func:`place_with_inputs`) prices such a partition exactly:
+a depth-first search over the groups' cores as above and, at every full placement, for every count of new
+groups from the fewest that fit and every set of that many free cores, the inputs' least assignment to the
+groups' room and the new groups (a transportation problem, :func:`~formulations.target_components.transport_assign`),
+skipped once the group cost plus the assignment with every free core open reaches the best. On layered
+networks most neurons are inputs; the partitions of the rest below the optimum are few (4 to 9 on the 48 / 8
+seeds that stayed open), where the master over all neurons met every input assignment of them.
+
+**Why the bound is valid.** (Split master: every mapping restricted to the non-inputs is a partition the master
+meets or prunes; its energy is at least the master's objective of that partition, as the inputs' penalties and
+flows are ``>= 0`` and their edges were charged no more than they cost, and the group count is at least both
+the partition's and ``ceil(N / n_max)``; and the subproblem minimises over every placement of the groups, every
+set of new groups and every assignment of the inputs, so its value is the least energy of any mapping with that
+partition. The other limits, synapses and input axons per core and destinations per neuron, depend only on the
+cores of the targets, all non-inputs: a priced mapping the evaluator refuses rules out its whole partition. The
+input-free argument below covers the rest.) ``X >= 0`` because every packet costs at least
 ``c0`` and every packet between distinct cores at least ``c1``, so ``E(P, p)
 >= E_u(P)`` for every mapping; the master prunes a subtree only when its bound
 on ``E_u`` is at least the cutoff, so no partition that could cost less than
@@ -61,7 +83,7 @@ import time
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from snnmap.formulations.bounds import precheck
 from snnmap.formulations.energy import evaluate, fixed_energy
@@ -73,8 +95,11 @@ from snnmap.formulations.target_components import (
     REL_TOL,
     ComponentBound,
     PartitionSearch,
+    cheapest_free_core,
     component_bound,
     place_groups,
+    transport,
+    transport_assign,
 )
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
@@ -91,6 +116,7 @@ EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop 
 EXACT_CORES = 12  # beyond, no exact placement in the master: one search over many groups can outlast the time limit
 COMPONENT_SHARE = 0.15  # of the time limit, for the component bound
 COMPONENT_CAP = 60.0  # seconds for the component bound without a time limit
+CLOCK_EVERY = 200_000  # units of a split pricing's work (nodes, transportation cells) between reads of the clock
 
 
 @njit(cache=True)
@@ -106,6 +132,151 @@ def _flows(labels, g, src, spk, t_ptr, t_idx):
                 seen[b] = q
                 F[a, b] += spk[q]
     return F
+
+
+@njit(cache=True)
+def _inputs_cost(M, pen, pnew, ex, pl, cores, ncol, C):
+    """``C[i, t]``: input ``i``'s cost in column ``t`` (the groups on ``pl``, then one new group on each of
+    ``cores[:ncol - g]``): its penalty plus its flows' excess from that core to its target groups' cores."""
+    g = pl.size
+    for i in range(M.shape[0]):
+        for t in range(ncol):
+            c = pl[t] if t < g else cores[t - g]
+            v = pen[i, t] if t < g else pnew[i]
+            for b in range(g):
+                if M[i, b] > 0.0:
+                    v += M[i, b] * ex[c, pl[b]]
+            C[i, t] = v
+
+
+@njit(cache=True)
+def _assign_inputs(C, room, cap, g, nf, need, gcost, cutoff, cores, pl, col, sub, got):
+    """Least ``gcost`` times the new groups plus the inputs' assignment cost below ``cutoff`` (else ``inf``), the
+    inputs' cores into ``got``: columns ``0 .. g - 1`` of ``C`` are the groups (free ``room``, on ``pl``), the next
+    ``nf`` new groups on ``cores``; every set of at least ``need`` of those, fewest first."""
+    ni = C.shape[0]
+    rs = np.empty(g + nf, np.int64)
+    for t in range(g + nf):
+        rs[t] = room[t] if t < g else cap
+    every = transport(np.ascontiguousarray(C[:, : g + nf]), rs)  # every free core open: no set does better
+    best = cutoff
+    top = nf if gcost > 0.0 else need  # without a group cost, all free cores open is as good as any set
+    for m in range(need, top + 1):
+        mm = m if gcost > 0.0 else nf
+        if gcost * mm + every >= best:
+            break
+        for r in range(mm):
+            sub[r] = r
+        Cs = np.empty((ni, g + mm))
+        while True:
+            for i in range(ni):
+                for t in range(g):
+                    Cs[i, t] = C[i, t]
+                for r in range(mm):
+                    Cs[i, g + r] = C[i, g + sub[r]]
+            tot = gcost * mm + transport_assign(Cs, rs[: g + mm].copy(), col)
+            if tot < best:
+                best = tot
+                for i in range(ni):
+                    got[i] = pl[col[i]] if col[i] < g else cores[sub[col[i] - g]]
+            r = mm - 1  # the next set of mm free cores
+            while r >= 0 and sub[r] == nf - mm + r:
+                r -= 1
+            if r < 0:
+                break
+            sub[r] += 1
+            for u in range(r + 1, mm):
+                sub[u] = sub[u - 1] + 1
+    return best if best < cutoff else np.inf
+
+
+@njit(cache=True)
+def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in, deadline):
+    """Least excess of the groups' placement plus their inputs' least assignment below ``cutoff``, else ``inf``.
+
+    The groups (flows ``F``, free ``room``) take distinct cores (``order`` heaviest first, the first one on a
+    ``first`` core), searched depth first as in :func:`place_groups`; at every full placement the inputs (rows of
+    ``M``: spikes to every group; ``pen``/``pnew``: the penalty of joining each group / a new one) join the
+    groups' room or new groups of ``cap`` on free cores, ``gcost`` each: for each count of new groups (from the
+    fewest that fit, while ``gcost`` times it plus the inputs' least cost with every free core open stays below the
+    best) every set of that many free cores, each a transportation problem solved exactly. ``best_p`` receives
+    the core of every group, ``best_in`` every input's. ``-1`` when the clock (``time.perf_counter``, read every
+    :data:`CLOCK_EVERY` units of work: search nodes, each transportation problem counted by its size) passes
+    ``deadline`` before the search ends.
+    """
+    g = order.size
+    k = ex.shape[0]
+    ni = M.shape[0]
+    pl = -np.ones(g, np.int64)
+    used = np.zeros(k, np.bool_)
+    nxt = np.zeros(g + 1, np.int64)
+    part = np.zeros(g + 1)
+    best = cutoff
+    found = False
+    C = np.empty((ni, k))
+    col = np.empty(ni, np.int64)
+    cores = np.empty(k, np.int64)
+    sub = np.empty(k, np.int64)
+    got = np.empty(ni, np.int64)
+    fill = 0
+    for a in range(g):
+        fill += room[a]
+    need = max(0, (ni - fill + cap - 1) // cap)  # new groups the inputs need at least
+    work = 0
+    q = 0
+    while q >= 0:
+        work += 1
+        if work >= CLOCK_EVERY:
+            work = 0
+            with objmode(now="float64"):
+                now = time.perf_counter()
+            if now > deadline:
+                return -1.0
+        a = order[q]
+        if pl[a] >= 0:
+            used[pl[a]] = False
+            pl[a] = -1
+        c = nxt[q]
+        while c < k and (used[c] or (q == 0 and not first[c])):
+            c += 1
+        if c >= k:
+            q -= 1
+            continue
+        nxt[q] = c + 1
+        val = part[q] + F[a, a] * ex[c, c]
+        for r in range(q):
+            b = order[r]
+            val += F[a, b] * ex[c, pl[b]] + F[b, a] * ex[pl[b], c]
+        if val + gcost * need >= best:
+            continue
+        pl[a] = c
+        used[c] = True
+        if q + 1 < g:
+            lb = val + gcost * need
+            for r in range(q + 1, g):
+                lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
+            if lb >= best:
+                continue
+            q += 1
+            part[q] = val
+            nxt[q] = 0
+            continue
+        nf = 0
+        for e in range(k):
+            if not used[e]:
+                cores[nf] = e
+                nf += 1
+        if need > nf:
+            continue
+        _inputs_cost(M, pen, pnew, ex, pl, cores, g + nf, C)
+        work += ni * (g + nf)
+        tot = _assign_inputs(C, room, cap, g, nf, need, gcost, best - val, cores, pl, col, sub, got)
+        if val + tot < best:
+            best = val + tot
+            found = True
+            best_p[:] = pl
+            best_in[:] = got
+    return best if found else np.inf
 
 
 @dataclasses.dataclass
@@ -150,6 +321,85 @@ class _Pricer:
         return report.total, core_of
 
 
+class _Expired(Exception):
+    """A pricing ran out of its work budget: the round in progress cannot finish."""
+
+
+@dataclasses.dataclass
+class _InputPricer:
+    """The subproblem of the split master: places a partition of the non-input neurons and assigns the inputs.
+
+    Every input (a neuron that receives no synapse) joins a group with room or a new group on a free core; its cost
+    there is its penalty (multicast: ``dc s_i`` unless the group holds one of its targets; unicast: ``dc s_i`` per
+    synapse leaving the group) plus its flows' excess to its targets' cores (:func:`place_with_inputs`).
+    """
+
+    network: SpikingNetwork
+    hardware: Hardware
+    comm: str
+    const: float
+    rest: np.ndarray  # the master's vertices (neurons)
+    inputs: np.ndarray  # the inputs (neurons)
+    src: np.ndarray  # the non-input senders' entries (master vertices), their spikes and targets, as in _Pricer
+    spk: np.ndarray
+    t_ptr: np.ndarray
+    t_idx: np.ndarray
+    in_row: np.ndarray  # every input entry's input row, spikes and target (master vertex)
+    in_spk: np.ndarray
+    in_tgt: np.ndarray
+    ex: np.ndarray
+    first: np.ndarray
+    dc: float
+    gcost: float
+    gmin: int
+    placed: int = 0
+    infeasible: int = 0
+    deadline: float | None = None  # perf_counter time by which a pricing gives up (raising _Expired)
+
+    def price(self, labels: np.ndarray, cost: float, incumbent: float) -> tuple[float, np.ndarray | None]:
+        """As :meth:`_Pricer.price`; ``labels`` partition the master's vertices, the inputs are placed here."""
+        g = int(labels.max()) + 1
+        ni = self.inputs.size
+        F = _flows(labels, g, self.src, self.spk, self.t_ptr, self.t_idx)
+        M = np.zeros((ni, g))
+        if self.comm == "multicast":  # one packet to each target group
+            M[self.in_row, labels[self.in_tgt]] = self.in_spk
+        else:  # one packet per synapse
+            np.add.at(M, (self.in_row, labels[self.in_tgt]), self.in_spk)
+        if self.comm == "multicast":
+            s_in = np.zeros(ni)
+            s_in[self.in_row] = self.in_spk
+            pen = self.dc * s_in[:, None] * (M == 0)
+            pnew = self.dc * s_in
+        else:
+            tot = M.sum(1)
+            pen, pnew = self.dc * (tot[:, None] - M), self.dc * tot
+        room = int(self.hardware.limits.n_max) - np.bincount(labels, minlength=g)
+        base = self.const + cost - self.gcost * max(g, self.gmin) + self.gcost * g  # E_u of the groups alone
+        order = np.argsort(-(F.sum(0) + F.sum(1) + M.sum(0)), kind="stable")
+        pl = -np.ones(g, np.int64)
+        core_in = -np.ones(ni, np.int64)
+        x = place_with_inputs(F, self.ex, order, self.first, room.astype(np.int64), int(self.hardware.limits.n_max),
+                              M, pen, pnew, self.gcost, incumbent - base, pl, core_in,
+                              math.inf if self.deadline is None else self.deadline)
+        if x < 0:
+            raise _Expired
+        self.placed += 1
+        if not math.isfinite(x):
+            return math.inf, None
+        core_of = np.empty(self.network.num_neurons, np.int64)
+        core_of[self.rest] = pl[labels]
+        core_of[self.inputs] = core_in
+        report = evaluate(self.network, self.hardware, core_of, self.comm, link_loads=False)
+        if not report.feasible:  # the other limits depend on the groups alone: no input assignment helps
+            self.infeasible += 1
+            return math.inf, None
+        if abs(report.total - (base + x)) > PRICE_TOL * report.total:
+            raise RuntimeError(f"{METHOD}: priced energy {base + x:.12g} J differs from the evaluator's "
+                               f"{report.total:.12g} J for the same mapping (a bug in the decomposition)")
+        return report.total, core_of
+
+
 def pair_excess(ex: np.ndarray) -> np.ndarray:
     """``out[g, j]``: the least ``j``-th smallest excess ``ex[c, d]`` over the pairs of any ``g`` cores.
 
@@ -190,13 +440,23 @@ def _component_floors(cb: ComponentBound, senders: np.ndarray, s: np.ndarray, dc
     return ecomp, floors
 
 
+def _inputs(network: SpikingNetwork) -> np.ndarray:
+    """The neurons that receive no synapse (empty when every neuron does or none does)."""
+    n = network.num_neurons
+    inputs = np.flatnonzero(np.bincount(np.asarray(network.post, np.int64), minlength=n) == 0)
+    return inputs if 0 < inputs.size < n else np.zeros(0, np.int64)
+
+
 def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str = "multicast",
-            cb: ComponentBound | None = None) -> tuple[PartitionSearch, _Pricer]:
+            cb: ComponentBound | None = None, split: bool = False) -> tuple[PartitionSearch, _Pricer | _InputPricer]:
     """The master search over all neurons (``stop``: hands every partition back to be priced) and its pricer.
 
     ``cb`` (multicast): the component bound, whose per-component bounds the master's node bound takes per
-    component (:func:`_component_floors`).
+    component (:func:`_component_floors`). ``split``: the master over the non-input neurons
+    (:func:`_split_master`).
     """
+    if split:
+        return _split_master(network, hardware, stop, comm)
     cost = np.asarray(hardware.cost_matrix, float)
     k = hardware.num_cores
     c0 = float(cost.min())
@@ -244,9 +504,84 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     return ps, _Pricer(network, hardware, comm, const, senders, s[senders], t_ptr, t_idx, ex, first)
 
 
+def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str
+                  ) -> tuple[PartitionSearch, _InputPricer]:
+    """The master over the neurons that receive a synapse, the inputs left to :class:`_InputPricer`.
+
+    An input's hyperedges lose it: multicast, its ``post(i)`` edge weighs ``c1 s_i`` (its own edge costs at least
+    ``dc s_i |D(i)|``, the rest is its penalty); unicast, its synapses' ``dc s_i`` (paid once in any case) stay in
+    the constant. The inputs' flows are left out of the hop bound, and the groups are charged as at least
+    ``ceil(N / n_max)`` (the inputs need room too).
+    """
+    cost = np.asarray(hardware.cost_matrix, float)
+    k, n = hardware.num_cores, network.num_neurons
+    cap = int(hardware.limits.n_max)
+    c0 = float(cost.min())
+    c1 = float(cost[~np.eye(k, dtype=bool)].min()) if k > 1 else c0
+    dc = c1 - c0
+    s = np.asarray(network.spikes, float)
+    pre, post = np.asarray(network.pre, np.int64), np.asarray(network.post, np.int64)
+    inputs = _inputs(network)
+    rest = np.setdiff1d(np.arange(n), inputs)
+    pos = -np.ones(n, np.int64)
+    pos[rest] = np.arange(rest.size)
+    inrow = -np.ones(n, np.int64)
+    inrow[inputs] = np.arange(inputs.size)
+    static = network.t_run * hardware.energy.p_static
+    const = fixed_energy(network, hardware) + (0.0 if hardware.power_gating else static * k)
+    live = s[pre] > 0
+    if comm == "multicast":
+        senders = np.array([i for i in np.unique(pre[live]).tolist()], np.int64)
+        targets = [np.unique(post[pre == i]) for i in senders.tolist()]
+        edges = [pos[t] for t in targets]
+        weights = [np.where(pos[senders] >= 0, c0, c1) * s[senders]]
+        hop_src, hop_spk = [pos[senders]], [s[senders]]
+        own = pos[senders] >= 0
+        if dc > 0:
+            edges += [pos[np.union1d(t, [i])] for i, t, o in zip(senders.tolist(), targets, own) if o]
+            weights.append(dc * s[senders[own]])
+            hop_src.append(-np.ones(int(own.sum()), np.int64))
+            hop_spk.append(np.zeros(int(own.sum())))
+        const -= dc * float(s[senders].sum())
+        ins = [(inrow[i], t) for i, t in zip(senders.tolist(), targets) if inrow[i] >= 0]
+        src_all, tg_all = senders[own], [t for t, o in zip(targets, own) if o]
+    else:
+        snd, tgt = pre[live], post[live]
+        const += c0 * float(s[snd].sum())
+        both = (pos[snd] >= 0) & (snd != tgt)  # a synapse between two master vertices (not a self-loop)
+        edges = [np.array([pos[i], pos[j]], np.int64) for i, j in zip(snd[both].tolist(), tgt[both].tolist())]
+        weights = [dc * s[snd[both]]]
+        hop_src, hop_spk = [pos[snd[both]]], [s[snd[both]]]
+        const -= dc * float(s[snd[both]].sum())
+        # an input's synapses pay dc s_i each when they leave the input's group: its penalty, in the subproblem
+        ins = [(inrow[i], np.array([j])) for i, j in zip(snd.tolist(), tgt.tolist()) if inrow[i] >= 0]
+        mine = pos[snd] >= 0
+        src_all, tg_all = snd[mine], [np.array([j]) for j in tgt[mine].tolist()]
+    gcost = static if hardware.power_gating else 0.0
+    ex = cost - np.where(np.eye(k, dtype=bool), c0, c1)
+    rows = np.sort(np.where(np.eye(k, dtype=bool), np.inf, ex), axis=1)[:, : k - 1]
+    hop = (np.concatenate(hop_src), np.concatenate(hop_spk), pair_excess(ex), rows)
+    autos = location_automorphisms(cost) if k > 1 else np.zeros((0, k), np.int64)
+    first = np.array([all(c <= int(a[c]) for a in autos) for c in range(k)], np.bool_)
+    deep = int(EXACT_DEPTH * rest.size) if k <= EXACT_CORES else rest.size + 1
+    exact = (np.where(np.eye(k, dtype=bool), 0.0, ex), first, deep)
+    gmin = math.ceil(n / cap) if hardware.power_gating else 0
+    ps = PartitionSearch(edges, np.concatenate(weights), rest.size, cap, k, gcost=gcost, stop=stop, hop=hop,
+                         exact=exact, gmin=gmin)
+    t_ptr = np.zeros(len(tg_all) + 1, np.int64)
+    np.cumsum([t.size for t in tg_all], out=t_ptr[1:])
+    t_idx = pos[np.concatenate(tg_all)] if tg_all else np.zeros(0, np.int64)
+    in_row = np.concatenate([np.full(t.size, r, np.int64) for r, t in ins]) if ins else np.zeros(0, np.int64)
+    in_tgt = pos[np.concatenate([t for _, t in ins])] if ins else np.zeros(0, np.int64)
+    in_spk = s[inputs[in_row]]
+    pricer = _InputPricer(network, hardware, comm, const, rest, inputs, pos[src_all], s[src_all], t_ptr,
+                          t_idx.astype(np.int64), in_row, in_spk, in_tgt.astype(np.int64), ex, first, dc, gcost, gmin)
+    return ps, pricer
+
+
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
           comm: str | None = None, start: Any = None, progress: ProgressFn | None = None, symmetry: bool = True,
-          threads: int | None = None, force: bool = False) -> Result:
+          threads: int | None = None, force: bool = False, split: bool | None = None) -> Result:
     """Map by the logic-based Benders decomposition of the module docstring.
 
     Parameters
@@ -259,6 +594,9 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         Receives ``{"nodes", "upper", "lower", "time"}`` about every 5 s.
     symmetry, threads, force
         Accepted for the exact methods' common interface; the search is single-threaded and has no size model.
+    split
+        Whether the master leaves the inputs (neurons that receive no synapse) to the subproblem; ``None``:
+        multicast only (when there are any).
     """
     refuse_budget(hardware, METHOD)
     comm = hardware.comm if comm is None else comm
@@ -290,20 +628,29 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     # Iterative deepening on the master's cutoff: every partition whose bound is below the target is priced; a
     # finished round proves every mapping costs at least the target (or the incumbent, if lower). The targets
     # close a growing share of the gap, the last one the incumbent itself (the proof).
-    ps, pricer = _master(network, hardware, stop=True, comm=comm, cb=cb)
+    # Unicast keeps the inputs in the master by default: their penalties are most of its cut, which the split
+    # master would see only in the subproblem (minis: 5 of 10 left open at 60 s, all proven unsplit).
+    split = (comm == "multicast" if split is None else split) and _inputs(network).size > 0
+    ps, pricer = _master(network, hardware, stop=True, comm=comm, cb=cb, split=split)
+    if isinstance(pricer, _InputPricer) and time_limit is not None:
+        pricer.deadline = t0 + time_limit
     const = pricer.const
     root = const + ps.root
     lb = max(cb_bound, root)
     # Round 0 minimises the master (its cutoff drops to every better leaf): when it finishes, its least leaf bounds
     # every mapping and its partition is priced.
-    least, _ = _master(network, hardware, stop=False, comm=comm, cb=cb)
+    least, _ = _master(network, hardware, stop=False, comm=comm, cb=cb, split=split)
     least.ub[0] = best_e - const
     while not least.done and not out_of(None if time_limit is None else LEAST_SHARE * time_limit):
         least.run(MASTER_CHUNK)
+    least_s = time.perf_counter() - t0
     if least.done and math.isfinite(least.ub[0]):  # (no partition at all: the rounds prove it infeasible)
         lb = max(lb, const + float(least.ub[0]) * (1 - REL_TOL))
     if least.best.min() >= 0:  # its least leaf so far (else none below the incumbent): a candidate incumbent
-        e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+        try:
+            e, core_of = pricer.price(least.best, least.cost(least.best), best_e)
+        except _Expired:
+            core_of = None
         if core_of is not None:
             best_map, best_e = core_of, e
     share, rounds, proven, last = FIRST_SHARE, 0, False, t0
@@ -313,7 +660,10 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         ps.ub[0] = target - const
         while not ps.done and not out_of(time_limit):
             if ps.run(MASTER_CHUNK):
-                e, core_of = pricer.price(ps.best, ps.leaf_cost(), best_e)
+                try:
+                    e, core_of = pricer.price(ps.best, ps.leaf_cost(), best_e)
+                except _Expired:  # the round cannot finish in the time left
+                    break
                 if core_of is not None and e < best_e:
                     best_map, best_e = core_of, e
                     ps.ub[0] = min(target, best_e) - const
@@ -336,7 +686,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     status = Status.OPTIMAL if lb >= best_e * (1 - PROOF_GAP) else Status.TIME_LIMIT
     stats = {"nodes": least.nodes + ps.nodes, "rounds": rounds, "placements": pricer.placed,
              "infeasible_partitions": pricer.infeasible, "root_bound": root, "component_bound": cb_bound,
-             "component_s": cb_s}
+             "component_s": cb_s, "least_done": least.done, "least_s": least_s, "least_nodes": least.nodes,
+             "split": split}
     return result_from_mapping(network, hardware, best_map, method=METHOD, status=status,
                                runtime=time.perf_counter() - t0, seed=seed, lower_bound=min(lb, best_e), comm=comm,
                                message=note, stats=stats)

@@ -62,9 +62,11 @@ from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 
 __all__ = ["ComponentBound", "PartitionSearch", "cheapest_free_core", "component_bound", "component_optimum",
-           "place_groups", "target_components", "transport"]
+           "place_groups", "target_components", "transport",
+           "transport_assign"]
 
 REL_TOL = 1e-9
+TRANSPORT_TOL = 1e-12  # relative to the largest cost: the least improvement a transportation path must bring
 NODE_CHUNK = 200_000  # search nodes per call into the kernel (granularity of the time checks)
 
 
@@ -301,9 +303,36 @@ def transport(C, room):
 
     Column ``t`` reaches ``u`` by moving one of its rows to ``u`` (the cheapest such move); the optimum of the rows
     so far has no negative cycle, so a Bellman-Ford pass over the few columns finds each next row's cheapest path.
+    A path is only taken when it beats another by more than ``TRANSPORT_TOL`` times the largest cost (rounding could
+    otherwise close a zero-cost cycle, corrupting the assignment), so the assignment may miss the optimum by that
+    much per row and column: the value returned is lowered by as much, a lower bound on the least cost.
     """
     nv, nt = C.shape
-    col = -np.ones(nv, np.int64)
+    total = transport_assign(C, room, -np.ones(nv, np.int64))
+    return total - nv * nt * TRANSPORT_TOL * _largest(C)
+
+
+@njit(cache=True)
+def _largest(C):
+    """The largest finite ``|C|`` (0 when none is finite)."""
+    big = 0.0
+    for v in range(C.shape[0]):
+        for t in range(C.shape[1]):
+            x = abs(C[v, t])
+            if x < np.inf and x > big:
+                big = x
+    return big
+
+
+@njit(cache=True)
+def transport_assign(C, room, col):
+    """The cost of the assignment :func:`transport` finds (within its tolerance of the least), every row's column
+    written into ``col``."""
+    nv, nt = C.shape
+    if nv == 0:
+        return 0.0
+    tol = TRANSPORT_TOL * _largest(C)
+    col[:] = -1
     cnt = np.zeros(nt, np.int64)
     W = np.empty((nt, nt))
     mover = np.empty((nt, nt), np.int64)
@@ -328,7 +357,7 @@ def transport(C, room):
                 if dist[a] == np.inf or cnt[a] == 0:
                     continue
                 for t in range(nt):
-                    if dist[a] + W[a, t] < dist[t]:
+                    if dist[a] + W[a, t] < dist[t] - tol:
                         dist[t] = dist[a] + W[a, t]
                         pred[t] = a
                         changed = True
@@ -348,14 +377,17 @@ def transport(C, room):
             t = pred[t]
             steps += 1
         col[v] = t
+    total = 0.0
+    for v in range(nv):
+        total += C[v, col[v]]
     return total
 
 
 @njit(cache=True)
-def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src, hop_spk,
-           pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, cutoff):
-    """Lower bound on ``sum_e w_e * lambda_e + gcost * (groups)`` (plus the hop bound of :func:`_hop_bound`) over
-    every completion of the partial partition.
+def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, gmin, hop_src,
+           hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, cutoff):
+    """Lower bound on ``sum_e w_e * lambda_e + gcost * max(groups, gmin)`` (plus the hop bound of :func:`_hop_bound`)
+    over every completion of the partial partition.
 
     Each unplaced vertex's share of joining each group (``jc``, a work array of
     at least one row a vertex and ``groups + 1`` columns) is a lower bound
@@ -430,7 +462,7 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
     extra = 0.0
     if gcost > 0.0:  # the open groups, and the new ones the unplaced vertices need beyond their free room
         room = free - (groups - ng) * cap
-        extra += gcost * (ng + max(0, m - depth - room + cap - 1) // cap)
+        extra += gcost * max(ng + max(0, m - depth - room + cap - 1) // cap, gmin)
     extra += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
     if max(total, split) + extra < cutoff and m > depth:
         top = ng + 1 if ng < groups else ng
@@ -472,7 +504,7 @@ def _move(v, g, sign, grp, load, hit, lam, rem, v_ptr, v_idx):
 
 @njit(cache=True)
 def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr, nb,
-            ub, best, max_nodes, gcost, stop, leaf, hop_src, hop_spk, pair_ex, row_ex, ex_b, first, deep, ecomp,
+            ub, best, max_nodes, gcost, gmin, stop, leaf, hop_src, hop_spk, pair_ex, row_ex, ex_b, first, deep, ecomp,
             comp_lb, vc_ptr, vc_idx, cw, jc):
     """Resumable depth-first search; ``st = [depth, nodes, open groups, leaf flag]``, ``ub[0]`` the incumbent.
 
@@ -507,7 +539,7 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
             ng += 1
         nodes += 1
         if d + 1 == m:
-            cost = gcost * ng + _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
+            cost = gcost * max(ng, gmin) + _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
             for e in range(w.size):
                 cost += w[e] * lam[e]
             if stop and cost < ub[0]:
@@ -519,8 +551,8 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
                 ub[0] = cost
                 best[:] = grp
             continue
-        b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, hop_src,
-                   hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, ub[0] * (1.0 - REL_TOL))
+        b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, gmin,
+                   hop_src, hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, ub[0] * (1.0 - REL_TOL))
         if b >= ub[0] * (1.0 - REL_TOL):
             continue
         if d + 1 >= deep and ng >= 2:  # deep enough: the exact placement of the flows so far replaces the hop bound
@@ -569,7 +601,7 @@ def _open_bound(st: np.ndarray, nb: np.ndarray, ptr: np.ndarray, nch: np.ndarray
 class PartitionSearch:
     """The resumable partition search of :func:`component_optimum` over ``num_targets`` vertices.
 
-    Minimises ``sum_e w_e * (groups hit by e) + gcost * (groups)`` (plus,
+    Minimises ``sum_e w_e * (groups hit by e) + gcost * max(groups, gmin)`` (plus,
     with ``hop = (sender vertex of every edge or -1, its flow, the least pair
     excess costs among g cores by g, every core's sorted excess row)``, the hop bound of
     :func:`_hop_bound`) over partitions into at most ``groups`` groups of at
@@ -582,13 +614,14 @@ class PartitionSearch:
     ``comps = (component of every edge, a bound on each component's edge cost
     over every partition)``: the node bound also takes, per component, the
     larger of its part and that bound (see :func:`_bound`).
+    ``gmin``: the groups are charged as at least this many (vertices outside the search need room too).
     """
 
     def __init__(self, edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
                  gcost: float = 0.0, stop: bool = False,
                  hop: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
                  exact: tuple[np.ndarray, np.ndarray, int] | None = None,
-                 comps: tuple[np.ndarray, np.ndarray] | None = None):
+                 comps: tuple[np.ndarray, np.ndarray] | None = None, gmin: int = 0):
         m = num_targets
         w = np.asarray(weights, np.float64)
         groups = min(groups, m)
@@ -613,6 +646,7 @@ class PartitionSearch:
             touch[v_lists[v]] = w[v_lists[v]]
         ne = len(edges)
         self.edges, self.w, self.cap, self.groups, self.gcost, self.stop = edges, w, cap, groups, float(gcost), stop
+        self.gmin = int(gmin)
         self.order = np.array(order, np.int64)
         self.v_ptr, self.v_idx = v_ptr, v_idx
         self.ch = np.zeros((m, groups + 1), np.int64)
@@ -651,8 +685,8 @@ class PartitionSearch:
         self.lam = np.zeros(ne, np.int64)
         self.rem = np.array([np.unique(tg).size for tg in self.edges], np.int64)
         self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
-                           self.v_idx, self.cap, self.groups, 0, self.forced, self.gcost, *self.hop, *self.comps,
-                           np.inf)
+                           self.v_idx, self.cap, self.groups, 0, self.forced, self.gcost, self.gmin, *self.hop,
+                           *self.comps, np.inf)
         self.nb[0] = self.root
         _children(0, self.order[0], 0, self.groups, self.cap, self.load, self.hit, self.rem, self.forced, self.w,
                   self.v_ptr, self.v_idx, self.ch, self.nch, self.ptr)
@@ -661,11 +695,11 @@ class PartitionSearch:
     def cost(self, labels: np.ndarray) -> float:
         """The objective of the partition ``labels`` (a group of every vertex, any labels), without a hop bound."""
         return float(sum(self.w[e] * np.unique(labels[tg]).size for e, tg in enumerate(self.edges))
-                     + self.gcost * np.unique(labels).size)
+                     + self.gcost * max(np.unique(labels).size, self.gmin))
 
     def leaf_cost(self) -> float:
         """:meth:`cost` of the partition the search stopped at (read off its state)."""
-        return float(self.w @ self.lam) + self.gcost * int(self.st[2])
+        return float(self.w @ self.lam) + self.gcost * max(int(self.st[2]), self.gmin)
 
     @property
     def done(self) -> bool:
@@ -683,7 +717,7 @@ class PartitionSearch:
         self.st[3] = 0
         _search(self.st, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
                 self.v_idx, self.cap, self.groups, self.forced, self.ch, self.nch, self.ptr, self.nb, self.ub,
-                self.best, NODE_CHUNK if max_nodes is None else max_nodes, self.gcost, self.stop, self.leaf,
+                self.best, NODE_CHUNK if max_nodes is None else max_nodes, self.gcost, self.gmin, self.stop, self.leaf,
                 *self.hop, *self.exact, *self.comps)
         return bool(self.st[3])
 

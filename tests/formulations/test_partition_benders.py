@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 
 from snnmap.formulations import Status, evaluate, partition_benders
 from snnmap.formulations.partition_benders import pair_excess
-from snnmap.hardware import Limits
+from snnmap.hardware import EnergyCosts, Limits
+from snnmap.instances import SpikingNetwork
 from snnmap.instances.synthetic import random_layered
 from snnmap.prepare import exact_bench_hardware
 from snnmap.registry import METHODS
@@ -24,7 +25,8 @@ FRESH_SEED = int(np.random.SeedSequence().entropy % 10**6)  # drawn per run; pyt
 def _check(net, hw, comm: str, **kw) -> None:
     _, energies = brute_force(net, hw, comm)
     best = float(energies.min())
-    res = METHODS["partition-benders"](net, hw, comm=comm, **kw)
+    solver = partition_benders.solve if "split" in kw else METHODS["partition-benders"]  # split: no registry option
+    res = solver(net, hw, comm=comm, **kw)
     if not math.isfinite(best):
         assert res.status == Status.INFEASIBLE, (res.status, res.message)
         return
@@ -40,6 +42,63 @@ def test_matches_brute_force(case) -> None:
     # Random limits, pins, zero spikes, self-loops, x/y hop costs, power gating or not, both models; pins go to
     # partition-bnb, the rest (unicast too) is the decomposition's.
     _check(*case)
+
+
+@settings(derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_unsplit_master_matches_brute_force(case) -> None:
+    # The master over every neuron (what split=None picks for unicast, or when no neuron is an input).
+    _check(*case, split=False)
+
+
+@pytest.mark.parametrize("comm", ["multicast", "unicast"])
+@pytest.mark.parametrize("seed", range(24))
+def test_split_master_on_layered_networks_matches_brute_force(seed: int, comm: str) -> None:
+    # Many inputs (no synapse in), tight room: the inputs fill the groups' room and new groups, and some need a
+    # group of their own targets to avoid the penalty; zero spikes make some inputs free.
+    rng = np.random.default_rng(900 + seed)
+    n = int(rng.integers(5, 8))
+    n_in = int(rng.integers(2, n - 1))
+    link = rng.random((n_in, n - n_in)) < 0.5
+    link[np.arange(n_in), rng.integers(0, n - n_in, n_in)] = True
+    i, j = np.nonzero(link)
+    if seed % 3 == 0:  # and a few synapses among the rest
+        extra = rng.random((n - n_in, n - n_in)) < 0.3
+        a, b = np.nonzero(extra)
+        i, j = np.concatenate([i, a + n_in]), np.concatenate([j + n_in, b + n_in])
+    else:
+        j = j + n_in
+    spikes = rng.integers(0, 4, n).astype(float)
+    net = SpikingNetwork.from_edges(n, i, j, spikes, t_run=float(rng.uniform(0.5, 2.0)))
+    energy = EnergyCosts(e_spike=1.0, e_syn=2.0, e_local=3.0, e_route=10.0, e_hop=100.0,
+                         p_static=float(rng.choice([1000.0, 20.0, 0.0])))  # cheap cores: more new groups can pay
+    hw = toy_hardware(limits=Limits(n_max=int(rng.integers(1, 4))), mesh=((1, 4), (2, 2), (1, 3))[seed % 3],
+                      power_gating=bool(rng.random() < 0.7), energy=energy)
+    assert np.bincount(net.post, minlength=n).min() == 0  # some neuron receives no synapse
+    res = partition_benders.solve(net, hw, comm=comm)
+    assert res.stats.get("split", comm == "multicast") == (comm == "multicast")  # the default (absent: infeasible)
+    _check(net, hw, comm, start=None, split=True)
+
+
+def test_split_pricing_gives_up_past_its_deadline() -> None:
+    # Two groups and three inputs on a 2 x 2 mesh, priced by hand; then eight groups on a 4 x 4 mesh, far more work
+    # than one read of the clock: a deadline already past stops it (-1).
+    ex = np.array([[0.0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]])
+    F, M = np.array([[0.0, 2.0], [0.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
+    pen, pnew = np.where(M > 0, 0.0, 0.5), np.full(3, 0.5)
+    # The groups adjacent, each with room for one input; the third input goes to a new group (0.25) on a core next
+    # to its target's group, paying its penalty (0.5).
+    assert partition_benders.place_with_inputs(F, ex, np.array([0, 1]), np.ones(4, np.bool_), np.array([1, 1]), 2,
+                                               M, pen, pnew, 0.25, np.inf, -np.ones(2, np.int64),
+                                               -np.ones(3, np.int64), math.inf) == pytest.approx(0.75)
+    rng = np.random.default_rng(5)
+    xy = np.array([(r, c) for r in range(4) for c in range(4)])
+    ex = np.maximum(np.abs(xy[:, None] - xy[None]).sum(-1) - 1, 0).astype(float)
+    F, M = rng.random((8, 8)), rng.random((20, 8))
+    out = partition_benders.place_with_inputs(F, ex, np.arange(8), np.ones(16, np.bool_), np.full(8, 2), 4, M,
+                                              np.zeros((20, 8)), np.ones(20), 0.1, np.inf, -np.ones(8, np.int64),
+                                              -np.ones(20, np.int64), -math.inf)
+    assert out == -1.0
 
 
 @pytest.mark.parametrize("seed", range(20))
