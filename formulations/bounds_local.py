@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import block_diag, csr_matrix, hstack
 
 from snnmap.formulations.bounds_tiles import inside_span, prefix_rows, union_per_core
 from snnmap.hardware import Hardware
@@ -39,14 +39,37 @@ from snnmap.instances.geometry import ConvGeometry, conv_layers
 
 LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-cells)
 MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
+GROUPS = 8  # nested channel subsets of the local LP's rows (brightest channels first)
 PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
 
 
+def inner_axons(network: SpikingNetwork, g: ConvGeometry, most: int) -> np.ndarray | None:
+    """Fewest axons the own inputs of ``L`` input neurons of ``g`` take on a core holding them, ``L = 0..most``.
+
+    A neuron's presynaptic neurons are axons of its core. Where ``g``'s inputs are the outputs of a convolution
+    ``g'`` without padding (every window whole), ``L`` of them on one core cover at least the union of
+    ``L / C_out'`` positions' windows (:func:`~.bounds_tiles.union_per_core`; per channel for a depthwise
+    ``g'``, and the union is subadditive) of ``g'``'s inputs, a population other than ``g``'s inputs.
+    ``None`` where no such ``g'`` is known.
+    """
+    for h in conv_layers(network):
+        if h.target == g.source and h.padding == (0, 0):
+            per_pos, cin = (1, 1) if h.depthwise else (h.out_shape[0], h.in_shape[0])
+            return cin * np.asarray(union_per_core(h, np.arange(most + 1) / per_pos), dtype=np.float64)
+    return None
+
+
 def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
-                min_indeg: int) -> tuple[np.ndarray, np.ndarray]:
+                min_indeg: int, inner: np.ndarray | None = None, share: float = 1.0
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The multipliers ``lam`` and, per multiplier, ``rho_lam``: the least ``h_lam(n) / n`` over the output
     neuron counts ``n`` one core can hold (``a_max`` on the union of their windows, ``syn_max``).
 
+    ``inner[L]`` (:func:`inner_axons`): the axons ``L`` local inputs' own inputs take at least, beside the
+    ``inc`` the windows take, so at most the largest ``L`` with ``inc + inner[L] <= a_max`` inputs are local.
+    ``share``: the fraction of the input channels counted (a full convolution's window covers every channel,
+    so a channel subset takes ``share`` of the union; ``a_max`` still holds the whole union). Depthwise layers
+    count a channel subset through their outputs instead (``share = 1``).
     ``rho`` is 0 everywhere when no count fits (no mapping exists; nothing is claimed).
     """
     lim = hardware.limits
@@ -62,8 +85,13 @@ def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
     lam = np.linspace(0.0, max(c1 - e_local, 0.0), MULTIPLIERS)
     if not fits.any():
         return lam, np.zeros(lam.size)
-    room = np.minimum(lim.n_max - n, inc)
-    h = c1 * inc[None, :] - (c1 - e_local - lam[:, None]) * room[None, :]
+    counted = share * inc
+    room = np.minimum(lim.n_max - n, counted)
+    if inner is not None and lim.a_max is not None:
+        # Local inputs bring their own inputs' axons: the most that fit beside the windows' (inner increases).
+        fit = np.searchsorted(inner, lim.a_max - inc + 1e-9, side="right") - 1
+        room = np.minimum(room, np.maximum(fit, 0))
+    h = c1 * counted[None, :] - (c1 - e_local - lam[:, None]) * room[None, :]
     return lam, (h / n)[:, fits].min(axis=1)
 
 
@@ -110,16 +138,35 @@ def cost_pieces(prices: np.ndarray, e_local: float, most: np.ndarray, floor: np.
     return base, span, np.broadcast_to(slope, span.shape)
 
 
+def channel_groups(g: ConvGeometry, weight: np.ndarray) -> np.ndarray:
+    """Each input channel's group: the channels by decreasing weight, cut into at most :data:`GROUPS` runs.
+
+    The rows of :func:`local_rows` count the first ``k + 1`` groups, ``k = 0, 1, ...``: with dark channels
+    left out, the forced incidences cannot all fall on them. One group where a depthwise layer's output
+    channels are not its input channels.
+    """
+    cin, h, w = g.in_shape
+    if g.depthwise and g.out_shape[0] != cin:
+        return np.zeros(cin, dtype=np.int64)
+    mass = np.asarray(weight[g.in_offset:g.in_offset + cin * h * w], dtype=np.float64).reshape(cin, -1).sum(axis=1)
+    group = np.empty(cin, dtype=np.int64)
+    for k, part in enumerate(np.array_split(np.argsort(-mass, kind="stable"), min(GROUPS, cin))):
+        group[part] = k
+    return group
+
+
 def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
                floor: np.ndarray, prices: np.ndarray, e_local: float
-               ) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               ) -> tuple[int, int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The local LP of :func:`local_raise`: its super-cells, box rows and variables.
 
     A neuron's ``q = c1 d - (c1 - e_local) l`` sums over every box to at least its forced value; each input's
     ``q`` above its base costs at least its weight times the slope of its piece (:func:`cost_pieces`). Returns the
-    grid's ``sy x sx`` super-cells, the boxes ``(y0, y1, x0, x1)`` (super-cells ``y0..y1-1`` by ``x0..x1-1``)
-    whose inputs' ``q`` must exceed their bases, by how much (``rhs``, joules per spike), and per variable (input
-    neuron in channel, row, column order, then piece) its super-cell (row-major), unit cost and span.
+    grid's ``sy x sx`` super-cells, the channel groups' count (:func:`channel_groups`), the boxes
+    ``(y0, y1, x0, x1)`` (super-cells ``y0..y1-1`` by ``x0..x1-1``) and, per box, the last group it counts
+    (groups ``0..k``), by how much its inputs' ``q`` must exceed their bases (``rhs``, joules per spike), and
+    per variable (input neuron in channel, row, column order, then piece) its cell (group, then super-cell
+    row-major), unit cost and span.
     """
     c1 = float(prices[0])
     e_local = min(e_local, c1)  # a local delivery dearer than a packet: every incidence costs c1 at least
@@ -127,27 +174,41 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
     cout, ho, wo = g.out_shape
     min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
-    lam, rho = local_rates(g, hardware, c1, e_local, min_indeg)
+    inner = inner_axons(network, g, hardware.limits.n_max)
     cy, ay, by, iy = _axis_boxes(h, ho, kh, sh, ph)
     cx, ax, bx, ix = _axis_boxes(w, wo, kw, sw, pw)
     sy, sx = cy.size - 1, cx.size - 1
     every = np.arange(g.in_offset, g.in_offset + cin * h * w)
     most = np.minimum(network.out_degree[every], hardware.num_cores)
     base, span, slope = cost_pieces(prices, e_local, most, floor[every].astype(np.float64))
-    # Bases summed over each box through 2-D prefix sums of the whole grid (channels summed).
-    base_pre = np.zeros((h + 1, w + 1))
-    base_pre[1:, 1:] = base.reshape(cin, h, w).sum(axis=0).cumsum(axis=0).cumsum(axis=1)
+    group = channel_groups(g, weight)
+    groups = int(group.max()) + 1
     y0, y1, x0, x1 = cy[ay][:, None], cy[by][:, None], cx[ax][None, :], cx[bx][None, :]
-    box_base = base_pre[y1, x1] - base_pre[y0, x1] - base_pre[y1, x0] + base_pre[y0, x0]
-    outputs = cout * np.outer(iy, ix).astype(np.float64)
-    inputs = cin * np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
-    forced = np.max(rho[:, None, None] * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
-    need = forced - box_base
-    ky, kx = np.nonzero(need > 1e-9 * c1 * inputs)  # rows a rounding error away from none are left out
+    area = np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
+    per_channel = base.reshape(cin, h, w)
+    boxes, last, rhs = [], [], []
+    for k in range(groups):
+        chans = int(np.sum(group <= k))
+        # Bases summed over each box through 2-D prefix sums of the grid (the subset's channels summed).
+        base_pre = np.zeros((h + 1, w + 1))
+        base_pre[1:, 1:] = per_channel[group <= k].sum(axis=0).cumsum(axis=0).cumsum(axis=1)
+        box_base = base_pre[y1, x1] - base_pre[y0, x1] - base_pre[y1, x0] + base_pre[y0, x0]
+        share = 1.0 if g.depthwise else chans / cin
+        lam, rho = local_rates(g, hardware, c1, e_local, min_indeg, inner, share)
+        outputs = (chans if g.depthwise else cout) * np.outer(iy, ix).astype(np.float64)
+        inputs = chans * area
+        forced = np.max(rho[:, None, None] * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
+        need = forced - box_base
+        ky, kx = np.nonzero(need > 1e-9 * c1 * inputs)  # rows a rounding error away from none are left out
+        boxes.append(np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1))
+        last.append(np.full(ky.size, k))
+        rhs.append(need[ky, kx])
     py, px = np.searchsorted(cy, np.arange(h), side="right") - 1, np.searchsorted(cx, np.arange(w), side="right") - 1
-    cell = np.repeat(np.tile((py[:, None] * sx + px[None, :]).ravel(), cin), slope.shape[1])
+    spatial = (py[:, None] * sx + px[None, :]).ravel()
+    cell = np.repeat((group[:, None] * (sy * sx) + spatial[None, :]).ravel(), slope.shape[1])
     unit = (weight[every].astype(np.float64)[:, None] * slope).ravel()
-    return (sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1), need[ky, kx], cell, unit, span.ravel())
+    return (sy, sx, groups, np.concatenate(boxes), np.concatenate(last), np.concatenate(rhs), cell, unit,
+            span.ravel())
 
 
 def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
@@ -158,43 +219,50 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
     bound on its cost per spike in every mapping; ``prices``: remote packet prices, sorted, each at most the
     ``j``-th cheapest from any core (``c1 = prices[0]``); ``e_local``: the cheapest local delivery. Valid for
     every feasible mapping (``a_max`` holds); see the module docstring. The LP ``min unit . t`` over the inputs'
-    pieces ``0 <= t <= span``, each box's sum at least its ``rhs`` (:func:`local_rows`), is certified from its
-    dual only: for any multipliers ``mu >= 0``, ``mu . rhs`` less every piece's span times its unit cost's
-    shortfall below its super-cell's total multiplier is at most the LP's minimum (weak duality), so a
-    solver's tolerance can only lower it.
+    pieces ``0 <= t <= span``, each box's sum (over its channel groups) at least its ``rhs``
+    (:func:`local_rows`), is certified from its dual only: for any multipliers ``mu >= 0``, ``mu . rhs`` less
+    every piece's span times its unit cost's shortfall below its cell's total multiplier is at most the LP's
+    minimum (weak duality), so a solver's tolerance can only lower it.
     """
     if not len(prices) or prices[0] <= 0:
         return 0.0
-    sy, sx, boxes, rhs, cell, wt, room = local_rows(network, hardware, g, weight, floor, prices, e_local)
+    sy, sx, groups, boxes, last, rhs, cell, wt, room = local_rows(network, hardware, g, weight, floor, prices,
+                                                                  e_local)
     if not rhs.size:
         return 0.0
-    # Variables: the inputs' extra costs, then the 2-D prefix sums of their super-cells' totals (four nonzeros
-    # a box, however large), defined by one equality per super-cell.
-    n, supers = wt.size, sy * sx
+    # Variables: the inputs' extra costs, then per channel group the 2-D prefix sums of its super-cells' totals
+    # (four nonzeros a box and group, however large), defined by one equality per cell.
+    n, supers, corners = wt.size, sy * sx, (sy + 1) * (sx + 1)
     i, j = np.divmod(np.arange(supers), sx)
-    defs = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))
-    gather = csr_matrix((-np.ones(n), (cell, np.arange(n))), shape=(supers, n))
+    one = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))
+    defs = block_diag([one] * groups, format="csr")
+    gather = csr_matrix((-np.ones(n), (cell, np.arange(n))), shape=(groups * supers, n))
     a_eq = hstack([gather, defs]).tocsr()
-    a_ub = hstack([csr_matrix((rhs.size, n)), -prefix_rows(sy, sx, boxes)]).tocsr()
+    box_rows = prefix_rows(sy, sx, boxes)
+    a_ub = hstack([csr_matrix((rhs.size, n))] + [-box_rows.multiply((last >= k)[:, None]) for k in range(groups)])
     # Weights and joules brought to unit size; the rows and the rooms share a scale, which leaves the optimal
     # multipliers unchanged: only the weights' scale is undone.
     scale, unit = float(np.max(wt)) or 1.0, float(np.max(rhs))
     edge = np.zeros((sy + 1, sx + 1), dtype=bool)
     edge[0, :] = edge[:, 0] = True
-    res = linprog(np.concatenate([wt / scale, np.zeros(edge.size)]), A_ub=a_ub, b_ub=-rhs / unit,
-                  A_eq=a_eq, b_eq=np.zeros(supers),
-                  bounds=[(0.0, r / unit) for r in room] + [(0.0, 0.0) if e else (None, None) for e in edge.ravel()],
-                  method="highs")
+    free = [(0.0, 0.0) if e else (None, None) for e in edge.ravel()] * groups
+    res = linprog(np.concatenate([wt / scale, np.zeros(groups * corners)]), A_ub=a_ub.tocsr(), b_ub=-rhs / unit,
+                  A_eq=a_eq, b_eq=np.zeros(groups * supers),
+                  bounds=[(0.0, r / unit) for r in room] + free, method="highs")
     marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
     if marg is None:
         return 0.0
     mu = scale * np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
-    # Each super-cell's total multiplier over the boxes holding it, summed term by term over the boxes with a
-    # multiplier (all >= 0: a cell no such box holds gets exactly 0).
+    # Each cell's total multiplier over the rows holding it (its super-cell in the box, its group counted),
+    # summed term by term over the rows with a multiplier (all >= 0: a cell no such row holds gets exactly 0).
     act = np.flatnonzero(mu > 0)
     yy, xx = np.divmod(np.arange(supers), sx)
-    holds = (boxes[act, 0:1] <= yy) & (yy < boxes[act, 1:2]) & (boxes[act, 2:3] <= xx) & (xx < boxes[act, 3:4])
-    held = holds.T.astype(np.float64) @ mu[act]
+    held = np.zeros(groups * supers)
+    for part in np.array_split(act, max(1, act.size // 4096)):
+        b = boxes[part]
+        holds = ((b[:, 0:1] <= yy) & (yy < b[:, 1:2]) & (b[:, 2:3] <= xx) & (xx < b[:, 3:4])).astype(np.float64)
+        for k in range(groups):
+            held[k * supers:(k + 1) * supers] += holds.T @ (mu[part] * (last[part] >= k))
     return max(0.0, float(rhs[act] @ mu[act]) + float(np.sum(np.minimum(wt - held[cell], 0.0) * room)))
 
 

@@ -97,11 +97,12 @@ def test_lp_value_is_the_lp_optimum_and_raises_the_bound(monkeypatch) -> None:
     hw = _grid(16, 14, side=12)
     weight, floor = net.spikes.astype(float), np.full(net.num_neurons, E_LOCAL)
     prices = np.array([C1] * 4 + [C1 + 0.5] * 8 + [C1 + 1.0] * 12)  # one, two and three hops
-    sy, sx, boxes, rhs, cell, unit, span = local_rows(net, hw, g, weight, floor, prices, E_LOCAL)
+    sy, sx, groups, boxes, last, rhs, cell, unit, span = local_rows(net, hw, g, weight, floor, prices, E_LOCAL)
     assert rhs.size and np.all(rhs > 0)
-    # The primal written out: each box's variables (input pieces in its super-cells) summed directly.
-    yy, xx = np.divmod(cell, sx)
-    rows = (boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4])
+    # The primal written out: each box's variables (input pieces in its super-cells and groups) summed directly.
+    grp, (yy, xx) = cell // (sy * sx), np.divmod(cell % (sy * sx), sx)
+    rows = ((boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4])
+            & (grp <= last[:, None]))
     direct = linprog(unit, A_ub=-rows.astype(float), b_ub=-rhs, bounds=list(zip(0 * span, span)), method="highs").fun
     value = local_raise(net, hw, g, weight, floor, prices, E_LOCAL)
     assert 0 < value <= direct * (1 + 1e-9)
