@@ -23,6 +23,13 @@ An input's cost is at least its own floor and convex in ``q`` (:func:`cost_piece
 bound is the least total cost under every box row of a grid of boxes (an LP; within a super-cell the extra
 ``q`` may sit on its darkest inputs, each up to its pieces), certified from its dual only, so a solver
 tolerance can only lower it. The same count caps a core's outputs by ``a_max`` alone (:func:`window_cores`).
+
+Two sharpenings, each a tighter per-core count that still holds for every feasible mapping: a local input
+is a neuron of its core, so its own presynaptic neurons are axons there too (where the inputs are the
+outputs of a convolution without padding, :func:`inner_axons` counts at least the union of their windows),
+which caps ``L`` further; and the count holds for any subset of the input channels (a full convolution's
+window covers every channel, ``a_max`` still holds them all), so each box gets one row per nested subset of
+the brightest channels (:func:`channel_groups`): dark channels cannot take the forced incidences for free.
 See ``docs/tile_bound.md``.
 """
 
