@@ -108,8 +108,10 @@ def test_lp_value_is_the_lp_optimum_and_raises_the_bound(monkeypatch) -> None:
     hw = _grid(16, 14, side=12)
     weight, floor = net.spikes.astype(float), np.full(net.num_neurons, E_LOCAL)
     prices = np.array([C1] * 4 + [C1 + 0.5] * 8 + [C1 + 1.0] * 12)  # one, two and three hops
-    sy, sx, groups, boxes, last, rhs, cell, unit, span = local_rows(net, hw, g, weight, floor, prices, E_LOCAL)
-    assert rhs.size and np.all(rhs > 0)
+    lp = local_rows(net, hw, g, weight, floor, prices, E_LOCAL)
+    sy, sx, boxes, last, rhs, cell, unit, span = (lp[k] for k in ("sy", "sx", "boxes", "last", "rhs", "cell",
+                                                                  "unit", "span"))
+    assert rhs.size and np.all(rhs > 0) and not lp["ounit"].size
     # The primal written out: each box's variables (input pieces in its super-cells and groups) summed directly.
     grp, (yy, xx) = cell // (sy * sx), np.divmod(cell % (sy * sx), sx)
     rows = ((boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4])
@@ -256,29 +258,43 @@ def test_bound_is_below_the_brute_force_optimum_of_small_chains(length, channels
     assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
 
 
-def _check_subset_boxes(net, hw: Hardware, g: ConvGeometry, core: np.ndarray, weight: np.ndarray) -> int:
-    """Every box of every nested channel subset pays its row (local inputs' own axons counted); the rows
-    checked."""
+def _inside_mask(g: ConvGeometry, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """The output positions (``ho x wo``) whose whole window lies in the box, one by one."""
+    (_, h, w), (_, ho, wo) = g.in_shape, g.out_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    ry, rx = np.arange(ho)[:, None] * sh - ph, np.arange(wo)[None, :] * sw - pw
+    return ((0 <= ry) & (ry + kh <= h) & (y0 <= ry) & (ry + kh <= y1)
+            & (0 <= rx) & (rx + kw <= w) & (x0 <= rx) & (rx + kw <= x1))
+
+
+def _check_subset_boxes(net, hw: Hardware, g: ConvGeometry, core: np.ndarray, weight: np.ndarray,
+                        nus: tuple[float, ...] = (0.0,)) -> int:
+    """Every box of every nested channel subset pays its row (local inputs' own axons counted; with ``nu > 0``
+    the outputs' local deliveries too: ``sum q + nu U >= (rho + nu) |R(B)| - lam |B|``); the rows checked."""
     pair_neuron, pair_core = destination_pairs(net, core, hw.num_cores)
     d = np.bincount(pair_neuron, minlength=net.num_neurons)
     local = np.bincount(pair_neuron, weights=pair_core == core[pair_neuron], minlength=net.num_neurons)
     cin, h, w = g.in_shape
-    cout = g.out_shape[0]
+    cout, ho, wo = g.out_shape
     ins = np.arange(g.in_offset, g.in_offset + cin * h * w)
     q = (C1 * d[ins] - (C1 - E_LOCAL) * local[ins]).reshape(cin, h, w)
+    away = (local[g.out_offset:g.out_offset + cout * ho * wo] == 0).reshape(cout, ho, wo)  # non-local outputs
     group = channel_groups(g, weight)
     inner = inner_axons(net, g, hw.limits.n_max)
     checked = 0
-    for k in range(int(group.max()) + 1):
+    for k, nu in itertools.product(range(int(group.max()) + 1), nus):
         subset = group <= k
         share = 1.0 if g.depthwise else subset.sum() / cin
-        lam, rho = local_rates(g, hw, C1, E_LOCAL, int(net.in_degree[g.out_offset:].min()), inner, share)
+        lam, rho = local_rates(g, hw, C1, E_LOCAL, int(net.in_degree[g.out_offset:].min()), inner, share, nu)
         z = q[subset].sum(axis=0)
-        per_pos = subset.sum() if g.depthwise else cout
+        outs = away[subset] if g.depthwise else away
         for y0, y1, x0, x1 in itertools.product(range(h), range(1, h + 1), range(w), range(1, w + 1)):
             if y1 > y0 and x1 > x0:
-                forced = np.max(rho * per_pos * _inside(g, y0, y1, x0, x1) - lam * subset.sum() * (y1 - y0) * (x1 - x0))
-                assert z[y0:y1, x0:x1].sum() >= forced - 1e-9, (k, y0, y1, x0, x1)
+                inside = _inside_mask(g, y0, y1, x0, x1)
+                count = outs.shape[0] * int(inside.sum())
+                forced = np.max((rho + nu) * count - lam * subset.sum() * (y1 - y0) * (x1 - x0))
+                paid = z[y0:y1, x0:x1].sum() + nu * outs[:, inside].sum()
+                assert paid >= forced - 1e-9, (k, nu, y0, y1, x0, x1)
                 checked += forced > 1e-9
     return checked
 
@@ -299,6 +315,32 @@ def test_subset_rows_hold_on_every_box_of_feasible_mappings(channels, k1, k2, s2
     assert maps >= 3 and rows > 0
 
 
+@pytest.mark.parametrize("channels, k1, n_max, a_max", [(2, 3, 10, 12), (3, 2, 9, 10)])
+def test_rows_with_local_outputs_hold_on_every_box_of_feasible_mappings(channels, k1, n_max, a_max) -> None:
+    # The convolution's outputs feed a pooling: a local output is an axon of its core (the chain rows).
+    net = _chain_net(10, channels, k1, 2, 2, seed=channels)
+    conv = conv_layers(net)[0]
+    hw = _grid(n_max, a_max)
+    rows = maps = 0
+    for seed in range(2):
+        for core in _random_mappings(net, conv, n_max, seed):
+            rep = evaluate(net, hw, core, link_loads=False) if core.max() < hw.num_cores else None
+            if rep is not None and rep.feasible:
+                rows += _check_subset_boxes(net, hw, conv, core, net.spikes, (0.0, 0.2 * C1, 0.8 * C1, 3.0 * C1))
+                maps += 1
+    assert maps >= 3 and rows > 0
+
+
+@pytest.mark.slow
+def test_local_outputs_raise_the_bound(monkeypatch) -> None:
+    # HeartClass's conv2 outputs feed pool2: keeping them local takes the axons its inputs need.
+    net, hw = prepared("HeartClass", "full", "crossbar128")
+    with_outputs = communication_lower_bound(net, hw)
+    monkeypatch.setattr(bounds_local, "CHAIN_NUS", ())
+    assert with_outputs > communication_lower_bound(net, hw) * 1.05
+
+
+@pytest.mark.slow
 def test_dark_channels_raise_the_bound_through_the_subset_rows(monkeypatch) -> None:
     # HeartClass's second convolution reads 8 pooled channels, two of them dark: all channels counted together,
     # the forced incidences fall on the dark ones.
