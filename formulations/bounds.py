@@ -20,7 +20,7 @@ import numpy as np
 
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.bounds_hops import exclusive_raise
-from snnmap.formulations.bounds_local import chain_layers, local_raise, window_cores
+from snnmap.formulations.bounds_local import chain_layers, chain_sized, local_raise, window_cores
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
 from snnmap.formulations.relay import relay_raise
@@ -240,6 +240,7 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
                             np.maximum(_fill_costs(rows, own, 0, 1, m, local=False) - per, 0.0), 0.0)
         chained, outputs = chain_layers(network)
         outputs &= off_core > 0  # outputs that pay nothing off their core are left to the other arguments
+        outputs &= chain_sized(network)
 
         def border(skip: np.ndarray, chain: bool = False) -> float:
             # A relay's senders reach a second core where its positions split between cores (relay).

@@ -47,6 +47,7 @@ from snnmap.instances.geometry import ConvGeometry, conv_layers
 LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-cells)
 MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
 CHAIN_NUS = (0.05, 0.1, 0.2, 0.4, 0.8)  # multipliers nu of the outputs' local deliveries, in c1
+CHAIN_INPUTS = 2048  # larger layers get no output rows (AlexNet's conv1: 20 min of LP; gain below 0.1 %)
 CHAIN_ROWS = 2000  # most rows per channel subset and multiplier nu (the LP's time on 2-D layers)
 OUT_PIECES = 4  # linear pieces of each output cell's cost in its non-local outputs
 GROUPS = 8  # nested channel subsets of the local LP's rows (brightest channels first)
@@ -231,7 +232,7 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
     base, span, slope = cost_pieces(prices, e_local, most, floor[every].astype(np.float64))
     group = channel_groups(g, weight)
     groups = int(group.max()) + 1
-    chain = (out_cost is not None and hardware.limits.a_max is not None
+    chain = (out_cost is not None and hardware.limits.a_max is not None and cin * h * w <= CHAIN_INPUTS
              and bool(np.any(out_cost[g.out_offset:g.out_offset + cout * ho * wo] > 0)))
     if chain:
         oy, ly, hy = _output_cells(ho, kh, sh, ph, cy, ay, by)
@@ -445,3 +446,13 @@ def window_cores(network: SpikingNetwork, hardware: Hardware) -> tuple[int, str]
             best = (need, f"a_max={lim.a_max}: the windows of {name}'s {cout * whole} outputs allow at most {most} "
                           "of them per core, which need at least {} cores")
     return best
+
+
+def chain_sized(network: SpikingNetwork) -> np.ndarray:
+    """The outputs of the layers :func:`chain_layers` takes whose inputs are few enough for the output rows
+    (:data:`CHAIN_INPUTS`): only those are priced with their inputs, the others stay with the other arguments."""
+    mask = np.zeros(network.num_neurons, dtype=bool)
+    for g in chain_layers(network)[0]:
+        if int(np.prod(g.in_shape)) <= CHAIN_INPUTS:
+            mask[g.out_offset:g.out_offset + int(np.prod(g.out_shape))] = True
+    return mask
