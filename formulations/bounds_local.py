@@ -30,6 +30,10 @@ outputs of a convolution without padding, :func:`inner_axons` counts at least th
 which caps ``L`` further; and the count holds for any subset of the input channels (a full convolution's
 window covers every channel, ``a_max`` still holds them all), so each box gets one row per nested subset of
 the brightest channels (:func:`channel_groups`): dark channels cannot take the forced incidences for free.
+Third, where the layer's outputs feed a further layer, an output delivering to its own core is one more
+axon there, ``L1 <= min(n, a_max - inc - inner[L])``; with a multiplier ``nu`` per row the outputs that stay
+off their core (``U``, priced per output cell from below) enter the box rows, and the raise covers the
+outputs as well (:func:`chain_layers`: the other arguments leave them out).
 See ``docs/tile_bound.md``.
 """
 

@@ -83,7 +83,7 @@ def ablated_bound(net: Any, hw: Any, axons: bool) -> float:
     if axons:
         off.update(class_cores=lambda *a: 0, class_destinations=lambda *a: none, input_destinations=lambda *a: none,
                    never_local=lambda *a: none.astype(bool),
-                   exclusive_raise=lambda *a: (0.0, none.astype(bool)),  # the hop coupling weighs inputs too
+                   exclusive_raise=lambda *a, **k: (0.0, none.astype(bool)),  # the hop coupling weighs inputs too
                    relay_raise=lambda *a: 0.0)
     with mock.patch.multiple(bounds, **off):
         bounds.bound_terms.cache_clear()
