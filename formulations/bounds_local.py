@@ -52,7 +52,7 @@ LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-ce
 MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
 CHAIN_NUS = (0.05, 0.1, 0.2, 0.4, 0.8)  # multipliers nu of the outputs' local deliveries, in c1
 CHAIN_INPUTS = 2048  # larger layers get no output rows (AlexNet's conv1: 20 min of LP; gain below 0.1 %)
-CHAIN_ROWS = 2000  # most rows per channel subset and multiplier nu (the LP's time on 2-D layers)
+CHAIN_ROWS = 2000  # most rows per partial channel subset and per multiplier nu (the LP's time on 2-D layers)
 OUT_PIECES = 4  # linear pieces of each output cell's cost in its non-local outputs
 GROUPS = 8  # nested channel subsets of the local LP's rows (brightest channels first)
 PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
@@ -234,7 +234,8 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
     every = np.arange(g.in_offset, g.in_offset + cin * h * w)
     most = np.minimum(network.out_degree[every], hardware.num_cores)
     base, span, slope = cost_pieces(prices, e_local, most, floor[every].astype(np.float64))
-    group = channel_groups(g, weight)
+    # Without a cheaper local delivery (loihi) the subsets add rows and time, not value: one group there.
+    group = channel_groups(g, weight) if e_local < c1 else np.zeros(cin, dtype=np.int64)
     groups = int(group.max()) + 1
     chain = (out_cost is not None and hardware.limits.a_max is not None and cin * h * w <= CHAIN_INPUTS
              and bool(np.any(out_cost[g.out_offset:g.out_offset + cout * ho * wo] > 0)))
@@ -263,7 +264,8 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
             if nu > 0:
                 keep &= outputs > 0
             ky, kx = np.nonzero(keep)
-            if nu > 0 and ky.size > CHAIN_ROWS:  # any subset of valid rows is valid: the largest, for time
+            if (nu > 0 or k < groups - 1) and ky.size > CHAIN_ROWS:  # any subset of valid rows is valid: the
+                # largest, for time (the all-channel rows without nu are kept whole)
                 top = np.argsort(-need[ky, kx], kind="stable")[:CHAIN_ROWS]
                 ky, kx = ky[top], kx[top]
             boxes.append(np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1))
