@@ -20,7 +20,7 @@ import numpy as np
 
 from snnmap.formulations.bounds_axons import class_cores, class_destinations, input_destinations, never_local
 from snnmap.formulations.bounds_hops import exclusive_raise
-from snnmap.formulations.bounds_local import local_raise, window_cores
+from snnmap.formulations.bounds_local import chain_layers, chain_sized, local_raise, window_cores
 from snnmap.formulations.bounds_served import served_destinations, served_raise
 from snnmap.formulations.bounds_tiles import border_raise
 from snnmap.formulations.energy import TERMS, fixed_energy
@@ -239,16 +239,27 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
         remote_prices = np.sort(np.where(np.arange(rows.shape[1]) == own[:, None], np.inf, rows), axis=1).min(axis=0)
         remote_prices = remote_prices[np.isfinite(remote_prices)]
 
-        def border(skip: np.ndarray) -> float:
+        # What an output of a convolution pays when none of its destinations is its own core (bounds_local).
+        off_core = np.where(sends & ~remote_only & ~self_loop,
+                            np.maximum(_fill_costs(rows, own, 0, 1, m, local=False) - per, 0.0), 0.0)
+        chained, outputs = chain_layers(network)
+        outputs &= off_core > 0  # outputs that pay nothing off their core are left to the other arguments
+        outputs &= chain_sized(network)
+
+        def border(skip: np.ndarray, chain: bool = False) -> float:
             # A relay's senders reach a second core where its positions split between cores (relay).
-            # Local inputs take core room (bounds_local): the larger of the two raises per layer.
-            local = functools.partial(local_raise, network, hardware, weight=s * ~skip, floor=per,
-                                      prices=remote_prices, e_local=e_local_min)
+            # Local inputs take core room (bounds_local): the larger of the two raises per layer. With ``chain``
+            # the outputs of the chained layers are priced with their inputs (``skip`` must hold them).
+            def local(g):  # noqa: ANN001, ANN202
+                out = s * off_core * outputs if chain and g in chained else None
+                return local_raise(network, hardware, g, s * ~skip, per, remote_prices, e_local_min, out)
             return (border_raise(network, hardware, s * second * ~skip, s * alone * ~skip, s * third * ~skip, local)
                     + relay_raise(network, hardware, s * second * ~skip))
     else:
-        def border(skip: np.ndarray) -> float:
+        def border(skip: np.ndarray, chain: bool = False) -> float:
             return 0.0
+
+        outputs = np.zeros(network.num_neurons, dtype=bool)
 
         others = (network.out_degree - self_loop).astype(np.float64)
         per = self_loop * e_local_min + np.where(remote_only, _fill_costs(rows, own, 0, n_max, others, local=False),
@@ -265,6 +276,10 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
         # targets or more, so none of them is an exclusive sender: the two raises add up.
         served, _ = served_raise(network, hardware, cost, m, class_destinations(network, hardware))
         extra = max(extra, coupled + served)
+    if outputs.any():
+        # The chained outputs' cost is raised with their layer's inputs: the hop coupling leaves them out.
+        coupled, raised = exclusive_raise(network, hardware, per, rows, own, remote_only, skip=outputs)
+        extra = max(extra, coupled + border(raised | outputs, chain=True))
     return float(np.dot(s, per)) + extra
 
 

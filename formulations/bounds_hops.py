@@ -144,11 +144,14 @@ def fill_cost(group: np.ndarray, weight: np.ndarray, value: np.ndarray, eligible
 
 
 def exclusive_raise(network: SpikingNetwork, hardware: Hardware, per: np.ndarray, rows: np.ndarray,
-                    own: np.ndarray, remote_only: np.ndarray) -> tuple[float, np.ndarray]:
+                    own: np.ndarray, remote_only: np.ndarray, skip: np.ndarray | None = None
+                    ) -> tuple[float, np.ndarray]:
     """What the coupling of exclusive senders adds to per-sender packet costs ``per`` (joules per spike).
 
     ``rows, own``: the packet prices of :func:`~.bounds.price_rows`; ``remote_only``: the senders that
     never share a core with a target (:func:`~.bounds_axons.never_local`).
+
+    ``skip``: senders another argument raises; a target with one of them among its exclusive senders is left out.
 
     Returns the raise (joules) and the mask of the senders whose cost it raised
     (another additive argument must leave them out to stay valid).
@@ -174,6 +177,8 @@ def exclusive_raise(network: SpikingNetwork, hardware: Hardware, per: np.ndarray
         best = np.maximum(best, axons)
     base = np.bincount(group, weights=s * per[senders], minlength=groups.size)
     gain = best - base
+    if skip is not None:
+        gain[np.bincount(group, weights=skip[senders], minlength=groups.size) > 0] = 0.0
     up = gain > 1e-12 * np.maximum(base, 1e-300)
     raised[senders[up[group]]] = True
     return float(gain[up].sum()), raised

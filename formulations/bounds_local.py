@@ -23,6 +23,17 @@ An input's cost is at least its own floor and convex in ``q`` (:func:`cost_piece
 bound is the least total cost under every box row of a grid of boxes (an LP; within a super-cell the extra
 ``q`` may sit on its darkest inputs, each up to its pieces), certified from its dual only, so a solver
 tolerance can only lower it. The same count caps a core's outputs by ``a_max`` alone (:func:`window_cores`).
+
+Two sharpenings, each a tighter per-core count that still holds for every feasible mapping: a local input
+is a neuron of its core, so its own presynaptic neurons are axons there too (where the inputs are the
+outputs of a convolution without padding, :func:`inner_axons` counts at least the union of their windows),
+which caps ``L`` further; and the count holds for any subset of the input channels (a full convolution's
+window covers every channel, ``a_max`` still holds them all), so each box gets one row per nested subset of
+the brightest channels (:func:`channel_groups`): dark channels cannot take the forced incidences for free.
+Third, where the layer's outputs feed a further layer, an output delivering to its own core is one more
+axon there, ``L1 <= min(n, a_max - inc - inner[L])``; with a multiplier ``nu`` per row the outputs that stay
+off their core (``U``, priced per output cell from below) enter the box rows, and the raise covers the
+outputs as well (:func:`chain_layers`: the other arguments leave them out).
 See ``docs/tile_bound.md``.
 """
 
@@ -30,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import block_diag, csr_matrix, hstack, vstack
 
 from snnmap.formulations.bounds_tiles import inside_span, prefix_rows, union_per_core
 from snnmap.hardware import Hardware
@@ -39,14 +50,44 @@ from snnmap.instances.geometry import ConvGeometry, conv_layers
 
 LOCAL_GRID = 20  # super-cells per axis of the local LP (boxes of whole super-cells)
 MULTIPLIERS = 25  # values of lam tried in [0, c1 - e_local] (each gives a valid row)
+CHAIN_NUS = (0.05, 0.1, 0.2, 0.4, 0.8)  # multipliers nu of the outputs' local deliveries, in c1
+CHAIN_INPUTS = 2048  # larger layers get no output rows (AlexNet's conv1: 20 min of LP; gain below 0.1 %)
+CHAIN_ROWS = 2000  # most rows per partial channel subset and per multiplier nu (the LP's time on 2-D layers)
+OUT_PIECES = 4  # linear pieces of each output cell's cost in its non-local outputs
+GROUPS = 8  # nested channel subsets of the local LP's rows (brightest channels first)
 PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
 
 
+def inner_axons(network: SpikingNetwork, g: ConvGeometry, most: int) -> np.ndarray | None:
+    """Fewest axons the own inputs of ``L`` input neurons of ``g`` take on a core holding them, ``L = 0..most``.
+
+    A neuron's presynaptic neurons are axons of its core. Where ``g``'s inputs are the outputs of a convolution
+    ``g'`` without padding (every window whole), ``L`` of them on one core cover at least the union of
+    ``L / C_out'`` positions' windows (:func:`~.bounds_tiles.union_per_core`; per channel for a depthwise
+    ``g'``, and the union is subadditive) of ``g'``'s inputs, a population other than ``g``'s inputs.
+    ``None`` where no such ``g'`` is known.
+    """
+    for h in conv_layers(network):
+        if h.target == g.source and h.source != g.target and h.padding == (0, 0):
+            per_pos, cin = (1, 1) if h.depthwise else (h.out_shape[0], h.in_shape[0])
+            return cin * np.asarray(union_per_core(h, np.arange(most + 1) / per_pos), dtype=np.float64)
+    return None
+
+
 def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
-                min_indeg: int) -> tuple[np.ndarray, np.ndarray]:
+                min_indeg: int, inner: np.ndarray | None = None, share: float = 1.0, nu: float = 0.0
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The multipliers ``lam`` and, per multiplier, ``rho_lam``: the least ``h_lam(n) / n`` over the output
     neuron counts ``n`` one core can hold (``a_max`` on the union of their windows, ``syn_max``).
 
+    ``inner[L]`` (:func:`inner_axons`): the axons ``L`` local inputs' own inputs take at least, beside the
+    ``inc`` the windows take, so at most the largest ``L`` with ``inc + inner[L] <= a_max`` inputs are local.
+    ``share``: the fraction of the input channels counted (a full convolution's window covers every channel,
+    so a channel subset takes ``share`` of the union; ``a_max`` still holds the whole union). Depthwise layers
+    count a channel subset through their outputs instead (``share = 1``).
+    ``nu > 0``: the core's ``L1`` outputs that deliver locally enter as ``- nu L1`` (:func:`chain_rows`); each
+    is an axon of the core beside the windows' and the local inputs' own, ``L1 <= min(n, a_max - inc -
+    inner[L])``, and ``h`` takes the best ``L`` for that. The caller adds ``nu`` back.
     ``rho`` is 0 everywhere when no count fits (no mapping exists; nothing is claimed).
     """
     lim = hardware.limits
@@ -62,8 +103,23 @@ def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
     lam = np.linspace(0.0, max(c1 - e_local, 0.0), MULTIPLIERS)
     if not fits.any():
         return lam, np.zeros(lam.size)
-    room = np.minimum(lim.n_max - n, inc)
-    h = c1 * inc[None, :] - (c1 - e_local - lam[:, None]) * room[None, :]
+    counted = share * inc
+    room = np.minimum(lim.n_max - n, counted)
+    if inner is not None and lim.a_max is not None:
+        # Local inputs bring their own inputs' axons: the most that fit beside the windows' (inner increases).
+        fit = np.searchsorted(inner, lim.a_max - inc + 1e-9, side="right") - 1
+        room = np.minimum(room, np.maximum(fit, 0))
+    if nu > 0 and lim.a_max is not None:
+        ell = np.arange(lim.n_max + 1, dtype=np.float64)
+        own = np.zeros(ell.size) if inner is None else np.asarray(inner, dtype=np.float64)[:ell.size]
+        left = lim.a_max - inc[:, None] - own[None, :]  # axons left for local outputs, per n and L
+        ok = (ell[None, :] <= room[:, None]) & (left >= -1e-9)
+        outs = np.clip(np.minimum(n[:, None], np.floor(left + 1e-9)), 0.0, None)
+        save = (c1 - e_local - lam[:, None, None]) * ell[None, None, :] + nu * outs[None]
+        best = np.where(ok[None], save, -np.inf).max(axis=2)
+        h = c1 * counted[None, :] - best
+    else:
+        h = c1 * counted[None, :] - (c1 - e_local - lam[:, None]) * room[None, :]
     return lam, (h / n)[:, fits].min(axis=1)
 
 
@@ -110,16 +166,60 @@ def cost_pieces(prices: np.ndarray, e_local: float, most: np.ndarray, floor: np.
     return base, span, np.broadcast_to(slope, span.shape)
 
 
+def channel_groups(g: ConvGeometry, weight: np.ndarray) -> np.ndarray:
+    """Each input channel's group: the channels by decreasing weight, cut into at most :data:`GROUPS` runs.
+
+    The rows of :func:`local_rows` count the first ``k + 1`` groups, ``k = 0, 1, ...``: with dark channels
+    left out, the forced incidences cannot all fall on them. One group where a depthwise layer's output
+    channels are not its input channels.
+    """
+    cin, h, w = g.in_shape
+    if g.depthwise and g.out_shape[0] != cin:
+        return np.zeros(cin, dtype=np.int64)
+    mass = np.asarray(weight[g.in_offset:g.in_offset + cin * h * w], dtype=np.float64).reshape(cin, -1).sum(axis=1)
+    group = np.empty(cin, dtype=np.int64)
+    for k, part in enumerate(np.array_split(np.argsort(-mass, kind="stable"), min(GROUPS, cin))):
+        group[part] = k
+    return group
+
+
+def _output_cells(size_out: int, kernel: int, stride: int, padding: int, cut: np.ndarray, a: np.ndarray,
+                  b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cuts of the output positions along one axis such that each run's inside positions (:func:`_axis_boxes`)
+    are whole cells, and each run's first and last-plus-one cell."""
+    lo = np.maximum(-(-(cut[a] + padding) // stride), 0)
+    hi = np.maximum(np.minimum((cut[b] - 1 + padding - kernel + 1) // stride, size_out - 1) + 1, lo)
+    ocut = np.unique(np.concatenate([[0, size_out], np.clip(lo, 0, size_out), np.clip(hi, 0, size_out)]))
+    return ocut, np.searchsorted(ocut, np.clip(lo, 0, size_out)), np.searchsorted(ocut, np.clip(hi, 0, size_out))
+
+
+def _output_pieces(cell: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output cell, :data:`OUT_PIECES` runs of its outputs by increasing ``value``: each run's cell, its
+    price (its cheapest output's value: the LP never prices ``U`` non-local outputs above the ``U`` cheapest)
+    and size."""
+    order = np.lexsort((value, cell))
+    cell, value = cell[order], value[order]
+    first = np.searchsorted(cell, cell)
+    count = np.bincount(cell)[cell]
+    piece = cell * OUT_PIECES + (np.arange(cell.size) - first) * OUT_PIECES // count
+    keys, start, sizes = np.unique(piece, return_index=True, return_counts=True)
+    return keys // OUT_PIECES, value[start], sizes.astype(np.float64)
+
+
 def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
-               floor: np.ndarray, prices: np.ndarray, e_local: float
-               ) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               floor: np.ndarray, prices: np.ndarray, e_local: float, out_cost: np.ndarray | None = None
+               ) -> dict:
     """The local LP of :func:`local_raise`: its super-cells, box rows and variables.
 
     A neuron's ``q = c1 d - (c1 - e_local) l`` sums over every box to at least its forced value; each input's
-    ``q`` above its base costs at least its weight times the slope of its piece (:func:`cost_pieces`). Returns the
-    grid's ``sy x sx`` super-cells, the boxes ``(y0, y1, x0, x1)`` (super-cells ``y0..y1-1`` by ``x0..x1-1``)
-    whose inputs' ``q`` must exceed their bases, by how much (``rhs``, joules per spike), and per variable (input
-    neuron in channel, row, column order, then piece) its super-cell (row-major), unit cost and span.
+    ``q`` above its base costs at least its weight times the slope of its piece (:func:`cost_pieces`). Returns
+    ``sy, sx`` (the grid's super-cells), ``groups`` (:func:`channel_groups`), per row its box ``(y0, y1, x0,
+    x1)`` (super-cells ``y0..y1-1`` by ``x0..x1-1``), the last group it counts (groups ``0..k``) and how much
+    its inputs' ``q`` must exceed their bases (``rhs``, joules per spike), and per variable (input neuron in
+    channel, row, column order, then piece) its ``cell`` (group, then super-cell row-major), ``unit`` cost
+    and ``span``. With ``out_cost`` (:func:`local_raise`) also the output variables (``o``-prefixed: their
+    cell in the ``soy x sox`` output grid per output group, price and size) and per row its output box and
+    multiplier ``nu`` (0: none).
     """
     c1 = float(prices[0])
     e_local = min(e_local, c1)  # a local delivery dearer than a packet: every incidence costs c1 at least
@@ -127,75 +227,197 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
     (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
     cout, ho, wo = g.out_shape
     min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
-    lam, rho = local_rates(g, hardware, c1, e_local, min_indeg)
+    inner = inner_axons(network, g, hardware.limits.n_max)
     cy, ay, by, iy = _axis_boxes(h, ho, kh, sh, ph)
     cx, ax, bx, ix = _axis_boxes(w, wo, kw, sw, pw)
     sy, sx = cy.size - 1, cx.size - 1
     every = np.arange(g.in_offset, g.in_offset + cin * h * w)
     most = np.minimum(network.out_degree[every], hardware.num_cores)
     base, span, slope = cost_pieces(prices, e_local, most, floor[every].astype(np.float64))
-    # Bases summed over each box through 2-D prefix sums of the whole grid (channels summed).
-    base_pre = np.zeros((h + 1, w + 1))
-    base_pre[1:, 1:] = base.reshape(cin, h, w).sum(axis=0).cumsum(axis=0).cumsum(axis=1)
+    # Without a cheaper local delivery (loihi) the subsets add rows and time, not value: one group there.
+    group = channel_groups(g, weight) if e_local < c1 else np.zeros(cin, dtype=np.int64)
+    groups = int(group.max()) + 1
+    chain = (out_cost is not None and hardware.limits.a_max is not None and cin * h * w <= CHAIN_INPUTS
+             and bool(np.any(out_cost[g.out_offset:g.out_offset + cout * ho * wo] > 0)))
+    if chain:
+        oy, ly, hy = _output_cells(ho, kh, sh, ph, cy, ay, by)
+        ox, lx, hx = _output_cells(wo, kw, sw, pw, cx, ax, bx)
+    nus = [0.0] + ([c1 * v for v in CHAIN_NUS] if chain else [])
     y0, y1, x0, x1 = cy[ay][:, None], cy[by][:, None], cx[ax][None, :], cx[bx][None, :]
-    box_base = base_pre[y1, x1] - base_pre[y0, x1] - base_pre[y1, x0] + base_pre[y0, x0]
-    outputs = cout * np.outer(iy, ix).astype(np.float64)
-    inputs = cin * np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
-    forced = np.max(rho[:, None, None] * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
-    need = forced - box_base
-    ky, kx = np.nonzero(need > 1e-9 * c1 * inputs)  # rows a rounding error away from none are left out
+    area = np.outer(cy[by] - cy[ay], cx[bx] - cx[ax]).astype(np.float64)
+    per_channel = base.reshape(cin, h, w)
+    boxes, last, rhs, oboxes, mult = [], [], [], [], []
+    for k in range(groups):
+        chans = int(np.sum(group <= k))
+        # Bases summed over each box through 2-D prefix sums of the grid (the subset's channels summed).
+        base_pre = np.zeros((h + 1, w + 1))
+        base_pre[1:, 1:] = per_channel[group <= k].sum(axis=0).cumsum(axis=0).cumsum(axis=1)
+        box_base = base_pre[y1, x1] - base_pre[y0, x1] - base_pre[y1, x0] + base_pre[y0, x0]
+        share = 1.0 if g.depthwise else chans / cin
+        outputs = (chans if g.depthwise else cout) * np.outer(iy, ix).astype(np.float64)
+        inputs = chans * area
+        for nu in nus:
+            lam, rho = local_rates(g, hardware, c1, e_local, min_indeg, inner, share, nu)
+            forced = np.max((rho[:, None, None] + nu) * outputs[None] - lam[:, None, None] * inputs[None], axis=0)
+            need = forced - box_base
+            keep = need > 1e-9 * c1 * inputs  # rows a rounding error away from none are left out
+            if nu > 0:
+                keep &= outputs > 0
+            ky, kx = np.nonzero(keep)
+            if (nu > 0 or k < groups - 1) and ky.size > CHAIN_ROWS:  # any subset of valid rows is valid: the
+                # largest, for time (the all-channel rows without nu are kept whole)
+                top = np.argsort(-need[ky, kx], kind="stable")[:CHAIN_ROWS]
+                ky, kx = ky[top], kx[top]
+            boxes.append(np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1))
+            last.append(np.full(ky.size, k))
+            rhs.append(need[ky, kx])
+            mult.append(np.full(ky.size, nu))
+            oboxes.append(np.stack([ly[ky], hy[ky], lx[kx], hx[kx]], axis=1) if chain
+                          else np.zeros((ky.size, 4), dtype=np.int64))
     py, px = np.searchsorted(cy, np.arange(h), side="right") - 1, np.searchsorted(cx, np.arange(w), side="right") - 1
-    cell = np.repeat(np.tile((py[:, None] * sx + px[None, :]).ravel(), cin), slope.shape[1])
-    unit = (weight[every].astype(np.float64)[:, None] * slope).ravel()
-    return (sy, sx, np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1), need[ky, kx], cell, unit, span.ravel())
+    spatial = (py[:, None] * sx + px[None, :]).ravel()
+    lp = {"sy": sy, "sx": sx, "groups": groups, "boxes": np.concatenate(boxes), "last": np.concatenate(last),
+          "rhs": np.concatenate(rhs), "nu": np.concatenate(mult), "oboxes": np.concatenate(oboxes),
+          "cell": np.repeat((group[:, None] * (sy * sx) + spatial[None, :]).ravel(), slope.shape[1]),
+          "unit": (weight[every].astype(np.float64)[:, None] * slope).ravel(), "span": span.ravel(),
+          "soy": 0, "sox": 0, "ogroups": 0, "ocell": np.zeros(0, dtype=np.int64), "ounit": np.zeros(0),
+          "ospan": np.zeros(0)}
+    if chain:
+        # Output neurons (channel, row, column order): their group (a depthwise layer's rows count the outputs of
+        # their channels only; a full convolution's count every output) and cell of the output grid.
+        soy, sox = oy.size - 1, ox.size - 1
+        qy = np.searchsorted(oy, np.arange(ho), side="right") - 1
+        qx = np.searchsorted(ox, np.arange(wo), side="right") - 1
+        ogroup = group if g.depthwise else np.zeros(cout, dtype=np.int64)
+        ocell = (ogroup[:, None] * (soy * sox) + (qy[:, None] * sox + qx[None, :]).ravel()[None, :]).ravel()
+        value = np.asarray(out_cost[g.out_offset:g.out_offset + cout * ho * wo], dtype=np.float64)
+        lp["ocell"], lp["ounit"], lp["ospan"] = _output_pieces(ocell, value)
+        lp["soy"], lp["sox"], lp["ogroups"] = soy, sox, (groups if g.depthwise else 1)
+    return lp
+
+
+def _held(boxes: np.ndarray, weight: np.ndarray, last: np.ndarray | None, sy: int, sx: int, groups: int
+          ) -> np.ndarray:
+    """Per cell (group, then super-cell of an ``sy x sx`` grid), the sum of ``weight`` over the rows whose box
+    holds it and that count its group (rows of group ``last`` count ``0..last``; all, for ``None``)."""
+    act = np.flatnonzero(weight > 0)
+    held = np.zeros(groups * sy * sx)
+    yy, xx = np.divmod(np.arange(sy * sx), sx)
+    for part in np.array_split(act, max(1, act.size // 4096)):
+        b = boxes[part]
+        holds = ((b[:, 0:1] <= yy) & (yy < b[:, 1:2]) & (b[:, 2:3] <= xx) & (xx < b[:, 3:4])).astype(np.float64)
+        for k in range(groups):
+            counts = weight[part] if last is None else weight[part] * (last[part] >= k)
+            held[k * sy * sx:(k + 1) * sy * sx] += holds.T @ counts
+    return held
+
+
+def _prefix_block(sy: int, sx: int, groups: int, boxes: np.ndarray, last: np.ndarray | None,
+                  scale: np.ndarray) -> csr_matrix:
+    """Rows summing each box over the groups it counts, on ``groups`` blocks of 2-D prefix sums."""
+    rows = prefix_rows(sy, sx, boxes)
+    return hstack([rows.multiply((scale * (last >= k) if last is not None else scale)[:, None])
+                   for k in range(groups)]).tocsr()
 
 
 def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, weight: np.ndarray,
-                floor: np.ndarray, prices: np.ndarray, e_local: float) -> float:
+                floor: np.ndarray, prices: np.ndarray, e_local: float, out_cost: np.ndarray | None = None) -> float:
     """Least extra cost of the layer's inputs over ``weight . floor`` that the local room forces (>= 0).
 
     ``weight[i]``: neuron ``i``'s spikes (0 for a neuron the bound prices elsewhere); ``floor[i]``: a lower
     bound on its cost per spike in every mapping; ``prices``: remote packet prices, sorted, each at most the
     ``j``-th cheapest from any core (``c1 = prices[0]``); ``e_local``: the cheapest local delivery. Valid for
     every feasible mapping (``a_max`` holds); see the module docstring. The LP ``min unit . t`` over the inputs'
-    pieces ``0 <= t <= span``, each box's sum at least its ``rhs`` (:func:`local_rows`), is certified from its
-    dual only: for any multipliers ``mu >= 0``, ``mu . rhs`` less every piece's span times its unit cost's
-    shortfall below its super-cell's total multiplier is at most the LP's minimum (weak duality), so a
-    solver's tolerance can only lower it.
+    pieces ``0 <= t <= span``, each box's sum (over its channel groups) at least its ``rhs``
+    (:func:`local_rows`), is certified from its dual only: for any multipliers ``mu >= 0``, ``mu . rhs`` less
+    every piece's span times its unit cost's shortfall below its cell's total multiplier is at most the LP's
+    minimum (weak duality), so a solver's tolerance can only lower it.
+
+    ``out_cost[j]``: what output ``j`` pays above its own floor when none of its destinations is its own
+    core (0 where the bound prices it elsewhere). Then the raise covers the outputs too (see
+    :func:`chain_layers`): a local output is an axon of its core, so for ``nu >= 0`` a core pays
+    ``c1 inc - (c1 - e_local - lam) L - nu L1 >= rho_{lam,nu} n`` (:func:`local_rates`) and a box, with ``U``
+    the non-local outputs of ``R(B)``, ``sum_B q + nu U >= (rho_{lam,nu} + nu) |R(B)| - lam |B|``; ``U`` is
+    priced per output cell by pieces at their cheapest output's ``out_cost``.
     """
     if not len(prices) or prices[0] <= 0:
         return 0.0
-    sy, sx, boxes, rhs, cell, wt, room = local_rows(network, hardware, g, weight, floor, prices, e_local)
+    lp = local_rows(network, hardware, g, weight, floor, prices, e_local, out_cost)
+    rhs = lp["rhs"]
     if not rhs.size:
         return 0.0
-    # Variables: the inputs' extra costs, then the 2-D prefix sums of their super-cells' totals (four nonzeros
-    # a box, however large), defined by one equality per super-cell.
-    n, supers = wt.size, sy * sx
+    sy, sx, groups, boxes, last, nu = lp["sy"], lp["sx"], lp["groups"], lp["boxes"], lp["last"], lp["nu"]
+    cell, wt, room = lp["cell"], lp["unit"], lp["span"]
+    soy, sox, ogroups, ocell, ou, ospan = lp["soy"], lp["sox"], lp["ogroups"], lp["ocell"], lp["ounit"], lp["ospan"]
+    # Variables: the inputs' extra costs, per channel group the 2-D prefix sums of its super-cells' totals (four
+    # nonzeros a box and group, however large) defined by one equality per cell; then the same for the outputs.
+    n, m = wt.size, ou.size
+    supers, corners = sy * sx, (sy + 1) * (sx + 1)
+    osupers, ocorners = soy * sox, (soy + 1) * (sox + 1)
     i, j = np.divmod(np.arange(supers), sx)
-    defs = prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))
-    gather = csr_matrix((-np.ones(n), (cell, np.arange(n))), shape=(supers, n))
-    a_eq = hstack([gather, defs]).tocsr()
-    a_ub = hstack([csr_matrix((rhs.size, n)), -prefix_rows(sy, sx, boxes)]).tocsr()
+    oi, oj = np.divmod(np.arange(osupers), max(sox, 1))
+    blocks = [hstack([csr_matrix((-np.ones(n), (cell, np.arange(n))), shape=(groups * supers, n)),
+                      block_diag([prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))] * groups),
+                      csr_matrix((groups * supers, m + ogroups * ocorners))])]
+    if m:
+        blocks.append(hstack([csr_matrix((ogroups * osupers, n + groups * corners)),
+                              csr_matrix((-np.ones(m), (ocell, np.arange(m))), shape=(ogroups * osupers, m)),
+                              block_diag([prefix_rows(soy, sox, np.stack([oi, oi + 1, oj, oj + 1], axis=1))]
+                                         * ogroups)]))
+    a_eq = vstack(blocks).tocsr()
     # Weights and joules brought to unit size; the rows and the rooms share a scale, which leaves the optimal
-    # multipliers unchanged: only the weights' scale is undone.
-    scale, unit = float(np.max(wt)) or 1.0, float(np.max(rhs))
-    edge = np.zeros((sy + 1, sx + 1), dtype=bool)
-    edge[0, :] = edge[:, 0] = True
-    res = linprog(np.concatenate([wt / scale, np.zeros(edge.size)]), A_ub=a_ub, b_ub=-rhs / unit,
-                  A_eq=a_eq, b_eq=np.zeros(supers),
-                  bounds=[(0.0, r / unit) for r in room] + [(0.0, 0.0) if e else (None, None) for e in edge.ravel()],
-                  method="highs")
+    # multipliers unchanged: only the weights' scale is undone (the outputs' counts keep their own unit).
+    scale, unit = float(max(np.max(wt), np.max(ou, initial=0.0))) or 1.0, float(np.max(rhs))
+    parts = [csr_matrix((rhs.size, n)), -_prefix_block(sy, sx, groups, boxes, last, np.ones(rhs.size))]
+    if m:
+        olast = last if ogroups > 1 else None
+        parts += [csr_matrix((rhs.size, m)), -_prefix_block(soy, sox, ogroups, lp["oboxes"], olast, nu / unit)]
+    a_ub = hstack(parts).tocsr()
+
+    def free(ny: int, nx: int, count: int) -> list[tuple[float | None, float | None]]:
+        edge = np.zeros((ny + 1, nx + 1), dtype=bool)
+        edge[0, :] = edge[:, 0] = True
+        return [(0.0, 0.0) if e else (None, None) for e in edge.ravel()] * count
+
+    bounds = [(0.0, r / unit) for r in room] + free(sy, sx, groups)
+    cost = [wt / scale, np.zeros(groups * corners)]
+    if m:
+        bounds += [(0.0, float(v)) for v in ospan] + free(soy, sox, ogroups)
+        cost += [ou / (scale * unit), np.zeros(ogroups * ocorners)]
+    res = linprog(np.concatenate(cost), A_ub=a_ub, b_ub=-rhs / unit, A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]),
+                  bounds=bounds, method="highs")
     marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
     if marg is None:
         return 0.0
     mu = scale * np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
-    # Each super-cell's total multiplier over the boxes holding it, summed term by term over the boxes with a
-    # multiplier (all >= 0: a cell no such box holds gets exactly 0).
-    act = np.flatnonzero(mu > 0)
-    yy, xx = np.divmod(np.arange(supers), sx)
-    holds = (boxes[act, 0:1] <= yy) & (yy < boxes[act, 1:2]) & (boxes[act, 2:3] <= xx) & (xx < boxes[act, 3:4])
-    held = holds.T.astype(np.float64) @ mu[act]
-    return max(0.0, float(rhs[act] @ mu[act]) + float(np.sum(np.minimum(wt - held[cell], 0.0) * room)))
+    # Each cell's total multiplier over the rows holding it, summed term by term over the rows with a
+    # multiplier (all >= 0: a cell no such row holds gets exactly 0); weak duality gives the value.
+    held = _held(boxes, mu, last, sy, sx, groups)
+    value = float(rhs @ mu) + float(np.sum(np.minimum(wt - held[cell], 0.0) * room))
+    if m:
+        oheld = _held(lp["oboxes"], mu * nu, last if ogroups > 1 else None, soy, sox, ogroups)
+        value += float(np.sum(np.minimum(ou - oheld[ocell], 0.0) * ospan))
+    return max(0.0, value)
+
+
+def chain_layers(network: SpikingNetwork) -> tuple[list[ConvGeometry], np.ndarray]:
+    """The convolutions whose outputs :func:`local_raise` may price with their inputs, and those outputs.
+
+    In layer order, a layer is taken when its outputs feed no layer taken and its inputs are no taken
+    layer's outputs: a neuron's cost is raised by one argument at most.
+    """
+    taken: list[ConvGeometry] = []
+    sources: set[int] = set()
+    targets: set[int] = set()
+    mask = np.zeros(network.num_neurons, dtype=bool)
+    for g in conv_layers(network):
+        if g.source in targets or g.target in sources or g.target in targets:
+            continue
+        taken.append(g)
+        sources.add(g.source)
+        targets.add(g.target)
+        mask[g.out_offset:g.out_offset + int(np.prod(g.out_shape))] = True
+    return taken, mask
 
 
 def window_cores(network: SpikingNetwork, hardware: Hardware) -> tuple[int, str]:
@@ -230,3 +452,13 @@ def window_cores(network: SpikingNetwork, hardware: Hardware) -> tuple[int, str]
             best = (need, f"a_max={lim.a_max}: the windows of {name}'s {cout * whole} outputs allow at most {most} "
                           "of them per core, which need at least {} cores")
     return best
+
+
+def chain_sized(network: SpikingNetwork) -> np.ndarray:
+    """The outputs of the layers :func:`chain_layers` takes whose inputs are few enough for the output rows
+    (:data:`CHAIN_INPUTS`): only those are priced with their inputs, the others stay with the other arguments."""
+    mask = np.zeros(network.num_neurons, dtype=bool)
+    for g in chain_layers(network)[0]:
+        if int(np.prod(g.in_shape)) <= CHAIN_INPUTS:
+            mask[g.out_offset:g.out_offset + int(np.prod(g.out_shape))] = True
+    return mask

@@ -74,8 +74,8 @@ def partition_refine(app: str, chip: str, net: Any, hw: Any, time_limit: float,
 
 def ablated_bound(net: Any, hw: Any, axons: bool) -> float:
     """The bound without the tile-border arguments of :mod:`bounds_tiles` and, with ``axons``, without the
-    input-axon arguments of :mod:`bounds_axons`, the hop coupling of :mod:`bounds_hops` and the relay of
-    :mod:`relay` too (each neuron's target count only).
+    input-axon arguments of :mod:`bounds_axons` and :mod:`bounds_served`, the hop coupling of :mod:`bounds_hops`
+    and the relay of :mod:`relay` too (each neuron's target count only).
 
     The ablations that show what those arguments add; computed by switching them off in the bound's namespace.
     """
@@ -84,8 +84,9 @@ def ablated_bound(net: Any, hw: Any, axons: bool) -> float:
     if axons:
         off.update(class_cores=lambda *a: 0, class_destinations=lambda *a: none, input_destinations=lambda *a: none,
                    never_local=lambda *a: none.astype(bool),
-                   exclusive_raise=lambda *a: (0.0, none.astype(bool)),  # the hop coupling weighs inputs too
-                   relay_raise=lambda *a: 0.0)
+                   exclusive_raise=lambda *a, **k: (0.0, none.astype(bool)),  # the hop coupling weighs inputs too
+                   relay_raise=lambda *a: 0.0,
+                   served_raise=lambda *a: (0.0, None), served_destinations=lambda *a: 0)
     with mock.patch.multiple(bounds, **off):
         bounds.bound_terms.cache_clear()
         value = float(sum(bounds.bound_terms(net, hw).values()))

@@ -3,16 +3,27 @@ certified value, and the bound below brute-force optima and feasible mappings of
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from snnmap.formulations import bounds
+from snnmap.formulations import bounds, bounds_local
 from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound, communication_lower_bound, min_cores
-from snnmap.formulations.bounds_local import cost_pieces, local_raise, local_rates, local_rows, window_cores
+from snnmap.formulations.bounds_local import (
+    channel_groups,
+    cost_pieces,
+    inner_axons,
+    local_raise,
+    local_rates,
+    local_rows,
+    window_cores,
+)
 from snnmap.formulations.energy import destination_pairs, evaluate
 from snnmap.hardware import EnergyCosts, Hardware, Limits
 from snnmap.instances.geometry import ConvGeometry, conv_layers
+from snnmap.instances.layers import NetBuilder, conv2d_edges
 from snnmap.prepare import prepared
 from tests.formulations.test_bounds_tiles import conv_net, line_chip, tile_mapping
 from tests.helpers import brute_force
@@ -97,11 +108,14 @@ def test_lp_value_is_the_lp_optimum_and_raises_the_bound(monkeypatch) -> None:
     hw = _grid(16, 14, side=12)
     weight, floor = net.spikes.astype(float), np.full(net.num_neurons, E_LOCAL)
     prices = np.array([C1] * 4 + [C1 + 0.5] * 8 + [C1 + 1.0] * 12)  # one, two and three hops
-    sy, sx, boxes, rhs, cell, unit, span = local_rows(net, hw, g, weight, floor, prices, E_LOCAL)
-    assert rhs.size and np.all(rhs > 0)
-    # The primal written out: each box's variables (input pieces in its super-cells) summed directly.
-    yy, xx = np.divmod(cell, sx)
-    rows = (boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4])
+    lp = local_rows(net, hw, g, weight, floor, prices, E_LOCAL)
+    sy, sx, boxes, last, rhs, cell, unit, span = (lp[k] for k in ("sy", "sx", "boxes", "last", "rhs", "cell",
+                                                                  "unit", "span"))
+    assert rhs.size and np.all(rhs > 0) and not lp["ounit"].size
+    # The primal written out: each box's variables (input pieces in its super-cells and groups) summed directly.
+    grp, (yy, xx) = cell // (sy * sx), np.divmod(cell % (sy * sx), sx)
+    rows = ((boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4])
+            & (grp <= last[:, None]))
     direct = linprog(unit, A_ub=-rows.astype(float), b_ub=-rhs, bounds=list(zip(0 * span, span)), method="highs").fun
     value = local_raise(net, hw, g, weight, floor, prices, E_LOCAL)
     assert 0 < value <= direct * (1 + 1e-9)
@@ -199,3 +213,138 @@ def test_bound_is_below_feasible_mappings_of_an_overlapping_pooling() -> None:
                 assert terms["static"] <= rep.terms["static"] * (1 + 1e-9)
                 checked += 1
     assert checked >= 3
+
+
+def _chain_net(length: int, channels: int, k1: int, k2: int, s2: int, seed: int, dark: int | None = None):
+    """input (1 x length) -> conv (``channels`` outputs, kernel ``k1``) -> pooling (kernel ``k2``, stride ``s2``):
+    the pooling's inputs have inputs of their own. ``dark``: a conv channel that never spikes."""
+    nb = NetBuilder()
+    src = nb.add("input", (1, 1, length))
+    pre, post, _, shape = conv2d_edges((1, 1, length), channels, (1, k1), (1, 1), (0, 0), depthwise=False)
+    conv = nb.add("conv", shape)
+    nb.connect(src, conv, pre, post, 1.0)
+    pre, post, _, pooled = conv2d_edges(shape, channels, (1, k2), (1, s2), (0, 0), depthwise=True)
+    nb.connect(conv, nb.add("pool", pooled), pre, post, 1.0)
+    spikes = np.random.default_rng(seed).integers(1, 9, nb.num_neurons).astype(float)
+    if dark is not None:
+        spikes[length + dark * shape[2]:length + (dark + 1) * shape[2]] = 0.0
+    params = {"channels": 1, "length": length, "specs": [
+        {"kind": "conv", "name": "conv", "out": channels, "kernel": (1, k1), "stride": (1, 1), "padding": (0, 0)},
+        {"kind": "pool", "name": "pool", "out": channels, "kernel": (1, k2), "stride": (1, s2), "padding": (0, 0)}]}
+    return nb.network(spikes, t_run=1.0, name="chain", provenance={"params": params})
+
+
+def test_inner_axons_count_the_local_inputs_own_windows() -> None:
+    net = _chain_net(8, 2, 3, 2, 2, seed=0)
+    conv, pool = conv_layers(net)
+    assert inner_axons(net, conv, 4) is None  # the network's inputs have no inputs
+    # L conv outputs cover at least L / 2 positions' windows of the single input channel: L / 2 + 2 inputs.
+    assert np.allclose(inner_axons(net, pool, 4), [0.0, 2.5, 3.0, 3.5, 4.0])
+    hw = _grid(8, 4)  # one pooled output: 2 axons for its window, 2 left, fewer than a local input's 2.5
+    lam, plain = local_rates(pool, hw, C1, E_LOCAL, 2)
+    _, inner = local_rates(pool, hw, C1, E_LOCAL, 2, inner_axons(net, pool, 8))
+    assert np.all(inner >= plain - 1e-12) and np.any(inner > plain + 1e-9)
+
+
+@pytest.mark.parametrize("length, channels, k1, k2, s2, n_max, a_max, cores, dark", [
+    (4, 1, 2, 2, 1, 3, 3, 3, None), (4, 1, 2, 2, 2, 4, 3, 3, None), (5, 1, 3, 2, 1, 4, 4, 3, None),
+    (3, 2, 2, 2, 1, 4, 4, 3, 1), (3, 2, 2, 2, 1, 3, 3, 3, 0)])
+def test_bound_is_below_the_brute_force_optimum_of_small_chains(length, channels, k1, k2, s2, n_max, a_max, cores,
+                                                                dark) -> None:
+    net = _chain_net(length, channels, k1, k2, s2, seed=length + channels, dark=dark)
+    assert len(conv_layers(net)) == 2
+    hw = line_chip(cores, n_max, a_max=a_max, local=0.25)
+    _, energies = brute_force(net, hw, "multicast")
+    assert combinatorial_lower_bound(net, hw) <= float(energies.min()) * (1 + 1e-9)
+
+
+def _inside_mask(g: ConvGeometry, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """The output positions (``ho x wo``) whose whole window lies in the box, one by one."""
+    (_, h, w), (_, ho, wo) = g.in_shape, g.out_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    ry, rx = np.arange(ho)[:, None] * sh - ph, np.arange(wo)[None, :] * sw - pw
+    return ((0 <= ry) & (ry + kh <= h) & (y0 <= ry) & (ry + kh <= y1)
+            & (0 <= rx) & (rx + kw <= w) & (x0 <= rx) & (rx + kw <= x1))
+
+
+def _check_subset_boxes(net, hw: Hardware, g: ConvGeometry, core: np.ndarray, weight: np.ndarray,
+                        nus: tuple[float, ...] = (0.0,)) -> int:
+    """Every box of every nested channel subset pays its row (local inputs' own axons counted; with ``nu > 0``
+    the outputs' local deliveries too: ``sum q + nu U >= (rho + nu) |R(B)| - lam |B|``); the rows checked."""
+    pair_neuron, pair_core = destination_pairs(net, core, hw.num_cores)
+    d = np.bincount(pair_neuron, minlength=net.num_neurons)
+    local = np.bincount(pair_neuron, weights=pair_core == core[pair_neuron], minlength=net.num_neurons)
+    cin, h, w = g.in_shape
+    cout, ho, wo = g.out_shape
+    ins = np.arange(g.in_offset, g.in_offset + cin * h * w)
+    q = (C1 * d[ins] - (C1 - E_LOCAL) * local[ins]).reshape(cin, h, w)
+    away = (local[g.out_offset:g.out_offset + cout * ho * wo] == 0).reshape(cout, ho, wo)  # non-local outputs
+    group = channel_groups(g, weight)
+    inner = inner_axons(net, g, hw.limits.n_max)
+    checked = 0
+    for k, nu in itertools.product(range(int(group.max()) + 1), nus):
+        subset = group <= k
+        share = 1.0 if g.depthwise else subset.sum() / cin
+        lam, rho = local_rates(g, hw, C1, E_LOCAL, int(net.in_degree[g.out_offset:].min()), inner, share, nu)
+        z = q[subset].sum(axis=0)
+        outs = away[subset] if g.depthwise else away
+        for y0, y1, x0, x1 in itertools.product(range(h), range(1, h + 1), range(w), range(1, w + 1)):
+            if y1 > y0 and x1 > x0:
+                inside = _inside_mask(g, y0, y1, x0, x1)
+                count = outs.shape[0] * int(inside.sum())
+                forced = np.max((rho + nu) * count - lam * subset.sum() * (y1 - y0) * (x1 - x0))
+                paid = z[y0:y1, x0:x1].sum() + nu * outs[:, inside].sum()
+                assert paid >= forced - 1e-9, (k, nu, y0, y1, x0, x1)
+                checked += forced > 1e-9
+    return checked
+
+
+@pytest.mark.parametrize("channels, k1, k2, s2, n_max, a_max", [(3, 3, 2, 2, 10, 12), (2, 2, 3, 1, 8, 9),
+                                                               (4, 3, 2, 1, 12, 10)])
+def test_subset_rows_hold_on_every_box_of_feasible_mappings(channels, k1, k2, s2, n_max, a_max) -> None:
+    net = _chain_net(14, channels, k1, k2, s2, seed=channels, dark=0)
+    pool = conv_layers(net)[1]
+    hw = _grid(n_max, a_max)
+    rows = maps = 0
+    for seed in range(3):
+        for core in _random_mappings(net, pool, n_max, seed):
+            rep = evaluate(net, hw, core, link_loads=False) if core.max() < hw.num_cores else None
+            if rep is not None and rep.feasible:
+                rows += _check_subset_boxes(net, hw, pool, core, net.spikes)
+                maps += 1
+    assert maps >= 3 and rows > 0
+
+
+@pytest.mark.parametrize("channels, k1, n_max, a_max", [(2, 3, 10, 12), (3, 2, 9, 10)])
+def test_rows_with_local_outputs_hold_on_every_box_of_feasible_mappings(channels, k1, n_max, a_max) -> None:
+    # The convolution's outputs feed a pooling: a local output is an axon of its core (the chain rows).
+    net = _chain_net(10, channels, k1, 2, 2, seed=channels)
+    conv = conv_layers(net)[0]
+    hw = _grid(n_max, a_max)
+    rows = maps = 0
+    for seed in range(2):
+        for core in _random_mappings(net, conv, n_max, seed):
+            rep = evaluate(net, hw, core, link_loads=False) if core.max() < hw.num_cores else None
+            if rep is not None and rep.feasible:
+                rows += _check_subset_boxes(net, hw, conv, core, net.spikes, (0.0, 0.2 * C1, 0.8 * C1, 3.0 * C1))
+                maps += 1
+    assert maps >= 3 and rows > 0
+
+
+@pytest.mark.slow
+def test_local_outputs_raise_the_bound(monkeypatch) -> None:
+    # HeartClass's conv2 outputs feed pool2: keeping them local takes the axons its inputs need.
+    net, hw = prepared("HeartClass", "full", "crossbar128")
+    with_outputs = communication_lower_bound(net, hw)
+    monkeypatch.setattr(bounds_local, "CHAIN_NUS", ())
+    assert with_outputs > communication_lower_bound(net, hw) * 1.05
+
+
+@pytest.mark.slow
+def test_dark_channels_raise_the_bound_through_the_subset_rows(monkeypatch) -> None:
+    # HeartClass's second convolution reads 8 pooled channels, two of them dark: all channels counted together,
+    # the forced incidences fall on the dark ones.
+    net, hw = prepared("HeartClass", "full", "crossbar128")
+    with_subsets = communication_lower_bound(net, hw)
+    monkeypatch.setattr(bounds_local, "GROUPS", 1)
+    assert with_subsets > communication_lower_bound(net, hw) * 1.05
