@@ -270,8 +270,29 @@ def spectral_coordinates(flow: sp.spmatrix) -> np.ndarray | None:
         vals, vecs = spla.eigsh(lap, k=3, sigma=-1e-3, which="LM", v0=np.ones(p))
     except (spla.ArpackError, RuntimeError):  # ARPACK did not converge or the factorisation failed
         return None
-    vecs = inv @ vecs[:, np.argsort(vals)]
-    return np.ascontiguousarray(vecs[:, 1:3])
+    order = np.argsort(vals)
+    vals, vecs = vals[order], inv @ vecs[:, order]
+    coords = vecs[:, 1:3]
+    if abs(vals[2] - vals[1]) <= 1e-9:
+        coords = _canonical_pair(coords)
+    return np.ascontiguousarray(coords)
+
+
+def _canonical_pair(coords: np.ndarray) -> np.ndarray:
+    """One basis of a two-fold eigenspace, the same on every machine: the rotation whose coordinates have the
+    least fourth moment (on a square image layer the eigenspace holds its rows and columns, and any rotation of
+    them; the LAPACK build decides which one ARPACK returns)."""
+    x, y = coords[:, 0], coords[:, 1]
+    m = np.array([(x ** (4 - k) * y**k).sum() for k in range(5)])  # the five fourth moments
+    theta = np.linspace(0.0, np.pi / 2, 2001)[:-1]
+    c, s = np.cos(theta), np.sin(theta)
+    binom = np.array([1.0, 4.0, 6.0, 4.0, 1.0])
+    # sum of u^4 + v^4 for u = c x + s y, v = c y - s x, from the moments
+    fourth = sum(binom[k] * m[k] * (c ** (4 - k) * s**k + (-s) ** (4 - k) * c**k) for k in range(5))
+    best = int(np.argmin(fourth))
+    pair = np.column_stack([c[best] * x + s[best] * y, c[best] * y - s[best] * x])
+    # Each axis's sign: its largest entry positive.
+    return pair * np.where(pair[np.abs(pair).argmax(axis=0), [0, 1]] < 0, -1.0, 1.0)
 
 
 def bisection_positions(flow: sp.spmatrix, hardware: Hardware, *, seed: int = 0, leaf: int = 8,
