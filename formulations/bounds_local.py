@@ -85,7 +85,7 @@ def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
     ``share``: the fraction of the input channels counted (a full convolution's window covers every channel,
     so a channel subset takes ``share`` of the union; ``a_max`` still holds the whole union). Depthwise layers
     count a channel subset through their outputs instead (``share = 1``).
-    ``nu > 0``: the core's ``L1`` outputs that deliver locally enter as ``- nu L1`` (:func:`chain_rows`); each
+    ``nu > 0``: the core's ``L1`` outputs that deliver locally enter as ``- nu L1`` (:func:`local_raise`); each
     is an axon of the core beside the windows' and the local inputs' own, ``L1 <= min(n, a_max - inc -
     inner[L])``, and ``h`` takes the best ``L`` for that. The caller adds ``nu`` back.
     ``rho`` is 0 everywhere when no count fits (no mapping exists; nothing is claimed).
@@ -104,16 +104,20 @@ def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
     if not fits.any():
         return lam, np.zeros(lam.size)
     counted = share * inc
-    room = np.minimum(lim.n_max - n, counted)
+    cap = lim.n_max - n  # the integer caps on local inputs; both fall as the true window union grows
     if inner is not None and lim.a_max is not None:
         # Local inputs bring their own inputs' axons: the most that fit beside the windows' (inner increases).
         fit = np.searchsorted(inner, lim.a_max - inc + 1e-9, side="right") - 1
-        room = np.minimum(room, np.maximum(fit, 0))
+        cap = np.minimum(cap, np.maximum(fit, 0))
+    room = np.minimum(cap, counted)
     if nu > 0 and lim.a_max is not None:
         ell = np.arange(lim.n_max + 1, dtype=np.float64)
         own = np.zeros(ell.size) if inner is None else np.asarray(inner, dtype=np.float64)[:ell.size]
         left = lim.a_max - inc[:, None] - own[None, :]  # axons left for local outputs, per n and L
-        ok = (ell[None, :] <= room[:, None]) & (left >= -1e-9)
+        # A core whose true union exceeds ``inc`` may hold ceil(share * inc) local inputs, not its floor: the
+        # count is allowed up to the ceiling (beyond it the core pays at least as much, since every further
+        # local input needs ``1 / share`` more union and leaves fewer axons for outputs).
+        ok = (ell[None, :] <= np.minimum(np.ceil(counted - 1e-9), cap)[:, None]) & (left >= -1e-9)
         outs = np.clip(np.minimum(n[:, None], np.floor(left + 1e-9)), 0.0, None)
         save = (c1 - e_local - lam[:, None, None]) * ell[None, None, :] + nu * outs[None]
         best = np.where(ok[None], save, -np.inf).max(axis=2)

@@ -322,7 +322,7 @@ class _Pricer:
 
 
 class _Expired(Exception):
-    """A pricing ran out of its work budget: the round in progress cannot finish."""
+    """A pricing passed its deadline: the round in progress cannot finish (no bound is claimed for it)."""
 
 
 @dataclasses.dataclass
@@ -509,8 +509,9 @@ def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm:
     """The master over the neurons that receive a synapse, the inputs left to :class:`_InputPricer`.
 
     An input's hyperedges lose it: multicast, its ``post(i)`` edge weighs ``c1 s_i`` (its own edge costs at least
-    ``dc s_i |D(i)|``, the rest is its penalty); unicast, its synapses' ``dc s_i`` (paid once in any case) stay in
-    the constant. The inputs' flows are left out of the hop bound, and the groups are charged as at least
+    ``dc s_i |D(i)|``, the rest is its penalty); unicast, its synapses' ``dc s_i`` stay out of the master (the
+    input's penalty, priced in the subproblem). The inputs' flows are left out of the hop bound, and the groups
+    are charged as at least
     ``ceil(N / n_max)`` (the inputs need room too).
     """
     cost = np.asarray(hardware.cost_matrix, float)
