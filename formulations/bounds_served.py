@@ -333,8 +333,10 @@ def served_destinations(network: SpikingNetwork, hardware: Hardware, forced: np.
         return 0
     eligible = top > lifted
     capacity = served_capacity(network, hardware, senders, eligible, sets, keep, spikes=ones) if eligible.any() else 0
-    # The destinations add up to an integer, so a fractional excess counts whole (less a rounding margin).
-    return max(0, math.ceil(float(np.sum(lifted - base)) + max(0.0, float(eligible.sum()) - capacity) - 1e-6))
+    # The destinations add up to an integer, so a fractional excess counts whole (less a rounding margin that
+    # grows with the number of summed terms: the capacity sums fractions over up to millions of senders).
+    excess = float(np.sum(lifted - base)) + max(0.0, float(eligible.sum()) - capacity)
+    return max(0, math.ceil(excess - 1e-9 * max(1.0, float(senders.size))))
 
 
 def _priced(cost: Callable[[np.ndarray], np.ndarray], forced: np.ndarray, senders: np.ndarray,
