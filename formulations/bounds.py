@@ -206,6 +206,13 @@ def communication_lower_bound(network: SpikingNetwork, hardware: Hardware, comm:
     targets itself), the others at the cheapest packet costs from its core.
     unicast: every synapse is one delivery; at most ``n_max - 1`` targets
     share the sender's core and at most ``n_max`` any other core.
+
+    Raises on top of those per-sender prices, combined by the larger of sums over
+    disjoint sender sets: the exclusive senders' hop coupling (bounds_hops) with
+    the tile-border, relay and local-room raises of the other senders; with the
+    served-sender raise (bounds_served: senders of two targets or more); and, on
+    chained convolutions, with the local-room rows that price the chained outputs
+    beside their layer's inputs (bounds_local).
     """
     comm = hardware.comm if comm is None else comm
     rows, own = price_rows(hardware)
