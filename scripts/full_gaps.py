@@ -154,6 +154,21 @@ def summary(rows: list[dict[str, Any]]) -> str:
     return "; ".join(out)
 
 
+def merged(kept: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``kept`` with the rows of ``rows``' (application, chip) pairs replaced, in chip then application order."""
+    def key(r: dict[str, Any]) -> tuple[str, str]:
+        return r["application"], r["hardware"].split("@")[0]
+
+    new = {key(r): r for r in rows}
+    out = [r for r in kept if key(r) not in new] + rows
+
+    def order(r: dict[str, Any]) -> tuple[int, int]:
+        app, chip = key(r)
+        return (CHIPS.index(chip) if chip in CHIPS else len(CHIPS),
+                list(APPS).index(app) if app in APPS else len(APPS))
+    return sorted(out, key=order)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--apps", default="all", help="comma-separated applications (default: all 10)")
@@ -163,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--keep-mappings", type=Path, default=None,
                     help="directory that stores each mapping and reuses it on the next run (bounds re-measured)")
     ap.add_argument("--update", action="store_true",
-                    help="keep the rows of the other chips from the existing full_gaps.json in --out")
+                    help="keep the rows of the other applications and chips from the existing full_gaps.json in --out")
     args = ap.parse_args(argv)
     apps = list(APPS) if args.apps == "all" else args.apps.split(",")
     rows = []
@@ -173,14 +188,12 @@ def main(argv: list[str] | None = None) -> None:
             r = rows[-1]
             print(f"{app:15s} {r['hardware']:22s} gap {_pct(r['gap']):>8s}  comm+static {_pct(r['gap_mapping']):>9s}  "
                   f"{r['dominant_term']:6s} bound {r['bound_s']:.1f} s {r['bound_peak_mb']:.0f} MB", flush=True)
+    kept_note = ""
     if args.update and (args.out / "full_gaps.json").exists():
-        kept = json.loads((args.out / "full_gaps.json").read_text())["rows"]
-        chips = args.chips.split(",")
-        rows = [r for r in kept if r["hardware"].split("@")[0] not in chips] + rows
-        rows.sort(key=lambda r: CHIPS.index(r["hardware"].split("@")[0]) if r["hardware"].split("@")[0] in CHIPS
-                  else len(CHIPS))
-    kept_note = (f" Rows of chips other than {args.chips} kept from the previous run (--update)."
-                 if args.update else "")
+        old = json.loads((args.out / "full_gaps.json").read_text())
+        rows = merged(old["rows"], rows)
+        kept_note = (f" Rows other than {','.join(apps)} on {args.chips} kept from the run of {old['created']} "
+                     "(--update).")
     stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     machine = f"{platform.machine()}, python {platform.python_version()}"
     doc = {"created": stamp, "machine": machine, "time_limit": args.time_limit, "seed": 0, "rows": rows}

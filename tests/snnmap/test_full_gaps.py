@@ -52,3 +52,15 @@ def test_script_measures_one_instance(tmp_path):
     rows = json.loads((tmp_path / "full_gaps.json").read_text())["rows"]
     assert [r["application"] for r in rows] == ["HeartEstm"]
     assert script.markdown_table(rows) in (tmp_path / "full_gaps.md").read_text()
+
+
+def test_update_replaces_the_measured_rows_and_keeps_the_rest_in_order():
+    script = _script()
+    kept = _rows()
+    new = {**next(r for r in kept if r["application"] == "EdgeDet" and r["hardware"].startswith("crossbar128")),
+           "bound": -1.0}
+    rows = script.merged(kept, [new])
+    assert len(rows) == len(kept)
+    assert [(r["application"], r["hardware"]) for r in rows] == [(r["application"], r["hardware"]) for r in kept]
+    assert [r["bound"] for r in rows].count(-1.0) == 1
+    assert next(r for r in rows if r["bound"] == -1.0) is new
