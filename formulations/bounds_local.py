@@ -491,7 +491,7 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
         per = wt.size // lp["base"].size  # pieces per input
         head = jt["coupled"] * per  # the coupled inputs' first pieces
         room = room.copy()
-        room[head] -= jt["cap"]
+        room[head] = np.maximum(room[head] - jt["cap"], 0.0)
         fcell = lp["spatial"][jt["coupled"] % lp["spatial"].size]
         # The new variables join their cells' totals (the local rows) and, divided by cap, the counting rows'.
         blocks[0] = hstack([blocks[0], csr_matrix((-np.ones(nf), (cell[head], np.arange(nf))),
