@@ -34,6 +34,11 @@ Third, where the layer's outputs feed a further layer, an output delivering to i
 axon there, ``L1 <= min(n, a_max - inc - inner[L])``; with a multiplier ``nu`` per row the outputs that stay
 off their core (``U``, priced per output cell from below) enter the box rows, and the raise covers the
 outputs as well (:func:`chain_layers`: the other arguments leave them out).
+Fourth (:func:`joint_rows`, ``JOINT``), the tile argument's interior count joins the same LP: an input with a full
+window and two destinations or more has ``q >= c1 + e_local``, so the first part of its ``q`` above its base
+(``cap``) is full, and in every box at most ``room(B)`` inputs (:func:`~.bounds_tiles.interior_within`, whole
+positions per core capped by ``a_max`` too, :func:`whole_cap`) keep one destination: the dark inputs can no longer
+take the local rows' extra cost while every bright one keeps a single local delivery.
 See ``docs/tile_bound.md``.
 """
 
@@ -43,7 +48,14 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import block_diag, csr_matrix, hstack, vstack
 
-from snnmap.formulations.bounds_tiles import inside_span, prefix_rows, union_per_core
+from snnmap.formulations.bounds_tiles import (
+    full_windows,
+    inside_span,
+    interior_within,
+    prefix_rows,
+    union_per_core,
+    whole_positions,
+)
 from snnmap.hardware import Hardware
 from snnmap.instances import SpikingNetwork
 from snnmap.instances.geometry import ConvGeometry, conv_layers
@@ -55,6 +67,9 @@ CHAIN_INPUTS = 2048  # larger layers get no output rows (AlexNet's conv1: 20 min
 CHAIN_ROWS = 2000  # most rows per partial channel subset and per multiplier nu (the LP's time on 2-D layers)
 OUT_PIECES = 4  # linear pieces of each output cell's cost in its non-local outputs
 GROUPS = 8  # nested channel subsets of the local LP's rows (brightest channels first)
+JOINT_STEP = 2  # the counting rows of joint_rows: boxes whose edges are on every JOINT_STEP-th cut of the grid
+JOINT_SMALL = 4  # and every box of at most this many super-cells a side
+JOINT = True  # local_raise also counts the inputs held interior (the tile rows, coupled per input: joint_rows)
 PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
 
 
@@ -285,7 +300,8 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
           "cell": np.repeat((group[:, None] * (sy * sx) + spatial[None, :]).ravel(), slope.shape[1]),
           "unit": (weight[every].astype(np.float64)[:, None] * slope).ravel(), "span": span.ravel(),
           "soy": 0, "sox": 0, "ogroups": 0, "ocell": np.zeros(0, dtype=np.int64), "ounit": np.zeros(0),
-          "ospan": np.zeros(0)}
+          "ospan": np.zeros(0), "base": base, "first": span[:, 0].copy(), "spatial": spatial, "cuts": (cy, cx),
+          "min_indeg": min_indeg}
     if chain:
         # Output neurons (channel, row, column order): their group (a depthwise layer's rows count the outputs of
         # their channels only; a full convolution's count every output) and cell of the output grid.
@@ -298,6 +314,100 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
         lp["ocell"], lp["ounit"], lp["ospan"] = _output_pieces(ocell, value)
         lp["soy"], lp["sox"], lp["ogroups"] = soy, sox, (groups if g.depthwise else 1)
     return lp
+
+
+def joint_rows(hardware: Hardware, g: ConvGeometry, lp: dict, c1: float, e_local: float) -> dict:
+    """The rows :func:`local_raise` adds to the local LP to count the inputs held interior (``JOINT``).
+
+    An input ``i`` with a full window and ``d_i`` destinations, ``l_i <= min(1, d_i)`` of them local, has
+    ``q_i = c1 d_i - (c1 - e_local) l_i >= c1 + e_local`` when ``d_i >= 2`` (a packet beside the first delivery):
+    its ``q`` above its base is then at least ``need_i = e_local + c1 - base_i``. The first ``cap_i =
+    min(need_i, span of its first piece)`` of it becomes a variable of its own, ``t_i`` (same slope: the pieces'
+    order is kept), full (``t_i = cap_i``) at every input with two destinations or more. The inputs with one
+    destination are interior to the positions their core holds whole, at most
+    :func:`~.bounds_tiles.interior_within` of them in a box of inputs (the count of ``docs/tile_bound.md`` on the
+    positions its full-window inputs' windows reach, a position one unit: its ``C_in`` input neurons; a core
+    holds at most :func:`whole_cap` positions whole with unclipped windows: where that is below
+:func:`~.bounds_tiles.whole_positions` only the inputs whose window holds no clipped position are counted,
+:func:`deep_windows`). So every box ``B`` of the local LP's super-cells has
+    ``sum over its coupled inputs of t_i / cap_i >= full(B) - room(B) - free(B)`` (``free``: its full-window
+    inputs with ``cap_i = 0``, which may count as not interior at no cost). A mapping's pieces meet every
+    row, so the LP with them is still a relaxation.
+
+    Returns ``coupled`` (input index in the layer, channel-row-column order), ``cap`` (joules per spike),
+    ``boxes`` (super-cells ``y0..y1-1`` by ``x0..x1-1``) and ``rhs`` per box (rows with ``rhs > 0`` only). Empty
+    for a depthwise layer (left to the local rows alone).
+    """
+    cin, h, w = g.in_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    _, ho, wo = g.out_shape
+    empty = {"coupled": np.zeros(0, dtype=np.int64), "cap": np.zeros(0), "boxes": np.zeros((0, 4), dtype=np.int64),
+             "rhs": np.zeros(0)}
+    if g.depthwise:
+        return empty
+    tau, capped = whole_positions(g, hardware, lp["min_indeg"]), whole_cap(g, hardware, lp["min_indeg"])
+    if capped < tau:  # a_max caps the whole positions with unclipped windows: count the deep inputs only
+        fy, fx, tau = deep_windows(h, ho, kh, sh, ph), deep_windows(w, wo, kw, sw, pw), capped
+    else:
+        fy, fx = full_windows(h, ho, kh, sh, ph), full_windows(w, wo, kw, sw, pw)
+    counted = np.broadcast_to((fy[:, None] & fx[None, :])[None], (cin, h, w)).ravel()
+    full = counted & (lp["base"] > 0)  # with a target (every full-window input of a convolution has one)
+    cap = np.where(full, np.minimum(e_local + c1 - lp["base"], lp["first"]), 0.0)
+    coupled = full & (cap > 1e-9 * c1)
+    cy, cx = lp["cuts"]
+    spans = []
+    for cut, mask1, k, st, p in ((cy, fy, kh, sh, ph), (cx, fx, kw, sw, pw)):
+        a, b = np.triu_indices(cut.size, 1)
+        inner = np.flatnonzero(mask1)
+        first = np.searchsorted(inner, cut[a])
+        count = np.searchsorted(inner, cut[b] - 1, side="right") - first
+        last = max(inner.size - 1, 0)
+        q0 = inner[np.minimum(first, last)] if inner.size else np.zeros_like(a)
+        q1 = inner[np.clip(first + count - 1, 0, last)] if inner.size else np.zeros_like(a)
+        window = np.where(count > 0, (q1 + p) // st + (q0 + p - k + 1) // -st + 1, 0)
+        spans.append((a, b, count, window))
+    (ay, by, ny, wy), (ax, bx, nx, wx) = spans
+    room = cin * interior_within(g, tau, np.outer(wy, wx)).astype(np.float64)
+    # Full-window inputs of each box that are not coupled (2-D prefix sums over the super-cells).
+    sy, sx = cy.size - 1, cx.size - 1
+    loose = np.zeros((sy + 1, sx + 1))
+    np.add.at(loose[1:, 1:], np.divmod(lp["spatial"], sx), (counted & ~coupled).reshape(cin, -1).sum(axis=0))
+    loose = loose.cumsum(axis=0).cumsum(axis=1)
+    free = (loose[np.ix_(by, bx)] - loose[np.ix_(ay, bx)] - loose[np.ix_(by, ax)] + loose[np.ix_(ay, ax)])
+    rhs = cin * np.outer(ny, nx) - room - free
+    keep = rhs > 0.5  # counts: a row is worth keeping from one input on
+    # Any subset of valid rows is valid: the boxes whose edges are on every JOINT_STEP-th cut (for time).
+    on_y = (ay % JOINT_STEP == 0) & ((by % JOINT_STEP == 0) | (by == sy))
+    on_x = (ax % JOINT_STEP == 0) & ((bx % JOINT_STEP == 0) | (bx == sx))
+    small = ((by - ay) <= JOINT_SMALL)[:, None] & ((bx - ax) <= JOINT_SMALL)[None, :]
+    keep &= (on_y[:, None] & on_x[None, :]) | small
+    ky, kx = np.nonzero(keep)
+    idx = np.flatnonzero(coupled)
+    return {"coupled": idx, "cap": cap[idx], "boxes": np.stack([ay[ky], by[ky], ax[kx], bx[kx]], axis=1),
+            "rhs": rhs[keep]}
+
+
+def deep_windows(size_in: int, size_out: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """Inputs along one axis whose window holds only output positions whose own windows are unclipped (a mask)."""
+    q = np.arange(size_in)
+    lo, hi = -(-(q + padding - kernel + 1) // stride), (q + padding) // stride
+    first = -(-padding // stride)  # the unclipped positions: first..last
+    last = min((size_in - kernel + padding) // stride, size_out - 1)
+    return (lo >= first) & (hi <= last) & (lo <= hi)
+
+
+def whole_cap(g: ConvGeometry, hardware: Hardware, min_indeg: int) -> int:
+    """Most output positions one core holds whole: :func:`~.bounds_tiles.whole_positions`, and at most the most
+    ``m`` whose windows' union (:func:`~.bounds_tiles.union_per_core`, ``C_in`` inputs a unit, each an axon of
+    the core) fits ``a_max`` (full-window positions, which are the ones the interior count is about)."""
+    tau = whole_positions(g, hardware, min_indeg)
+    a_max = hardware.limits.a_max
+    if a_max is None or g.depthwise or tau <= 0:
+        return tau
+    m = np.arange(1, tau + 1)
+    fits = g.in_shape[0] * np.asarray(union_per_core(g, m)) <= a_max + 1e-9
+    # union_per_core is 0 where strides pass the kernel (no argument): then every count fits.
+    return int(m[fits].max()) if fits.any() else tau
 
 
 def _held(boxes: np.ndarray, weight: np.ndarray, last: np.ndarray | None, sy: int, sx: int, groups: int
@@ -368,6 +478,29 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
                               csr_matrix((-np.ones(m), (ocell, np.arange(m))), shape=(ogroups * osupers, m)),
                               block_diag([prefix_rows(soy, sox, np.stack([oi, oi + 1, oj, oj + 1], axis=1))]
                                          * ogroups)]))
+    c1 = float(prices[0])
+    # Without a cheaper local delivery (loihi) the joint rows raised none of the four convolutional applications'
+    # bounds, at a third more time: left out there, as the channel subsets are.
+    jt = joint_rows(hardware, g, lp, c1, e_local) if JOINT and not m and e_local < c1 else None
+    if jt is not None and not (jt["coupled"].size and jt["rhs"].size):
+        jt = None
+    nf = 0 if jt is None else jt["coupled"].size
+    if jt is not None:
+        # Each coupled input's first piece is cut in two: its first cap_i (variables appended after the others,
+        # the same cost and cell) and the rest; the new ones' t / cap_i summed per super-cell (prefix sums).
+        per = wt.size // lp["base"].size  # pieces per input
+        head = jt["coupled"] * per  # the coupled inputs' first pieces
+        room = room.copy()
+        room[head] = np.maximum(room[head] - jt["cap"], 0.0)
+        fcell = lp["spatial"][jt["coupled"] % lp["spatial"].size]
+        # The new variables join their cells' totals (the local rows) and, divided by cap, the counting rows'.
+        blocks[0] = hstack([blocks[0], csr_matrix((-np.ones(nf), (cell[head], np.arange(nf))),
+                                                  shape=(groups * supers, nf)), csr_matrix((groups * supers, corners))])
+        if m:
+            blocks[1] = hstack([blocks[1], csr_matrix((blocks[1].shape[0], nf + corners))])
+        blocks.append(hstack([csr_matrix((supers, n + groups * corners + m + ogroups * ocorners)),
+                              csr_matrix((-float(np.max(rhs)) / jt["cap"], (fcell, np.arange(nf))), shape=(supers, nf)),
+                              prefix_rows(sy, sx, np.stack([i, i + 1, j, j + 1], axis=1))]))
     a_eq = vstack(blocks).tocsr()
     # Weights and joules brought to unit size; the rows and the rooms share a scale, which leaves the optimal
     # multipliers unchanged: only the weights' scale is undone (the outputs' counts keep their own unit).
@@ -377,6 +510,14 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
         olast = last if ogroups > 1 else None
         parts += [csr_matrix((rhs.size, m)), -_prefix_block(soy, sox, ogroups, lp["oboxes"], olast, nu / unit)]
     a_ub = hstack(parts).tocsr()
+    b_ub = -rhs / unit
+    if jt is not None:
+        # Counting rows: the new variables' t / cap summed over a box (its super-cells' prefix sums) >= its rhs.
+        nb = jt["rhs"].size
+        counted = hstack([csr_matrix((nb, n + groups * corners + m + ogroups * ocorners + nf)),
+                          -prefix_rows(sy, sx, jt["boxes"])])
+        a_ub = vstack([hstack([a_ub, csr_matrix((a_ub.shape[0], nf + corners))]), counted]).tocsr()
+        b_ub = np.concatenate([b_ub, -jt["rhs"]])
 
     def free(ny: int, nx: int, count: int) -> list[tuple[float | None, float | None]]:
         edge = np.zeros((ny + 1, nx + 1), dtype=bool)
@@ -388,16 +529,29 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
     if m:
         bounds += [(0.0, float(v)) for v in ospan] + free(soy, sox, ogroups)
         cost += [ou / (scale * unit), np.zeros(ogroups * ocorners)]
-    res = linprog(np.concatenate(cost), A_ub=a_ub, b_ub=-rhs / unit, A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]),
+    if jt is not None:
+        bounds += [(0.0, float(v) / unit) for v in jt["cap"]] + free(sy, sx, 1)
+        cost += [wt[head] / scale, np.zeros(corners)]
+    res = linprog(np.concatenate(cost), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]),
                   bounds=bounds, method="highs")
     marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
     if marg is None:
         return 0.0
-    mu = scale * np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
+    marg = np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
+    mu = scale * marg[:rhs.size]
     # Each cell's total multiplier over the rows holding it, summed term by term over the rows with a
     # multiplier (all >= 0: a cell no such row holds gets exactly 0); weak duality gives the value.
     held = _held(boxes, mu, last, sy, sx, groups)
-    value = float(rhs @ mu) + float(np.sum(np.minimum(wt - held[cell], 0.0) * room))
+    reduced = wt - held[cell]
+    value = float(rhs @ mu)
+    if jt is not None:
+        # The counting rows' multipliers pi (joules per count): a new variable's reduced cost is its unit cost less
+        # its cell's local multipliers and its super-cell's counting multipliers over cap; at most its cap each.
+        pi = scale * unit * marg[rhs.size:]
+        pheld = _held(jt["boxes"], pi, None, sy, sx, 1)
+        value += float(jt["rhs"] @ pi)
+        value += float(np.sum(np.minimum(wt[head] - held[cell[head]] - pheld[fcell] / jt["cap"], 0.0) * jt["cap"]))
+    value += float(np.sum(np.minimum(reduced, 0.0) * room))
     if m:
         oheld = _held(lp["oboxes"], mu * nu, last if ogroups > 1 else None, soy, sox, ogroups)
         value += float(np.sum(np.minimum(ou - oheld[ocell], 0.0) * ospan))

@@ -103,6 +103,7 @@ def test_box_rows_hold_on_every_box_of_feasible_mappings(in_shape, cout, kernel,
 
 
 def test_lp_value_is_the_lp_optimum_and_raises_the_bound(monkeypatch) -> None:
+    monkeypatch.setattr(bounds_local, "JOINT", False)  # the local rows alone (the joint rows: test_bounds_joint.py)
     net = conv_net((1, 12, 12), 2, (3, 3), (1, 1), (1, 1), spikes_seed=3)
     g = conv_layers(net)[0]
     hw = _grid(16, 14, side=12)
@@ -128,7 +129,8 @@ def test_lp_value_is_the_lp_optimum_and_raises_the_bound(monkeypatch) -> None:
     assert with_rows > communication_lower_bound(net, hw)
 
 
-def test_dark_inputs_take_the_extra_cost_and_zero_weight_gives_nothing() -> None:
+def test_dark_inputs_take_the_extra_cost_and_zero_weight_gives_nothing(monkeypatch) -> None:
+    monkeypatch.setattr(bounds_local, "JOINT", False)  # the local rows alone
     net = conv_net((1, 12, 12), 2, (3, 3), (1, 1), (1, 1), flat=True)
     g = conv_layers(net)[0]
     hw = _grid(16, 14, side=12)
@@ -140,6 +142,10 @@ def test_dark_inputs_take_the_extra_cost_and_zero_weight_gives_nothing() -> None
     one = np.array([C1])
     assert local_raise(net, hw, g, dark, floor, one, E_LOCAL) < 1e-9 < local_raise(net, hw, g, ones, floor, one,
                                                                                      E_LOCAL)
+    # With the joint rows (test_bounds_joint.py) the bright inputs cannot all keep a single destination.
+    monkeypatch.setattr(bounds_local, "JOINT", True)
+    assert local_raise(net, hw, g, 0 * ones, floor, one, E_LOCAL) == 0.0
+    assert local_raise(net, hw, g, dark, floor, one, E_LOCAL) > 10 * C1
 
 
 @pytest.mark.parametrize("length, kernel, n_max, a_max, cores", [(6, 3, 3, 3, 3), (5, 2, 3, None, 3),

@@ -1,0 +1,165 @@
+"""The joint rows of the local LP (formulations/bounds_local.py, ``joint_rows``): inputs held interior, counted
+beside the local room. Their counting rows on every box of feasible mappings, the LP's certified value against the
+LP written out, and the bound below brute-force optima, random and heuristic mappings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from snnmap import api
+from snnmap.formulations import bounds, bounds_local
+from snnmap.formulations.bounds import bound_terms, combinatorial_lower_bound
+from snnmap.formulations.bounds_local import (
+    deep_windows,
+    joint_rows,
+    local_raise,
+    local_rows,
+    whole_cap,
+)
+from snnmap.formulations.bounds_tiles import full_windows, whole_positions
+from snnmap.formulations.energy import destination_pairs, evaluate
+from snnmap.instances.geometry import conv_layers
+from tests.formulations.test_bounds_local import C1, E_LOCAL, _grid, _random_mappings
+from tests.formulations.test_bounds_tiles import conv_net, line_chip
+from tests.helpers import brute_force
+
+PRICES = np.array([C1] * 4 + [C1 + 0.5] * 8 + [C1 + 1.0] * 12)  # one, two and three hops
+
+
+def _lp(net, hw, g):
+    weight, floor = net.spikes.astype(float), np.full(net.num_neurons, E_LOCAL)
+    lp = local_rows(net, hw, g, weight, floor, PRICES, E_LOCAL)
+    return lp, joint_rows(hw, g, lp, C1, E_LOCAL)
+
+
+def _check_counting_rows(net, hw, g, core: np.ndarray, lp: dict, jt: dict) -> int:
+    """A feasible mapping's first pieces (its ``q`` above base, up to ``cap``) meet every counting row; returns the
+    rows that bind with no slack to spare (the mapping's count equal to the row's)."""
+    pair_neuron, pair_core = destination_pairs(net, core, hw.num_cores)
+    d = np.bincount(pair_neuron, minlength=net.num_neurons)
+    local = np.bincount(pair_neuron, weights=pair_core == core[pair_neuron], minlength=net.num_neurons)
+    ins = np.arange(g.in_offset, g.in_offset + int(np.prod(g.in_shape)))
+    q = C1 * d[ins] - (C1 - E_LOCAL) * local[ins]
+    idx = jt["coupled"]
+    t = np.clip(q[idx] - lp["base"][idx], 0.0, jt["cap"])
+    cin, h, w = g.in_shape
+    cy, cx = lp["cuts"]
+    yy, xx = np.divmod(idx % (h * w), w)
+    tight = 0
+    for (y0, y1, x0, x1), rhs in zip(jt["boxes"], jt["rhs"]):
+        inside = (cy[y0] <= yy) & (yy < cy[y1]) & (cx[x0] <= xx) & (xx < cx[x1])
+        got = float(np.sum(t[inside] / jt["cap"][inside]))
+        assert got >= rhs - 1e-9, ((y0, y1, x0, x1), got, rhs)
+        tight += got <= rhs + 1e-9
+    return tight
+
+
+@pytest.mark.parametrize("in_shape, cout, kernel, stride, padding, n_max, a_max", [
+    ((1, 8, 8), 2, (3, 3), (1, 1), (1, 1), 12, 14),   # a_max caps whole positions at 3 (n_max at 6): deep inputs
+    ((1, 9, 9), 1, (3, 3), (1, 1), (0, 0), 9, None),  # n_max only
+    ((2, 7, 7), 2, (3, 3), (2, 2), (1, 1), 12, 18),
+    ((1, 9, 9), 1, (5, 5), (2, 2), (2, 2), 16, 30)])  # ImgSmooth's kernel, a_max binding
+def test_counting_rows_hold_on_every_box_of_feasible_mappings(in_shape, cout, kernel, stride, padding, n_max,
+                                                             a_max) -> None:
+    net = conv_net(in_shape, cout, kernel, stride, padding)
+    g = conv_layers(net)[0]
+    hw = _grid(n_max, a_max)
+    lp, jt = _lp(net, hw, g)
+    assert jt["rhs"].size and jt["coupled"].size  # the rows are there to be checked
+    checked = tight = 0
+    for seed in range(3):
+        for core in _random_mappings(net, g, n_max, seed):
+            rep = evaluate(net, hw, core, link_loads=False) if core.max() < hw.num_cores else None
+            if rep is not None and rep.feasible:
+                tight += _check_counting_rows(net, hw, g, core, lp, jt)
+                checked += 1
+    assert checked >= 3
+
+
+def test_whole_cap_and_deep_windows() -> None:
+    net = conv_net((1, 8, 8), 2, (3, 3), (1, 1), (1, 1))
+    g = conv_layers(net)[0]
+    # (sqrt(m) + 2)^2 <= 14 for m <= 3; n_max 12 alone allows 6 positions of 2 channels.
+    assert whole_positions(g, _grid(12, 14), 1) == 6 and whole_cap(g, _grid(12, 14), 1) == 3
+    assert whole_cap(g, _grid(12, None), 1) == 6
+    # Positions 1..6 have unclipped windows; input 1's window holds position 0, input 6's position 7.
+    assert np.flatnonzero(deep_windows(8, 8, 3, 1, 1)).tolist() == [2, 3, 4, 5]
+    assert np.flatnonzero(full_windows(8, 8, 3, 1, 1)).tolist() == [1, 2, 3, 4, 5, 6]
+    # ImgSmooth's axis: positions 1..126 unclipped.
+    deep = deep_windows(256, 128, 5, 2, 2)
+    assert np.flatnonzero(~deep).tolist() == [0, 1, 2, 252, 253, 254, 255]
+
+
+def test_joint_value_is_the_lp_optimum_and_above_the_local_lp(monkeypatch) -> None:
+    net = conv_net((1, 12, 12), 2, (3, 3), (1, 1), (1, 1), spikes_seed=3)
+    g = conv_layers(net)[0]
+    hw = _grid(16, 14, side=12)
+    weight, floor = net.spikes.astype(float), np.full(net.num_neurons, E_LOCAL)
+    lp, jt = _lp(net, hw, g)
+    sy, sx, boxes, last, rhs, cell, unit, span = (lp[k] for k in ("sy", "sx", "boxes", "last", "rhs", "cell",
+                                                                  "unit", "span"))
+    assert lp["groups"] == 1 and jt["rhs"].size
+    # The primal written out: each input's pieces, then the coupled inputs' first cap as variables of their own.
+    per = unit.size // lp["base"].size
+    head = jt["coupled"] * per
+    span = span.copy()
+    span[head] -= jt["cap"]
+    cost = np.concatenate([unit, unit[head]])
+    var_cell = np.concatenate([cell, cell[head]])
+    yy, xx = np.divmod(var_cell % (sy * sx), sx)
+    local = ((boxes[:, 0:1] <= yy) & (yy < boxes[:, 1:2]) & (boxes[:, 2:3] <= xx) & (xx < boxes[:, 3:4]))
+    jb = jt["boxes"]
+    hy, hx = yy[unit.size:], xx[unit.size:]
+    counting = np.zeros((jb.shape[0], cost.size))
+    counting[:, unit.size:] = (((jb[:, 0:1] <= hy) & (hy < jb[:, 1:2]) & (jb[:, 2:3] <= hx) & (hx < jb[:, 3:4]))
+                               / jt["cap"][None, :])
+    a_ub = -np.vstack([local.astype(float), counting])
+    direct = linprog(cost, A_ub=a_ub, b_ub=-np.concatenate([rhs, jt["rhs"]]),
+                     bounds=list(zip(0 * cost, np.concatenate([span, jt["cap"]]))), method="highs").fun
+    value = local_raise(net, hw, g, weight, floor, PRICES, E_LOCAL)
+    assert 0 < value <= direct * (1 + 1e-9)
+    assert value >= direct * (1 - 1e-6)
+    monkeypatch.setattr(bounds_local, "JOINT", False)
+    assert value > local_raise(net, hw, g, weight, floor, PRICES, E_LOCAL) * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("length, kernel, n_max, a_max, cores, raised", [
+    (6, 3, 3, 3, 3, False), (5, 2, 3, None, 3, False), (6, 2, 4, 3, 3, True)])
+def test_bound_is_below_the_brute_force_optimum(length, kernel, n_max, a_max, cores, raised, monkeypatch) -> None:
+    net = conv_net((1, 1, length), 1, (1, kernel), (1, 1), (0, 0), spikes_seed=length)
+    hw = line_chip(cores, n_max, a_max=a_max, local=0.25)
+    _, energies = brute_force(net, hw, "multicast")
+    best = float(energies.min())
+    joint = combinatorial_lower_bound(net, hw)
+    assert joint <= best * (1 + 1e-9)
+    monkeypatch.setattr(bounds_local, "JOINT", False)
+    bounds.bound_terms.cache_clear()
+    old = combinatorial_lower_bound(net, hw)
+    bounds.bound_terms.cache_clear()
+    assert old <= joint * (1 + 1e-9)  # the rows only add
+    assert (joint > old * (1 + 1e-9)) == raised  # 116 against 115 on (6, 2, 4, 3, 3)
+
+
+@pytest.mark.parametrize("in_shape, cout, kernel, stride, padding, n_max, a_max", [
+    ((1, 12, 12), 2, (3, 3), (1, 1), (1, 1), 16, 14),
+    ((1, 14, 14), 1, (5, 5), (2, 2), (2, 2), 20, 40)])
+def test_bound_is_below_random_and_heuristic_mappings(in_shape, cout, kernel, stride, padding, n_max,
+                                                      a_max) -> None:
+    net = conv_net(in_shape, cout, kernel, stride, padding, spikes_seed=7)
+    g = conv_layers(net)[0]
+    hw = _grid(n_max, a_max, side=12)
+    bounds.bound_terms.cache_clear()
+    terms = bound_terms(net, hw)
+    total = float(sum(terms.values()))
+    checked = 0
+    maps = _random_mappings(net, g, n_max, 0)
+    maps += [np.asarray(api.solve(net, hw, m, time_limit=1.0, seed=0).mapping) for m in ("greedy", "partition-refine")]
+    for core in maps:
+        rep = evaluate(net, hw, core, link_loads=False) if core.max() < hw.num_cores else None
+        if rep is not None and rep.feasible:
+            assert terms["comm"] <= rep.terms["comm"] * (1 + 1e-9)
+            assert total <= rep.total * (1 + 1e-9)
+            checked += 1
+    assert checked >= 3
