@@ -35,7 +35,7 @@ becomes the incumbent when lower, and the master's cutoff drops with it.
 (its cutoff drops to every better leaf; at most half the time limit): when it
 finishes, its least leaf is a bound on every mapping and its partition is
 priced. Then the master runs in rounds with
-cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/2 and doubled after
+cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/2 (1/8 beyond :data:`EXACT_CORES` cores) and doubled after
 every finished round, the last round's cutoff the incumbent itself. A finished
 round has priced every partition whose bound is below ``T``, so every mapping
 costs at least ``min(T, incumbent)``: the new ``lb``. On a time limit the
@@ -53,7 +53,9 @@ gating (the inputs need room too). The subproblem (:func:`place_with_inputs`) pr
 a depth-first search over the groups' cores as above and, at every full placement, for every count of new
 groups from the fewest that fit and every set of that many free cores, the inputs' least assignment to the
 groups' room and the new groups (a transportation problem, :func:`~formulations.target_components.transport_assign`),
-skipped once the group cost plus the assignment with every free core open reaches the best. On layered
+skipped once the group cost plus the assignment with every free core open reaches the best. A partial placement
+is also bounded by the inputs' least assignment given the groups placed so far (:func:`inputs_floor`,
+:func:`inputs_transport_floor`: each input's cheapest column without, then with, the columns' room). On layered
 networks most neurons are inputs; the partitions of the rest below the optimum are few (4 to 9 on the 48 / 8
 seeds that stayed open), where the master over all neurons met every input assignment of them.
 
