@@ -35,7 +35,7 @@ becomes the incumbent when lower, and the master's cutoff drops with it.
 (its cutoff drops to every better leaf; at most half the time limit): when it
 finishes, its least leaf is a bound on every mapping and its partition is
 priced. Then the master runs in rounds with
-cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/2 and doubled after
+cutoff ``T = lb + share (incumbent - lb)``, ``share`` 1/2 (1/8 beyond :data:`EXACT_CORES` cores) and doubled after
 every finished round, the last round's cutoff the incumbent itself. A finished
 round has priced every partition whose bound is below ``T``, so every mapping
 costs at least ``min(T, incumbent)``: the new ``lb``. On a time limit the
@@ -53,7 +53,9 @@ gating (the inputs need room too). The subproblem (:func:`place_with_inputs`) pr
 a depth-first search over the groups' cores as above and, at every full placement, for every count of new
 groups from the fewest that fit and every set of that many free cores, the inputs' least assignment to the
 groups' room and the new groups (a transportation problem, :func:`~formulations.target_components.transport_assign`),
-skipped once the group cost plus the assignment with every free core open reaches the best. On layered
+skipped once the group cost plus the assignment with every free core open reaches the best. A partial placement
+is also bounded by the inputs' least assignment given the groups placed so far (:func:`inputs_floor`,
+:func:`inputs_transport_floor`: each input's cheapest column without, then with, the columns' room). On layered
 networks most neurons are inputs; the partitions of the rest below the optimum are few (4 to 9 on the 48 / 8
 seeds that stayed open), where the master over all neurons met every input assignment of them.
 
@@ -110,6 +112,7 @@ METHOD = "partition-benders"
 PRICE_TOL = 1e-9  # relative: a priced energy and the evaluator's must agree this well
 SUBSET_CORES = 16  # cores up to which the least pair costs among g cores are taken over all subsets
 FIRST_SHARE = 0.5  # of the gap, closed by the first round of the master; each finished round doubles it
+FIRST_SHARE_WIDE = 0.125  # the same beyond EXACT_CORES cores (no exact placement bound: rounds are dearer)
 LEAST_SHARE = 0.5  # of the time limit, at most, for round 0 (the master minimised)
 MASTER_CHUNK = 20_000  # master nodes between time checks (deep nodes cost a placement search each)
 EXACT_DEPTH = 0.5  # share of the neurons placed from which a master node's hop bound is the exact placement
@@ -191,7 +194,161 @@ def _assign_inputs(C, room, cap, g, nf, need, gcost, cutoff, cores, pl, col, sub
 
 
 @njit(cache=True)
-def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in, deadline):
+def input_excess(M, ex, pl, used, E, P, rearr=True):
+    """Bounds on every input's flows' excess from every core: ``P[i, c]`` to the placed groups (``pl[b] >= 0``) alone,
+    ``E[i, c]`` also to the unplaced ones, for a core ``c`` free or a placed group's.
+
+    From such a core the unplaced target groups will sit on distinct free cores other than ``c``, so their flows,
+    heaviest first, on the free cores' excess from ``c``, cheapest first, bound theirs (rearrangement inequality);
+    entries past the free cores are left out (still a bound).
+    """
+    ni, g = M.shape
+    k = ex.shape[0]
+    srow = np.empty((k, k))
+    nr = 0
+    for f in range(k):
+        if not used[f]:
+            nr += 1
+    any_unplaced = False
+    for b in range(g):
+        if pl[b] < 0 and rearr:
+            any_unplaced = True
+    live = ~used  # the free cores and the placed groups' ones
+    for b in range(g):
+        if pl[b] >= 0:
+            live[pl[b]] = True
+    for c in range(k):
+        if not live[c]:
+            continue
+        if any_unplaced:
+            r = 0
+            for f in range(k):
+                if not used[f] and f != c:
+                    srow[c, r] = ex[c, f]
+                    r += 1
+            srow[c, :r] = np.sort(srow[c, :r])
+    mv = np.empty(g)
+    for i in range(ni):
+        nu = 0
+        for b in range(g):
+            if M[i, b] > 0.0 and pl[b] < 0:
+                mv[nu] = M[i, b]
+                nu += 1
+        if not any_unplaced:
+            nu = 0
+        if nu > 1:
+            mv[:nu] = np.sort(mv[:nu])[::-1]
+        for c in range(k):
+            if not live[c]:
+                continue
+            v = 0.0
+            for b in range(g):
+                if M[i, b] > 0.0 and pl[b] >= 0:
+                    v += M[i, b] * ex[c, pl[b]]
+            P[i, c] = v
+            avail = nr - (0 if used[c] else 1)  # the free cores other than c
+            for r in range(min(nu, avail)):
+                v += mv[r] * srow[c, r]
+            E[i, c] = v
+
+
+@njit(cache=True)
+def _input_columns(M, pen, pnew, pl, used, room, cap, E, P, C, rs):
+    """The columns of :func:`inputs_transport_floor` into ``C`` and ``rs``; returns their count and the free cores'."""
+    ni, g = M.shape
+    k = used.size
+    nt = 0
+    for c in range(k):  # a new group on every free core
+        if used[c]:
+            continue
+        for i in range(ni):
+            C[i, nt] = pnew[i] + E[i, c]
+        rs[nt] = cap
+        nt += 1
+    nfree = nt
+    for a in range(g):  # every group with room
+        if room[a] <= 0:
+            continue
+        for i in range(ni):
+            if pl[a] >= 0:
+                C[i, nt] = pen[i, a] + E[i, pl[a]]
+            else:
+                v = np.inf
+                for c in range(k):
+                    if not used[c]:
+                        v = min(v, P[i, c])
+                C[i, nt] = pen[i, a] + v
+        rs[nt] = room[a]
+        nt += 1
+    return nt, nfree
+
+
+@njit(cache=True)
+def inputs_floor(M, pen, pnew, ex, pl, used, room, cap, E, P, C, rs, d, rearr=True):
+    """A lower bound on the inputs' least assignment cost, whatever the unplaced groups' cores (``pl[a] < 0``) and
+    whichever free cores (not ``used``) the new groups take.
+
+    Input ``i`` on a new group's core ``c`` pays ``pnew[i]`` plus its flows' excess, at least ``E[i, c]`` of
+    :func:`input_excess`; in a placed group ``a`` with room ``pen[i, a] + E[i, p_a]``; in an unplaced one with room
+    ``pen[i, a]`` plus at least its excess to the placed groups from the best free core. Its cheapest new group
+    ``A_i`` and cheapest group ``G_i``: at most the groups' whole free room of inputs join groups, so the least cost
+    is at least ``sum A_i`` less the ``fill`` largest savings ``max(0, A_i - G_i)`` (each new group's room relaxed
+    away). ``inf`` when the inputs fit nowhere. ``E``, ``P``, ``C`` (inputs x cores, inputs x groups + cores), ``rs``
+    (groups + cores) and ``d`` (inputs) are work arrays.
+    """
+    ni, g = M.shape
+    input_excess(M, ex, pl, used, E, P, rearr)
+    nt, nfree = _input_columns(M, pen, pnew, pl, used, room, cap, E, P, C, rs)
+    fill = 0
+    for a in range(g):
+        fill += room[a]
+    if nfree == 0 and fill < ni:
+        return np.inf
+    total = 0.0
+    for i in range(ni):
+        ai, gi = np.inf, np.inf
+        for t in range(nt):
+            if t < nfree:
+                ai = min(ai, C[i, t])
+            else:
+                gi = min(gi, C[i, t])
+        if ai == np.inf and gi == np.inf:
+            return np.inf
+        d[i] = ai - gi if ai > gi else 0.0
+        total += min(ai, gi)
+    if fill >= ni or nfree == 0:  # every input may take its cheaper column
+        return total
+    total = 0.0
+    for i in range(ni):
+        ai = np.inf
+        for t in range(nfree):
+            ai = min(ai, C[i, t])
+        total += ai
+    srt = np.sort(d[:ni])
+    for r in range(ni - 1, ni - 1 - fill, -1):  # the fill largest savings
+        total -= srt[r]
+    return total
+
+
+@njit(cache=True)
+def inputs_transport_floor(M, pen, pnew, ex, pl, used, room, cap, E, P, C, rs):
+    """:func:`inputs_floor` with the room of every column kept (needs :func:`input_excess` of the same state in
+    ``E`` and ``P``, as :func:`inputs_floor` leaves them).
+
+    Columns: every free core (room ``cap``: ``pnew`` plus at least the excess from it) and every group with room.
+    Every assignment of the inputs to the groups and to new groups on cores free at the end (free now) is one of
+    these columns' assignments and costs no less, so :func:`transport` (a bound on the least) bounds it.
+    """
+    ni = M.shape[0]
+    nt, _ = _input_columns(M, pen, pnew, pl, used, room, cap, E, P, C, rs)
+    if nt == 0:
+        return np.inf if ni > 0 else 0.0
+    return transport(C[:, :nt].copy(), rs[:nt].copy())
+
+
+@njit(cache=True)
+def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in, deadline,
+                      deep=1):
     """Least excess of the groups' placement plus their inputs' least assignment below ``cutoff``, else ``inf``.
 
     The groups (flows ``F``, free ``room``) take distinct cores (``order`` heaviest first, the first one on a
@@ -203,6 +360,14 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     the core of every group, ``best_in`` every input's. ``-1`` when the clock (``time.perf_counter``, read every
     :data:`CLOCK_EVERY` units of work: search nodes, each transportation problem counted by its size) passes
     ``deadline`` before the search ends.
+
+    A partial placement is bounded by its placed pairs' excess, every unplaced group's cheapest free core, the
+    new groups the inputs need at least, and the inputs' least cost given the groups placed so far:
+    :func:`inputs_floor` (each input's cheapest new group or group, at most the groups' free room of them in
+    groups) and, where that leaves the node below the best, ``deep >= 1``, :func:`inputs_transport_floor` (the
+    same columns with their room, a transportation problem); ``deep >= 2`` adds the unplaced target groups'
+    rearrangement bound (:func:`input_excess`; on layered 64 / 16 seed 0 it costs more than it prunes: off by
+    default). Without the inputs' floors (before issue 14's helper P64) one pricing there could run past 75 s.
     """
     g = order.size
     k = ex.shape[0]
@@ -218,6 +383,11 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     cores = np.empty(k, np.int64)
     sub = np.empty(k, np.int64)
     got = np.empty(ni, np.int64)
+    WE = np.empty((ni, k))
+    WP = np.empty((ni, k))
+    wd = np.empty(ni)
+    CT = np.empty((ni, g + k))
+    rt = np.empty(g + k, np.int64)
     fill = 0
     for a in range(g):
         fill += room[a]
@@ -255,6 +425,13 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
             lb = val + gcost * need
             for r in range(q + 1, g):
                 lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
+            if lb < best and ni > 0:
+                fl = inputs_floor(M, pen, pnew, ex, pl, used, room, cap, WE, WP, CT, rt, wd, deep >= 2)
+                work += ni * k * g
+                if lb + fl < best and deep >= 1:
+                    fl = max(fl, inputs_transport_floor(M, pen, pnew, ex, pl, used, room, cap, WE, WP, CT, rt))
+                    work += ni * (g + k)
+                lb += fl
             if lb >= best:
                 continue
             q += 1
@@ -267,6 +444,9 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
                 cores[nf] = e
                 nf += 1
         if need > nf:
+            continue
+        if ni > 0 and val + gcost * need + inputs_floor(M, pen, pnew, ex, pl, used, room, cap, WE, WP, CT, rt,
+                                                         wd, False) >= best:
             continue
         _inputs_cost(M, pen, pnew, ex, pl, cores, g + nf, C)
         work += ni * (g + nf)
@@ -654,7 +834,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             core_of = None
         if core_of is not None:
             best_map, best_e = core_of, e
-    share, rounds, proven, last = FIRST_SHARE, 0, False, t0
+    share = FIRST_SHARE if hardware.num_cores <= EXACT_CORES else FIRST_SHARE_WIDE
+    rounds, proven, last = 0, False, t0
     while not proven and lb < best_e * (1 - PROOF_GAP) and not out_of(time_limit):
         target = best_e if share >= 1.0 else lb + share * (best_e - lb)
         ps.restart()

@@ -183,3 +183,82 @@ def test_layered_unicast_proof_agrees_with_the_milp_and_cpsat(seed: int) -> None
         assert res.energy >= ours.energy * (1 - 1e-9)  # nothing beats a proven optimum
         if res.status == Status.OPTIMAL:
             assert res.energy == pytest.approx(ours.energy, rel=1e-8)
+
+
+def _inputs_brute(F, ex, room, cap, M, pen, pnew, gcost, fixed):
+    """Least group excess plus the inputs' cost over every placement of the groups (``fixed[a] >= 0``: group ``a``
+    on that core) and every assignment of the inputs to the groups' room or new groups (``gcost`` each) on free
+    cores, by enumeration: ``(total, inputs' part at its best)``, both ``inf`` when nothing fits."""
+    import itertools
+    g, k, ni = F.shape[0], ex.shape[0], M.shape[0]
+    best = (math.inf, math.inf)
+    for pl in itertools.permutations(range(k), g):
+        if any(fixed[a] >= 0 and pl[a] != fixed[a] for a in range(g)):
+            continue
+        val = sum(F[a, b] * ex[pl[a], pl[b]] for a in range(g) for b in range(g))
+        free = [c for c in range(k) if c not in pl]
+        cols = [("g", a) for a in range(g)] + [("n", c) for c in free]
+        for pick in itertools.product(range(len(cols)), repeat=ni):
+            cnt = np.bincount(pick, minlength=len(cols))
+            if any(cnt[a] > room[a] for a in range(g)) or any(cnt[g:] > cap):
+                continue
+            tot = gcost * int((cnt[g:] > 0).sum())
+            for i, t in enumerate(pick):
+                kind, x = cols[t]
+                c = pl[x] if kind == "g" else x
+                tot += (pen[i, x] if kind == "g" else pnew[i]) + sum(M[i, b] * ex[c, pl[b]] for b in range(g))
+            if val + tot < best[0]:
+                best = (val + tot, tot - gcost * int((cnt[g:] > 0).sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_inputs_floors_bound_every_completion(seed: int) -> None:
+    # Some groups placed, the rest not: both floors of the inputs' assignment are at most its least cost over every
+    # placement of the other groups and every choice of new groups' cores (random costs, brute force).
+    rng = np.random.default_rng(1400 + seed)
+    k, g, ni = int(rng.integers(3, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    g = min(g, k - 1)
+    ex = rng.integers(0, 4, (k, k)).astype(float)
+    if seed % 2:
+        ex = np.triu(ex, 1) + np.triu(ex, 1).T
+    M = rng.integers(0, 3, (ni, g)).astype(float)
+    pen, pnew = rng.integers(0, 3, (ni, g)).astype(float), rng.integers(0, 3, ni).astype(float)
+    cap = int(rng.integers(1, 3))
+    room = rng.integers(0, 2, g).astype(np.int64)
+    fixed = -np.ones(g, np.int64)
+    placed = rng.permutation(k)[: int(rng.integers(0, g + 1))]
+    fixed[: placed.size] = placed
+    used = np.zeros(k, np.bool_)
+    used[placed] = True
+    _, least = _inputs_brute(np.zeros((g, g)), ex, room, cap, M, pen, pnew, 0.0, fixed)
+    work = (np.empty((ni, k)), np.empty((ni, k)), np.empty((ni, g + k)), np.empty(g + k, np.int64))
+    cheap = partition_benders.inputs_floor(M, pen, pnew, ex, fixed, used, room, cap, *work, np.empty(ni))
+    tight = partition_benders.inputs_transport_floor(M, pen, pnew, ex, fixed, used, room, cap, *work)
+    assert cheap <= least + 1e-9 and tight <= least + 1e-9, (cheap, tight, least)
+    if math.isfinite(least):
+        assert tight >= cheap - 1e-9  # the room of every column only raises it
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_place_with_inputs_matches_brute_force(seed: int) -> None:
+    # The split pricing against enumeration: the inputs' cheap floor alone (0), with the transportation floor (1,
+    # the default), and with the unplaced target groups' rearrangement bound (2).
+    rng = np.random.default_rng(1500 + seed)
+    k, g, ni = int(rng.integers(2, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    g = min(g, k)
+    ex = rng.integers(0, 4, (k, k)).astype(float)
+    if seed % 2:
+        ex = np.triu(ex, 1) + np.triu(ex, 1).T
+    F = rng.integers(0, 3, (g, g)).astype(float) * (rng.random((g, g)) < 0.6)
+    M = rng.integers(0, 3, (ni, g)).astype(float)
+    pen, pnew = rng.integers(0, 3, (ni, g)).astype(float), rng.integers(0, 3, ni).astype(float)
+    cap, gcost = int(rng.integers(1, 3)), float(rng.choice([0.0, 0.5, 3.0]))
+    room = rng.integers(0, 2, g).astype(np.int64)
+    want, _ = _inputs_brute(F, ex, room, cap, M, pen, pnew, gcost, -np.ones(g, np.int64))
+    order = np.argsort(-(F.sum(0) + F.sum(1) + M.sum(0)), kind="stable")
+    for deep in (0, 1, 2):
+        pl, cin = -np.ones(g, np.int64), -np.ones(ni, np.int64)
+        got = partition_benders.place_with_inputs(F, ex, order, np.ones(k, np.bool_), room, cap, M, pen, pnew,
+                                                  gcost, np.inf, pl, cin, math.inf, deep)
+        assert got == pytest.approx(want, abs=1e-9) if math.isfinite(want) else got == math.inf, (deep, got, want)
