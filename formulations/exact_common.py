@@ -28,6 +28,10 @@ from snnmap.instances import SpikingNetwork
 
 #: Default ceiling on the estimated model size; above it a solve is refused unless ``force=True``.
 MAX_NONZEROS = 2_000_000
+#: Nonzeros per second of a Pyomo build and its hand-over to the solver, set generously (faster than measured) so
+#: that only builds that cannot fit their time limit are skipped. Measured on the 2-core reference machine at
+#: load 3: 29-45 k per second (LeNet:mini on loihi, 1.47 M nonzeros, 33-51 s; issue 14's session of 2026-12-02).
+BUILD_NONZEROS_PER_S = 200_000
 
 ProgressFn = Callable[[float, float, float], Any]
 T = TypeVar("T")
@@ -560,6 +564,24 @@ def finish(run: StartUp, out: SolverOutcome, *, method: str, seed: int, stats: d
     return result_from_mapping(network, hardware, core_of, method=method, status=status, runtime=runtime(),
                                seed=seed, lower_bound=lb, comm=comm, message="; ".join(notes), log_path=log_path,
                                stats=stats)
+
+
+def build_outlasts_limit(run: StartUp, time_limit: float | None, *, method: str, seed: int) -> Result | None:
+    """The start and the combinatorial bound, status ``time_limit``, when building the model cannot fit the limit.
+
+    A Pyomo build cannot be stopped part-way, so a model whose build alone (at the generous
+    :data:`BUILD_NONZEROS_PER_S`) outlasts the seconds left is not started: waiting for it would break the
+    time limit many times over. ``None`` when the build fits.
+    """
+    left = run.remaining(time_limit)
+    need = run.size["nonzeros"] / BUILD_NONZEROS_PER_S
+    if left is None or need <= left:
+        return None
+    why = (f"building the model ({run.size['nonzeros']:,} nonzeros) takes at least {need:.1f} s, more than the "
+           f"{left:.1f} s left of the time limit: not built; raise the time limit above about {5 * need:.0f} s or "
+           "use 'cpsat' or 'partition-benders'")
+    out = SolverOutcome(status=Status.TIME_LIMIT, termination="time limit before the build")
+    return finish(run, out, method=method, seed=seed, stats=dict(run.size), notes=[why])
 
 
 def interrupted_result(run: StartUp, *, method: str, seed: int) -> Result:

@@ -44,6 +44,7 @@ from snnmap.formulations.exact_common import (
     ProgressFn,
     SolverOutcome,
     StartUp,
+    build_outlasts_limit,
     check_size,
     finish,
     interrupted_result,
@@ -620,6 +621,9 @@ def solve(
                 run.start is None or warm.energy < evaluate(network, hardware, run.start, comm).total):
             # CP-SAT's mapping obeys the same symmetry breaking: it is a canonical start already.
             run = dataclasses.replace(run, start=warm.mapping)
+    late = build_outlasts_limit(run, time_limit, method=method, seed=seed)
+    if late is not None:
+        return late
     t_build = time.perf_counter()
     try:
         if form == "compact":
