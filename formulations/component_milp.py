@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from snnmap.formulations.exact_common import ProgressFn, start_up
+from snnmap.formulations.exact_common import ProgressFn, build_outlasts_limit, start_up
 from snnmap.formulations.milp import build_compact, solve_compact, solve_model
 from snnmap.formulations.result import PROOF_GAP, Result, Status
 from snnmap.formulations.target_components import component_bound, component_optimum
@@ -192,12 +192,14 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     if comm != "multicast":
         return _solve_unicast(network, hardware, run, budget, opts)
     cb = component_bound(network, hardware, time_limit=budget, start=run.start)
-    t_build = time.perf_counter()
-    m = build_compact(network, hardware, comm, data=run.data)
-    cuts = _add_component_cuts(m, hardware, network, cb)
-    res = solve_model(m, run, method=METHOD, solver=solver, time_limit=run.remaining(time_limit), mip_gap=mip_gap,
-                      threads=threads, seed=seed, log_path=log_path, build_time=time.perf_counter() - t_build,
-                      progress=progress, solver_options=solver_options)
+    res, cuts = build_outlasts_limit(run, time_limit, method=METHOD, seed=seed), 0
+    if res is None:
+        t_build = time.perf_counter()
+        m = build_compact(network, hardware, comm, data=run.data)
+        cuts = _add_component_cuts(m, hardware, network, cb)
+        res = solve_model(m, run, method=METHOD, solver=solver, time_limit=run.remaining(time_limit),
+                          mip_gap=mip_gap, threads=threads, seed=seed, log_path=log_path,
+                          build_time=time.perf_counter() - t_build, progress=progress, solver_options=solver_options)
     stats = {**res.stats, "component_bound": cb.bound, "component_s": cb.runtime, "component_cuts": cuts}
     if res.mapping is None or res.lower_bound is None or cb.bound <= res.lower_bound:
         return dataclasses.replace(res, stats=stats)
@@ -213,6 +215,9 @@ def _solve_unicast(network: SpikingNetwork, hardware: Hardware, run: Any, budget
                    opts: dict[str, Any]) -> Result:
     """The compact MILP with the split rows of :func:`split_bound` (unicast)."""
     sb = split_bound(network, hardware, time_limit=budget)
+    late = build_outlasts_limit(run, opts["time_limit"], method=METHOD, seed=opts["seed"])
+    if late is not None:
+        return late
     t_build = time.perf_counter()
     m = build_compact(network, hardware, "unicast", data=run.data)
     rows = _add_split_rows(m, network, sb)

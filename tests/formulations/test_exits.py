@@ -54,7 +54,7 @@ def test_a_gap_stop_is_not_called_optimal(lenet, name: str, gap: float) -> None:
         assert res.status == Status.GAP_LIMIT or res.energy - res.lower_bound <= 1e-6 * res.energy
 
 
-@pytest.mark.parametrize("name", ["milp", "milp-textbook"])
+@pytest.mark.parametrize("name", ["milp", "milp-textbook", "component-milp"])
 def test_a_build_that_cannot_fit_the_time_limit_returns_the_start_unbuilt(lenet, monkeypatch, name: str) -> None:
     # A Pyomo build cannot be stopped part-way (LeNet:mini on loihi: 1.47 M nonzeros, 33-51 s under a 1 s
     # limit before this guard): a build that cannot fit is not started, and says so.
