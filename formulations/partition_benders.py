@@ -194,9 +194,37 @@ def _assign_inputs(C, room, cap, g, nf, need, gcost, cutoff, cores, pl, col, sub
 
 
 @njit(cache=True)
-def input_excess(M, ex, pl, used, E, P, rearr=True):
+def least_rows(ex):
+    """``low[r]``: the least ``r``-th smallest excess ``ex[c, f]``, ``f != c``, over the cores ``c`` (non-decreasing).
+
+    Flows heaviest first on ``low`` bound any flows' excess from one core to distinct other cores (rearrangement
+    inequality, excess costs ``>= 0``), wherever that core is: :func:`input_excess` charges it for the unplaced
+    target groups of an input.
+    """
+    k = ex.shape[0]
+    low = np.full(max(k - 1, 0), np.inf)
+    row = np.empty(max(k - 1, 0))
+    for c in range(k):
+        r = 0
+        for f in range(k):
+            if f != c:
+                row[r] = ex[c, f]
+                r += 1
+        row.sort()
+        for r in range(k - 1):
+            low[r] = min(low[r], row[r])
+    return low
+
+
+@njit(cache=True)
+def input_excess(M, ex, pl, used, E, P, rearr, low):
     """Bounds on every input's flows' excess from every core: ``P[i, c]`` to the placed groups (``pl[b] >= 0``) alone,
     ``E[i, c]`` also to the unplaced ones, for a core ``c`` free or a placed group's.
+
+    Without ``rearr``, ``low`` (:func:`least_rows`, or empty: off) still charges the unplaced target groups: from
+    any core they sit on distinct other cores, so their flows heaviest first on ``low`` bound them, whatever the
+    core; ``E`` gets that of all of them, ``P`` that of all but the heaviest (an input joining an unplaced group
+    sits on that group's core: at most one of its targets there, and leaving out the heaviest is the least).
 
     From such a core the unplaced target groups will sit on distinct free cores other than ``c``, so their flows,
     heaviest first, on the free cores' excess from ``c``, cheapest first, bound theirs (rearrangement inequality);
@@ -234,10 +262,16 @@ def input_excess(M, ex, pl, used, E, P, rearr=True):
             if M[i, b] > 0.0 and pl[b] < 0:
                 mv[nu] = M[i, b]
                 nu += 1
-        if not any_unplaced:
-            nu = 0
         if nu > 1:
             mv[:nu] = np.sort(mv[:nu])[::-1]
+        all_u, but_one = 0.0, 0.0  # the core-free charge of the unplaced targets: all of them, all but the heaviest
+        if not any_unplaced and low.size > 0:
+            for r in range(min(nu, low.size)):
+                all_u += mv[r] * low[r]
+            for r in range(min(nu - 1, low.size)):
+                but_one += mv[r + 1] * low[r]
+        if not any_unplaced:
+            nu = 0
         for c in range(k):
             if not live[c]:
                 continue
@@ -245,11 +279,11 @@ def input_excess(M, ex, pl, used, E, P, rearr=True):
             for b in range(g):
                 if M[i, b] > 0.0 and pl[b] >= 0:
                     v += M[i, b] * ex[c, pl[b]]
-            P[i, c] = v
+            P[i, c] = v + but_one
             avail = nr - (0 if used[c] else 1)  # the free cores other than c
             for r in range(min(nu, avail)):
                 v += mv[r] * srow[c, r]
-            E[i, c] = v
+            E[i, c] = v + all_u
 
 
 @njit(cache=True)
@@ -284,7 +318,7 @@ def _input_columns(M, pen, pnew, pl, used, room, cap, E, P, C, rs):
 
 
 @njit(cache=True)
-def inputs_floor(M, pen, pnew, ex, pl, used, room, cap, E, P, C, rs, d, rearr=True):
+def inputs_floor(M, pen, pnew, ex, pl, used, room, cap, E, P, C, rs, d, rearr, low):
     """A lower bound on the inputs' least assignment cost, whatever the unplaced groups' cores (``pl[a] < 0``) and
     whichever free cores (not ``used``) the new groups take.
 
@@ -297,7 +331,7 @@ def inputs_floor(M, pen, pnew, ex, pl, used, room, cap, E, P, C, rs, d, rearr=Tr
     (groups + cores) and ``d`` (inputs) are work arrays.
     """
     ni, g = M.shape
-    input_excess(M, ex, pl, used, E, P, rearr)
+    input_excess(M, ex, pl, used, E, P, rearr, low)
     nt, nfree = _input_columns(M, pen, pnew, pl, used, room, cap, E, P, C, rs)
     fill = 0
     for a in range(g):
@@ -348,7 +382,7 @@ def inputs_transport_floor(M, pen, pnew, ex, pl, used, room, cap, E, P, C, rs):
 
 @njit(cache=True)
 def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutoff, best_p, best_in, deadline,
-                      deep=1):
+                      deep=2):
     """Least excess of the groups' placement plus their inputs' least assignment below ``cutoff``, else ``inf``.
 
     The groups (flows ``F``, free ``room``) take distinct cores (``order`` heaviest first, the first one on a
@@ -365,9 +399,10 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     new groups the inputs need at least, and the inputs' least cost given the groups placed so far:
     :func:`inputs_floor` (each input's cheapest new group or group, at most the groups' free room of them in
     groups) and, where that leaves the node below the best, ``deep >= 1``, :func:`inputs_transport_floor` (the
-    same columns with their room, a transportation problem); ``deep >= 2`` adds the unplaced target groups'
-    rearrangement bound (:func:`input_excess`; on layered 64 / 16 seed 0 it costs more than it prunes: off by
-    default). Without the inputs' floors (before issue 14's helper P64) one pricing there could run past 75 s.
+    same columns with their room, a transportation problem); ``deep >= 2`` (the default) charges the unplaced target
+    groups wherever the input sits (:func:`least_rows`: one sum per input and node); ``deep >= 3`` instead their
+    exact rearrangement bound from every core (:func:`input_excess`; on layered 64 / 16 seed 0 it costs more than
+    it prunes). Without the inputs' floors (before issue 14's helper P64) one pricing there could run past 75 s.
     """
     g = order.size
     k = ex.shape[0]
@@ -388,6 +423,7 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
     wd = np.empty(ni)
     CT = np.empty((ni, g + k))
     rt = np.empty(g + k, np.int64)
+    low = least_rows(ex) if deep >= 2 else np.zeros(0)
     fill = 0
     for a in range(g):
         fill += room[a]
@@ -426,7 +462,7 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
             for r in range(q + 1, g):
                 lb += cheapest_free_core(F, ex, order, pl, used, q, order[r])
             if lb < best and ni > 0:
-                fl = inputs_floor(M, pen, pnew, ex, pl, used, room, cap, WE, WP, CT, rt, wd, deep >= 2)
+                fl = inputs_floor(M, pen, pnew, ex, pl, used, room, cap, WE, WP, CT, rt, wd, deep >= 3, low)
                 work += ni * k * g
                 if lb + fl < best and deep >= 1:
                     fl = max(fl, inputs_transport_floor(M, pen, pnew, ex, pl, used, room, cap, WE, WP, CT, rt))
@@ -446,7 +482,7 @@ def place_with_inputs(F, ex, order, first, room, cap, M, pen, pnew, gcost, cutof
         if need > nf:
             continue
         if ni > 0 and val + gcost * need + inputs_floor(M, pen, pnew, ex, pl, used, room, cap, WE, WP, CT, rt,
-                                                         wd, False) >= best:
+                                                         wd, False, low) >= best:
             continue
         _inputs_cost(M, pen, pnew, ex, pl, cores, g + nf, C)
         work += ni * (g + nf)
@@ -628,7 +664,8 @@ def _inputs(network: SpikingNetwork) -> np.ndarray:
 
 
 def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str = "multicast",
-            cb: ComponentBound | None = None, split: bool = False) -> tuple[PartitionSearch, _Pricer | _InputPricer]:
+            cb: ComponentBound | None = None, split: bool = False, master_inputs: bool = True
+            ) -> tuple[PartitionSearch, _Pricer | _InputPricer]:
     """The master search over all neurons (``stop``: hands every partition back to be priced) and its pricer.
 
     ``cb`` (multicast): the component bound, whose per-component bounds the master's node bound takes per
@@ -636,7 +673,7 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     (:func:`_split_master`).
     """
     if split:
-        return _split_master(network, hardware, stop, comm)
+        return _split_master(network, hardware, stop, comm, master_inputs)
     cost = np.asarray(hardware.cost_matrix, float)
     k = hardware.num_cores
     c0 = float(cost.min())
@@ -684,7 +721,7 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     return ps, _Pricer(network, hardware, comm, const, senders, s[senders], t_ptr, t_idx, ex, first)
 
 
-def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str
+def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str, master_inputs: bool = True
                   ) -> tuple[PartitionSearch, _InputPricer]:
     """The master over the neurons that receive a synapse, the inputs left to :class:`_InputPricer`.
 
@@ -747,8 +784,13 @@ def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm:
     deep = int(EXACT_DEPTH * rest.size) if k <= EXACT_CORES else rest.size + 1
     exact = (np.where(np.eye(k, dtype=bool), 0.0, ex), first, deep)
     gmin = math.ceil(n / cap) if hardware.power_gating else 0
+    # Multicast: the inputs' penalties and their flows' excess beyond the first hop, bounded in the master too.
+    in_floor = None
+    if comm == "multicast" and master_inputs and k > 1:
+        q_in = np.flatnonzero(pos[senders] < 0)
+        in_floor = (q_in, s[senders[q_in]], np.concatenate([[0.0], np.cumsum(least_rows(ex))]), dc)
     ps = PartitionSearch(edges, np.concatenate(weights), rest.size, cap, k, gcost=gcost, stop=stop, hop=hop,
-                         exact=exact, gmin=gmin)
+                         exact=exact, gmin=gmin, inputs=in_floor)
     t_ptr = np.zeros(len(tg_all) + 1, np.int64)
     np.cumsum([t.size for t in tg_all], out=t_ptr[1:])
     t_idx = pos[np.concatenate(tg_all)] if tg_all else np.zeros(0, np.int64)
@@ -762,7 +804,8 @@ def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm:
 
 def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | None = None, seed: int = 0,
           comm: str | None = None, start: Any = None, progress: ProgressFn | None = None, symmetry: bool = True,
-          threads: int | None = None, force: bool = False, split: bool | None = None) -> Result:
+          threads: int | None = None, force: bool = False, split: bool | None = None,
+          master_inputs: bool = True) -> Result:
     """Map by the logic-based Benders decomposition of the module docstring.
 
     Parameters
@@ -778,6 +821,9 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     split
         Whether the master leaves the inputs (neurons that receive no synapse) to the subproblem; ``None``:
         multicast only (when there are any).
+    master_inputs
+        Split multicast master: whether its node bound also counts the inputs' least penalties and excess
+        (``_inputs_bound`` of :mod:`formulations.target_components`); ``False`` only for comparisons.
     """
     refuse_budget(hardware, METHOD)
     comm = hardware.comm if comm is None else comm
@@ -812,7 +858,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     # Unicast keeps the inputs in the master by default: their penalties are most of its cut, which the split
     # master would see only in the subproblem (minis: 5 of 10 left open at 60 s, all proven unsplit).
     split = (comm == "multicast" if split is None else split) and _inputs(network).size > 0
-    ps, pricer = _master(network, hardware, stop=True, comm=comm, cb=cb, split=split)
+    ps, pricer = _master(network, hardware, stop=True, comm=comm, cb=cb, split=split, master_inputs=master_inputs)
     if isinstance(pricer, _InputPricer) and time_limit is not None:
         pricer.deadline = t0 + time_limit
     const = pricer.const
@@ -820,7 +866,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     lb = max(cb_bound, root)
     # Round 0 minimises the master (its cutoff drops to every better leaf): when it finishes, its least leaf bounds
     # every mapping and its partition is priced.
-    least, _ = _master(network, hardware, stop=False, comm=comm, cb=cb, split=split)
+    least, _ = _master(network, hardware, stop=False, comm=comm, cb=cb, split=split, master_inputs=master_inputs)
     least.ub[0] = best_e - const
     while not least.done and not out_of(None if time_limit is None else LEAST_SHARE * time_limit):
         least.run(MASTER_CHUNK)
@@ -842,8 +888,8 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         ps.ub[0] = target - const
         while not ps.done and not out_of(time_limit):
             if ps.run(MASTER_CHUNK):
-                try:
-                    e, core_of = pricer.price(ps.best, ps.leaf_cost(), best_e)
+                try:  # priced against the round's target: a partition that cannot beat it needs no more
+                    e, core_of = pricer.price(ps.best, ps.leaf_cost(), min(target, best_e))
                 except _Expired:  # the round cannot finish in the time left
                     break
                 if core_of is not None and e < best_e:
@@ -869,6 +915,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
     stats = {"nodes": least.nodes + ps.nodes, "rounds": rounds, "placements": pricer.placed,
              "infeasible_partitions": pricer.infeasible, "root_bound": root, "component_bound": cb_bound,
              "component_s": cb_s, "least_done": least.done, "least_s": least_s, "least_nodes": least.nodes,
+             "least_bound": const + float(least.ub[0]) if least.done else None,
              "split": split}
     return result_from_mapping(network, hardware, best_map, method=METHOD, status=status,
                                runtime=time.perf_counter() - t0, seed=seed, lower_bound=min(lb, best_e), comm=comm,

@@ -384,8 +384,42 @@ def transport_assign(C, room, col):
 
 
 @njit(cache=True)
+def _inputs_bound(lam, forced, in_e, in_s, in_rg, dc, slots, sv):
+    """Least cost of the outside inputs beyond what their edges pay (0 without ``in_e``), given at most ``slots`` of
+    them can join a group that holds one of their targets.
+
+    Input ``q`` (edge ``in_e[q]``, spikes ``in_s[q]``) has its targets in ``d >= lam + forced`` (at least 1) groups on
+    distinct cores. In one of those groups it pays at least ``s in_rg[d - 1]`` (the excess to the ``d - 1`` others,
+    from any core: ``in_rg[j]`` the least sum of ``j`` remote excesses of one core); elsewhere ``s (dc + in_rg[d])``
+    (its penalty and all ``d``). Both grow with ``d``, so ``d``'s lower bound gives a bound; at most ``slots`` inputs
+    take the cheaper first, hence all pay the second less the ``slots`` largest savings. ``sv``: a work array.
+    """
+    n = in_e.size
+    if n == 0:
+        return 0.0
+    top = in_rg.size - 1
+    total = 0.0
+    for q in range(n):
+        e = in_e[q]
+        d = min(max(lam[e] + forced[e], 1), top)
+        hi = in_s[q] * (dc + in_rg[d])
+        sv[q] = hi - in_s[q] * in_rg[d - 1]
+        total += hi
+    if slots >= n:
+        for q in range(n):
+            total -= sv[q]
+        return total
+    if slots <= 0:
+        return total
+    srt = np.sort(sv[:n])
+    for q in range(n - 1, n - 1 - slots, -1):
+        total -= srt[q]
+    return total
+
+
+@njit(cache=True)
 def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, gmin, hop_src,
-           hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, cutoff):
+           hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, in_e, in_s, in_rg, in_dc, sv, cutoff):
     """Lower bound on ``sum_e w_e * lambda_e + gcost * max(groups, gmin)`` (plus the hop bound of :func:`_hop_bound`)
     over every completion of the partial partition.
 
@@ -402,6 +436,10 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
     ``cw`` a ``(3, components)`` work array), the edge part is also bounded per
     component, by the larger of its own node bound and ``comp_lb``, and the
     larger total counts.
+
+    With outside inputs (``in_e`` not empty, see :func:`_inputs_bound`), their least cost beyond their edges' is
+    added: at most the open groups' free room, plus ``cap - 1`` for each unplaced vertex that may open a group, of
+    them join groups.
     """
     m = order.size
     ne = w.size
@@ -464,6 +502,10 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
         room = free - (groups - ng) * cap
         extra += gcost * max(ng + max(0, m - depth - room + cap - 1) // cap, gmin)
     extra += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
+    if in_e.size > 0:
+        # the room the inputs may find at most: the open groups' and (cap - 1) more per group still to open
+        slots = free - (groups - ng) * cap + (cap - 1) * min(m - depth, groups - ng)
+        extra += _inputs_bound(lam, forced, in_e, in_s, in_rg, in_dc, slots, sv)
     if max(total, split) + extra < cutoff and m > depth:
         top = ng + 1 if ng < groups else ng
         room_t = np.empty(top, np.int64)
@@ -505,7 +547,7 @@ def _move(v, g, sign, grp, load, hit, lam, rem, v_ptr, v_idx):
 @njit(cache=True)
 def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, forced, ch, nch, ptr, nb,
             ub, best, max_nodes, gcost, gmin, stop, leaf, hop_src, hop_spk, pair_ex, row_ex, ex_b, first, deep, ecomp,
-            comp_lb, vc_ptr, vc_idx, cw, jc):
+            comp_lb, vc_ptr, vc_idx, cw, jc, in_e, in_s, in_rg, in_dc, sv):
     """Resumable depth-first search; ``st = [depth, nodes, open groups, leaf flag]``, ``ub[0]`` the incumbent.
 
     From depth ``deep`` on, a node's hop bound is the exact placement of its open groups' flows (excess costs
@@ -542,6 +584,12 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
             cost = gcost * max(ng, gmin) + _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
             for e in range(w.size):
                 cost += w[e] * lam[e]
+                forced[e] = 0  # every vertex placed: the groups hit are final
+            if in_e.size > 0:
+                free = 0
+                for g2 in range(ng):
+                    free += cap - load[g2]
+                cost += _inputs_bound(lam, forced, in_e, in_s, in_rg, in_dc, free, sv)
             if stop and cost < ub[0]:
                 best[:] = grp
                 leaf[0] = cost
@@ -552,7 +600,8 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
                 best[:] = grp
             continue
         b = _bound(d + 1, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, ng, forced, gcost, gmin,
-                   hop_src, hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, ub[0] * (1.0 - REL_TOL))
+                   hop_src, hop_spk, pair_ex, row_ex, ecomp, comp_lb, vc_ptr, vc_idx, cw, jc, in_e, in_s, in_rg, in_dc,
+                   sv, ub[0] * (1.0 - REL_TOL))
         if b >= ub[0] * (1.0 - REL_TOL):
             continue
         if d + 1 >= deep and ng >= 2:  # deep enough: the exact placement of the flows so far replaces the hop bound
@@ -615,13 +664,16 @@ class PartitionSearch:
     over every partition)``: the node bound also takes, per component, the
     larger of its part and that bound (see :func:`_bound`).
     ``gmin``: the groups are charged as at least this many (vertices outside the search need room too).
+    ``inputs = (edge of every outside input, its spikes, the least sums of j remote excesses of one core by j, the
+    penalty per spike)``: the node bound adds the inputs' least cost beyond their edges' (:func:`_inputs_bound`).
     """
 
     def __init__(self, edges: list[np.ndarray], weights: np.ndarray, num_targets: int, cap: int, groups: int,
                  gcost: float = 0.0, stop: bool = False,
                  hop: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
                  exact: tuple[np.ndarray, np.ndarray, int] | None = None,
-                 comps: tuple[np.ndarray, np.ndarray] | None = None, gmin: int = 0):
+                 comps: tuple[np.ndarray, np.ndarray] | None = None, gmin: int = 0,
+                 inputs: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None):
         m = num_targets
         w = np.asarray(weights, np.float64)
         groups = min(groups, m)
@@ -673,6 +725,10 @@ class PartitionSearch:
         comp_lb = np.asarray(comp_lb, np.float64)
         self.comps = (ecomp, comp_lb, vc_ptr, vc_idx, np.zeros((3, max(comp_lb.size, 1))),
                       np.zeros((m, groups + 1)))
+        if inputs is None:
+            inputs = (np.zeros(0, np.int64), np.zeros(0), np.zeros(1), 0.0)
+        self.inputs = (np.asarray(inputs[0], np.int64), np.asarray(inputs[1], np.float64),
+                       np.asarray(inputs[2], np.float64), float(inputs[3]), np.zeros(max(len(inputs[0]), 1)))
         self.st = np.array([0, 0, 0, 0], np.int64)
         self.restart()
 
@@ -686,7 +742,7 @@ class PartitionSearch:
         self.rem = np.array([np.unique(tg).size for tg in self.edges], np.int64)
         self.root = _bound(0, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
                            self.v_idx, self.cap, self.groups, 0, self.forced, self.gcost, self.gmin, *self.hop,
-                           *self.comps, np.inf)
+                           *self.comps, *self.inputs, np.inf)
         self.nb[0] = self.root
         _children(0, self.order[0], 0, self.groups, self.cap, self.load, self.hit, self.rem, self.forced, self.w,
                   self.v_ptr, self.v_idx, self.ch, self.nch, self.ptr)
@@ -718,7 +774,7 @@ class PartitionSearch:
         _search(self.st, self.order, self.grp, self.load, self.hit, self.lam, self.rem, self.w, self.v_ptr,
                 self.v_idx, self.cap, self.groups, self.forced, self.ch, self.nch, self.ptr, self.nb, self.ub,
                 self.best, NODE_CHUNK if max_nodes is None else max_nodes, self.gcost, self.gmin, self.stop, self.leaf,
-                *self.hop, *self.exact, *self.comps)
+                *self.hop, *self.exact, *self.comps, *self.inputs)
         return bool(self.st[3])
 
     def open_bound(self) -> float:
