@@ -6,7 +6,7 @@ core's ``n_max`` neuron slots beside the output neurons there. Every other desti
 least ``c1`` (the cheapest remote price). Per core ``c`` holding ``n`` output neurons of a set ``R`` of
 positions (``n / C_out`` positions' worth), with ``L`` local inputs and ``inc`` incidences of the inputs:
 
-- ``inc >= C_in f(n / C_out)`` (the union of windows, :func:`~.bounds_tiles.union_per_core`) and
+- ``inc >= C_in f(ceil(n / C_out))`` (the union of windows of whole positions, :func:`~.bounds_tiles.union_least`) and
   ``inc <= a_max`` (a local input takes an axon too), which caps ``n``;
 - ``L <= min(n_max - n, inc)``.
 
@@ -39,6 +39,8 @@ window and two destinations or more has ``q >= c1 + e_local``, so the first part
 (``cap``) is full, and in every box at most ``room(B)`` inputs (:func:`~.bounds_tiles.interior_within`, whole
 positions per core capped by ``a_max`` too, :func:`whole_cap`) keep one destination: the dark inputs can no longer
 take the local rows' extra cost while every bright one keeps a single local delivery.
+Fifth (:func:`level_masks`, ``LEVELS``), the local rows hold on any set of inputs, not only boxes: rows on the nested
+level sets of the smoothed spikes keep the LP from meeting a large box's count on its dark part alone.
 See ``docs/tile_bound.md``.
 """
 
