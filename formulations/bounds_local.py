@@ -6,7 +6,7 @@ core's ``n_max`` neuron slots beside the output neurons there. Every other desti
 least ``c1`` (the cheapest remote price). Per core ``c`` holding ``n`` output neurons of a set ``R`` of
 positions (``n / C_out`` positions' worth), with ``L`` local inputs and ``inc`` incidences of the inputs:
 
-- ``inc >= C_in f(n / C_out)`` (the union of windows, :func:`~.bounds_tiles.union_per_core`) and
+- ``inc >= C_in f(ceil(n / C_out))`` (the union of windows of whole positions, :func:`~.bounds_tiles.union_least`) and
   ``inc <= a_max`` (a local input takes an axon too), which caps ``n``;
 - ``L <= min(n_max - n, inc)``.
 
@@ -39,6 +39,8 @@ window and two destinations or more has ``q >= c1 + e_local``, so the first part
 (``cap``) is full, and in every box at most ``room(B)`` inputs (:func:`~.bounds_tiles.interior_within`, whole
 positions per core capped by ``a_max`` too, :func:`whole_cap`) keep one destination: the dark inputs can no longer
 take the local rows' extra cost while every bright one keeps a single local delivery.
+Fifth (:func:`level_masks`, ``LEVELS``), the local rows hold on any set of inputs, not only boxes: rows on the nested
+level sets of the smoothed spikes keep the LP from meeting a large box's count on its dark part alone.
 See ``docs/tile_bound.md``.
 """
 
@@ -53,7 +55,7 @@ from snnmap.formulations.bounds_tiles import (
     inside_span,
     interior_within,
     prefix_rows,
-    union_per_core,
+    union_least,
     whole_positions,
 )
 from snnmap.hardware import Hardware
@@ -69,6 +71,8 @@ OUT_PIECES = 4  # linear pieces of each output cell's cost in its non-local outp
 GROUPS = 8  # nested channel subsets of the local LP's rows (brightest channels first)
 JOINT_STEP = 2  # the counting rows of joint_rows: boxes whose edges are on every JOINT_STEP-th cut of the grid
 JOINT_SMALL = 4  # and every box of at most this many super-cells a side
+LEVELS = 16  # local rows on the level sets of the smoothed spikes (level_masks), at this many quantiles
+LEVEL_RADIUS = 3  # the smoothing square's half side, in inputs
 JOINT = True  # local_raise also counts the inputs held interior (the tile rows, coupled per input: joint_rows)
 PIECES = 3  # linear pieces of each input's cost in its destinations (equal prices grouped, the rest merged)
 
@@ -85,7 +89,7 @@ def inner_axons(network: SpikingNetwork, g: ConvGeometry, most: int) -> np.ndarr
     for h in conv_layers(network):
         if h.target == g.source and h.source != g.target and h.padding == (0, 0):
             per_pos, cin = (1, 1) if h.depthwise else (h.out_shape[0], h.in_shape[0])
-            return cin * np.asarray(union_per_core(h, np.arange(most + 1) / per_pos), dtype=np.float64)
+            return cin * np.asarray(union_least(h, -(-np.arange(most + 1) // per_pos)), dtype=np.float64)
     return None
 
 
@@ -109,7 +113,8 @@ def local_rates(g: ConvGeometry, hardware: Hardware, c1: float, e_local: float,
     per_pos = 1 if g.depthwise else g.out_shape[0]
     cin = 1 if g.depthwise else g.in_shape[0]
     n = np.arange(1, lim.n_max + 1, dtype=np.float64)
-    inc = cin * np.asarray(union_per_core(g, n / per_pos))
+    # n outputs stand at ceil(n / per_pos) positions at least: a whole number's least union (union_least).
+    inc = cin * np.asarray(union_least(g, -(-n.astype(np.int64) // per_pos)))
     fits = np.ones(n.size, dtype=bool)
     if lim.a_max is not None:
         fits &= inc <= lim.a_max + 1e-9
@@ -293,6 +298,22 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
             mult.append(np.full(ky.size, nu))
             oboxes.append(np.stack([ly[ky], hy[ky], lx[kx], hx[kx]], axis=1) if chain
                           else np.zeros((ky.size, 4), dtype=np.int64))
+    # Rows on the bright parts of the layer (level_masks), all channels: the box rows let a large box's incidences
+    # pile on its dark inputs, these make its bright part carry its own.
+    lam, rho = local_rates(g, hardware, c1, e_local, min_indeg, inner, 1.0)
+    masks = level_masks(g, weight[every]) if e_local < c1 and not g.depthwise else []
+    set_rows, set_rhs = [], []
+    for mask in masks:
+        outputs = cout * inside_positions(g, mask)
+        forced = float(np.max(rho * outputs - lam * cin * np.count_nonzero(mask)))
+        need = forced - float(per_channel[:, mask].sum())
+        if outputs and need > 1e-9 * c1 * cin * np.count_nonzero(mask):
+            set_rows.append(np.flatnonzero(np.tile(mask.ravel(), cin)))
+            set_rhs.append(need)
+    sets = csr_matrix((np.ones(sum(r.size for r in set_rows)),
+                       (np.repeat(np.arange(len(set_rows)), [r.size for r in set_rows]),
+                        np.concatenate(set_rows) if set_rows else np.zeros(0, dtype=np.int64))),
+                      shape=(len(set_rows), cin * h * w))
     py, px = np.searchsorted(cy, np.arange(h), side="right") - 1, np.searchsorted(cx, np.arange(w), side="right") - 1
     spatial = (py[:, None] * sx + px[None, :]).ravel()
     lp = {"sy": sy, "sx": sx, "groups": groups, "boxes": np.concatenate(boxes), "last": np.concatenate(last),
@@ -301,7 +322,7 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
           "unit": (weight[every].astype(np.float64)[:, None] * slope).ravel(), "span": span.ravel(),
           "soy": 0, "sox": 0, "ogroups": 0, "ocell": np.zeros(0, dtype=np.int64), "ounit": np.zeros(0),
           "ospan": np.zeros(0), "base": base, "first": span[:, 0].copy(), "spatial": spatial, "cuts": (cy, cx),
-          "min_indeg": min_indeg}
+          "min_indeg": min_indeg, "most": most, "sets": sets, "set_rhs": np.array(set_rhs)}
     if chain:
         # Output neurons (channel, row, column order): their group (a depthwise layer's rows count the outputs of
         # their channels only; a full convolution's count every output) and cell of the output grid.
@@ -314,6 +335,43 @@ def local_rows(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, wei
         lp["ocell"], lp["ounit"], lp["ospan"] = _output_pieces(ocell, value)
         lp["soy"], lp["sox"], lp["ogroups"] = soy, sox, (groups if g.depthwise else 1)
     return lp
+
+
+def level_masks(g: ConvGeometry, weight: np.ndarray) -> list[np.ndarray]:
+    """Spatial masks (``h x w``) of the layer's brighter inputs: the level sets, at :data:`LEVELS` quantiles, of
+    the spikes (summed over the channels) averaged over a square of side ``2 LEVEL_RADIUS + 1`` (the part inside
+    the layer). Any set of inputs gives a valid row; these are the ones the spikes make worth one."""
+    cin, h, w = g.in_shape
+    r = LEVEL_RADIUS
+    if not LEVELS or h < 2 * r + 1 or w < 2 * r + 1:
+        return []
+    bright = np.asarray(weight, dtype=np.float64).reshape(cin, h, w).sum(axis=0)
+    y0, y1 = np.clip(np.arange(h) - r, 0, h), np.clip(np.arange(h) + r + 1, 0, h)
+    x0, x1 = np.clip(np.arange(w) - r, 0, w), np.clip(np.arange(w) + r + 1, 0, w)
+
+    def box(a: np.ndarray) -> np.ndarray:
+        pre = np.zeros((h + 1, w + 1))
+        pre[1:, 1:] = a.cumsum(axis=0).cumsum(axis=1)
+        return pre[np.ix_(y1, x1)] - pre[np.ix_(y0, x1)] - pre[np.ix_(y1, x0)] + pre[np.ix_(y0, x0)]
+
+    smooth = box(bright) / box(np.ones((h, w)))
+    levels = np.unique(np.quantile(smooth, np.arange(1, LEVELS + 1) / (LEVELS + 1)))
+    return [smooth >= v for v in levels]
+
+
+def inside_positions(g: ConvGeometry, mask: np.ndarray) -> int:
+    """Output positions whose whole, unclipped window lies in the inputs of ``mask`` (spatial ``h x w``)."""
+    _, h, w = g.in_shape
+    _, ho, wo = g.out_shape
+    (kh, kw), (sh, sw), (ph, pw) = g.kernel, g.stride, g.padding
+    pre = np.zeros((h + 1, w + 1))
+    pre[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
+    y0, x0 = np.arange(ho) * sh - ph, np.arange(wo) * sw - pw
+    oky, okx = (y0 >= 0) & (y0 + kh <= h), (x0 >= 0) & (x0 + kw <= w)
+    y0, x0 = y0[oky], x0[okx]
+    y1, x1 = y0 + kh, x0 + kw
+    held = pre[np.ix_(y1, x1)] - pre[np.ix_(y0, x1)] - pre[np.ix_(y1, x0)] + pre[np.ix_(y0, x0)]
+    return int(np.count_nonzero(held > kh * kw - 0.5))
 
 
 def joint_rows(hardware: Hardware, g: ConvGeometry, lp: dict, c1: float, e_local: float) -> dict:
@@ -351,7 +409,7 @@ def joint_rows(hardware: Hardware, g: ConvGeometry, lp: dict, c1: float, e_local
     else:
         fy, fx = full_windows(h, ho, kh, sh, ph), full_windows(w, wo, kw, sw, pw)
     counted = np.broadcast_to((fy[:, None] & fx[None, :])[None], (cin, h, w)).ravel()
-    full = counted & (lp["base"] > 0)  # with a target (every full-window input of a convolution has one)
+    full = counted & (lp["most"] > 0)  # with a target (every full-window input of a convolution has one)
     cap = np.where(full, np.minimum(e_local + c1 - lp["base"], lp["first"]), 0.0)
     coupled = full & (cap > 1e-9 * c1)
     cy, cx = lp["cuts"]
@@ -405,7 +463,7 @@ def whole_cap(g: ConvGeometry, hardware: Hardware, min_indeg: int) -> int:
     if a_max is None or g.depthwise or tau <= 0:
         return tau
     m = np.arange(1, tau + 1)
-    fits = g.in_shape[0] * np.asarray(union_per_core(g, m)) <= a_max + 1e-9
+    fits = g.in_shape[0] * np.asarray(union_least(g, m)) <= a_max + 1e-9
     # union_per_core is 0 where strides pass the kernel (no argument): then every count fits.
     return int(m[fits].max()) if fits.any() else tau
 
@@ -519,6 +577,26 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
         a_ub = vstack([hstack([a_ub, csr_matrix((a_ub.shape[0], nf + corners))]), counted]).tocsr()
         b_ub = np.concatenate([b_ub, -jt["rhs"]])
 
+    # Rows on the bright sets (local_rows), nested: each input's pieces (the coupled inputs' first caps too) summed
+    # once into the total of its band (the inputs in exactly k + 1 sets, one variable each, an equality per band);
+    # set k's row is the sum of bands k, k + 1, ...
+    sets, ns = lp["sets"], lp["set_rhs"].size
+    if ns:
+        band = np.asarray(sets.sum(axis=0)).ravel().astype(np.int64) - 1
+        per = wt.size // lp["base"].size
+        ncol = a_ub.shape[1]
+        var_band = np.full(ncol, -1, dtype=np.int64)
+        var_band[:n] = np.repeat(band, per)
+        if nf:
+            var_band[ncol - nf - corners:ncol - corners] = band[jt["coupled"]]
+        inside = np.flatnonzero(var_band >= 0)
+        a_eq = vstack([hstack([a_eq, csr_matrix((a_eq.shape[0], ns))]),
+                       hstack([csr_matrix((-np.ones(inside.size), (var_band[inside], inside)), shape=(ns, ncol)),
+                               csr_matrix(np.eye(ns))])]).tocsr()
+        a_ub = vstack([hstack([a_ub, csr_matrix((a_ub.shape[0], ns))]),
+                       hstack([csr_matrix((ns, ncol)), -csr_matrix(np.triu(np.ones((ns, ns))))])]).tocsr()
+        b_ub = np.concatenate([b_ub, -lp["set_rhs"] / unit])
+
     def free(ny: int, nx: int, count: int) -> list[tuple[float | None, float | None]]:
         edge = np.zeros((ny + 1, nx + 1), dtype=bool)
         edge[0, :] = edge[:, 0] = True
@@ -532,6 +610,9 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
     if jt is not None:
         bounds += [(0.0, float(v) / unit) for v in jt["cap"]] + free(sy, sx, 1)
         cost += [wt[head] / scale, np.zeros(corners)]
+    if ns:
+        bounds += [(0.0, None)] * ns
+        cost += [np.zeros(ns)]
     res = linprog(np.concatenate(cost), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.zeros(a_eq.shape[0]),
                   bounds=bounds, method="highs")
     marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
@@ -540,17 +621,21 @@ def local_raise(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, we
     marg = np.maximum(-np.asarray(marg, dtype=np.float64), 0.0)
     mu = scale * marg[:rhs.size]
     # Each cell's total multiplier over the rows holding it, summed term by term over the rows with a
-    # multiplier (all >= 0: a cell no such row holds gets exactly 0); weak duality gives the value.
+    # multiplier (all >= 0: a cell no such row holds gets exactly 0); weak duality gives the value. The bright
+    # sets' multipliers (sigma, the last rows) are held per input.
+    sigma = scale * marg[marg.size - ns:] if ns else np.zeros(0)
+    own = sets.T @ sigma if ns else np.zeros(lp["base"].size)
     held = _held(boxes, mu, last, sy, sx, groups)
-    reduced = wt - held[cell]
-    value = float(rhs @ mu)
+    reduced = wt - held[cell] - np.repeat(own, wt.size // lp["base"].size)
+    value = float(rhs @ mu) + float(lp["set_rhs"] @ sigma)
     if jt is not None:
         # The counting rows' multipliers pi (joules per count): a new variable's reduced cost is its unit cost less
         # its cell's local multipliers and its super-cell's counting multipliers over cap; at most its cap each.
-        pi = scale * unit * marg[rhs.size:]
-        pheld = _held(jt["boxes"], pi, None, sy, sx, 1)
+        pi = scale * unit * marg[rhs.size:marg.size - ns]
+        pheld = _held(jt["boxes"], pi, None, sy, sx, 1)[fcell]
         value += float(jt["rhs"] @ pi)
-        value += float(np.sum(np.minimum(wt[head] - held[cell[head]] - pheld[fcell] / jt["cap"], 0.0) * jt["cap"]))
+        value += float(np.sum(np.minimum(wt[head] - held[cell[head]] - own[jt["coupled"]] - pheld / jt["cap"], 0.0)
+                              * jt["cap"]))
     value += float(np.sum(np.minimum(reduced, 0.0) * room))
     if m:
         oheld = _held(lp["oboxes"], mu * nu, last if ogroups > 1 else None, soy, sox, ogroups)
@@ -594,7 +679,7 @@ def window_cores(network: SpikingNetwork, hardware: Hardware) -> tuple[int, str]
     for g in conv_layers(network):
         cout, ho, wo = g.out_shape
         per_pos, cin = (1, 1) if g.depthwise else (cout, g.in_shape[0])
-        fits = cin * np.asarray(union_per_core(g, n / per_pos)) <= lim.a_max + 1e-9
+        fits = cin * np.asarray(union_least(g, -(-n // per_pos))) <= lim.a_max + 1e-9
         min_indeg = int(network.in_degree[g.out_offset:g.out_offset + cout * ho * wo].min())
         if lim.syn_max is not None and min_indeg > 0:
             fits &= n * min_indeg <= lim.syn_max

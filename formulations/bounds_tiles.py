@@ -216,6 +216,33 @@ def union_per_core(g: ConvGeometry, positions: Any) -> Any:
     return v if v.ndim else float(v)
 
 
+def union_least(g: ConvGeometry, positions: Any) -> Any:
+    """Fewest input units the windows of a whole number ``m`` of output positions (windows unclipped) cover.
+
+    Compressing a set of positions to a down-set does not grow its union (as for :func:`union_per_core`), so the
+    least is over down-sets: rows of ``l_0 >= l_1 >= ... >= l_(r-1)`` positions. Input row ``y`` is spanned as
+    wide as its first covering position row, ``sx l + dx``: the first position row spans ``ky`` input rows,
+    every further one ``sy`` more, so the union is ``ky (sx l_0 + dx) + sy sum over i >= 1 of (sx l_i + dx)``
+    ``= sx sy m + ky dx + sx dy l_0 + sy dx (r - 1)``, least at ``r = ceil(m / l_0)``; the least over ``l_0 = 1..m``.
+    At least :func:`union_per_core` (its real relaxation), equal on squares (ImgSmooth's 5 x 5 / 2: 131 inputs
+    for 17 positions, where ``f(17) = 126.5``). Element-wise on an array of whole numbers.
+    """
+    m = np.asarray(positions, dtype=np.int64)
+    (kh, kw), (sh, sw) = g.kernel, g.stride
+    dy, dx = kh - sh, kw - sw
+    if dy < 0 or dx < 0 or g.in_shape[1] == 1 or not m.size:
+        v = np.asarray(union_per_core(g, m), dtype=np.float64)
+        return v if v.ndim else float(v)
+    top = max(int(m.max()), 1)
+    first = np.arange(1, top + 1)[:, None]  # l_0
+    flat = m.ravel()[None, :]
+    rows = -(-flat // first)
+    cost = np.where(first <= np.maximum(flat, 1), sw * sh * flat + kh * dx + sw * dy * first + sh * dx * (rows - 1),
+                    np.inf)
+    v = np.where(m.ravel() > 0, cost.min(axis=0), 0.0).reshape(m.shape)
+    return v if v.ndim else float(v)
+
+
 def incidences_within(g: ConvGeometry, share: float, positions: Any) -> Any:
     """Fewest (input unit, destination core) incidences the windows of ``positions`` output positions force.
 

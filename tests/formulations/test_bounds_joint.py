@@ -60,7 +60,7 @@ def _check_counting_rows(net, hw, g, core: np.ndarray, lp: dict, jt: dict) -> in
 
 
 @pytest.mark.parametrize("in_shape, cout, kernel, stride, padding, n_max, a_max", [
-    ((1, 8, 8), 2, (3, 3), (1, 1), (1, 1), 12, 14),   # a_max caps whole positions at 3 (n_max at 6): deep inputs
+    ((1, 8, 8), 2, (3, 3), (1, 1), (1, 1), 12, 14),   # a_max caps whole positions at 2 (n_max at 6): deep inputs
     ((1, 9, 9), 1, (3, 3), (1, 1), (0, 0), 9, None),  # n_max only
     ((2, 7, 7), 2, (3, 3), (2, 2), (1, 1), 12, 18),
     ((1, 9, 9), 1, (5, 5), (2, 2), (2, 2), 16, 30)])  # ImgSmooth's kernel, a_max binding
@@ -84,8 +84,9 @@ def test_counting_rows_hold_on_every_box_of_feasible_mappings(in_shape, cout, ke
 def test_whole_cap_and_deep_windows() -> None:
     net = conv_net((1, 8, 8), 2, (3, 3), (1, 1), (1, 1))
     g = conv_layers(net)[0]
-    # (sqrt(m) + 2)^2 <= 14 for m <= 3; n_max 12 alone allows 6 positions of 2 channels.
-    assert whole_positions(g, _grid(12, 14), 1) == 6 and whole_cap(g, _grid(12, 14), 1) == 3
+    # Three positions' windows cover 15 inputs at least (a line: 3 x 5; an L: 4 x 4 less a corner), two 12:
+    # a_max 14 allows 2 whole positions (the real f(3) = (sqrt(3) + 2)^2 = 13.9 allowed 3); n_max 12 alone 6.
+    assert whole_positions(g, _grid(12, 14), 1) == 6 and whole_cap(g, _grid(12, 14), 1) == 2
     assert whole_cap(g, _grid(12, None), 1) == 6
     # Positions 1..6 have unclipped windows; input 1's window holds position 0, input 6's position 7.
     assert np.flatnonzero(deep_windows(8, 8, 3, 1, 1)).tolist() == [2, 3, 4, 5]

@@ -173,7 +173,9 @@ def test_bound_is_below_tilings_of_full_applications_with_local_inputs(app: str,
 def test_window_cores_count_what_a_max_leaves_per_core() -> None:
     net, hw = prepared("ImgSmooth", "full", "crossbar128")
     need, why = window_cores(net, hw)
-    assert need == -(-126 * 126 // 17) and "at most 17" in why  # (2 sqrt(17) + 3)^2 <= 128 < (2 sqrt(18) + 3)^2
+    # 16 positions (4 x 4) cover 11 x 11 = 121 inputs, 17 at least 131 (union_least): the real (2 sqrt(17) + 3)^2
+    # = 126.5 allowed 17.
+    assert need == -(-126 * 126 // 16) and "at most 16" in why
     assert min_cores(net, hw, axons=True) == need > min_cores(net, hw)
     assert window_cores(net, hw.replace(a_max=None)) == (0, "")
 
@@ -244,9 +246,9 @@ def test_inner_axons_count_the_local_inputs_own_windows() -> None:
     net = _chain_net(8, 2, 3, 2, 2, seed=0)
     conv, pool = conv_layers(net)
     assert inner_axons(net, conv, 4) is None  # the network's inputs have no inputs
-    # L conv outputs cover at least L / 2 positions' windows of the single input channel: L / 2 + 2 inputs.
-    assert np.allclose(inner_axons(net, pool, 4), [0.0, 2.5, 3.0, 3.5, 4.0])
-    hw = _grid(8, 4)  # one pooled output: 2 axons for its window, 2 left, fewer than a local input's 2.5
+    # L conv outputs stand at ceil(L / 2) positions at least, whose windows cover that + 2 inputs of the one channel.
+    assert np.allclose(inner_axons(net, pool, 4), [0.0, 3.0, 3.0, 4.0, 4.0])
+    hw = _grid(8, 4)  # one pooled output: 2 axons for its window, 2 left, fewer than a local input's 3
     lam, plain = local_rates(pool, hw, C1, E_LOCAL, 2)
     _, inner = local_rates(pool, hw, C1, E_LOCAL, 2, inner_axons(net, pool, 8))
     assert np.all(inner >= plain - 1e-12) and np.any(inner > plain + 1e-9)

@@ -53,7 +53,8 @@ def test_axis_terms_count_the_tiles_each_window_meets_and_the_steps_from_home():
 def test_the_chosen_tiling_is_5x5_with_its_inputs_and_its_energy_the_hand_computed_one():
     net, hw = edge_net(), crossbar()
     (g,) = conv_layers(net)
-    options = {(a, b): e for e, a, b in colocated_tilings(g, net.spikes[:400], hw, net.t_run)}
+    options = {(a, b): e for e, a, b, oy, ox in colocated_tilings(g, net.spikes[:400], hw, net.t_run)
+               if not (oy or ox)}
     # Per axis, 6 of the 20 inputs reach two tiles (one step away): 26 tiles met, 6 steps.
     e = hw.energy
     comm = 400 * e.e_local + (26 * 26 - 400) * e.e_route + 2 * 6 * 26 * e.e_hop
@@ -73,6 +74,26 @@ def test_the_chosen_tiling_is_5x5_with_its_inputs_and_its_energy_the_hand_comput
     assert np.isclose(rep.total - fixed_energy(net, hw), comm + static, rtol=1e-12)
     # Before placement the same deliveries without their hops (the outputs send nothing).
     assert np.isclose(unplaced_energy(net, hw, label, 16), comm - 2 * 6 * 26 * e.e_hop + static, rtol=1e-12)
+
+
+def test_a_shift_puts_the_tile_borders_on_dark_inputs_and_is_priced_as_the_evaluator_prices_it():
+    net, hw = edge_net(), crossbar()
+    (g,) = conv_layers(net)
+    y, x = np.divmod(np.arange(400), 20)
+    # Inputs of columns 2 and 3 (mod 5) dark: tiles of columns 3..7, 8..12, ... split their windows there (and
+    # take one more column of tiles).
+    dark = np.isin(x % 5, (2, 3))
+    spikes = net.spikes.copy()
+    spikes[:400] = np.where(dark, 0.1, 20.0)
+    net = dataclasses.replace(net, spikes=spikes)
+    options = {t[1:]: t[0] for t in colocated_tilings(g, spikes[:400], hw, net.t_run)}
+    assert min(options, key=options.get) == (5, 5, 0, 2) and options[5, 5, 0, 2] < options[5, 5, 0, 0]
+    label = colocated_tiles(net, hw)
+    assert np.array_equal(label[:400], (y // 5) * 5 + (x + 2) // 5)
+    rows, cols = np.divmod(label, 5)
+    rep = evaluate(net, hw, rows * hw.mesh[1] + cols, link_loads=False)
+    assert rep.feasible and rep.cores_used == 20
+    assert np.isclose(rep.total - fixed_energy(net, hw), options[5, 5, 0, 2], rtol=1e-12)
 
 
 def test_colocated_clusters_are_feasible_and_none_without_geometry_or_room():
