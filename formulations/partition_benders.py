@@ -673,7 +673,7 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     (:func:`_split_master`).
     """
     if split:
-        return _split_master(network, hardware, stop, comm, master_inputs)
+        return _split_master(network, hardware, stop, comm, master_inputs, cb)
     cost = np.asarray(hardware.cost_matrix, float)
     k = hardware.num_cores
     c0 = float(cost.min())
@@ -721,8 +721,8 @@ def _master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str =
     return ps, _Pricer(network, hardware, comm, const, senders, s[senders], t_ptr, t_idx, ex, first)
 
 
-def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str, master_inputs: bool = True
-                  ) -> tuple[PartitionSearch, _InputPricer]:
+def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm: str, master_inputs: bool = True,
+                  cb: ComponentBound | None = None) -> tuple[PartitionSearch, _InputPricer]:
     """The master over the neurons that receive a synapse, the inputs left to :class:`_InputPricer`.
 
     An input's hyperedges lose it: multicast, its ``post(i)`` edge weighs ``c1 s_i`` (its own edge costs at least
@@ -789,8 +789,17 @@ def _split_master(network: SpikingNetwork, hardware: Hardware, stop: bool, comm:
     if comm == "multicast" and master_inputs and k > 1:
         q_in = np.flatnonzero(pos[senders] < 0)
         in_floor = (q_in, s[senders[q_in]], np.concatenate([[0.0], np.cumsum(least_rows(ex))]), dc)
+    comps = None
+    if comm == "multicast" and cb is not None and senders.size:
+        # An input's edge weighs its penalty less than in the master over all neurons, and every penalty is in
+        # the node bound's inputs' part: so a component's floor bounds its edges plus its inputs' penalties
+        # (see _bound in target_components), the same floor as over all neurons.
+        ecomp, floors = _component_floors(cb, senders, s, dc, senders.size)
+        if dc > 0:
+            ecomp = np.concatenate([ecomp, ecomp[own]])
+        comps = (ecomp, floors)
     ps = PartitionSearch(edges, np.concatenate(weights), rest.size, cap, k, gcost=gcost, stop=stop, hop=hop,
-                         exact=exact, gmin=gmin, inputs=in_floor)
+                         exact=exact, gmin=gmin, inputs=in_floor, comps=comps)
     t_ptr = np.zeros(len(tg_all) + 1, np.int64)
     np.cumsum([t.size for t in tg_all], out=t_ptr[1:])
     t_idx = pos[np.concatenate(tg_all)] if tg_all else np.zeros(0, np.int64)

@@ -502,11 +502,14 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
         room = free - (groups - ng) * cap
         extra += gcost * max(ng + max(0, m - depth - room + cap - 1) // cap, gmin)
     extra += _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
+    inb, inx = 0.0, 0.0
     if in_e.size > 0:
         # the room the inputs may find at most: the open groups' and (cap - 1) more per group still to open
         slots = free - (groups - ng) * cap + (cap - 1) * min(m - depth, groups - ng)
-        extra += _inputs_bound(lam, forced, in_e, in_s, in_rg, in_dc, slots, sv)
-    if max(total, split) + extra < cutoff and m > depth:
+        inb = _inputs_bound(lam, forced, in_e, in_s, in_rg, in_dc, slots, sv)
+        if nc > 0:  # a component's floor covers its inputs' penalties too: beside it, only their excess counts
+            inx = _inputs_bound(lam, forced, in_e, in_s, in_rg, 0.0, slots, sv)
+    if max(total + inb, split + inx) + extra < cutoff and m > depth:
         top = ng + 1 if ng < groups else ng
         room_t = np.empty(top, np.int64)
         for g in range(top):
@@ -519,7 +522,7 @@ def _bound(depth, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups,
             shares += jc[q, t]
         if np.any(pick > room_t):  # the cheapest groups overfill one: the capacitated assignment is dearer
             total += transport(jc[: m - depth, :top], room_t) - shares
-    return max(total, split) + extra
+    return max(total + inb, split + inx) + extra
 
 
 @njit(cache=True)
@@ -582,14 +585,29 @@ def _search(st, order, grp, load, hit, lam, rem, w, v_ptr, v_idx, cap, groups, f
         nodes += 1
         if d + 1 == m:
             cost = gcost * max(ng, gmin) + _hop_bound(grp, hit, ng, hop_src, hop_spk, pair_ex, row_ex)
+            edges = 0.0
+            nc = comp_lb.size
+            cw[0, :] = 0.0
             for e in range(w.size):
-                cost += w[e] * lam[e]
+                edges += w[e] * lam[e]
+                if nc > 0:
+                    cw[0, ecomp[e]] += w[e] * lam[e]
                 forced[e] = 0  # every vertex placed: the groups hit are final
+            inb, inx = 0.0, 0.0
             if in_e.size > 0:
                 free = 0
                 for g2 in range(ng):
                     free += cap - load[g2]
-                cost += _inputs_bound(lam, forced, in_e, in_s, in_rg, in_dc, free, sv)
+                inb = _inputs_bound(lam, forced, in_e, in_s, in_rg, in_dc, free, sv)
+                if nc > 0:
+                    inx = _inputs_bound(lam, forced, in_e, in_s, in_rg, 0.0, free, sv)
+            if nc > 0:  # the components' floors (see _bound)
+                split = inx
+                for c in range(nc):
+                    split += max(cw[0, c], comp_lb[c])
+                cost += max(edges + inb, split)
+            else:
+                cost += edges + inb
             if stop and cost < ub[0]:
                 best[:] = grp
                 leaf[0] = cost
