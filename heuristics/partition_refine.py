@@ -246,7 +246,7 @@ def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.nd
         if rep.feasible and rep.total < best[2] * (1 - 1e-12):
             best = ("staggered", staggered, rep.total)
         # Its bands re-cut on the spikes (wider tiles in a short band, borders on darker inputs), where cheaper.
-        recut = recut_mapping(network, hardware, staggered, comm)
+        recut = recut_mapping(network, hardware, staggered, comm, base=rep.total)
         if recut is not None:
             rep = evaluate(network, hardware, recut, comm, link_loads=False)
             if rep.feasible and rep.total < best[2] * (1 - 1e-12):

@@ -40,7 +40,7 @@ def _window(size_in: int, size_out: int, kernel: int, stride: int, padding: int)
 
 def _read(p0: int, p1: int, size_in: int, kernel: int, stride: int, padding: int) -> tuple[int, int]:
     """The input range ``[lo, hi)`` the windows of output positions ``p0..p1`` read along one axis (clipped)."""
-    return (int(np.clip(stride * p0 - padding, 0, size_in)), int(np.clip(stride * p1 - padding + kernel, 0, size_in)))
+    return (min(max(stride * p0 - padding, 0), size_in), min(max(stride * p1 - padding + kernel, 0), size_in))
 
 
 def widest(g: ConvGeometry, hardware: Hardware, a: int) -> int:
@@ -187,15 +187,13 @@ def band_layout(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, ti
         side = np.bincount(index[low[0][mine & wide]], weights=spikes[mine & wide], minlength=size)[:size - 1]
         pair = np.where(gaps >= 0, gaps[None] * side[:, None, None], np.inf)
         if r:
-            fixed = column[up]
-            near = np.minimum(np.abs(c[None, :] - fixed[0][:, None]), np.abs(c[None, :] - fixed[1][:, None]))
-            one = mine & two_bands & ~wide
-            np.add.at(unary, index[low[0][one]], spikes[one][:, None] * near[one])
-            both = mine & two_bands & wide
+            one, both = [np.flatnonzero(mine & two_bands & (wide == two)) for two in (False, True)]
+            near = [np.minimum(np.abs(c[None, :] - column[up[0][i]][:, None]),
+                               np.abs(c[None, :] - column[up[1][i]][:, None])) for i in (one, both)]
+            np.add.at(unary, index[low[0][one]], spikes[one][:, None] * near[0])
             # Host on whichever of the two band tiles is nearer the tiles above: one pair term per input.
-            near = near[both]
             np.add.at(pair, index[low[0][both]],
-                      spikes[both][:, None, None] * np.minimum(near[:, :, None], near[:, None, :]))
+                      spikes[both][:, None, None] * np.minimum(near[1][:, :, None], near[1][:, None, :]))
         placed = mesh_columns(unary, pair)
         if placed is None:
             return None
@@ -276,11 +274,12 @@ def _labels(g: ConvGeometry, bands: Bands) -> tuple[np.ndarray, np.ndarray]:
 ROUNDS = 2  # settle_cuts passes: on EdgeDet the second changes one band, a third none
 
 
-def recut_mapping(network: SpikingNetwork, hardware: Hardware, start: np.ndarray, comm: str | None = None
-                  ) -> np.ndarray | None:
+def recut_mapping(network: SpikingNetwork, hardware: Hardware, start: np.ndarray, comm: str | None = None,
+                  base: float | None = None) -> np.ndarray | None:
     """``start`` (a staggered mapping) with its bands re-cut (:func:`settle_cuts`), laid out (:func:`band_layout`)
     and its inputs hosted (:func:`host_within`); ``None`` where ``start`` is not banded or the chip not a mesh of one
-    core per router, the result does not fit, or the evaluator prices it no lower than ``start``. Deterministic."""
+    core per router, the result does not fit, or the evaluator prices it no lower than ``start`` (``base``: its energy,
+    if known). Deterministic."""
     if hardware.topology != "mesh" or hardware.cores_per_tile != 1 or hardware.mesh is None:
         return None
     layers = conv_layers(network)
@@ -306,5 +305,6 @@ def recut_mapping(network: SpikingNetwork, hardware: Hardware, start: np.ndarray
     core_of[inputs] = core[home]
     core_of = host_within(network, hardware, core_of, inputs)
     rep = evaluate(network, hardware, core_of, comm, link_loads=False)
-    base = evaluate(network, hardware, start, comm, link_loads=False)
-    return core_of if rep.feasible and rep.total < base.total * (1 - 1e-12) else None
+    if base is None:
+        base = evaluate(network, hardware, start, comm, link_loads=False).total
+    return core_of if rep.feasible and rep.total < base * (1 - 1e-12) else None
