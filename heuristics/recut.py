@@ -12,9 +12,9 @@ diagonal). :func:`settle_cuts` re-cuts even bands then odd ones. The tiles are t
 (:func:`band_layout`: band ``r`` on mesh row ``r``, columns by dynamic programming on the hops beyond one) and the
 inputs hosted within ``n_max`` (:func:`host_within`).
 
-EdgeDet on ``crossbar128`` (staggered 5 x 5 tiles, comm + static 14.325 uJ): the shifted first band re-cut into
-wider tiles and the borders moved onto darker inputs, 676 -> 666 cores, 14.261 uJ. ImgSmooth: no re-cut is
-cheaper (its 4 x 4 tiles are bound by ``a_max``); the evaluator keeps the staggered tiles there.
+EdgeDet on ``crossbar128`` (staggered 5 x 5 tiles, comm + static 14.325 uJ): the last band, 3 rows high, re-cut
+from 26 tiles 5 wide into 16 tiles 8 wide, and 5 of the other 25 bands' cuts moved onto darker inputs: 676 -> 666
+cores, 14.262 uJ. ImgSmooth: no re-cut is cheaper; the evaluator keeps the staggered tiles there.
 """
 
 from __future__ import annotations
