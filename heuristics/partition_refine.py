@@ -21,7 +21,8 @@ application's convolution geometry is known, aligned tiles placed by the image,
 :mod:`heuristics.aligned`; built first, refined last so the other starts keep
 their seeds; on networks of up to :data:`COLOCATE_SYNAPSES` synapses, its variants with convolutions' inputs on
 their output tiles, :mod:`heuristics.colocate`, placed alike, or staggered in bands laid out on the mesh directly,
-:mod:`heuristics.staggered`, where the evaluator prices one lower), from
+:mod:`heuristics.staggered`, those bands re-cut on the spikes, :mod:`heuristics.recut`, where the evaluator prices
+one lower), from
 traffic-merging clusters (annealed), from the greedy mapping and from the
 sequential fill; the best result is returned. Since
 refinement never raises the energy, partition-refine is never worse than the
@@ -53,6 +54,7 @@ from snnmap.heuristics.common import Progress, Timer, finish, report_progress
 from snnmap.heuristics.compile import warm_up
 from snnmap.heuristics.greedy import greedy_mapping
 from snnmap.heuristics.partition import fill_order, merge_clusters, metis_clusters
+from snnmap.heuristics.recut import recut_mapping
 from snnmap.heuristics.refine import refine
 from snnmap.heuristics.relay_tiles import relay_clusters
 from snnmap.heuristics.replace import settle_cores
@@ -89,7 +91,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
         Cluster placement method of :func:`heuristics.placement.place_clusters`.
     starts
         Start mappings to refine: ``"tiling"`` (layer tiling, or its co-located variant where the evaluator
-        prices that lower: the result's ``stats["start"]`` is then ``"colocate"`` or ``"staggered"``),
+        prices that lower: the result's ``stats["start"]`` is then ``"colocate"``, ``"staggered"`` or ``"recut"``),
         ``"partition"`` (METIS),
         ``"merge"`` (traffic-merging clusters), ``"greedy"``, ``"sequential"``; default
         all five (no greedy above :data:`LARGE_CHIP_CORES` cores).
@@ -164,7 +166,7 @@ def solve(network: SpikingNetwork, hardware: Hardware, *, time_limit: float | No
             notes.append(why)
     # The tiling start is built first (on large chips the budget may not reach a later one) but
     # refined last: the other starts keep the refinement seeds they had before it existed.
-    begin.sort(key=lambda start: start[0] in ("tiling", "colocate", "staggered"))
+    begin.sort(key=lambda start: start[0] in ("tiling", "colocate", "staggered", "recut"))
     report_progress(progress, f"{len(begin)} start mapping(s): {', '.join(name for name, _ in begin)}")
     best: tuple[float, np.ndarray, str, bool, dict] | None = None
     interrupted = False
@@ -218,7 +220,8 @@ def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.nd
     same way, whichever the evaluator prices lowest (the earlier on ties). A variant is placed only
     where it is a new partition and its energy before hops (:func:`heuristics.colocate.unplaced_energy`)
     is below the tiling's: on the ``loihi`` applications none is, and the refinement keeps its time. Last the
-    staggered tiles (:mod:`heuristics.staggered`, a single convolution on a mesh of one core per router)."""
+    staggered tiles (:mod:`heuristics.staggered`, a single convolution on a mesh of one core per router), and
+    those with their bands re-cut on the spikes (:mod:`heuristics.recut`)."""
     best = ("tiling", core_of, evaluate(network, hardware, core_of, comm, link_loads=False).total)
     seen = [cluster_of]
     tiling = unplaced_energy(network, hardware, cluster_of, int(cluster_of.max()) + 1)
@@ -242,6 +245,12 @@ def _colocated_or(network: SpikingNetwork, hardware: Hardware, cluster_of: np.nd
         rep = evaluate(network, hardware, staggered, comm, link_loads=False)
         if rep.feasible and rep.total < best[2] * (1 - 1e-12):
             best = ("staggered", staggered, rep.total)
+        # Its bands re-cut on the spikes (wider tiles in a short band, borders on darker inputs), where cheaper.
+        recut = recut_mapping(network, hardware, staggered, comm, base=rep.total)
+        if recut is not None:
+            rep = evaluate(network, hardware, recut, comm, link_loads=False)
+            if rep.feasible and rep.total < best[2] * (1 - 1e-12):
+                best = ("recut", recut, rep.total)
     return best[0], best[1]
 
 

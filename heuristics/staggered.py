@@ -54,11 +54,11 @@ def band_layout(g: ConvGeometry, hardware: Hardware, a: int, b: int, oy: int, of
     return band * cols + column
 
 
-def host_inputs(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, inputs: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """``core_of`` with each of ``inputs`` on the core, among its targets' cores, from which its deliveries cost
-    least (``e_local`` there, a packet to each other target core); ties to the lower core. Also that least cost
-    per neuron (per spike; 0 off ``inputs``). Vectorised over the (input, target core) pairs."""
+def host_costs(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, inputs: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (input, target core) pair of ``inputs`` under ``core_of``, by input then core: ``(input, core, cost per
+    spike of its deliveries from that core)``, ``e_local`` there and a packet to each other target core.
+    Vectorised over the pairs."""
     k = hardware.num_cores
     among = np.zeros(network.num_neurons, dtype=bool)
     among[inputs] = True
@@ -71,7 +71,15 @@ def host_inputs(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray
     cand = np.repeat(np.arange(neuron.size), count)
     other = first[cand] + np.arange(cand.size) - np.repeat(np.cumsum(count) - count, count)
     price = np.where(core[cand] == core[other], hardware.energy.e_local, hardware.packet_cost(core[cand], core[other]))
-    total = np.bincount(cand, weights=price, minlength=neuron.size)
+    return neuron, core, np.bincount(cand, weights=price, minlength=neuron.size)
+
+
+def host_inputs(network: SpikingNetwork, hardware: Hardware, core_of: np.ndarray, inputs: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``core_of`` with each of ``inputs`` on the core, among its targets' cores, from which its deliveries cost
+    least (:func:`host_costs`); ties to the lower core. Also that least cost per neuron (per spike; 0 off
+    ``inputs``)."""
+    neuron, core, total = host_costs(network, hardware, core_of, inputs)
     # Ties to the lower core: sums in another order differ in the last bits, so compared to 1e-20 J.
     order = np.lexsort((core, np.round(total, 20), neuron))
     best = order[np.r_[True, neuron[order][1:] != neuron[order][:-1]]]
