@@ -25,9 +25,9 @@ from snnmap.formulations.energy import evaluate
 from snnmap.hardware import Hardware
 from snnmap.heuristics.aligned import window_positions
 from snnmap.heuristics.colocate import axis_terms
-from snnmap.heuristics.staggered import host_costs
+from snnmap.heuristics.staggered import host_costs, single_convolution
 from snnmap.instances import SpikingNetwork
-from snnmap.instances.geometry import ConvGeometry, conv_layers
+from snnmap.instances.geometry import ConvGeometry
 
 Bands = list[tuple[int, int, list[int]]]  # per band: first output row, height, tile widths left to right
 
@@ -280,12 +280,9 @@ def recut_mapping(network: SpikingNetwork, hardware: Hardware, start: np.ndarray
     and its inputs hosted (:func:`host_within`); ``None`` where ``start`` is not banded or the chip not a mesh of one
     core per router, the result does not fit, or the evaluator prices it no lower than ``start`` (``base``: its energy,
     if known). Deterministic."""
-    if hardware.topology != "mesh" or hardware.cores_per_tile != 1 or hardware.mesh is None:
+    g = single_convolution(network, hardware)
+    if g is None:
         return None
-    layers = conv_layers(network)
-    if len(layers) != 1:
-        return None
-    g = layers[0]
     bands = staggered_bands(g, hardware, start)
     if bands is None:
         return None

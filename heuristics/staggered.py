@@ -149,6 +149,22 @@ def band_offsets(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, a
     return tuple(o[::-1])
 
 
+def single_convolution(network: SpikingNetwork, hardware: Hardware) -> ConvGeometry | None:
+    """The geometry of ``network`` where it is one convolution and its inputs (every neuron one of them, the inputs
+    receiving nothing) on a mesh with one core per router, the only case the staggered bands are built for; else
+    ``None``."""
+    if hardware.topology != "mesh" or hardware.cores_per_tile != 1 or hardware.mesh is None:
+        return None
+    layers = conv_layers(network)
+    if len(layers) != 1:
+        return None
+    g = layers[0]
+    n_in, n_out = int(np.prod(g.in_shape)), int(np.prod(g.out_shape))
+    if n_in + n_out != network.num_neurons or network.in_degree[g.in_offset:g.in_offset + n_in].any():
+        return None
+    return g
+
+
 SHAPES = 2  # the cheapest co-located tile shapes (colocated_tilings, unshifted) tried staggered
 
 
@@ -159,15 +175,10 @@ def staggered_mapping(network: SpikingNetwork, hardware: Hardware, comm: str | N
     Candidates: the :data:`SHAPES` cheapest co-located tile shapes; per shape the band offsets ``(o, o + d)``
     alternating, ``d`` in ``1..b - 1``, with ``(oy, o)`` the shape's cheapest shift of :func:`colocated_tilings`
     (tile borders on darker inputs) and unshifted. Deterministic: no randomness, ties to the first candidate."""
-    if hardware.topology != "mesh" or hardware.cores_per_tile != 1 or hardware.mesh is None:
+    g = single_convolution(network, hardware)
+    if g is None:
         return None
-    layers = conv_layers(network)
-    if len(layers) != 1:
-        return None
-    g = layers[0]
-    n_in, n_out = int(np.prod(g.in_shape)), int(np.prod(g.out_shape))
-    if n_in + n_out != network.num_neurons or network.in_degree[g.in_offset:g.in_offset + n_in].any():
-        return None
+    n_in = int(np.prod(g.in_shape))
     inputs = np.arange(g.in_offset, g.in_offset + n_in)
     options = colocated_tilings(g, network.spikes[inputs], hardware, network.t_run)
     plain = sorted((t for t in options if t[3] == 0 and t[4] == 0), key=lambda t: (t[0], abs(t[1] - t[2]), t[1]))
