@@ -98,7 +98,7 @@ def test_the_front_door_resolves_a_heuristic_name_as_start(lenet) -> None:
     net, hw = lenet
     greedy = METHODS["greedy"](net, hw)
     for name in EXACT:
-        res = METHODS[name](net, hw, start="greedy", time_limit=5)
+        res = METHODS[name](net, hw, start="greedy", time_limit=2)
         assert res.mapping is not None and res.energy <= greedy.energy * (1 + 1e-9)
 
 
