@@ -34,7 +34,7 @@ from snnmap.hardware import Hardware
 from snnmap.heuristics.aligned import window_positions
 from snnmap.heuristics.partition import cut_runs
 from snnmap.instances import SpikingNetwork
-from snnmap.instances.geometry import ConvGeometry, conv_layers
+from snnmap.instances.geometry import ConvGeometry, conv_layers, window_range
 
 
 def _sum_to(d: np.ndarray) -> np.ndarray:
@@ -48,8 +48,7 @@ def axis_terms(size_in: int, size_out: int, kernel: int, stride: int, padding: i
     centre output), whether the window meets the home tile, and the tile steps from home to the tiles met.
     Output position ``p`` is in tile ``(p + offset) // tile`` (``offset < tile``: the first tile is short)."""
     q = np.arange(size_in)
-    lo = np.maximum(-(-(q + padding - kernel + 1) // stride), 0)
-    hi = np.minimum((q + padding) // stride, size_out - 1)
+    lo, hi = window_range(size_in, size_out, kernel, stride, padding)
     meets = lo <= hi
     first, last = (lo + offset) // tile, (hi + offset) // tile
     count = np.where(meets, last - first + 1, 0)

@@ -27,15 +27,9 @@ from snnmap.heuristics.aligned import window_positions
 from snnmap.heuristics.colocate import axis_terms
 from snnmap.heuristics.staggered import host_costs, single_convolution
 from snnmap.instances import SpikingNetwork
-from snnmap.instances.geometry import ConvGeometry
+from snnmap.instances.geometry import ConvGeometry, window_range
 
 Bands = list[tuple[int, int, list[int]]]  # per band: first output row, height, tile widths left to right
-
-
-def _window(size_in: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per input position along one axis, the first and last output positions its window covers."""
-    q = np.arange(size_in)
-    return (np.maximum(-(-(q + padding - kernel + 1) // stride), 0), np.minimum((q + padding) // stride, size_out - 1))
 
 
 def _read(p0: int, p1: int, size_in: int, kernel: int, stride: int, padding: int) -> tuple[int, int]:
@@ -83,7 +77,7 @@ def band_cuts(prefix: np.ndarray, g: ConvGeometry, width: int, static: float, pe
 def _spans(g: ConvGeometry) -> np.ndarray:
     """``[X, q]``: whether input column ``q``'s window spans the cut before output column ``X`` (``0..wo``)."""
     wo = g.out_shape[2]
-    lo, hi = _window(g.in_shape[2], wo, g.kernel[1], g.stride[1], g.padding[1])
+    lo, hi = window_range(g.in_shape[2], wo, g.kernel[1], g.stride[1], g.padding[1])
     x = np.arange(wo + 1)
     spans = (lo[None, :] <= x[:, None] - 1) & (hi[None, :] >= x[:, None])
     spans[[0, wo]] = False
@@ -104,7 +98,7 @@ def settle_cuts(g: ConvGeometry, weight: np.ndarray, hardware: Hardware, bands: 
     width = {a: widest(g, hardware, a) for _, a, _ in bands}
     if not all(width.values()):
         return None
-    ylo, yhi = _window(h, ho, kh, sh, ph)
+    ylo, yhi = window_range(h, ho, kh, sh, ph)
     row_band = np.zeros(ho, dtype=np.int64)
     for r, (y0, a, _) in enumerate(bands):
         row_band[y0:y0 + a] = r
@@ -166,8 +160,8 @@ def band_layout(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, ti
     start = np.concatenate([[0], np.cumsum(sizes)])
     band = np.repeat(np.arange(sizes.size), sizes)
     index = np.arange(int(start[-1])) - start[band]
-    ylo, yhi = _window(h, ho, kh, sh, ph)
-    xlo, xhi = _window(w, wo, kw, sw, pw)
+    ylo, yhi = window_range(h, ho, kh, sh, ph)
+    xlo, xhi = window_range(w, wo, kw, sw, pw)
     spikes = np.asarray(network.spikes[g.in_offset:g.in_offset + cin * h * w], dtype=np.float64)
     spikes = spikes.reshape(cin, h * w).sum(axis=0)
     y, x = np.divmod(np.arange(h * w), w)

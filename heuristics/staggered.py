@@ -29,7 +29,7 @@ from snnmap.formulations.energy import evaluate
 from snnmap.hardware import Hardware
 from snnmap.heuristics.colocate import colocated_tilings
 from snnmap.instances import SpikingNetwork
-from snnmap.instances.geometry import ConvGeometry, conv_layers
+from snnmap.instances.geometry import ConvGeometry, conv_layers, window_range
 
 
 def band_layout(g: ConvGeometry, hardware: Hardware, a: int, b: int, oy: int, offsets: tuple[int, ...]
@@ -109,9 +109,8 @@ def band_offsets(network: SpikingNetwork, hardware: Hardware, g: ConvGeometry, a
     cout, ho, wo = g.out_shape
     (kh, _), (sh, _), (ph, _) = g.kernel, g.stride, g.padding
     bands = (ho - 1 + oy) // a + 1
-    y = np.arange(h)
-    lo = (np.maximum(-(-(y + ph - kh + 1) // sh), 0) + oy) // a
-    hi = (np.minimum((y + ph) // sh, ho - 1) + oy) // a
+    first, last = window_range(h, ho, kh, sh, ph)
+    lo, hi = (first + oy) // a, (last + oy) // a
     if np.any(hi - lo > 1):
         return None
     weight = network.spikes[g.in_offset:g.in_offset + cin * h * w].reshape(cin, h, w)

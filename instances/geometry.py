@@ -142,11 +142,16 @@ def conv_layers(network: SpikingNetwork) -> tuple[ConvGeometry, ...]:
     return tuple(out)
 
 
+def window_range(size_in: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis, per input position: the first and last output positions whose windows read it (clipped to
+    the layer; ``lo > hi`` where no window does, as for the last inputs of a strided layer)."""
+    q = np.arange(size_in)
+    return np.maximum(-(-(q + padding - kernel + 1) // stride), 0), np.minimum((q + padding) // stride, size_out - 1)
+
+
 def tiles_spanned(size_in: int, size_out: int, kernel: int, stride: int, padding: int, tile: int) -> np.ndarray:
     """Along one axis: how many aligned tiles of ``tile`` outputs each input's window meets."""
-    q = np.arange(size_in)
-    lo = np.maximum(-(-(q + padding - kernel + 1) // stride), 0)
-    hi = np.minimum((q + padding) // stride, size_out - 1)
+    lo, hi = window_range(size_in, size_out, kernel, stride, padding)
     return np.where(lo <= hi, hi // tile - lo // tile + 1, 0)
 
 
